@@ -1,0 +1,93 @@
+/** /api/v1: thin handlers over the control plane. */
+import { PageQuerySchema } from '../../lib/schemas.ts';
+import { OnairError } from '../../lib/errors.ts';
+import type { ControlPlane } from '../core/control-plane.ts';
+import { parseWith, readJson, sendJson } from './http.ts';
+import { Router, type RouteContext } from './router.ts';
+
+export interface ApiDeps {
+  control: ControlPlane;
+  baseUrl: (ctx: RouteContext) => string;
+  /** Live figures of a channel (ingest, encoder, output); added by the media runtime. */
+  stats?: (channelId: string) => unknown;
+}
+
+function page(ctx: RouteContext) {
+  return parseWith(PageQuerySchema, Object.fromEntries(ctx.url.searchParams));
+}
+
+export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
+  const r = new Router();
+  const channel = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['channelView']>[0]) =>
+    sendJson(ctx.res, status, control.channelView(rec, baseUrl(ctx)));
+  const id = (ctx: RouteContext) => ctx.params.id ?? '';
+
+  r.on('GET', '/api/v1/channels', (ctx) => {
+    const p = control.listChannels(page(ctx));
+    sendJson(ctx.res, 200, { ...p, items: p.items.map((c) => control.channelView(c, baseUrl(ctx))) });
+  });
+  r.on('POST', '/api/v1/channels', async (ctx) => {
+    const rec = control.createChannel(await readJson(ctx.req));
+    channel(ctx, 201, rec);
+  });
+  r.on('GET', '/api/v1/channels/:id', (ctx) => channel(ctx, 200, control.requireChannel(id(ctx))));
+  r.on('PATCH', '/api/v1/channels/:id', async (ctx) => {
+    const body = await readJson(ctx.req);
+    channel(ctx, 200, control.patchChannel(id(ctx), body));
+  });
+  r.on('DELETE', '/api/v1/channels/:id', async (ctx) => {
+    await control.deleteChannel(id(ctx));
+    ctx.res.writeHead(204).end();
+  });
+  r.on('POST', '/api/v1/channels/:id/start', async (ctx) => {
+    await readJson(ctx.req, { allowEmpty: true });
+    channel(ctx, 200, await control.startChannel(id(ctx)));
+  });
+  r.on('POST', '/api/v1/channels/:id/stop', async (ctx) => {
+    await readJson(ctx.req, { allowEmpty: true });
+    channel(ctx, 200, await control.stopChannel(id(ctx)));
+  });
+  r.on('POST', '/api/v1/channels/:id/reset', async (ctx) => {
+    await readJson(ctx.req, { allowEmpty: true });
+    channel(ctx, 200, await control.resetChannel(id(ctx)));
+  });
+  r.on('GET', '/api/v1/channels/:id/events', (ctx) => sendJson(ctx.res, 200, control.listEvents(id(ctx), page(ctx))));
+  r.on('GET', '/api/v1/channels/:id/stats', (ctx) => {
+    const c = control.requireChannel(id(ctx));
+    if (!stats) throw new OnairError('unavailable', 'live statistics are not available');
+    sendJson(ctx.res, 200, { channelId: c.id, state: c.state, ...(stats(c.id) as object) });
+  });
+
+  r.on('GET', '/api/v1/channels/:id/programs', (ctx) => {
+    const p = control.listPrograms(id(ctx), page(ctx));
+    sendJson(ctx.res, 200, { ...p, items: p.items.map((x) => control.programView(x)) });
+  });
+  r.on('POST', '/api/v1/channels/:id/programs', async (ctx) => {
+    const body = await readJson(ctx.req);
+    sendJson(ctx.res, 201, control.programView(control.createProgram(id(ctx), body)));
+  });
+  r.on('GET', '/api/v1/programs/:id', (ctx) => sendJson(ctx.res, 200, control.programView(control.requireProgram(id(ctx)))));
+  r.on('DELETE', '/api/v1/programs/:id', (ctx) => {
+    control.deleteProgram(id(ctx));
+    ctx.res.writeHead(204).end();
+  });
+  r.on('POST', '/api/v1/programs/:id/start', async (ctx) => {
+    await readJson(ctx.req, { allowEmpty: true });
+    sendJson(ctx.res, 200, control.programView(control.startProgram(id(ctx))));
+  });
+  r.on('POST', '/api/v1/programs/:id/stop', async (ctx) => {
+    await readJson(ctx.req, { allowEmpty: true });
+    sendJson(ctx.res, 200, control.programView(control.stopProgram(id(ctx))));
+  });
+
+  r.on('GET', '/api/v1/assets', (ctx) => {
+    const p = control.listAssets(page(ctx));
+    sendJson(ctx.res, 200, { ...p, items: p.items.map((a) => control.assetView(a)) });
+  });
+  r.on('GET', '/api/v1/assets/:id', (ctx) => sendJson(ctx.res, 200, control.assetView(control.requireAsset(id(ctx)))));
+  r.on('DELETE', '/api/v1/assets/:id', (ctx) => {
+    control.deleteAsset(id(ctx));
+    ctx.res.writeHead(204).end();
+  });
+  return r;
+}

@@ -1,0 +1,49 @@
+/** Entry point: read config once, start onair, stop it cleanly on SIGINT/SIGTERM. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { createOnair } from './app.ts';
+import { createUiHandler } from './ui/next-handler.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`onair: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const log = createLogger(config.logLevel);
+const onair = await createOnair({
+  config,
+  log,
+  ui: config.ui ? (l) => createUiHandler({ dir: root, dev: config.dev, log: l }) : undefined,
+});
+log.info({ url: onair.url, dataDir: config.dataDir }, `onair listening on ${onair.url}`);
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  const timer = setTimeout(() => {
+    log.error('shutdown took over 10 s; exiting');
+    process.exit(1);
+  }, 10_000);
+  timer.unref();
+  onair.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));

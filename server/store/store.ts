@@ -1,0 +1,322 @@
+/**
+ * SQLite persistence (Node's built-in node:sqlite: no native build). The store
+ * knows rows, not rules: state rules live in server/core.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import type { ChannelMode, ChannelState, ProgramState } from '../../lib/schemas.ts';
+import type { LadderName } from '../../lib/ladders.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+export interface ChannelRecord {
+  id: string;
+  name: string;
+  description: string;
+  state: ChannelState;
+  mode: ChannelMode;
+  ladder: LadderName;
+  segmentSeconds: number;
+  streamKey: string;
+  ingest: string[];
+  preview: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProgramRecord {
+  id: string;
+  channelId: string;
+  name: string;
+  archiveWindowMinutes: number;
+  state: ProgramState;
+  startedAt: string | null;
+  stoppedAt: string | null;
+  assetId: string | null;
+  createdAt: string;
+}
+
+export interface AssetRecord {
+  id: string;
+  programId: string;
+  channelId: string;
+  name: string;
+  durationSeconds: number;
+  bytes: number;
+  createdAt: string;
+}
+
+export interface ChannelEventRecord {
+  id: number;
+  channelId: string;
+  at: string;
+  type: string;
+  message: string;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+const str = (v: SQLInputValue | undefined): string => String(v);
+const strOrNull = (v: SQLInputValue | undefined): string | null => (v === null || v === undefined ? null : String(v));
+
+function toChannel(r: Row): ChannelRecord {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    description: str(r.description),
+    state: str(r.state) as ChannelState,
+    mode: str(r.mode) as ChannelMode,
+    ladder: str(r.ladder) as LadderName,
+    segmentSeconds: Number(r.segment_seconds),
+    streamKey: str(r.stream_key),
+    ingest: JSON.parse(str(r.ingest)) as string[],
+    preview: JSON.parse(str(r.preview)) as string[],
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+  };
+}
+
+function toProgram(r: Row): ProgramRecord {
+  return {
+    id: str(r.id),
+    channelId: str(r.channel_id),
+    name: str(r.name),
+    archiveWindowMinutes: Number(r.archive_window_minutes),
+    state: str(r.state) as ProgramState,
+    startedAt: strOrNull(r.started_at),
+    stoppedAt: strOrNull(r.stopped_at),
+    assetId: strOrNull(r.asset_id),
+    createdAt: str(r.created_at),
+  };
+}
+
+function toAsset(r: Row): AssetRecord {
+  return {
+    id: str(r.id),
+    programId: str(r.program_id),
+    channelId: str(r.channel_id),
+    name: str(r.name),
+    durationSeconds: Number(r.duration_seconds),
+    bytes: Number(r.bytes),
+    createdAt: str(r.created_at),
+  };
+}
+
+export class Store {
+  readonly #db: DatabaseSync;
+  #closed = false;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.#db = new DatabaseSync(path.join(dataDir, 'onair.db'));
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    this.#db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+    );
+    const applied = new Set(
+      (this.#db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
+    );
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.transaction(() => {
+        this.#db.exec(m.sql);
+        this.#db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, new Date().toISOString());
+      });
+    }
+  }
+
+  schemaVersion(): number {
+    const row = this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
+    return Number(row?.v ?? 0);
+  }
+
+  transaction<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  // ── channels ──────────────────────────────────────────────────────────
+  insertChannel(c: ChannelRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO channels (id, name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        c.id,
+        c.name,
+        c.description,
+        c.state,
+        c.mode,
+        c.ladder,
+        c.segmentSeconds,
+        c.streamKey,
+        JSON.stringify(c.ingest),
+        JSON.stringify(c.preview),
+        c.createdAt,
+        c.updatedAt,
+      );
+  }
+
+  updateChannel(c: ChannelRecord): void {
+    this.#db
+      .prepare(
+        `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
+           stream_key = ?, ingest = ?, preview = ?, updated_at = ? WHERE id = ?`,
+      )
+      .run(
+        c.name,
+        c.description,
+        c.state,
+        c.mode,
+        c.ladder,
+        c.segmentSeconds,
+        c.streamKey,
+        JSON.stringify(c.ingest),
+        JSON.stringify(c.preview),
+        c.updatedAt,
+        c.id,
+      );
+  }
+
+  getChannel(id: string): ChannelRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM channels WHERE id = ?').get(id) as Row | undefined;
+    return row ? toChannel(row) : undefined;
+  }
+
+  listChannels(limit: number, offset: number): { items: ChannelRecord[]; total: number } {
+    const rows = this.#db
+      .prepare('SELECT * FROM channels ORDER BY created_at, id LIMIT ? OFFSET ?')
+      .all(limit, offset) as Row[];
+    const total = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM channels').get() as Row).n);
+    return { items: rows.map(toChannel), total };
+  }
+
+  allChannels(): ChannelRecord[] {
+    return (this.#db.prepare('SELECT * FROM channels ORDER BY created_at, id').all() as Row[]).map(toChannel);
+  }
+
+  deleteChannel(id: string): void {
+    this.#db.prepare('DELETE FROM channels WHERE id = ?').run(id);
+  }
+
+  // ── programs ──────────────────────────────────────────────────────────
+  insertProgram(p: ProgramRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO programs (id, channel_id, name, archive_window_minutes, state, started_at, stopped_at, asset_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(p.id, p.channelId, p.name, p.archiveWindowMinutes, p.state, p.startedAt, p.stoppedAt, p.assetId, p.createdAt);
+  }
+
+  updateProgram(p: ProgramRecord): void {
+    this.#db
+      .prepare('UPDATE programs SET name = ?, state = ?, started_at = ?, stopped_at = ?, asset_id = ? WHERE id = ?')
+      .run(p.name, p.state, p.startedAt, p.stoppedAt, p.assetId, p.id);
+  }
+
+  getProgram(id: string): ProgramRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM programs WHERE id = ?').get(id) as Row | undefined;
+    return row ? toProgram(row) : undefined;
+  }
+
+  listPrograms(channelId: string, limit: number, offset: number): { items: ProgramRecord[]; total: number } {
+    const rows = this.#db
+      .prepare('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?')
+      .all(channelId, limit, offset) as Row[];
+    const total = Number(
+      (this.#db.prepare('SELECT COUNT(*) AS n FROM programs WHERE channel_id = ?').get(channelId) as Row).n,
+    );
+    return { items: rows.map(toProgram), total };
+  }
+
+  programsOfChannel(channelId: string, state?: ProgramState): ProgramRecord[] {
+    const rows = state
+      ? this.#db.prepare('SELECT * FROM programs WHERE channel_id = ? AND state = ? ORDER BY created_at').all(channelId, state)
+      : this.#db.prepare('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at').all(channelId);
+    return (rows as Row[]).map(toProgram);
+  }
+
+  countProgramsByState(): Record<string, number> {
+    const rows = this.#db.prepare('SELECT state, COUNT(*) AS n FROM programs GROUP BY state').all() as Row[];
+    return Object.fromEntries(rows.map((r) => [str(r.state), Number(r.n)]));
+  }
+
+  deleteProgram(id: string): void {
+    this.#db.prepare('DELETE FROM programs WHERE id = ?').run(id);
+  }
+
+  // ── assets ────────────────────────────────────────────────────────────
+  insertAsset(a: AssetRecord): void {
+    this.#db
+      .prepare(
+        `INSERT INTO assets (id, program_id, channel_id, name, duration_seconds, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(a.id, a.programId, a.channelId, a.name, a.durationSeconds, a.bytes, a.createdAt);
+  }
+
+  getAsset(id: string): AssetRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM assets WHERE id = ?').get(id) as Row | undefined;
+    return row ? toAsset(row) : undefined;
+  }
+
+  listAssets(limit: number, offset: number): { items: AssetRecord[]; total: number } {
+    const rows = this.#db
+      .prepare('SELECT * FROM assets ORDER BY created_at, id LIMIT ? OFFSET ?')
+      .all(limit, offset) as Row[];
+    const total = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM assets').get() as Row).n);
+    return { items: rows.map(toAsset), total };
+  }
+
+  deleteAsset(id: string): void {
+    this.#db.prepare('DELETE FROM assets WHERE id = ?').run(id);
+  }
+
+  // ── events ────────────────────────────────────────────────────────────
+  insertEvent(channelId: string, type: string, message: string, at = new Date().toISOString()): void {
+    this.#db.prepare('INSERT INTO channel_events (channel_id, at, type, message) VALUES (?, ?, ?, ?)').run(channelId, at, type, message);
+  }
+
+  listEvents(channelId: string, limit: number, offset: number): { items: ChannelEventRecord[]; total: number } {
+    const rows = this.#db
+      .prepare('SELECT * FROM channel_events WHERE channel_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
+      .all(channelId, limit, offset) as Row[];
+    const total = Number(
+      (this.#db.prepare('SELECT COUNT(*) AS n FROM channel_events WHERE channel_id = ?').get(channelId) as Row).n,
+    );
+    return {
+      items: rows.map((r) => ({
+        id: Number(r.id),
+        channelId: str(r.channel_id),
+        at: str(r.at),
+        type: str(r.type),
+        message: str(r.message),
+      })),
+      total,
+    };
+  }
+
+  clearEvents(channelId: string): void {
+    this.#db.prepare('DELETE FROM channel_events WHERE channel_id = ?').run(channelId);
+  }
+}
