@@ -1,0 +1,61 @@
+/**
+ * Playwright: the real onair server (API + Next.js UI, built by `npm run build`)
+ * on port 3107 with a fresh data dir, driven by Debian's Chromium. Playwright
+ * never downloads a browser of its own.
+ */
+import path from 'node:path';
+import { defineConfig } from '@playwright/test';
+
+const PORT = 3107;
+const BASE_URL = `http://127.0.0.1:${PORT}`;
+export const E2E_ADMIN_TOKEN = 'onair-e2e-admin-token-0123456789';
+// Under outputDir, which Playwright empties before it starts the web server: a fresh dir every run.
+const DATA_DIR = path.join(import.meta.dirname, 'test-results', 'e2e-data');
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 30_000,
+  reporter: [['list']],
+  use: {
+    baseURL: BASE_URL,
+    browserName: 'chromium',
+    headless: true,
+    screenshot: 'only-on-failure',
+    trace: 'off',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: 'node_modules/.bin/node server/main.ts',
+    url: `${BASE_URL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    env: {
+      PORT: String(PORT),
+      HOST: '127.0.0.1',
+      ONAIR_DATA_DIR: DATA_DIR,
+      ONAIR_ADMIN_TOKEN: E2E_ADMIN_TOKEN,
+      ONAIR_UI: '1',
+      ONAIR_LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    },
+  },
+});

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what onair needs on a fresh Debian/Ubuntu machine:
+#   - FFmpeg (and, with --test, Chromium) from the distribution's packages, when missing
+#   - npm dependencies, including Node 24 LTS (the `node` package) that the npm scripts run on
+#   - the web UI build
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_browser=1 ;;
+    *) echo "setup: unknown option $arg (use --test to also install Chromium for the tests)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'setup: %s\n' "$*"; }
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]} from the distribution's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: onair needs ${missing[*]}. Install it with: sudo apt-get install -y ${missing[*]}" >&2
+    echo "       (then run this command again)" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: npm is missing. Install Node.js (any version >= 18 with npm) to bootstrap: sudo apt-get install -y nodejs npm" >&2
+  exit 1
+fi
+
+# npm ci gives node_modules/.bin/node (Node 24 LTS, from the `node` package), which npm scripts run on.
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies (with Node 24 LTS)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+node_version="$(node_modules/.bin/node --version)"
+case "$node_version" in
+  v2[4-9]*|v[3-9][0-9]*) ;;
+  *) echo "setup: expected Node >= 24 in node_modules/.bin/node, found $node_version" >&2; exit 1 ;;
+esac
+
+say "building the web UI"
+npm run --silent build >/dev/null
+say "ready (node $node_version, $(ffmpeg -hide_banner -version | head -1 | cut -d' ' -f1-3))"

@@ -1,0 +1,163 @@
+/**
+ * Pure SDP helpers for WHIP: inspect an offer before any WebRTC work is done,
+ * and munge the answer. No WebRTC library here, so these are golden-testable.
+ */
+import { OnairError } from '../../lib/errors.ts';
+
+export interface OfferedCodec {
+  payloadType: number;
+  name: string; // upper-case encoding name: H264, VP8, OPUS, …
+  clockRate: number;
+  fmtp: string;
+}
+
+export interface OfferedMedia {
+  kind: string;
+  mid: string | undefined;
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  codecs: OfferedCodec[];
+  port: number;
+}
+
+export interface OfferSummary {
+  video: OfferedMedia;
+  audio: OfferedMedia | undefined;
+  videoCodec: 'H264' | 'VP8';
+}
+
+export function parseMediaSections(sdp: string): OfferedMedia[] {
+  const lines = sdp.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (!lines[0]?.startsWith('v=0')) throw new OnairError('invalid_sdp', 'SDP offer must start with "v=0"');
+  if (!lines.some((l) => l.startsWith('o='))) throw new OnairError('invalid_sdp', 'SDP offer has no "o=" line');
+  const media: OfferedMedia[] = [];
+  let current: OfferedMedia | undefined;
+  const rtpmaps = new Map<OfferedMedia, Map<number, OfferedCodec>>();
+  for (const line of lines) {
+    if (line.length < 2 || line[1] !== '=') throw new OnairError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
+    if (line.startsWith('m=')) {
+      const m = /^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \w+)*)$/.exec(line);
+      if (!m) throw new OnairError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
+      current = { kind: m[1]!, mid: undefined, direction: 'sendrecv', codecs: [], port: Number(m[2]) };
+      media.push(current);
+      const byPt = new Map<number, OfferedCodec>();
+      for (const pt of (m[4] ?? '').trim().split(' ').filter(Boolean)) {
+        if (/^\d+$/.test(pt)) byPt.set(Number(pt), { payloadType: Number(pt), name: '', clockRate: 0, fmtp: '' });
+      }
+      rtpmaps.set(current, byPt);
+      continue;
+    }
+    if (!current) continue;
+    const byPt = rtpmaps.get(current)!;
+    let m: RegExpExecArray | null;
+    if ((m = /^a=rtpmap:(\d+) ([\w.-]+)\/(\d+)/.exec(line))) {
+      const c = byPt.get(Number(m[1]));
+      if (c) {
+        c.name = m[2]!.toUpperCase();
+        c.clockRate = Number(m[3]);
+      }
+    } else if ((m = /^a=fmtp:(\d+) (.*)$/.exec(line))) {
+      const c = byPt.get(Number(m[1]));
+      if (c) c.fmtp = m[2]!;
+    } else if ((m = /^a=mid:(.+)$/.exec(line))) {
+      current.mid = m[1];
+    } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
+      current.direction = line.slice(2) as OfferedMedia['direction'];
+    }
+  }
+  for (const [section, byPt] of rtpmaps) section.codecs = [...byPt.values()].filter((c) => c.name !== '');
+  return media;
+}
+
+function fmtpParams(fmtp: string): Map<string, string> {
+  return new Map(
+    fmtp
+      .split(';')
+      .map((kv) => kv.trim().split('='))
+      .filter((kv) => kv.length === 2)
+      .map(([k, v]) => [k!.toLowerCase(), v!]),
+  );
+}
+
+export function isAcceptableH264(c: OfferedCodec): boolean {
+  return c.name === 'H264' && c.clockRate === 90000 && fmtpParams(c.fmtp).get('packetization-mode') === '1';
+}
+
+/**
+ * Checks a WHIP offer: exactly one video section (H.264 packetization-mode 1 or
+ * VP8) and at most one audio section (Opus). Throws 400 for malformed SDP and 422
+ * (unsupported_offer) naming the reason.
+ */
+export function inspectOffer(sdp: string, opts: { requireH264: boolean }): OfferSummary {
+  const sections = parseMediaSections(sdp);
+  if (sections.length === 0) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  const videos = sections.filter((s) => s.kind === 'video' && s.port !== 0);
+  const audios = sections.filter((s) => s.kind === 'audio' && s.port !== 0);
+  if (videos.length === 0) throw new OnairError('unsupported_offer', 'the offer has no video track; onair needs one video track');
+  if (videos.length > 1) throw new OnairError('unsupported_offer', `the offer has ${videos.length} video tracks; send exactly one`);
+  if (audios.length > 1) throw new OnairError('unsupported_offer', `the offer has ${audios.length} audio tracks; send at most one`);
+  const video = videos[0]!;
+  const audio = audios[0];
+  if (video.direction === 'recvonly' || video.direction === 'inactive') {
+    throw new OnairError('unsupported_offer', 'the video track must be sendonly (a WHIP publisher sends media)');
+  }
+  const h264 = video.codecs.some(isAcceptableH264);
+  const vp8 = video.codecs.some((c) => c.name === 'VP8' && c.clockRate === 90000);
+  if (!h264 && (opts.requireH264 || !vp8)) {
+    throw new OnairError(
+      'unsupported_offer',
+      opts.requireH264
+        ? 'no acceptable video codec: a passthrough channel needs H.264 (packetization-mode=1)'
+        : 'no acceptable video codec: offer H.264 (packetization-mode=1) or VP8',
+    );
+  }
+  if (audio && !audio.codecs.some((c) => c.name === 'OPUS' && c.clockRate === 48000)) {
+    throw new OnairError('unsupported_offer', 'no acceptable audio codec: offer Opus');
+  }
+  return { video, audio, videoCodec: h264 ? 'H264' : 'VP8' };
+}
+
+/**
+ * Adds Chrome's x-google bitrate hints to every video fmtp line of an answer:
+ * with no REMB from the server, Chrome otherwise idles at a few hundred kbit/s.
+ */
+export function addBitrateHints(answer: string, kbps: { min: number; start: number; max: number }): string {
+  const hint = `x-google-min-bitrate=${kbps.min};x-google-start-bitrate=${kbps.start};x-google-max-bitrate=${kbps.max}`;
+  const eol = answer.includes('\r\n') ? '\r\n' : '\n';
+  const lines = answer.split(/\r?\n/);
+  let inVideo = false;
+  const videoPts = new Set<string>();
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      inVideo = line.startsWith('m=video');
+      if (inVideo) for (const pt of line.split(' ').slice(3)) videoPts.add(pt);
+    }
+    const fm = /^a=fmtp:(\d+) (.*)$/.exec(line);
+    if (inVideo && fm && !/apt=/.test(fm[2]!) && !line.includes('x-google-')) {
+      out.push(`${line};${hint}`);
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join(eol);
+}
+
+/** Keeps only candidates whose address passes `keep` (tests keep ICE on loopback). */
+export function filterCandidates(sdp: string, keep: (address: string) => boolean): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => {
+      const m = /^a=candidate:\S+ \d+ \w+ \d+ (\S+) \d+/.exec(line);
+      return !m || keep(m[1]!);
+    })
+    .join(eol);
+}
+
+/** The ICE ufrag and password of an SDP (session or first media level). */
+export function iceCredentials(sdp: string): { ufrag: string | undefined; pwd: string | undefined } {
+  return {
+    ufrag: /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1],
+    pwd: /^a=ice-pwd:(\S+)/m.exec(sdp)?.[1],
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * WHIP (RFC 9725): POST /whip/:channelId creates a publisher session; the
+ * session URL answers DELETE (end) and PATCH (trickle ICE, not supported: 405
+ * as the RFC allows). The channel hub decides whether it takes the publisher.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OnairError } from '../../lib/errors.ts';
+import type { MediaMount } from '../app.ts';
+import { bearerToken, clientAddress, mediaType, readBody, secretEquals } from '../api/http.ts';
+import type { IceServer } from '../config.ts';
+import { isAllowed } from '../core/allow-list.ts';
+import type { ChannelRecord } from '../store/store.ts';
+import type { PublisherSession } from '../sfu/engine.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { inspectOffer } from './sdp.ts';
+
+export interface WhipHub {
+  getChannel(id: string): ChannelRecord | undefined;
+  /** Creates and attaches a publisher for a running channel; throws OnairError. */
+  publish(channel: ChannelRecord, offer: string, summary: ReturnType<typeof inspectOffer>): Promise<PublisherSession>;
+  findSession(channelId: string, sessionId: string): PublisherSession | undefined;
+}
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'POST, PATCH, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match',
+  'Access-Control-Expose-Headers': 'Location, ETag, Link, Accept-Patch, Accept-Post',
+  'Access-Control-Max-Age': '600',
+};
+
+export function iceServerLinks(servers: readonly IceServer[]): string[] {
+  const links: string[] = [];
+  for (const s of servers) {
+    for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
+      let link = `<${url}>; rel="ice-server"`;
+      if (s.username !== undefined) link += `; username="${s.username.replace(/"/g, '')}"`;
+      if (s.credential !== undefined) link += `; credential="${s.credential.replace(/"/g, '')}"; credential-type="password"`;
+      links.push(link);
+    }
+  }
+  return links;
+}
+
+export function whipMount(hub: WhipHub, opts: { iceServers: IceServer[]; rateLimitPerMinute: number }): MediaMount {
+  const limiter = new RateLimiter(opts.rateLimitPerMinute, 60_000);
+  const links = iceServerLinks(opts.iceServers);
+  const linkHeader = links.length > 0 ? { Link: links.join(', ') } : {};
+
+  const fail = (res: ServerResponse, err: OnairError, extra: Record<string, string> = {}) => {
+    const body = JSON.stringify(err.toBody());
+    const headers: Record<string, string> = { ...CORS, 'Content-Type': 'application/json; charset=utf-8', ...extra };
+    if (err.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="whip"';
+    res.writeHead(err.status, headers).end(body);
+  };
+
+  return {
+    prefix: '/whip',
+    async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+      const parts = url.pathname.split('/').filter(Boolean); // ['whip', channelId, ('sessions', sessionId)?]
+      const method = req.method ?? 'GET';
+      try {
+        if (parts.length === 2) {
+          const channelId = decodeURIComponent(parts[1]!);
+          if (method === 'OPTIONS') {
+            res.writeHead(204, { ...CORS, 'Accept-Post': 'application/sdp', ...linkHeader }).end();
+            return;
+          }
+          if (method !== 'POST') {
+            fail(res, new OnairError('method_not_allowed', 'use POST with an SDP offer'), { Allow: 'POST, OPTIONS' });
+            return;
+          }
+          await handlePost(req, res, channelId);
+          return;
+        }
+        if (parts.length === 4 && parts[2] === 'sessions') {
+          const channelId = decodeURIComponent(parts[1]!);
+          const session = hub.findSession(channelId, parts[3]!);
+          if (method === 'OPTIONS') {
+            res.writeHead(204, { ...CORS, 'Accept-Patch': 'application/trickle-ice-sdpfrag', ...linkHeader }).end();
+            return;
+          }
+          const channel = hub.getChannel(channelId);
+          authorize(req, channel);
+          if (!session) throw OnairError.notFound('session', parts[3]!);
+          if (method === 'DELETE') {
+            session.close('publisher ended the session (DELETE)');
+            res.writeHead(200, CORS).end();
+            return;
+          }
+          if (method === 'PATCH') {
+            if (mediaType(req) !== 'application/trickle-ice-sdpfrag') {
+              throw new OnairError('unsupported_media_type', 'PATCH takes application/trickle-ice-sdpfrag');
+            }
+            await readBody(req);
+            // All server candidates are in the answer and the client's arrive in its
+            // offer; trickle and ICE restarts are not supported (RFC 9725 §4.3.1).
+            fail(res, new OnairError('method_not_allowed', 'trickle ICE is not supported; send all candidates in the offer'), {
+              Allow: 'DELETE, OPTIONS',
+            });
+            return;
+          }
+          fail(res, new OnairError('method_not_allowed', `${method} is not allowed on a WHIP session`), { Allow: 'PATCH, DELETE, OPTIONS' });
+          return;
+        }
+        throw new OnairError('not_found', 'no such WHIP endpoint');
+      } catch (err) {
+        if (err instanceof OnairError) {
+          fail(res, err, err.code === 'rate_limited' ? { 'Retry-After': String(limiter.retryAfterSeconds(clientAddress(req))) } : {});
+          return;
+        }
+        throw err;
+      }
+    },
+  };
+
+  function authorize(req: IncomingMessage, channel: ChannelRecord | undefined): asserts channel is ChannelRecord {
+    const token = bearerToken(req);
+    if (!channel) {
+      throw new OnairError('channel_not_found', 'no such channel');
+    }
+    if (!token || !secretEquals(token, channel.streamKey)) {
+      throw new OnairError('unauthorized', 'missing or wrong stream key (Authorization: Bearer <stream key>)');
+    }
+  }
+
+  async function handlePost(req: IncomingMessage, res: ServerResponse, channelId: string): Promise<void> {
+    const address = clientAddress(req);
+    if (!limiter.take(address)) throw new OnairError('rate_limited', 'too many WHIP requests; slow down');
+    if (mediaType(req) !== 'application/sdp') {
+      throw new OnairError('unsupported_media_type', 'the offer must be sent as Content-Type: application/sdp');
+    }
+    const channel = hub.getChannel(channelId);
+    if (!channel) throw new OnairError('channel_not_found', `channel ${JSON.stringify(channelId)} does not exist`);
+    authorize(req, channel);
+    if (!isAllowed(channel.ingest, address)) throw new OnairError('forbidden', 'your address is not in the channel\'s ingest allow-list');
+    const offer = (await readBody(req)).toString('utf8');
+    const summary = inspectOffer(offer, { requireH264: channel.mode === 'passthrough' });
+    if (channel.state !== 'running') {
+      throw new OnairError('channel_not_running', `channel is ${channel.state}; start it before publishing`);
+    }
+    const session = await hub.publish(channel, offer, summary);
+    const location = `/whip/${encodeURIComponent(channel.id)}/sessions/${session.id}`;
+    res.writeHead(201, {
+      ...CORS,
+      'Content-Type': 'application/sdp',
+      Location: location,
+      ETag: `"${session.id.slice(0, 16)}"`,
+      'Accept-Patch': 'application/trickle-ice-sdpfrag',
+      ...linkHeader,
+    });
+    res.end(session.answer);
+  }
+}

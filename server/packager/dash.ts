@@ -1,0 +1,224 @@
+/**
+ * MPEG-DASH MPD (ISO/IEC 23009-1, live profile) rendered from the timeline.
+ * One Period per run, so an FFmpeg restart (new init, timestamps from zero) is
+ * a Period boundary. Served from /live/<channelId>/manifest.mpd; the timeline's
+ * uris are relative to that directory.
+ */
+import type { Run, RunTrack, Segment, TimelineView } from './timeline.ts';
+
+export interface DashOptions {
+  /** Epoch ms; Period starts are relative to it, so it must stay fixed for the channel's lifetime. */
+  availabilityStartTime: number;
+  publishTime: number;
+  minimumUpdatePeriodSeconds: number;
+  timeShiftBufferDepthSeconds: number;
+  suggestedPresentationDelaySeconds: number;
+  minBufferTimeSeconds: number;
+  utcTimingUrl: string;
+  ended: boolean;
+}
+
+function esc(value: string | number): string {
+  return String(value)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+function attrs(pairs: ReadonlyArray<readonly [string, string | number | undefined]>): string {
+  let out = '';
+  for (const [k, v] of pairs) if (v !== undefined) out += ` ${k}="${esc(v)}"`;
+  return out;
+}
+
+/** xs:duration with millisecond precision, e.g. PT2S, PT12.345S. */
+function duration(seconds: number): string {
+  return `PT${Number(Math.max(0, seconds).toFixed(3))}S`;
+}
+
+const iso = (ms: number): string => new Date(Math.round(ms)).toISOString();
+
+/** DASH FrameRateType is an integer or a fraction, never a decimal. */
+function frameRate(fps: number | undefined): string | undefined {
+  if (fps === undefined || !(fps > 0)) return undefined;
+  if (Math.abs(fps - Math.round(fps)) < 0.001) return String(Math.round(fps));
+  const ntsc = Math.round((fps * 1001) / 1000);
+  if (Math.abs(fps - (ntsc * 1000) / 1001) < 0.001) return `${ntsc * 1000}/1001`;
+  return `${Math.round(fps * 1000)}/1000`;
+}
+
+/**
+ * The segments addressable by one $Number$ template: the trailing run of
+ * consecutive file numbers (a number gap cannot be expressed).
+ */
+function addressable(segments: readonly Segment[]): Segment[] {
+  let from = 0;
+  for (let i = 1; i < segments.length; i++) {
+    const prev = segments[i - 1];
+    const cur = segments[i];
+    if (prev && cur && cur.number !== prev.number + 1) from = i;
+  }
+  return segments.slice(from);
+}
+
+function segmentTimeline(segments: readonly Segment[], indent: string): string[] {
+  const entries: Array<{ t: number; d: number; r: number }> = [];
+  for (const s of segments) {
+    const last = entries[entries.length - 1];
+    if (last && last.d === s.duration && last.t + last.d * (last.r + 1) === s.start) last.r++;
+    else entries.push({ t: s.start, d: s.duration, r: 0 });
+  }
+  return entries.map((e) => `${indent}<S${attrs([['t', e.t], ['d', e.d], ['r', e.r > 0 ? e.r : undefined]])}/>`);
+}
+
+function segmentTemplate(run: Run, track: RunTrack, indent: string): string[] {
+  const segments = addressable(track.segments);
+  const first = segments[0];
+  if (!first) return [];
+  const template = attrs([
+    ['timescale', track.info.timescale],
+    // Fixed per run (first segment ever, not first in window) so the Period's timing never shifts between refreshes.
+    ['presentationTimeOffset', track.firstStart ?? first.start],
+    ['initialization', track.initUri],
+    ['media', `${run.id}/${track.info.id}/seg_$Number%05d$.m4s`],
+    ['startNumber', first.number],
+  ]);
+  return [
+    `${indent}<SegmentTemplate${template}>`,
+    `${indent}  <SegmentTimeline>`,
+    ...segmentTimeline(segments, `${indent}    `),
+    `${indent}  </SegmentTimeline>`,
+    `${indent}</SegmentTemplate>`,
+  ];
+}
+
+function renderPeriod(run: Run, opts: DashOptions): string[] {
+  if (run.anchor === undefined) return [];
+  const tracks = [...run.tracks.values()].filter((t) => t.segments.length > 0);
+  const video = tracks.filter((t) => t.info.kind === 'video').sort((a, b) => b.info.bandwidth - a.info.bandwidth);
+  const audio = tracks.filter((t) => t.info.kind === 'audio').sort((a, b) => b.info.bandwidth - a.info.bandwidth);
+  // The anchor is the program time of every track's first segment in the run.
+  const start = (run.anchor - opts.availabilityStartTime) / 1000;
+  const lines = [`  <Period${attrs([['id', run.id], ['start', duration(start)]])}>`];
+  if (video.length > 0) {
+    const maxWidth = Math.max(...video.map((t) => t.info.width ?? 0));
+    const maxHeight = Math.max(...video.map((t) => t.info.height ?? 0));
+    lines.push(
+      `    <AdaptationSet${attrs([
+        ['id', 0],
+        ['contentType', 'video'],
+        ['mimeType', 'video/mp4'],
+        ['segmentAlignment', 'true'],
+        ['startWithSAP', 1],
+        ['maxWidth', maxWidth > 0 ? maxWidth : undefined],
+        ['maxHeight', maxHeight > 0 ? maxHeight : undefined],
+      ])}>`,
+    );
+    for (const t of video) {
+      lines.push(
+        `      <Representation${attrs([
+          ['id', t.info.id],
+          ['bandwidth', Math.round(t.info.bandwidth)],
+          ['codecs', t.info.codec],
+          ['width', t.info.width],
+          ['height', t.info.height],
+          ['frameRate', frameRate(t.info.frameRate)],
+        ])}>`,
+        ...segmentTemplate(run, t, '        '),
+        '      </Representation>',
+      );
+    }
+    lines.push('    </AdaptationSet>');
+  }
+  if (audio.length > 0) {
+    lines.push(
+      `    <AdaptationSet${attrs([
+        ['id', 1],
+        ['contentType', 'audio'],
+        ['mimeType', 'audio/mp4'],
+        ['lang', 'und'],
+        ['segmentAlignment', 'true'],
+        ['startWithSAP', 1],
+      ])}>`,
+    );
+    for (const t of audio) {
+      lines.push(
+        `      <Representation${attrs([
+          ['id', t.info.id],
+          ['bandwidth', Math.round(t.info.bandwidth)],
+          ['codecs', t.info.codec],
+          ['audioSamplingRate', t.info.sampleRate],
+        ])}>`,
+      );
+      if (t.info.channels !== undefined) {
+        lines.push(
+          `        <AudioChannelConfiguration${attrs([
+            ['schemeIdUri', 'urn:mpeg:dash:23003:3:audio_channel_configuration:2011'],
+            ['value', t.info.channels],
+          ])}/>`,
+        );
+      }
+      lines.push(...segmentTemplate(run, t, '        '), '      </Representation>');
+    }
+    lines.push('    </AdaptationSet>');
+  }
+  lines.push('  </Period>');
+  return lines;
+}
+
+/** End of the last segment in the view, epoch ms. */
+function viewEnd(view: TimelineView): number | undefined {
+  let end: number | undefined;
+  for (const run of view.runs) {
+    for (const t of run.tracks.values()) {
+      const s = t.segments[t.segments.length - 1];
+      if (!s) continue;
+      const e = s.pdt + (s.duration / t.info.timescale) * 1000;
+      if (end === undefined || e > end) end = e;
+    }
+  }
+  return end;
+}
+
+export function renderDashMpd(view: TimelineView, opts: DashOptions): string {
+  const common: Array<[string, string | undefined]> = [
+    ['xmlns', 'urn:mpeg:dash:schema:mpd:2011'],
+    ['profiles', 'urn:mpeg:dash:profile:isoff-live:2011'],
+  ];
+  let mpdAttrs: Array<[string, string | undefined]>;
+  if (opts.ended) {
+    const end = viewEnd(view);
+    mpdAttrs = [
+      ...common,
+      ['type', 'static'],
+      ['availabilityStartTime', iso(opts.availabilityStartTime)],
+      ['publishTime', iso(opts.publishTime)],
+      ['mediaPresentationDuration', duration(end === undefined ? 0 : (end - opts.availabilityStartTime) / 1000)],
+      ['minBufferTime', duration(opts.minBufferTimeSeconds)],
+    ];
+  } else {
+    mpdAttrs = [
+      ...common,
+      ['type', 'dynamic'],
+      ['availabilityStartTime', iso(opts.availabilityStartTime)],
+      ['publishTime', iso(opts.publishTime)],
+      ['minimumUpdatePeriod', duration(opts.minimumUpdatePeriodSeconds)],
+      ['timeShiftBufferDepth', duration(opts.timeShiftBufferDepthSeconds)],
+      ['suggestedPresentationDelay', duration(opts.suggestedPresentationDelaySeconds)],
+      ['minBufferTime', duration(opts.minBufferTimeSeconds)],
+    ];
+  }
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<MPD${attrs(mpdAttrs)}>`];
+  for (const run of view.runs) lines.push(...renderPeriod(run, opts));
+  // UTCTiming comes after the Periods in the MPD schema's element order.
+  lines.push(
+    `  <UTCTiming${attrs([
+      ['schemeIdUri', 'urn:mpeg:dash:utc:http-iso:2014'],
+      ['value', opts.utcTimingUrl],
+    ])}/>`,
+    '</MPD>',
+  );
+  return lines.join('\n') + '\n';
+}

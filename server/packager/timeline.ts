@@ -1,0 +1,320 @@
+/**
+ * The segment timeline of one channel: runs (FFmpeg process lifetimes), their
+ * tracks and segments. The server owns this, not FFmpeg, so HLS and DASH are
+ * rendered from one source of truth and survive FFmpeg restarts as
+ * discontinuities / new Periods. Pure and in-memory; the clock is injectable.
+ */
+
+export interface TrackInfo {
+  id: string;
+  kind: 'video' | 'audio';
+  codec: string;
+  /** bits/s, declared (ladder) or measured (passthrough). */
+  bandwidth: number;
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  sampleRate?: number;
+  channels?: number;
+  timescale: number;
+}
+
+export interface Segment {
+  /** Global per track, monotonically increasing across runs (HLS media sequence). */
+  seq: number;
+  /** FFmpeg's file number (seg_%05d), restarts with each run. */
+  number: number;
+  /** Relative to /live/<channelId>/, e.g. 'r1a2b/720p/seg_00003.m4s'. */
+  uri: string;
+  /** tfdt, in the track timescale. */
+  start: number;
+  /** In the track timescale. */
+  duration: number;
+  /** Epoch ms of the segment start (may be fractional). */
+  pdt: number;
+  bytes: number;
+}
+
+export interface RunTrack {
+  info: TrackInfo;
+  /** e.g. 'r1a2b/720p/init.mp4' */
+  initUri: string;
+  segments: Segment[];
+  /** HLS discontinuity sequence number of this track's segments in this run (per-track counter). */
+  discontinuity: number;
+  /** tfdt of the first segment ever added for this track in this run (DASH presentationTimeOffset). */
+  firstStart: number | undefined;
+}
+
+export interface Run {
+  id: string;
+  startedAt: number;
+  ended: boolean;
+  /** Epoch ms that tfdt == firstStart maps to, for every track of the run; set by the first segment. */
+  anchor: number | undefined;
+  /** Insertion-ordered (order of setTrack). */
+  tracks: Map<string, RunTrack>;
+}
+
+/** A window of the timeline: runs oldest first, each holding only its segments in the window. */
+export interface TimelineView {
+  runs: Run[];
+}
+
+export interface NewSegment {
+  number: number;
+  uri: string;
+  start: number;
+  duration: number;
+  bytes: number;
+  /** Used to derive the frame rate of video tracks that do not declare one. */
+  sampleCount?: number;
+}
+
+export interface PruneResult {
+  /** Segment and init uris no longer referenced: the caller deletes these files. */
+  uris: string[];
+  /** Runs removed entirely: the caller may delete their directories. */
+  runIds: string[];
+}
+
+interface TrackStats {
+  samples: number;
+  ticks: number;
+  declaredFrameRate: boolean;
+}
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+export class Timeline {
+  private readonly runs: Run[] = [];
+  private readonly now: () => number;
+  private readonly nextSeq = new Map<string, number>();
+  private readonly lastDiscontinuity = new Map<string, number>();
+  private readonly stats = new WeakMap<RunTrack, TrackStats>();
+  private lastAdded: number | undefined;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  beginRun(id: string, startedAt: number = this.now()): Run {
+    if (this.runs.some((r) => r.id === id)) throw new Error(`run ${id} already exists`);
+    // A new run implies the previous one is over, whether or not endRun was called.
+    const prev = this.runs[this.runs.length - 1];
+    if (prev) prev.ended = true;
+    const run: Run = { id, startedAt, ended: false, anchor: undefined, tracks: new Map() };
+    this.runs.push(run);
+    return run;
+  }
+
+  endRun(runId: string): void {
+    this.getRun(runId).ended = true;
+  }
+
+  /** Declare (or update, e.g. a measured bandwidth) a track of a run. Segments are kept. */
+  setTrack(runId: string, info: TrackInfo, initUri: string): RunTrack {
+    const run = this.getRun(runId);
+    const existing = run.tracks.get(info.id);
+    if (existing) {
+      const stats = this.stats.get(existing);
+      const computed = existing.info.frameRate;
+      existing.info = { ...info };
+      if (stats) {
+        stats.declaredFrameRate = info.frameRate !== undefined;
+        if (!stats.declaredFrameRate && computed !== undefined) existing.info.frameRate = computed;
+      }
+      existing.initUri = initUri;
+      return existing;
+    }
+    const track: RunTrack = { info: { ...info }, initUri, segments: [], discontinuity: 0, firstStart: undefined };
+    this.stats.set(track, { samples: 0, ticks: 0, declaredFrameRate: info.frameRate !== undefined });
+    run.tracks.set(info.id, track);
+    return track;
+  }
+
+  addSegment(runId: string, trackId: string, input: NewSegment, now: number = this.now()): Segment {
+    const run = this.getRun(runId);
+    const track = run.tracks.get(trackId);
+    if (!track) throw new Error(`track ${trackId} not declared in run ${runId}`);
+    const last = track.segments[track.segments.length - 1];
+    if (last && input.number <= last.number) {
+      throw new Error(`segment ${input.number} of ${runId}/${trackId} is not after ${last.number}`);
+    }
+    if (!(input.duration > 0)) throw new Error(`segment ${input.uri} has no duration`);
+    const { timescale } = track.info;
+
+    if (run.anchor === undefined) {
+      // The first segment just completed, so it started one duration ago.
+      let anchor = now - (input.duration / timescale) * 1000;
+      // Keep program time monotonic across runs even if the previous run's media ran ahead of the wall clock.
+      const prevEnd = this.endPdtBefore(run);
+      if (prevEnd !== undefined && anchor < prevEnd) anchor = prevEnd;
+      run.anchor = anchor;
+    }
+    if (track.firstStart === undefined) {
+      track.firstStart = input.start;
+      const d = this.lastDiscontinuity.get(trackId);
+      track.discontinuity = d === undefined ? 0 : d + 1;
+      this.lastDiscontinuity.set(trackId, track.discontinuity);
+    }
+
+    const seq = this.nextSeq.get(trackId) ?? 0;
+    this.nextSeq.set(trackId, seq + 1);
+    const segment: Segment = {
+      seq,
+      number: input.number,
+      uri: input.uri,
+      start: input.start,
+      duration: input.duration,
+      pdt: run.anchor + ((input.start - track.firstStart) / timescale) * 1000,
+      bytes: input.bytes,
+    };
+    track.segments.push(segment);
+    this.lastAdded = now;
+
+    const stats = this.stats.get(track);
+    if (stats && track.info.kind === 'video' && input.sampleCount !== undefined && input.sampleCount > 0) {
+      stats.samples += input.sampleCount;
+      stats.ticks += input.duration;
+      if (!stats.declaredFrameRate) track.info.frameRate = round3(stats.samples / (stats.ticks / timescale));
+    }
+    return segment;
+  }
+
+  /**
+   * The last `maxSegments` segments of each video track across runs, and the
+   * segments of the other (audio) tracks that overlap the same time span.
+   * Without video, the last `maxSegments` of each track.
+   */
+  window(options: { maxSegments: number }): TimelineView {
+    const max = Math.max(1, Math.floor(options.maxSegments));
+    const perTrack = new Map<string, Segment[]>();
+    const kinds = new Map<string, 'video' | 'audio'>();
+    for (const run of this.runs) {
+      for (const [id, track] of run.tracks) {
+        kinds.set(id, track.info.kind);
+        const list = perTrack.get(id) ?? [];
+        list.push(...track.segments);
+        perTrack.set(id, list);
+      }
+    }
+    const keep = new Set<Segment>();
+    let cut: number | undefined;
+    for (const [id, list] of perTrack) {
+      if (kinds.get(id) !== 'video') continue;
+      const tail = list.slice(-max);
+      const first = tail[0];
+      if (first && (cut === undefined || first.pdt < cut)) cut = first.pdt;
+      for (const s of tail) keep.add(s);
+    }
+    for (const run of this.runs) {
+      for (const track of run.tracks.values()) {
+        if (track.info.kind === 'video') continue;
+        if (cut === undefined) {
+          for (const s of (perTrack.get(track.info.id) ?? []).slice(-max)) keep.add(s);
+          continue;
+        }
+        const ms = 1000 / track.info.timescale;
+        // Half a millisecond of slack so rounding does not pull in a segment that merely touches the cut.
+        for (const s of track.segments) if (s.pdt + s.duration * ms > cut + 0.5) keep.add(s);
+      }
+    }
+    const runs: Run[] = [];
+    for (const run of this.runs) {
+      const tracks = new Map<string, RunTrack>();
+      for (const [id, track] of run.tracks) {
+        const segments = track.segments.filter((s) => keep.has(s));
+        if (segments.length > 0) tracks.set(id, { ...track, info: { ...track.info }, segments });
+      }
+      if (tracks.size > 0) runs.push({ ...run, tracks });
+    }
+    return { runs };
+  }
+
+  /**
+   * Drop segments that end at or before `keepAfterPdt` (epoch ms), and runs left
+   * without segments (except the current, still running one).
+   */
+  prune(keepAfterPdt: number): PruneResult {
+    const uris: string[] = [];
+    const runIds: string[] = [];
+    const last = this.runs[this.runs.length - 1];
+    for (const run of [...this.runs]) {
+      let remaining = 0;
+      for (const track of run.tracks.values()) {
+        const ms = 1000 / track.info.timescale;
+        const kept: Segment[] = [];
+        for (const s of track.segments) {
+          if (s.pdt + s.duration * ms <= keepAfterPdt) uris.push(s.uri);
+          else kept.push(s);
+        }
+        track.segments = kept;
+        remaining += kept.length;
+      }
+      const current = run === last && !run.ended;
+      if (remaining === 0 && !current) {
+        for (const track of run.tracks.values()) uris.push(track.initUri);
+        this.runs.splice(this.runs.indexOf(run), 1);
+        runIds.push(run.id);
+      }
+    }
+    return { uris, runIds };
+  }
+
+  isEmpty(): boolean {
+    return this.segmentCount() === 0;
+  }
+
+  /** Wall-clock epoch ms at which the last segment was added, or undefined if none yet. */
+  lastSegmentAt(): number | undefined {
+    return this.lastAdded;
+  }
+
+  /** Segments held, of one track or of all tracks. */
+  segmentCount(trackId?: string): number {
+    let n = 0;
+    for (const run of this.runs) {
+      for (const [id, track] of run.tracks) if (trackId === undefined || id === trackId) n += track.segments.length;
+    }
+    return n;
+  }
+
+  /** Tracks of the newest run that has any (for the master playlist), in declaration order. */
+  latestTracks(): TrackInfo[] {
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const run = this.runs[i];
+      if (run && run.tracks.size > 0) return [...run.tracks.values()].map((t) => ({ ...t.info }));
+    }
+    return [];
+  }
+
+  latestRun(): Run | undefined {
+    return this.runs[this.runs.length - 1];
+  }
+
+  getRun(runId: string): Run {
+    const run = this.runs.find((r) => r.id === runId);
+    if (!run) throw new Error(`unknown run ${runId}`);
+    return run;
+  }
+
+  hasRun(runId: string): boolean {
+    return this.runs.some((r) => r.id === runId);
+  }
+
+  /** End (epoch ms) of the latest segment of the runs before `run`. */
+  private endPdtBefore(run: Run): number | undefined {
+    let end: number | undefined;
+    for (const r of this.runs) {
+      if (r === run) break;
+      for (const track of r.tracks.values()) {
+        const s = track.segments[track.segments.length - 1];
+        if (!s) continue;
+        const e = s.pdt + (s.duration / track.info.timescale) * 1000;
+        if (end === undefined || e > end) end = e;
+      }
+    }
+    return end;
+  }
+}
