@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   program_limit_reached: 409,
   program_running: 409,
   program_not_running: 409,
+  program_finished: 409,
   publisher_exists: 409,
   precondition_failed: 412,
   payload_too_large: 413,

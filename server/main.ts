@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
-import { createUiHandler } from './ui/next-handler.ts';
+import { createLiveRuntime } from './live/live-runtime.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,7 +23,11 @@ const log = createLogger(config.logLevel);
 const onair = await createOnair({
   config,
   log,
-  ui: config.ui ? (l) => createUiHandler({ dir: root, dev: config.dev, log: l }) : undefined,
+  runtime: createLiveRuntime,
+  // Next.js loads only when the UI is on: API-only starts stay fast.
+  ui: config.ui
+    ? async (l) => (await import('./ui/next-handler.ts')).createUiHandler({ dir: root, dev: config.dev, log: l })
+    : undefined,
 });
 log.info({ url: onair.url, dataDir: config.dataDir }, `onair listening on ${onair.url}`);
 

@@ -8,6 +8,10 @@ import type { Logger } from '../log.ts';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    throw new OnairError('unsupported_media_type', `Content-Encoding ${encoding} is not supported; send the body uncompressed`);
+  }
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) throw new OnairError('payload_too_large', `request body is over ${limit / 1024} KiB`);
   const chunks: Buffer[] = [];

@@ -32,6 +32,7 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
   });
   r.on('GET', '/api/v1/channels/:id', (ctx) => channel(ctx, 200, control.requireChannel(id(ctx))));
   r.on('PATCH', '/api/v1/channels/:id', async (ctx) => {
+    control.requireChannel(id(ctx)); // an unknown id is a 404 whatever the body
     const body = await readJson(ctx.req);
     channel(ctx, 200, control.patchChannel(id(ctx), body));
   });
@@ -63,6 +64,7 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
     sendJson(ctx.res, 200, { ...p, items: p.items.map((x) => control.programView(x)) });
   });
   r.on('POST', '/api/v1/channels/:id/programs', async (ctx) => {
+    control.requireChannel(id(ctx));
     const body = await readJson(ctx.req);
     sendJson(ctx.res, 201, control.programView(control.createProgram(id(ctx), body)));
   });

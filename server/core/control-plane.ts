@@ -109,8 +109,8 @@ export class ControlPlane {
   }
 
   patchChannel(id: string, input: unknown): ChannelRecord {
-    const patch = parseWith(ChannelPatchSchema, input);
     const c = this.requireChannel(id);
+    const patch = parseWith(ChannelPatchSchema, input);
     if (c.state !== 'stopped') {
       for (const field of ['mode', 'ladder', 'segmentSeconds'] as const) {
         if (patch[field] !== undefined && patch[field] !== c[field]) {
@@ -231,8 +231,8 @@ export class ControlPlane {
   }
 
   createProgram(channelId: string, input: unknown): ProgramRecord {
-    const body = parseWith(ProgramCreateSchema, input as ProgramCreate);
     this.requireChannel(channelId);
+    const body = parseWith(ProgramCreateSchema, input as ProgramCreate);
     const p: ProgramRecord = {
       id: newId('pg'),
       channelId,
@@ -262,7 +262,7 @@ export class ControlPlane {
       throw new OnairError('channel_not_running', `channel is ${c.state}; a program starts only on a running channel`);
     }
     if (p.assetId !== null) {
-      throw new OnairError('program_not_running', 'program has already recorded an asset; create a new program');
+      throw new OnairError('program_finished', 'program has already recorded an asset; create a new program');
     }
     const running = this.#store.programsOfChannel(c.id, 'running').length;
     if (running >= MAX_RUNNING_PROGRAMS) {

@@ -70,7 +70,14 @@ function segmentTimeline(segments: readonly Segment[], indent: string): string[]
     if (last && last.d === s.duration && last.t + last.d * (last.r + 1) === s.start) last.r++;
     else entries.push({ t: s.start, d: s.duration, r: 0 });
   }
-  return entries.map((e) => `${indent}<S${attrs([['t', e.t], ['d', e.d], ['r', e.r > 0 ? e.r : undefined]])}/>`);
+  return entries.map(
+    (e) =>
+      `${indent}<S${attrs([
+        ['t', e.t],
+        ['d', e.d],
+        ['r', e.r > 0 ? e.r : undefined],
+      ])}/>`,
+  );
 }
 
 function segmentTemplate(run: Run, track: RunTrack, indent: string): string[] {
@@ -97,11 +104,20 @@ function segmentTemplate(run: Run, track: RunTrack, indent: string): string[] {
 function renderPeriod(run: Run, opts: DashOptions): string[] {
   if (run.anchor === undefined) return [];
   const tracks = [...run.tracks.values()].filter((t) => t.segments.length > 0);
-  const video = tracks.filter((t) => t.info.kind === 'video').sort((a, b) => b.info.bandwidth - a.info.bandwidth);
-  const audio = tracks.filter((t) => t.info.kind === 'audio').sort((a, b) => b.info.bandwidth - a.info.bandwidth);
+  const video = tracks
+    .filter((t) => t.info.kind === 'video')
+    .sort((a, b) => b.info.bandwidth - a.info.bandwidth);
+  const audio = tracks
+    .filter((t) => t.info.kind === 'audio')
+    .sort((a, b) => b.info.bandwidth - a.info.bandwidth);
   // The anchor is the program time of every track's first segment in the run.
   const start = (run.anchor - opts.availabilityStartTime) / 1000;
-  const lines = [`  <Period${attrs([['id', run.id], ['start', duration(start)]])}>`];
+  const lines = [
+    `  <Period${attrs([
+      ['id', run.id],
+      ['start', duration(start)],
+    ])}>`,
+  ];
   if (video.length > 0) {
     const maxWidth = Math.max(...video.map((t) => t.info.width ?? 0));
     const maxHeight = Math.max(...video.map((t) => t.info.height ?? 0));
@@ -195,7 +211,10 @@ export function renderDashMpd(view: TimelineView, opts: DashOptions): string {
       ['type', 'static'],
       ['availabilityStartTime', iso(opts.availabilityStartTime)],
       ['publishTime', iso(opts.publishTime)],
-      ['mediaPresentationDuration', duration(end === undefined ? 0 : (end - opts.availabilityStartTime) / 1000)],
+      [
+        'mediaPresentationDuration',
+        duration(end === undefined ? 0 : (end - opts.availabilityStartTime) / 1000),
+      ],
       ['minBufferTime', duration(opts.minBufferTimeSeconds)],
     ];
   } else {

@@ -17,7 +17,13 @@ export function renderHlsMaster(tracks: readonly TrackInfo[]): string {
   const video = tracks.filter((t) => t.kind === 'video').sort((a, b) => b.bandwidth - a.bandwidth);
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
   if (audio && video.length > 0) {
-    const attrs = [`TYPE=AUDIO`, `GROUP-ID=${quoted(AUDIO_GROUP)}`, `NAME="audio"`, 'DEFAULT=YES', 'AUTOSELECT=YES'];
+    const attrs = [
+      `TYPE=AUDIO`,
+      `GROUP-ID=${quoted(AUDIO_GROUP)}`,
+      `NAME="audio"`,
+      'DEFAULT=YES',
+      'AUTOSELECT=YES',
+    ];
     if (audio.channels !== undefined) attrs.push(`CHANNELS=${quoted(String(audio.channels))}`);
     attrs.push(`URI=${quoted(`${audio.id}.m3u8`)}`);
     lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
@@ -62,7 +68,11 @@ export function renderHlsMediaPlaylist(view: TimelineView, trackId: string, opts
   }
   // RFC 8216 §4.3.3.1: each EXTINF *rounded to the nearest integer* must be <= the target
   // duration. Rounding (not ceil) keeps AAC segments of 2.005 s at a target of 2, as FFmpeg does.
-  const targetDuration = Math.max(1, Math.ceil(opts.targetDuration ?? 0), Math.round(Number(maxDuration.toFixed(3))));
+  const targetDuration = Math.max(
+    1,
+    Math.ceil(opts.targetDuration ?? 0),
+    Math.round(Number(maxDuration.toFixed(3))),
+  );
   const first = parts[0]?.segments[0];
   const lines = [
     '#EXTM3U',

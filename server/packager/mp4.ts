@@ -127,7 +127,7 @@ function find(buf: Buffer, parent: Box, type: string): Box | undefined {
   return children(buf, parent.start, parent.end).find((b) => b.type === type);
 }
 
-function require(buf: Buffer, parent: Box, type: string): Box {
+function expectBox(buf: Buffer, parent: Box, type: string): Box {
   const box = find(buf, parent, type);
   if (!box) throw invalid(`missing '${type}' in '${parent.type}'`);
   return box;
@@ -317,8 +317,8 @@ function parseAudioEntry(buf: Buffer, entry: Box): { codec: string; sampleRate: 
       const o = new Reader(buf, dOps.start, dOps.end);
       o.u8('dOps version');
       channels = o.u8('dOps channels');
-      o.skip(2, 'dOps pre-skip');
-      sampleRate = o.u32('dOps input rate') || sampleRate;
+      // dOps' InputSampleRate is the original capture rate; Opus in MP4 always decodes at 48 kHz.
+      sampleRate = 48000;
     }
   } else if (entry.type === 'fLaC') {
     codec = 'flac';
@@ -335,29 +335,29 @@ export function parseInitSegment(buf: Buffer): InitInfo {
   if (!moov) throw invalid('init segment without moov');
   const traks = children(buf, moov.start, moov.end).filter((b) => b.type === 'trak');
   for (const trak of traks) {
-    const mdia = require(buf, trak, 'mdia');
-    const hdlr = require(buf, mdia, 'hdlr');
+    const mdia = expectBox(buf, trak, 'mdia');
+    const hdlr = expectBox(buf, mdia, 'hdlr');
     const hr = new Reader(buf, hdlr.start, hdlr.end);
     hr.skip(8, 'hdlr');
     const handler = buf.toString('latin1', hr.pos, hr.pos + 4);
     hr.need(4, 'hdlr handler');
     if (handler !== 'vide' && handler !== 'soun') continue;
 
-    const tkhd = require(buf, trak, 'tkhd');
+    const tkhd = expectBox(buf, trak, 'tkhd');
     const tr = new Reader(buf, tkhd.start, tkhd.end);
     const tkhdVersion = tr.u8('tkhd version');
     tr.skip(3 + (tkhdVersion === 1 ? 16 : 8), 'tkhd');
     const trackId = tr.u32('tkhd track_ID');
 
-    const mdhd = require(buf, mdia, 'mdhd');
+    const mdhd = expectBox(buf, mdia, 'mdhd');
     const mr = new Reader(buf, mdhd.start, mdhd.end);
     const mdhdVersion = mr.u8('mdhd version');
     mr.skip(3 + (mdhdVersion === 1 ? 16 : 8), 'mdhd');
     const timescale = mr.u32('mdhd timescale');
     if (timescale === 0) throw invalid('mdhd timescale is 0');
 
-    const stbl = require(buf, require(buf, mdia, 'minf'), 'stbl');
-    const stsd = require(buf, stbl, 'stsd');
+    const stbl = expectBox(buf, expectBox(buf, mdia, 'minf'), 'stbl');
+    const stsd = expectBox(buf, stbl, 'stsd');
     const entries = children(buf, stsd.start + 8, stsd.end);
     const entry = entries[0];
     if (!entry) throw invalid('stsd without sample entry');
@@ -436,7 +436,8 @@ function parseTraf(buf: Buffer, traf: Box, defaults: SegmentDefaults): TrafResul
     if (flags & 0x001) r.skip(4, 'trun data_offset');
     let firstSampleFlags: number | undefined;
     if (flags & 0x004) firstSampleFlags = r.u32('trun first_sample_flags');
-    const perSample = ((flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0));
+    const perSample =
+      (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0);
     // Check the whole table up front: a bogus sample_count must not drive a long loop.
     r.need(perSample * count, 'trun sample table');
     if (!(flags & 0x100) && count > 0 && defaultDuration === undefined) {

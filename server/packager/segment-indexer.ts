@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseInitSegment, parseMediaSegment } from './mp4.ts';
-import type { InitInfo } from './mp4.ts';
+import type { FragmentInfo, InitInfo } from './mp4.ts';
 import type { Segment, Timeline, TrackInfo } from './timeline.ts';
 
 export interface IndexerTrack {
@@ -165,7 +165,7 @@ export class RunIndexer {
         if (isMissing(err)) continue;
         throw err;
       }
-      let fragment;
+      let fragment: FragmentInfo;
       try {
         fragment = parseMediaSegment(buf, init);
       } catch (err) {

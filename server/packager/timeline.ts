@@ -127,7 +127,13 @@ export class Timeline {
       existing.initUri = initUri;
       return existing;
     }
-    const track: RunTrack = { info: { ...info }, initUri, segments: [], discontinuity: 0, firstStart: undefined };
+    const track: RunTrack = {
+      info: { ...info },
+      initUri,
+      segments: [],
+      discontinuity: 0,
+      firstStart: undefined,
+    };
     this.stats.set(track, { samples: 0, ticks: 0, declaredFrameRate: info.frameRate !== undefined });
     run.tracks.set(info.id, track);
     return track;
@@ -275,7 +281,8 @@ export class Timeline {
   segmentCount(trackId?: string): number {
     let n = 0;
     for (const run of this.runs) {
-      for (const [id, track] of run.tracks) if (trackId === undefined || id === trackId) n += track.segments.length;
+      for (const [id, track] of run.tracks)
+        if (trackId === undefined || id === trackId) n += track.segments.length;
     }
     return n;
   }

@@ -332,7 +332,7 @@ void describe('programs', () => {
     assert.ok(asset.durationSeconds >= 0);
     assert.equal(cp.stopProgram(p.id).assetId, stopped.assetId, 'stopping again is a no-op');
     assert.equal(cp.listAssets({ limit: 50, offset: 0 }).total, 1);
-    throwsCode(() => cp.startProgram(p.id), 'program_not_running');
+    throwsCode(() => cp.startProgram(p.id), 'program_finished');
   });
 
   void test('a stopped program that never ran makes no asset when stopped', () => {

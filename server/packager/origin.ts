@@ -1,0 +1,141 @@
+/**
+ * The streaming origin: /live/:channelId/… serves HLS playlists and the DASH MPD
+ * rendered from the channel's timeline (dynamic packaging), and the CMAF
+ * segments themselves. Playlists are no-cache; segments are immutable.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { OnairError } from '../../lib/errors.ts';
+import type { MediaMount } from '../app.ts';
+import { clientAddress, sendText } from '../api/http.ts';
+import { isAllowed } from '../core/allow-list.ts';
+import type { ChannelRecord } from '../store/store.ts';
+import { renderDashMpd } from './dash.ts';
+import { renderHlsMaster, renderHlsMediaPlaylist } from './hls.ts';
+import type { Timeline } from './timeline.ts';
+
+export interface OriginChannel {
+  channel: ChannelRecord;
+  timeline: Timeline;
+  liveDir: string;
+  startedAt: number;
+  ended: boolean;
+}
+
+export interface OriginDeps {
+  getChannel(id: string): ChannelRecord | undefined;
+  getLive(id: string): OriginChannel | undefined;
+  liveWindowSegments: number;
+  publicUrl: (req: IncomingMessage) => string;
+}
+
+const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Content-Length, Date' };
+const NO_CACHE = { 'Cache-Control': 'no-cache', ...CORS };
+const IMMUTABLE = { 'Cache-Control': 'public, max-age=31536000, immutable', ...CORS };
+const SEGMENT_PATH = /^(r[a-z0-9]+)\/([a-z0-9]+)\/(init\.mp4|seg_\d{5,9}\.m4s)$/;
+const TRACK_PLAYLIST = /^([a-z0-9]+)\.m3u8$/;
+
+export function liveMount(deps: OriginDeps): MediaMount {
+  return {
+    prefix: '/live',
+    async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+      const method = req.method ?? 'GET';
+      if (method === 'OPTIONS') {
+        res.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Max-Age': '600' }).end();
+        return;
+      }
+      if (method !== 'GET' && method !== 'HEAD') {
+        throw new OnairError('method_not_allowed', 'the origin serves GET and HEAD');
+      }
+      const m = /^\/live\/([^/]+)\/(.+)$/.exec(url.pathname);
+      if (!m) throw new OnairError('not_found', 'not found');
+      const channelId = m[1]!;
+      const rest = m[2]!;
+      const channel = deps.getChannel(channelId);
+      if (!channel) throw new OnairError('channel_not_found', 'no such channel');
+      if (!isAllowed(channel.preview, clientAddress(req))) {
+        throw new OnairError('forbidden', "your address is not in the channel's preview allow-list");
+      }
+      const live = deps.getLive(channelId);
+      if (!live) throw new OnairError('channel_not_running', 'channel is offline');
+      const window = () => live.timeline.window({ maxSegments: deps.liveWindowSegments });
+      // A publisher that left is not the end: players keep polling until it is back.
+      const ended = live.ended;
+
+      if (rest === 'master.m3u8') {
+        const tracks = live.timeline.latestTracks();
+        if (!tracks.some((t) => t.kind === 'video')) throw new OnairError('not_found', 'the stream has not started yet');
+        sendText(res, 200, renderHlsMaster(tracks), 'application/vnd.apple.mpegurl', NO_CACHE);
+        return;
+      }
+      if (rest === 'manifest.mpd') {
+        const view = window();
+        if (view.runs.length === 0) throw new OnairError('not_found', 'the stream has not started yet');
+        const seg = live.channel.segmentSeconds;
+        const mpd = renderDashMpd(view, {
+          availabilityStartTime: live.startedAt,
+          publishTime: Date.now(),
+          minimumUpdatePeriodSeconds: seg,
+          timeShiftBufferDepthSeconds: deps.liveWindowSegments * seg,
+          suggestedPresentationDelaySeconds: seg * 3,
+          minBufferTimeSeconds: seg,
+          utcTimingUrl: `${deps.publicUrl(req)}/time`,
+          ended,
+        });
+        sendText(res, 200, mpd, 'application/dash+xml', NO_CACHE);
+        return;
+      }
+      const pl = TRACK_PLAYLIST.exec(rest);
+      if (pl) {
+        const trackId = pl[1]!;
+        const view = window();
+        const has = view.runs.some((r) => (r.tracks.get(trackId)?.segments.length ?? 0) > 0);
+        if (!has) throw new OnairError('not_found', 'no such rendition, or no segments yet');
+        const body = renderHlsMediaPlaylist(view, trackId, { targetDuration: live.channel.segmentSeconds, ended });
+        sendText(res, 200, body, 'application/vnd.apple.mpegurl', NO_CACHE);
+        return;
+      }
+      const sm = SEGMENT_PATH.exec(rest);
+      if (!sm) throw new OnairError('not_found', 'not found');
+      const file = path.join(live.liveDir, sm[1]!, sm[2]!, sm[3]!);
+      // The regex admits no "..", so the file is always inside the channel's folder.
+      let size: number;
+      try {
+        const st = await stat(file);
+        if (!st.isFile()) throw new Error('not a file');
+        size = st.size;
+      } catch {
+        throw new OnairError('not_found', 'segment not found (it may have left the window)');
+      }
+      const type = sm[2] === 'audio' ? 'audio/mp4' : 'video/mp4';
+      res.writeHead(200, { 'Content-Type': type, 'Content-Length': size, ...IMMUTABLE });
+      if (method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const stream = createReadStream(file);
+        stream.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+        stream.on('end', resolve);
+        res.on('close', resolve);
+        stream.pipe(res);
+      });
+    },
+  };
+}
+
+/** GET /time: the clock DASH players sync to (UTCTiming urn:mpeg:dash:utc:http-iso:2014). */
+export function timeMount(): MediaMount {
+  return {
+    prefix: '/time',
+    handle(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+      sendText(res, 200, new Date().toISOString(), 'text/plain; charset=utf-8', { 'Cache-Control': 'no-store', ...CORS });
+      return Promise.resolve();
+    },
+  };
+}

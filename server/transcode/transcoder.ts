@@ -1,0 +1,210 @@
+/**
+ * One FFmpeg run: a process that reads a publisher's RTP (forwarded to it on
+ * loopback) and writes CMAF segments into `<liveDir>/<runId>/<trackId>/`. The
+ * channel pipeline starts a new run per publisher session and after a crash.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Ladder } from '../../lib/ladders.ts';
+import type { ChannelMode } from '../../lib/schemas.ts';
+import type { Logger } from '../log.ts';
+import type { PublisherSession } from '../sfu/engine.ts';
+import { RtpForwarder } from '../sfu/rtp-forwarder.ts';
+import { buildFfmpegArgs } from './ffmpeg-args.ts';
+import { buildInputSdp } from './input-sdp.ts';
+import { ProgressParser } from './progress.ts';
+import { allocateUdpPorts, waitForUdpPort } from './udp-port.ts';
+
+const VIDEO_PT = 96;
+const AUDIO_PT = 111;
+/** FFmpeg exits by itself this long after its RTP input stops. */
+export const INPUT_TIMEOUT_SECONDS = 3;
+
+export interface RunTrack {
+  id: string;
+  kind: 'video' | 'audio';
+  bandwidth: number;
+  width?: number;
+  height?: number;
+}
+
+export interface EncoderProgress {
+  speed: number | undefined;
+  fps: number | undefined;
+  frame: number | undefined;
+  outTimeMs: number | undefined;
+  updatedAt: number;
+}
+
+export interface RunExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when stop() asked for it. */
+  expected: boolean;
+  stderrTail: string;
+}
+
+export interface FfmpegRunOptions {
+  ffmpegPath: string;
+  ladder: Ladder;
+  mode: ChannelMode;
+  segmentSeconds: number;
+  liveDir: string;
+  runId: string;
+  publisher: PublisherSession;
+  log: Logger;
+  onExit: (exit: RunExit) => void;
+}
+
+export class FfmpegRun {
+  readonly runId: string;
+  readonly runDir: string;
+  readonly tracks: RunTrack[];
+  readonly startedAt = Date.now();
+  progress: EncoderProgress = { speed: undefined, fps: undefined, frame: undefined, outTimeMs: undefined, updatedAt: 0 };
+
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #forwarders: RtpForwarder[] = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #exited: Promise<void>;
+  #stderr: string[] = [];
+  #stopping = false;
+  #done = false;
+
+  private constructor(opts: FfmpegRunOptions, runDir: string, tracks: RunTrack[], child: ChildProcessWithoutNullStreams) {
+    this.runId = opts.runId;
+    this.runDir = runDir;
+    this.tracks = tracks;
+    this.#child = child;
+    const parser = new ProgressParser();
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      for (const s of parser.push(chunk)) {
+        this.progress = { speed: s.speed, fps: s.fps, frame: s.frame, outTimeMs: s.outTimeMs, updatedAt: Date.now() };
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      this.#stderr.push(...chunk.split('\n').filter(Boolean));
+      if (this.#stderr.length > 30) this.#stderr = this.#stderr.slice(-30);
+    });
+    child.stdin.on('error', () => undefined);
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#done = true;
+        this.#release();
+        opts.onExit({ code, signal, expected: this.#stopping, stderrTail: this.#stderr.slice(-5).join(' | ') });
+        resolve();
+      });
+    });
+  }
+
+  /** Spawns FFmpeg, waits until it listens, then starts forwarding and asks for a keyframe. */
+  static async start(opts: FfmpegRunOptions): Promise<FfmpegRun> {
+    const runDir = path.join(opts.liveDir, opts.runId);
+    await mkdir(runDir, { recursive: true });
+    const { video, audio } = opts.publisher.codecs;
+    const ports = await allocateUdpPorts(audio ? 2 : 1);
+    const videoPort = ports[0]!;
+    const audioPort = ports[1];
+    const sdp = buildInputSdp({
+      address: '127.0.0.1',
+      video: {
+        codec: video.name === 'VP8' ? 'VP8' : 'H264',
+        payloadType: VIDEO_PT,
+        clockRate: 90000,
+        fmtp: video.name === 'H264' ? 'packetization-mode=1' : undefined,
+        port: videoPort,
+      },
+      ...(audio && audioPort !== undefined
+        ? { audio: { codec: 'opus' as const, payloadType: AUDIO_PT, clockRate: 48000 as const, channels: 2 as const, port: audioPort } }
+        : {}),
+    });
+    const sdpPath = path.join(runDir, 'input.sdp');
+    await writeFile(sdpPath, sdp);
+    const built = buildFfmpegArgs({
+      ladder: opts.ladder,
+      mode: opts.mode,
+      segmentSeconds: opts.segmentSeconds,
+      sdpPath,
+      runDir,
+      inputTimeoutSeconds: INPUT_TIMEOUT_SECONDS,
+      hasAudio: audio !== undefined,
+    });
+    const child = spawn(opts.ffmpegPath, built.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const spawned = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', (err) => resolve(err));
+    });
+    if (spawned) throw new Error(`cannot run ${opts.ffmpegPath}: ${spawned.message}`);
+    const run = new FfmpegRun(opts, runDir, built.tracks, child);
+    opts.log.debug({ runId: opts.runId, args: built.args.join(' ') }, 'ffmpeg started');
+    try {
+      // Media sent before FFmpeg binds its ports is lost, and with it the first keyframe.
+      await waitForUdpPort(videoPort, 5000);
+      if (audioPort !== undefined) await waitForUdpPort(audioPort, 5000);
+    } catch (err) {
+      await run.stop();
+      throw err;
+    }
+    if (run.#done) throw new Error(`ffmpeg exited at start: ${run.#stderr.slice(-3).join(' | ')}`);
+    run.#forwarders.push(new RtpForwarder(opts.publisher, 'video', { host: '127.0.0.1', port: videoPort, payloadType: VIDEO_PT }));
+    if (audio && audioPort !== undefined) {
+      run.#forwarders.push(new RtpForwarder(opts.publisher, 'audio', { host: '127.0.0.1', port: audioPort, payloadType: AUDIO_PT }));
+    }
+    opts.publisher.requestKeyframe();
+    // Browsers send few keyframes unprompted. In passthrough a keyframe per segment
+    // duration is what cuts segments on time; in encode mode it only bounds how long
+    // a lost packet corrupts the picture.
+    const every = opts.mode === 'passthrough' ? opts.segmentSeconds * 1000 : 10_000;
+    run.#timers.push(setInterval(() => opts.publisher.requestKeyframe(), every));
+    return run;
+  }
+
+  get running(): boolean {
+    return !this.#done;
+  }
+
+  #release(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers.length = 0;
+    for (const f of this.#forwarders) f.close();
+    this.#forwarders.length = 0;
+  }
+
+  /**
+   * Ends the run and lets FFmpeg finish its last segment and playlist. Idempotent.
+   * Stops the RTP, asks FFmpeg to quit, and kills it if it has not exited in time.
+   */
+  async stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#release();
+      if (!this.#done) {
+        this.#child.stdin.write('q');
+        this.#child.stdin.end();
+        const killTimer = setTimeout(() => {
+          if (!this.#done) this.#child.kill('SIGINT');
+        }, (INPUT_TIMEOUT_SECONDS + 1) * 1000);
+        const hardTimer = setTimeout(() => {
+          if (!this.#done) this.#child.kill('SIGKILL');
+        }, (INPUT_TIMEOUT_SECONDS + 4) * 1000);
+        void this.#exited.then(() => {
+          clearTimeout(killTimer);
+          clearTimeout(hardTimer);
+        });
+      }
+    }
+    await this.#exited;
+  }
+
+  /** For tests and fault handling: the process dies now. */
+  kill(): void {
+    this.#child.kill('SIGKILL');
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+}
