@@ -15,6 +15,7 @@ import { ControlPlane } from './core/control-plane.ts';
 import { IdleRuntime, type ChannelRuntime } from './core/runtime.ts';
 import type { Logger } from './log.ts';
 import { processSamples, renderPrometheus, type Sample } from './observability/metrics.ts';
+import { ConsoleSessions } from './api/session.ts';
 import { Store } from './store/store.ts';
 import type { UiHandler } from './ui/next-handler.ts';
 
@@ -79,6 +80,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
   const api = buildApiRouter({ control: cp, baseUrl: (ctx: RouteContext) => baseUrl(ctx.req), stats: (id) => runtime.stats(id) });
   const mounts = runtime.mounts();
+  const sessions = new ConsoleSessions(admin.token, { secureCookies: config.publicUrl?.startsWith('https:') ?? false });
   let ui: UiHandler | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -113,7 +115,8 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     if (path === '/api' || path.startsWith('/api/')) {
       try {
         const token = bearerToken(req);
-        if (!token || !secretEquals(token, admin.token)) {
+        const authorized = token ? secretEquals(token, admin.token) : sessions.isSignedIn(req);
+        if (!authorized) {
           throw new OnairError('unauthorized', 'missing or wrong admin token (Authorization: Bearer <token>)');
         }
         const m = api.match(req.method ?? 'GET', path);
@@ -126,6 +129,20 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       } catch (err) {
         sendError(res, err, log);
       }
+      return;
+    }
+    if (path === '/auth/session') {
+      try {
+        await sessions.handle(req, res);
+      } catch (err) {
+        sendError(res, err, log);
+      }
+      return;
+    }
+    // Every console page needs a session; the public watch and embed pages do not.
+    if ((path === '/console' || path.startsWith('/console/')) && path !== '/console/sign-in' && !sessions.isSignedIn(req)) {
+      const next = encodeURIComponent(path + url.search);
+      res.writeHead(303, { Location: `/console/sign-in?next=${next}`, 'Cache-Control': 'no-store' }).end();
       return;
     }
     for (const mount of mounts) {

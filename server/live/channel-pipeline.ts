@@ -13,6 +13,7 @@ import { RunIndexer } from '../packager/segment-indexer.ts';
 import { Timeline } from '../packager/timeline.ts';
 import type { PublisherSession, SfuEngine } from '../sfu/engine.ts';
 import type { ChannelRecord } from '../store/store.ts';
+import { Thumbnailer } from '../transcode/thumbnail.ts';
 import { FfmpegRun, type EncoderProgress } from '../transcode/transcoder.ts';
 import type { OfferSummary } from '../ingest/sdp.ts';
 
@@ -59,6 +60,7 @@ export class ChannelPipeline {
   #lastBytes = 0;
   #samples: IngestSample[] = [];
   #pendingRun: Promise<void> = Promise.resolve();
+  readonly #thumbnailer: Thumbnailer;
 
   constructor(channel: ChannelRecord, deps: PipelineDeps) {
     this.channel = channel;
@@ -66,6 +68,7 @@ export class ChannelPipeline {
     this.#deps = deps;
     this.#log = deps.log.child({ channelId: channel.id });
     this.liveDir = path.join(deps.mediaDir, channel.id, 'live');
+    this.#thumbnailer = new Thumbnailer(deps.ffmpegPath, path.join(deps.mediaDir, channel.id, 'thumbnail.jpg'));
     this.#sampler = setInterval(() => this.#sample(), 1000);
     this.#sampler.unref();
   }
@@ -76,6 +79,14 @@ export class ChannelPipeline {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  thumbnailPath(): string | undefined {
+    return this.#thumbnailer.path;
+  }
+
+  get expectedTracks(): number {
+    return this.#run?.tracks.length ?? 0;
   }
 
   get segmentsWritten(): number {
@@ -171,8 +182,14 @@ export class ChannelPipeline {
       runId,
       timeline: this.timeline,
       tracks: run.tracks.map((t) => (this.channel.mode === 'passthrough' && t.kind === 'video' ? { id: t.id } : { id: t.id, bandwidth: t.bandwidth })),
-      onSegment: (trackId) => {
+      onSegment: (trackId, segment) => {
         if (trackId === run.tracks[0]?.id) this.#segmentsWritten++;
+        // Thumbnails come from the smallest rendition: the cheapest to decode.
+        const smallest = run.tracks.filter((t) => t.kind === 'video').at(-1);
+        const initUri = this.timeline.getRun(runId).tracks.get(trackId)?.initUri;
+        if (trackId === smallest?.id && initUri) {
+          this.#thumbnailer.offer(path.join(this.liveDir, initUri), path.join(this.liveDir, segment.uri));
+        }
         this.#prune();
       },
       onError: (trackId, err) => this.#log.warn({ err, trackId }, 'segment could not be indexed'),
@@ -306,6 +323,7 @@ export class ChannelPipeline {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sampler);
+    this.#thumbnailer.close();
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#publisher?.close('channel stopped');
     await this.#pendingRun;

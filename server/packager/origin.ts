@@ -22,6 +22,11 @@ export interface OriginChannel {
   liveDir: string;
   startedAt: number;
   ended: boolean;
+  /** Tracks the current encoder run writes (0 when none): the master waits for all of them. */
+  expectedTracks: number;
+  live: boolean;
+  /** The latest thumbnail JPEG, if one was made. */
+  thumbnailPath(): string | undefined;
 }
 
 export interface OriginDeps {
@@ -59,6 +64,18 @@ export function liveMount(deps: OriginDeps): MediaMount {
         throw new OnairError('forbidden', "your address is not in the channel's preview allow-list");
       }
       const live = deps.getLive(channelId);
+      if (rest === 'channel.json') {
+        // Public facts for the watch page; never the stream key.
+        const body = JSON.stringify({ id: channel.id, name: channel.name, description: channel.description, state: channel.state, live: live?.live ?? false });
+        sendText(res, 200, body, 'application/json; charset=utf-8', NO_CACHE);
+        return;
+      }
+      if (rest === 'thumbnail.jpg') {
+        const file = live?.thumbnailPath();
+        if (!file) throw new OnairError('not_found', 'no thumbnail yet');
+        await sendFile(req, res, file, 'image/jpeg', NO_CACHE);
+        return;
+      }
       if (!live) throw new OnairError('channel_not_running', 'channel is offline');
       const window = () => live.timeline.window({ maxSegments: deps.liveWindowSegments });
       // A publisher that left is not the end: players keep polling until it is back.
@@ -66,7 +83,10 @@ export function liveMount(deps: OriginDeps): MediaMount {
 
       if (rest === 'master.m3u8') {
         const tracks = live.timeline.latestTracks();
-        if (!tracks.some((t) => t.kind === 'video')) throw new OnairError('not_found', 'the stream has not started yet');
+        // A master listing only the renditions that happened to be ready would stay that way in players.
+        if (!tracks.some((t) => t.kind === 'video') || tracks.length < live.expectedTracks) {
+          throw new OnairError('not_found', 'the stream has not started yet');
+        }
         sendText(res, 200, renderHlsMaster(tracks), 'application/vnd.apple.mpegurl', NO_CACHE);
         return;
       }
@@ -101,32 +121,35 @@ export function liveMount(deps: OriginDeps): MediaMount {
       if (!sm) throw new OnairError('not_found', 'not found');
       const file = path.join(live.liveDir, sm[1]!, sm[2]!, sm[3]!);
       // The regex admits no "..", so the file is always inside the channel's folder.
-      let size: number;
-      try {
-        const st = await stat(file);
-        if (!st.isFile()) throw new Error('not a file');
-        size = st.size;
-      } catch {
-        throw new OnairError('not_found', 'segment not found (it may have left the window)');
-      }
-      const type = sm[2] === 'audio' ? 'audio/mp4' : 'video/mp4';
-      res.writeHead(200, { 'Content-Type': type, 'Content-Length': size, ...IMMUTABLE });
-      if (method === 'HEAD') {
-        res.end();
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        const stream = createReadStream(file);
-        stream.on('error', () => {
-          res.destroy();
-          resolve();
-        });
-        stream.on('end', resolve);
-        res.on('close', resolve);
-        stream.pipe(res);
-      });
+      await sendFile(req, res, file, sm[2] === 'audio' ? 'audio/mp4' : 'video/mp4', IMMUTABLE);
     },
   };
+}
+
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, type: string, headers: Record<string, string>): Promise<void> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new Error('not a file');
+    size = st.size;
+  } catch {
+    throw new OnairError('not_found', 'not found (a segment may have left the window)');
+  }
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': size, ...headers });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const stream = createReadStream(file);
+    stream.on('error', () => {
+      res.destroy();
+      resolve();
+    });
+    stream.on('end', resolve);
+    res.on('close', resolve);
+    stream.pipe(res);
+  });
 }
 
 /** GET /time: the clock DASH players sync to (UTCTiming urn:mpeg:dash:utc:http-iso:2014). */

@@ -4,7 +4,7 @@
  * there has been fully written, so it is read, parsed and added in order.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { parseInitSegment, parseMediaSegment } from './mp4.ts';
 import type { FragmentInfo, InitInfo } from './mp4.ts';
 import type { Segment, Timeline, TrackInfo } from './timeline.ts';
@@ -189,7 +189,8 @@ export class RunIndexer {
     // The playlist lists a segment only after the init segment has been written in full.
     const init = parseInitSegment(await readFile(join(dir, name)));
     state.init = init;
-    state.initUri = `${this.opts.runId}/${state.id}/${name}`;
+    // FFmpeg's MAP may climb out and back in (../720p/init.mp4): keep the uri canonical.
+    state.initUri = posix.normalize(`${this.opts.runId}/${state.id}/${name}`);
     const info: TrackInfo = {
       id: state.id,
       kind: init.kind,

@@ -17,10 +17,13 @@
  *   %v is NOT expanded in the init name, so there the plain `init.mp4` is used (URI "init.mp4").
  * - -hls_flags temp_file: segments are written as seg_N.m4s.tmp and renamed when complete, the playlist
  *   likewise (index.m3u8.tmp). Nothing is ever deleted (no delete_segments): the server prunes.
- * - the SDP demuxer's -listen_timeout (seconds) is a read timeout for the whole input: with no packet
- *   on any socket for that long the read fails with ETIMEDOUT. FFmpeg then flushes its parsers (one
- *   more timeout per stream), so it exits by itself roughly (streams + 1) × timeout after the last RTP
- *   packet, with the files finished and #EXT-X-ENDLIST written.
+ * - the SDP demuxer's -listen_timeout (whole seconds; default 10) is a read timeout for the whole
+ *   input: with no packet (RTP or RTCP) on any of its sockets for that long the read fails with
+ *   ETIMEDOUT ("input.sdp: Connection timed out" on stderr, repeated: FFmpeg retries the read while
+ *   flushing its parsers). It then finishes the files (last segment, #EXT-X-ENDLIST) and exits 0 by
+ *   itself: measured 2 s (passthrough) to 4.2 s (encode, incl. encoding backlog) after the last packet
+ *   with a 1 s timeout, ~12 s with 3 s. The same timeout applies before the first packet. SIGINT alone
+ *   does not stop FFmpeg while it blocks waiting for RTP; rely on this timeout (then SIGKILL).
  * - -localaddr 127.0.0.1 makes it bind loopback only (default is 0.0.0.0).
  * - passthrough: FFmpeg takes the H.264 SPS/PPS from the stream while probing (no sprop-parameter-sets
  *   needed in the SDP) and writes a valid avcC in init.mp4; no bitstream filter is needed.
@@ -60,6 +63,15 @@ export const DEFAULT_INPUT_TIMEOUT_SECONDS = 2;
 /** Entries kept in FFmpeg's own playlists; segment files are never deleted by FFmpeg. */
 export const HLS_LIST_SIZE = 10;
 export const PASSTHROUGH_TRACK_ID = 'source';
+/**
+ * Passthrough cuts where the publisher's keyframes are (the server asks for one by PLI every
+ * segmentSeconds). FFmpeg cuts at the first keyframe whose pts − start ≥ n × hls_time (n = segments so
+ * far, from the start): with hls_time = segmentSeconds a keyframe arriving even one frame early (PLI
+ * jitter; FFmpeg also shifts copied RTP H.264 one frame early, see the run test) is skipped and the
+ * segment doubles. With 0.75 × segmentSeconds every PLI keyframe up to a quarter segment early still
+ * cuts, so segments follow the PLI cadence (≈ segmentSeconds).
+ */
+export const PASSTHROUGH_HLS_TIME_FACTOR = 0.75;
 export const AUDIO_TRACK_ID = 'audio';
 /** UDP receive buffer asked for each RTP socket (the kernel caps it at net.core.rmem_max). */
 export const RTP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -84,6 +96,45 @@ function scaleFilter(width: number, height: number): string {
   );
 }
 
+function audioEncode(audioKbps: number): string[] {
+  return ['-c:a', 'aac', '-b:a', kbps(audioKbps), '-ar', '48000', '-ac', '2'];
+}
+
+function audioTrack(audioKbps: number): TrackSpec {
+  return { id: AUDIO_TRACK_ID, kind: 'audio', bandwidth: audioKbps * 1000 };
+}
+
+/** hls muxer options for one output holding `tracks` (in output stream order), one directory each. */
+function hlsOutput(dir: string, hlsTime: number, tracks: readonly TrackSpec[]): string[] {
+  let videoIndex = 0;
+  let audioIndex = 0;
+  const streamMap = tracks
+    .map(
+      (t) =>
+        (t.kind === 'video' ? `v:${String(videoIndex++)}` : `a:${String(audioIndex++)}`) + `,name:${t.id}`,
+    )
+    .join(' ');
+  return [
+    '-f',
+    'hls',
+    '-hls_time',
+    String(hlsTime),
+    '-hls_list_size',
+    String(HLS_LIST_SIZE),
+    '-hls_segment_type',
+    'fmp4',
+    '-hls_flags',
+    'independent_segments+temp_file',
+    '-hls_fmp4_init_filename',
+    tracks.length > 1 ? '../%v/init.mp4' : 'init.mp4',
+    '-hls_segment_filename',
+    `${dir}/%v/seg_%05d.m4s`,
+    '-var_stream_map',
+    streamMap,
+    `${dir}/%v/index.m3u8`,
+  ];
+}
+
 export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
   const { ladder, mode, segmentSeconds, sdpPath, runDir, hasAudio } = opts;
   const timeout = opts.inputTimeoutSeconds ?? DEFAULT_INPUT_TIMEOUT_SECONDS;
@@ -94,7 +145,8 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
     throw new RangeError(`inputTimeoutSeconds must be a positive whole number, got ${String(timeout)}`);
   }
   // '%' would be expanded by the hls muxer's filename templates.
-  if (runDir.includes('%') || runDir.length === 0) throw new RangeError('runDir must be non-empty and contain no %');
+  if (runDir.includes('%') || runDir.length === 0)
+    throw new RangeError('runDir must be non-empty and contain no %');
   if (ladder.renditions.length === 0) throw new RangeError('ladder has no renditions');
   const dir = runDir.endsWith('/') ? runDir.slice(0, -1) : runDir;
 
@@ -127,8 +179,13 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
 
   if (mode === 'encode') {
     const n = ladder.renditions.length;
-    const split = n === 1 ? '[0:v]null[s0]' : `[0:v]split=${String(n)}${ladder.renditions.map((_, i) => `[s${String(i)}]`).join('')}`;
-    const chains = ladder.renditions.map((r, i) => `[s${String(i)}]${scaleFilter(r.width, r.height)}[v${String(i)}]`);
+    const split =
+      n === 1
+        ? '[0:v]null[s0]'
+        : `[0:v]split=${String(n)}${ladder.renditions.map((_, i) => `[s${String(i)}]`).join('')}`;
+    const chains = ladder.renditions.map(
+      (r, i) => `[s${String(i)}]${scaleFilter(r.width, r.height)}[v${String(i)}]`,
+    );
     args.push('-filter_complex', [split, ...chains].join(';'));
     ladder.renditions.forEach((_, i) => args.push('-map', `[v${String(i)}]`));
     if (hasAudio) args.push('-map', '0:a:0');
@@ -155,48 +212,55 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
     );
     ladder.renditions.forEach((r, i) => {
       const s = `:v:${String(i)}`;
-      args.push(`-b${s}`, kbps(r.videoKbps), `-maxrate${s}`, kbps(r.videoKbps * 1.06), `-bufsize${s}`, kbps(r.videoKbps * 2));
+      args.push(
+        `-b${s}`,
+        kbps(r.videoKbps),
+        `-maxrate${s}`,
+        kbps(r.videoKbps * 1.06),
+        `-bufsize${s}`,
+        kbps(r.videoKbps * 2),
+      );
       if (!TRACK_ID.test(r.name)) throw new RangeError(`rendition name ${r.name} is not a valid track id`);
-      tracks.push({ id: r.name, kind: 'video', bandwidth: r.videoKbps * 1000, width: r.width, height: r.height });
+      tracks.push({
+        id: r.name,
+        kind: 'video',
+        bandwidth: r.videoKbps * 1000,
+        width: r.width,
+        height: r.height,
+      });
     });
+    if (hasAudio) {
+      args.push(...audioEncode(ladder.audioKbps));
+      tracks.push(audioTrack(ladder.audioKbps));
+    }
+    args.push(...hlsOutput(dir, segmentSeconds, tracks));
   } else {
-    args.push('-map', '0:v:0');
-    if (hasAudio) args.push('-map', '0:a:0');
-    args.push('-c:v', 'copy');
+    // The publisher's H.264 as is. Its own output: hls_time is per muxer and differs from the audio's.
     const top = ladder.renditions[0];
-    tracks.push({ id: PASSTHROUGH_TRACK_ID, kind: 'video', bandwidth: (top?.videoKbps ?? 0) * 1000 });
+    const video: TrackSpec = {
+      id: PASSTHROUGH_TRACK_ID,
+      kind: 'video',
+      bandwidth: (top?.videoKbps ?? 0) * 1000,
+    };
+    tracks.push(video);
+    args.push(
+      '-map',
+      '0:v:0',
+      '-c:v',
+      'copy',
+      ...hlsOutput(dir, segmentSeconds * PASSTHROUGH_HLS_TIME_FACTOR, [video]),
+    );
+    if (hasAudio) {
+      const audio = audioTrack(ladder.audioKbps);
+      tracks.push(audio);
+      args.push(
+        '-map',
+        '0:a:0',
+        ...audioEncode(ladder.audioKbps),
+        ...hlsOutput(dir, segmentSeconds, [audio]),
+      );
+    }
   }
-
-  if (hasAudio) {
-    args.push('-c:a', 'aac', '-b:a', kbps(ladder.audioKbps), '-ar', '48000', '-ac', '2');
-    tracks.push({ id: AUDIO_TRACK_ID, kind: 'audio', bandwidth: ladder.audioKbps * 1000 });
-  }
-
-  let videoIndex = 0;
-  let audioIndex = 0;
-  const streamMap = tracks
-    .map((t) => (t.kind === 'video' ? `v:${String(videoIndex++)}` : `a:${String(audioIndex++)}`) + `,name:${t.id}`)
-    .join(' ');
-
-  args.push(
-    '-f',
-    'hls',
-    '-hls_time',
-    String(segmentSeconds),
-    '-hls_list_size',
-    String(HLS_LIST_SIZE),
-    '-hls_segment_type',
-    'fmp4',
-    '-hls_flags',
-    'independent_segments+temp_file',
-    '-hls_fmp4_init_filename',
-    tracks.length > 1 ? '../%v/init.mp4' : 'init.mp4',
-    '-hls_segment_filename',
-    `${dir}/%v/seg_%05d.m4s`,
-    '-var_stream_map',
-    streamMap,
-    `${dir}/%v/index.m3u8`,
-  );
 
   return { args, tracks };
 }

@@ -19,7 +19,7 @@ import { allocateUdpPorts, waitForUdpPort } from './udp-port.ts';
 const VIDEO_PT = 96;
 const AUDIO_PT = 111;
 /** FFmpeg exits by itself this long after its RTP input stops. */
-export const INPUT_TIMEOUT_SECONDS = 3;
+export const INPUT_TIMEOUT_SECONDS = 2;
 
 export interface RunTrack {
   id: string;
@@ -182,7 +182,8 @@ export class FfmpegRun {
       this.#stopping = true;
       this.#release();
       if (!this.#done) {
-        this.#child.stdin.write('q');
+        // FFmpeg runs with -nostdin; with its RTP gone it exits by itself after the input
+        // timeout, finishing the last segment. Signals are the fallback.
         this.#child.stdin.end();
         const killTimer = setTimeout(() => {
           if (!this.#done) this.#child.kill('SIGINT');

@@ -54,8 +54,11 @@ export async function waitForUdpPort(
   for (;;) {
     options.signal?.throwIfAborted();
     if (await isUdpPortBound(port)) return;
-    if (Date.now() >= deadline) throw new Error(`UDP port ${String(port)} not bound within ${String(timeoutMs)} ms`);
-    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal });
+    if (Date.now() >= deadline)
+      throw new Error(`UDP port ${String(port)} not bound within ${String(timeoutMs)} ms`);
+    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), undefined, {
+      signal: options.signal,
+    });
   }
 }
 
@@ -82,7 +85,8 @@ export async function allocateUdpPorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   try {
     for (let attempts = 0; ports.length < count; attempts++) {
-      if (attempts >= 200 + count * 20) throw new Error(`could not find ${String(count)} free UDP port pairs`);
+      if (attempts >= 200 + count * 20)
+        throw new Error(`could not find ${String(count)} free UDP port pairs`);
       const probe = await bind(0);
       if (!probe) continue;
       held.push(probe);

@@ -1,0 +1,77 @@
+/** Pure formatting helpers for the console. */
+import type { Channel } from '../../lib/schemas.ts';
+
+export function formatKbps(kbps: number | null | undefined): string {
+  if (kbps === null || kbps === undefined || !Number.isFinite(kbps)) return '—';
+  if (kbps >= 1000) return `${(kbps / 1000).toFixed(kbps >= 10_000 ? 0 : 1)} Mbps`;
+  return `${Math.round(kbps)} kbps`;
+}
+
+/** 0:42, 12:05, 1:02:03 */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
+  return `${h > 0 ? `${h}:` : ''}${mm}:${String(sec).padStart(2, '0')}`;
+}
+
+/** A program's duration: running ones up to `now`, stopped ones between start and stop; null if it never started. */
+export function programDurationSeconds(p: { startedAt: string | null; stoppedAt: string | null; state: string }, now: number): number | null {
+  if (!p.startedAt) return null;
+  const start = Date.parse(p.startedAt);
+  const end = p.state === 'running' || !p.stoppedAt ? now : Date.parse(p.stoppedAt);
+  return Math.max(0, (end - start) / 1000);
+}
+
+export function formatTime(iso: string): string {
+  const d = new Date(iso);
+  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+function attr(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+/** The two ways to embed a channel in another page: an iframe, or the script and its custom element. */
+export function embedSnippets(channel: Pick<Channel, 'id' | 'urls'>): { iframe: string; script: string } {
+  const origin = new URL(channel.urls.embed).origin;
+  const iframe = `<iframe src="${attr(channel.urls.embed)}" width="640" height="360" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen style="border:0"></iframe>`;
+  const script = `<script src="${attr(origin)}/embed.js" async></script><onair-player channel="${attr(channel.id)}" server="${attr(origin)}"></onair-player>`;
+  return { iframe, script };
+}
+
+/** Keeps a post-sign-in redirect on this site's console: anything else goes to /console. */
+export function safeNextPath(next: string | null | undefined): string {
+  if (!next) return '/console';
+  if (!next.startsWith('/console') || next.startsWith('//') || next.includes('\\')) return '/console';
+  if (next.startsWith('/console/sign-in')) return '/console';
+  return next;
+}
+
+/** Points for an SVG polyline: samples within `windowMs` before `now`, x over [0, width], y over [height, 0] scaled to `max`. */
+export function chartPoints(
+  samples: readonly { at: number; value: number }[],
+  opts: { now: number; windowMs: number; width: number; height: number; max: number },
+): string {
+  const { now, windowMs, width, height, max } = opts;
+  const start = now - windowMs;
+  const top = max > 0 ? max : 1;
+  return samples
+    .filter((s) => s.at >= start && Number.isFinite(s.value))
+    .map((s) => {
+      const x = ((s.at - start) / windowMs) * width;
+      const y = height - (Math.min(s.value, top) / top) * height;
+      return `${x.toFixed(1)},${y.toFixed(1)}`;
+    })
+    .join(' ');
+}
+
+/** A round upper bound for a chart's y axis: 1, 2 or 5 × 10^n at or above the largest value. */
+export function niceMax(values: readonly number[], floor = 1): number {
+  const m = Math.max(floor, ...values.filter(Number.isFinite));
+  const p = 10 ** Math.floor(Math.log10(m));
+  for (const f of [1, 2, 5, 10]) if (f * p >= m) return f * p;
+  return 10 * p;
+}

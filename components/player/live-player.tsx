@@ -1,0 +1,321 @@
+'use client';
+
+/**
+ * The onair live player: HLS (hls.js, or native HLS) or DASH (dash.js) over the
+ * same CMAF segments. Starts by itself (muted where autoplay needs it), shows an
+ * offline poster while the channel has no stream and starts when it comes back.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { detectCapabilities, renditionLabel, selectEngine, type PlaybackEngine, type Protocol } from './select-engine.ts';
+
+export interface LivePlayerProps {
+  channelId: string;
+  protocol?: Protocol;
+  autoplay?: boolean;
+  muted?: boolean;
+  /** onair's own controls (protocol, quality, live badge, latency). */
+  controls?: boolean;
+  /** Shows the protocol switch; the watch page turns it on. */
+  protocolSwitch?: boolean;
+  onProtocolChange?: (p: Protocol) => void;
+  /** Base URL of the onair server; empty for same-origin. */
+  server?: string;
+  className?: string;
+}
+
+type Status = 'loading' | 'playing' | 'offline' | 'error';
+
+interface Quality {
+  id: string;
+  label: string;
+}
+
+interface EngineHandle {
+  qualities: () => Quality[];
+  setQuality: (id: string | 'auto') => void;
+  latency: () => number | undefined;
+  toLive: () => void;
+  destroy: () => void;
+}
+
+const RETRY_MS = 4000;
+
+export function LivePlayer({
+  channelId,
+  protocol = 'hls',
+  autoplay = true,
+  muted = true,
+  controls = true,
+  protocolSwitch = false,
+  onProtocolChange,
+  server = '',
+  className = '',
+}: LivePlayerProps) {
+  const videoRef = useRef<HTMLVideoElement>(null);
+  const engineRef = useRef<EngineHandle | undefined>(undefined);
+  const [status, setStatus] = useState<Status>('loading');
+  const [message, setMessage] = useState('');
+  const [attempt, setAttempt] = useState(0);
+  const [qualities, setQualities] = useState<Quality[]>([]);
+  const [quality, setQuality] = useState<string>('auto');
+  const [latency, setLatency] = useState<number | undefined>(undefined);
+  const [engineName, setEngineName] = useState<PlaybackEngine | undefined>(undefined);
+  const [needsTap, setNeedsTap] = useState(false);
+
+  const base = `${server.replace(/\/+$/, '')}/live/${encodeURIComponent(channelId)}`;
+  const src = protocol === 'dash' ? `${base}/manifest.mpd` : `${base}/master.m3u8`;
+
+  const retryLater = useCallback((why: string) => {
+    setStatus('offline');
+    setMessage(why);
+    const t = setTimeout(() => setAttempt((a) => a + 1), RETRY_MS);
+    return () => clearTimeout(t);
+  }, []);
+
+  useEffect(() => {
+    const video = videoRef.current;
+    if (!video) return;
+    let cancelled = false;
+    let cancelRetry: (() => void) | undefined;
+    const fail = (why: string) => {
+      if (cancelled) return;
+      engineRef.current?.destroy();
+      engineRef.current = undefined;
+      cancelRetry = retryLater(why);
+    };
+
+    const start = async () => {
+      setStatus((s) => (s === 'playing' ? s : 'loading'));
+      // Is there a stream at all? A 404 means offline: poll without building a player.
+      let res: Response;
+      try {
+        res = await fetch(src, { cache: 'no-store' });
+      } catch {
+        fail('The server cannot be reached. Retrying…');
+        return;
+      }
+      if (cancelled) return;
+      if (!res.ok) {
+        fail(res.status === 403 ? 'This stream is not available from your network.' : 'The channel is offline. It will start playing when the stream comes back.');
+        return;
+      }
+      const engine = selectEngine(protocol, detectCapabilities());
+      setEngineName(engine);
+      video.muted = muted;
+      try {
+        engineRef.current = await createEngine(engine, video, src, fail);
+      } catch (err) {
+        if (cancelled) return;
+        setStatus('error');
+        setMessage((err as Error).message);
+        return;
+      }
+      if (cancelled) {
+        engineRef.current?.destroy();
+        return;
+      }
+      if (autoplay) {
+        video.play().catch(() => {
+          // Browsers refuse unmuted autoplay: start muted, let the viewer unmute.
+          video.muted = true;
+          video.play().catch(() => setNeedsTap(true));
+        });
+      }
+    };
+    void start();
+
+    const onPlaying = () => {
+      setStatus('playing');
+      setNeedsTap(false);
+      setQualities(engineRef.current?.qualities() ?? []);
+    };
+    video.addEventListener('playing', onPlaying);
+    const tick = setInterval(() => {
+      const e = engineRef.current;
+      if (!e) return;
+      setLatency(e.latency());
+      setQualities((q) => (q.length === 0 ? e.qualities() : q));
+    }, 1000);
+
+    return () => {
+      cancelled = true;
+      cancelRetry?.();
+      clearInterval(tick);
+      video.removeEventListener('playing', onPlaying);
+      engineRef.current?.destroy();
+      engineRef.current = undefined;
+    };
+  }, [src, protocol, autoplay, muted, attempt, retryLater]);
+
+  const changeQuality = (id: string) => {
+    setQuality(id);
+    engineRef.current?.setQuality(id);
+  };
+
+  const behind = latency !== undefined && latency > 0 ? latency : undefined;
+  const atLive = behind === undefined || behind < 12;
+
+  return (
+    <div className={`relative overflow-hidden rounded-lg bg-black ${className}`} data-status={status} data-engine={engineName}>
+      <video
+        ref={videoRef}
+        data-testid="live-video"
+        className="aspect-video w-full bg-black"
+        playsInline
+        controls={controls}
+        muted={muted}
+        aria-label="Live video"
+      />
+      {status !== 'playing' && (
+        <div className="absolute inset-0 flex flex-col items-center justify-center gap-3 bg-zinc-950/90 p-4 text-center" role="status">
+          {status === 'loading' ? (
+            <span className="h-8 w-8 animate-spin rounded-full border-2 border-zinc-600 border-t-zinc-100" aria-hidden />
+          ) : (
+            <span className="rounded bg-zinc-800 px-2 py-1 text-xs font-semibold uppercase tracking-wide text-zinc-300">
+              {status === 'offline' ? 'Offline' : 'Playback error'}
+            </span>
+          )}
+          <p className="max-w-sm text-sm text-zinc-300">{status === 'loading' ? 'Loading the stream…' : message}</p>
+        </div>
+      )}
+      {needsTap && (
+        <button
+          type="button"
+          onClick={() => void videoRef.current?.play().then(() => setNeedsTap(false))}
+          className="absolute inset-0 m-auto h-14 w-40 rounded-full bg-white/90 font-semibold text-black"
+        >
+          ▶ Play
+        </button>
+      )}
+      {controls && (
+        <div className="flex flex-wrap items-center gap-2 border-t border-zinc-800 bg-zinc-900 px-3 py-2 text-sm">
+          {status === 'playing' && (
+            <button
+              type="button"
+              onClick={() => engineRef.current?.toLive()}
+              className={`flex items-center gap-1.5 rounded px-2 py-0.5 text-xs font-bold uppercase tracking-wide ${atLive ? 'bg-red-600 text-white' : 'bg-zinc-700 text-zinc-200 hover:bg-zinc-600'}`}
+              aria-label={atLive ? 'Live' : 'Back to live'}
+              title={atLive ? 'Playing at the live edge' : 'Jump back to live'}
+            >
+              <span className="h-1.5 w-1.5 rounded-full bg-current" aria-hidden />
+              {atLive ? 'Live' : 'Back to live'}
+            </button>
+          )}
+          {behind !== undefined && status === 'playing' && (
+            <span className="text-xs text-zinc-400" data-testid="latency">
+              {behind.toFixed(1)} s behind live
+            </span>
+          )}
+          <span className="grow" />
+          {protocolSwitch && (
+            <label className="flex items-center gap-1 text-xs text-zinc-400">
+              Protocol
+              <select
+                value={protocol}
+                onChange={(e) => onProtocolChange?.(e.target.value === 'dash' ? 'dash' : 'hls')}
+                className="rounded border border-zinc-700 bg-zinc-950 px-1.5 py-1 text-zinc-100"
+              >
+                <option value="hls">HLS</option>
+                <option value="dash">DASH</option>
+              </select>
+            </label>
+          )}
+          {qualities.length > 0 && (
+            <label className="flex items-center gap-1 text-xs text-zinc-400">
+              Quality
+              <select
+                value={quality}
+                onChange={(e) => changeQuality(e.target.value)}
+                className="rounded border border-zinc-700 bg-zinc-950 px-1.5 py-1 text-zinc-100"
+              >
+                <option value="auto">Auto</option>
+                {qualities.map((q) => (
+                  <option key={q.id} value={q.id}>
+                    {q.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+async function createEngine(engine: PlaybackEngine, video: HTMLVideoElement, src: string, fail: (why: string) => void): Promise<EngineHandle> {
+  if (engine === 'unsupported') throw new Error('This browser cannot play this stream. Try another browser or the other protocol.');
+  if (engine === 'native-hls') {
+    video.src = src;
+    const onError = () => fail('The stream stopped. Retrying…');
+    video.addEventListener('error', onError);
+    return {
+      qualities: () => [],
+      setQuality: () => undefined,
+      latency: () => (video.seekable.length > 0 ? video.seekable.end(video.seekable.length - 1) - video.currentTime : undefined),
+      toLive: () => {
+        if (video.seekable.length > 0) video.currentTime = video.seekable.end(video.seekable.length - 1) - 6;
+      },
+      destroy: () => {
+        video.removeEventListener('error', onError);
+        video.removeAttribute('src');
+        video.load();
+      },
+    };
+  }
+  if (engine === 'hls.js') {
+    const Hls = (await import('hls.js')).default;
+    const hls = new Hls({ liveSyncDurationCount: 3, liveMaxLatencyDurationCount: 10, manifestLoadingMaxRetry: 2, levelLoadingMaxRetry: 4 });
+    let recovered = false;
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
+        recovered = true;
+        hls.recoverMediaError();
+        return;
+      }
+      fail(data.type === Hls.ErrorTypes.NETWORK_ERROR ? 'The stream stopped. It will resume when the channel is back.' : `Playback failed (${data.details}). Retrying…`);
+    });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    return {
+      qualities: () => hls.levels.map((l, i) => ({ id: String(i), label: renditionLabel(l.height, l.bitrate) })),
+      setQuality: (id) => {
+        hls.currentLevel = id === 'auto' ? -1 : Number(id);
+      },
+      latency: () => (Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : undefined),
+      toLive: () => {
+        if (hls.liveSyncPosition !== null) video.currentTime = hls.liveSyncPosition;
+      },
+      destroy: () => hls.destroy(),
+    };
+  }
+  const dashjs = await import('dashjs');
+  const player = dashjs.MediaPlayer().create();
+  player.updateSettings({ streaming: { delay: { liveDelayFragmentCount: 3 }, retryAttempts: { MPD: 2 } } });
+  player.on(dashjs.MediaPlayer.events.ERROR, () => fail('The stream stopped. It will resume when the channel is back.'));
+  player.initialize(video, src, false);
+  return {
+    qualities: () => {
+      try {
+        return player
+          .getRepresentationsByType('video')
+          .sort((a, b) => b.bandwidth - a.bandwidth)
+          .map((r) => ({ id: r.id, label: renditionLabel(r.height, r.bandwidth) }));
+      } catch {
+        return [];
+      }
+    },
+    setQuality: (id) => {
+      const auto = id === 'auto';
+      player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: auto } } } });
+      if (!auto) player.setRepresentationForTypeById('video', id, true);
+    },
+    latency: () => {
+      const l = player.getCurrentLiveLatency();
+      return Number.isFinite(l) && l > 0 ? l : undefined;
+    },
+    toLive: () => player.seekToOriginalLive(),
+    destroy: () => player.destroy(),
+  };
+}

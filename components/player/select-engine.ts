@@ -1,0 +1,44 @@
+/** Which playback engine a browser should use: a pure rule, unit-tested. */
+export type Protocol = 'hls' | 'dash';
+export type PlaybackEngine = 'hls.js' | 'native-hls' | 'dash.js' | 'unsupported';
+
+export interface BrowserCapabilities {
+  /** MediaSource (or ManagedMediaSource) with H.264/AAC in fMP4. */
+  mse: boolean;
+  /** `video.canPlayType('application/vnd.apple.mpegurl')` is non-empty (Safari, iOS). */
+  nativeHls: boolean;
+}
+
+export function selectEngine(protocol: Protocol, caps: BrowserCapabilities): PlaybackEngine {
+  if (protocol === 'dash') return caps.mse ? 'dash.js' : 'unsupported';
+  // MSE first: hls.js gives the quality menu and latency figures; native HLS is
+  // the fallback where MSE is missing (iPhone before iOS 17.1).
+  if (caps.mse) return 'hls.js';
+  if (caps.nativeHls) return 'native-hls';
+  return 'unsupported';
+}
+
+export function parseProtocol(value: string | null | undefined, fallback: Protocol = 'hls'): Protocol {
+  return value === 'dash' || value === 'hls' ? value : fallback;
+}
+
+/** Query flags such as ?muted=0 or ?controls=false. */
+export function parseFlag(value: string | null | undefined, fallback: boolean): boolean {
+  if (value === null || value === undefined || value === '') return fallback;
+  return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
+}
+
+export function detectCapabilities(): BrowserCapabilities {
+  if (typeof window === 'undefined') return { mse: false, nativeHls: false };
+  const w = window as unknown as { MediaSource?: { isTypeSupported(t: string): boolean }; ManagedMediaSource?: { isTypeSupported(t: string): boolean } };
+  const ms = w.MediaSource ?? w.ManagedMediaSource;
+  const mse = !!ms && ms.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"');
+  const nativeHls = document.createElement('video').canPlayType('application/vnd.apple.mpegurl') !== '';
+  return { mse, nativeHls };
+}
+
+/** A short label for a rendition: 720p · 3.0 Mbit/s. */
+export function renditionLabel(height: number | undefined, bitrate: number): string {
+  const mbps = bitrate >= 1_000_000 ? `${(bitrate / 1_000_000).toFixed(1)} Mbit/s` : `${Math.round(bitrate / 1000)} kbit/s`;
+  return height ? `${height}p · ${mbps}` : mbps;
+}

@@ -1,0 +1,48 @@
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from 'react';
+import { cx } from './cx.ts';
+
+export const inputClasses =
+  'h-10 w-full rounded-md border border-zinc-700 bg-zinc-950 px-3 text-sm text-zinc-100 placeholder:text-zinc-500 focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500 disabled:opacity-60 aria-[invalid=true]:border-red-500';
+
+/** A label, the control, an optional hint and an inline error tied to the control by id. */
+export function Field({ id, label, hint, error, children, className }: { id: string; label: string; hint?: ReactNode; error?: string | undefined; children: ReactNode; className?: string }) {
+  return (
+    <div className={cx('flex min-w-0 flex-col gap-1', className)}>
+      <label htmlFor={id} className="text-xs font-medium text-zinc-300">
+        {label}
+      </label>
+      {children}
+      {hint && !error && (
+        <p id={`${id}-hint`} className="text-xs text-zinc-500">
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p id={`${id}-error`} className="text-xs text-red-400">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** aria attributes for a control inside a Field. */
+export function fieldAria(id: string, error: string | undefined, hasHint = false) {
+  return {
+    id,
+    'aria-invalid': error ? true : undefined,
+    'aria-describedby': error ? `${id}-error` : hasHint ? `${id}-hint` : undefined,
+  } as const;
+}
+
+export function Input({ className, ...rest }: InputHTMLAttributes<HTMLInputElement>) {
+  return <input className={cx(inputClasses, className)} {...rest} />;
+}
+
+export function Select({ className, children, ...rest }: SelectHTMLAttributes<HTMLSelectElement>) {
+  return (
+    <select className={cx(inputClasses, 'pr-8', className)} {...rest}>
+      {children}
+    </select>
+  );
+}

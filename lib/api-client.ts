@@ -1,0 +1,163 @@
+/**
+ * The onair REST client, shared by the console (cookie session) and scripts or
+ * tests (bearer token). Errors come back as ApiError with the server's stable code.
+ */
+import type { ErrorCode } from './errors.ts';
+import { isErrorBody } from './errors.ts';
+import type { Asset, Channel, ChannelCreate, ChannelPatch, Page, Program, ProgramCreate } from './schemas.ts';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode | 'network_error';
+  readonly field: string | undefined;
+
+  constructor(status: number, code: ErrorCode | 'network_error', message: string, field?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export interface ChannelEvent {
+  id: number;
+  channelId: string;
+  at: string;
+  type: string;
+  message: string;
+}
+
+export interface IngestSample {
+  at: number;
+  kbps: number;
+  fps?: number;
+}
+
+export interface ChannelStats {
+  channelId: string;
+  state: Channel['state'];
+  live: boolean;
+  ingest: {
+    engine: string;
+    state: string;
+    videoCodec: string;
+    audioCodec: string | null;
+    width: number | null;
+    height: number | null;
+    fps: number | null;
+    kbps: number;
+    packetsLost: number;
+    packetsReceived: number;
+    connectedSince: string | null;
+  } | null;
+  encoder: { running: boolean; mode: string; speed: number | null; fps: number | null; renditions: string[]; restarts: number } | null;
+  output: { segments: number; lastSegmentAt: string | null } | null;
+  history: IngestSample[];
+}
+
+export interface ApiClientOptions {
+  baseUrl?: string;
+  token?: string;
+  fetch?: typeof fetch;
+}
+
+export class ApiClient {
+  readonly #base: string;
+  readonly #token: string | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: ApiClientOptions = {}) {
+    this.#base = (opts.baseUrl ?? '').replace(/\/+$/, '');
+    this.#token = opts.token;
+    this.#fetch = opts.fetch ?? ((...a) => fetch(...a));
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.#base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (err) {
+      throw new ApiError(0, 'network_error', `cannot reach the onair server (${(err as Error).message})`);
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      if (isErrorBody(json)) throw new ApiError(res.status, json.error.code, json.error.message, json.error.field);
+      throw new ApiError(res.status, 'internal_error', `the server answered ${res.status}`);
+    }
+    return json as T;
+  }
+
+  listChannels(limit = 200, offset = 0) {
+    return this.request<Page<Channel>>('GET', `/api/v1/channels?limit=${limit}&offset=${offset}`);
+  }
+  getChannel(id: string) {
+    return this.request<Channel>('GET', `/api/v1/channels/${encodeURIComponent(id)}`);
+  }
+  createChannel(input: ChannelCreate) {
+    return this.request<Channel>('POST', '/api/v1/channels', input);
+  }
+  updateChannel(id: string, patch: ChannelPatch) {
+    return this.request<Channel>('PATCH', `/api/v1/channels/${encodeURIComponent(id)}`, patch);
+  }
+  deleteChannel(id: string) {
+    return this.request<void>('DELETE', `/api/v1/channels/${encodeURIComponent(id)}`);
+  }
+  channelAction(id: string, action: 'start' | 'stop' | 'reset') {
+    return this.request<Channel>('POST', `/api/v1/channels/${encodeURIComponent(id)}/${action}`);
+  }
+  channelStats(id: string) {
+    return this.request<ChannelStats>('GET', `/api/v1/channels/${encodeURIComponent(id)}/stats`);
+  }
+  channelEvents(id: string, limit = 50) {
+    return this.request<Page<ChannelEvent>>('GET', `/api/v1/channels/${encodeURIComponent(id)}/events?limit=${limit}`);
+  }
+  listPrograms(channelId: string) {
+    return this.request<Page<Program>>('GET', `/api/v1/channels/${encodeURIComponent(channelId)}/programs?limit=200`);
+  }
+  createProgram(channelId: string, input: ProgramCreate) {
+    return this.request<Program>('POST', `/api/v1/channels/${encodeURIComponent(channelId)}/programs`, input);
+  }
+  programAction(id: string, action: 'start' | 'stop') {
+    return this.request<Program>('POST', `/api/v1/programs/${encodeURIComponent(id)}/${action}`);
+  }
+  deleteProgram(id: string) {
+    return this.request<void>('DELETE', `/api/v1/programs/${encodeURIComponent(id)}`);
+  }
+  listAssets() {
+    return this.request<Page<Asset>>('GET', '/api/v1/assets?limit=200');
+  }
+}
+
+/** Words a person understands, for the codes a console user can run into. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    switch (err.code) {
+      case 'unauthorized':
+        return 'Your session has expired or the admin token is wrong. Sign in again.';
+      case 'network_error':
+        return 'The onair server cannot be reached. Check that it is running.';
+      case 'channel_running':
+        return `${err.message}.`.replace(/\.\.$/, '.');
+      default:
+        return err.message.charAt(0).toUpperCase() + err.message.slice(1) + (err.message.endsWith('.') ? '' : '.');
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}
