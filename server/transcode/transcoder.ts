@@ -185,12 +185,15 @@ export class FfmpegRun {
         // FFmpeg runs with -nostdin; with its RTP gone it exits by itself after the input
         // timeout, finishing the last segment. Signals are the fallback.
         this.#child.stdin.end();
+        // Measured: FFmpeg finishes 2–8 s after its RTP stops (it re-hits the read
+        // timeout while flushing). SIGINT does not interrupt that wait; SIGKILL is the
+        // last resort and costs the final segment.
         const killTimer = setTimeout(() => {
           if (!this.#done) this.#child.kill('SIGINT');
-        }, (INPUT_TIMEOUT_SECONDS + 1) * 1000);
+        }, (INPUT_TIMEOUT_SECONDS * 4 + 2) * 1000);
         const hardTimer = setTimeout(() => {
           if (!this.#done) this.#child.kill('SIGKILL');
-        }, (INPUT_TIMEOUT_SECONDS + 4) * 1000);
+        }, (INPUT_TIMEOUT_SECONDS * 4 + 5) * 1000);
         void this.#exited.then(() => {
           clearTimeout(killTimer);
           clearTimeout(hardTimer);

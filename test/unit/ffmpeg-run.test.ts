@@ -27,7 +27,8 @@ const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 
 after(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
@@ -40,7 +41,10 @@ function track(child: ChildProcess): ChildProcess {
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    const timer = setTimeout(() => reject(new Error(`process ${String(child.pid)} still running after ${String(timeoutMs)} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`process ${String(child.pid)} still running after ${String(timeoutMs)} ms`)),
+      timeoutMs,
+    );
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve(code);
@@ -59,7 +63,10 @@ interface ProbeStream {
 
 async function probe(trackDir: string, segment: string): Promise<ProbeStream> {
   const joined = join(trackDir, `probe-${segment}.mp4`);
-  await writeFile(joined, Buffer.concat([await readFile(join(trackDir, 'init.mp4')), await readFile(join(trackDir, segment))]));
+  await writeFile(
+    joined,
+    Buffer.concat([await readFile(join(trackDir, 'init.mp4')), await readFile(join(trackDir, segment))]),
+  );
   const { stdout } = await promisify(execFile)(FFPROBE, [
     '-v',
     'error',
@@ -211,7 +218,10 @@ async function assertTrackDirs(r: RunResult, expected: string[]): Promise<void> 
     const files = await readdir(join(r.runDir, id));
     assert.ok(files.includes('init.mp4'), `${id}/init.mp4 in ${files.join(',')}`);
     assert.ok(!files.some((f) => f.endsWith('.tmp')), `no temp files left in ${id}`);
-    assert.ok((await segmentsOf(join(r.runDir, id))).length >= 2, `${id} has ≥ 2 segments: ${files.join(',')}`);
+    assert.ok(
+      (await segmentsOf(join(r.runDir, id))).length >= 2,
+      `${id} has ≥ 2 segments: ${files.join(',')}`,
+    );
     const playlist = await readFile(join(r.runDir, id, 'index.m3u8'), 'utf8');
     assert.match(playlist, /#EXT-X-ENDLIST\s*$/);
     assert.match(playlist, /^seg_00000\.m4s$/m);
@@ -219,15 +229,26 @@ async function assertTrackDirs(r: RunResult, expected: string[]): Promise<void> 
 }
 
 describe('FFmpeg RTP → CMAF (real ffmpeg)', { timeout: 60_000 }, () => {
-  test('encode, 720p ladder, 2 s segments', async () => {
+  test('encode, 720p ladder, 2 s segments', async (t) => {
     const r = await run('encode');
+    t.diagnostic(`receiver exited ${String(r.exitAfterSenderMs)} ms after the sender`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.deepEqual(r.trackIds, ['720p', '480p', '360p', 'audio']);
     await assertTrackDirs(r, r.trackIds);
     // the playlist's map URI resolves to <trackId>/init.mp4
-    assert.match(await readFile(join(r.runDir, '480p', 'index.m3u8'), 'utf8'), /#EXT-X-MAP:URI="\.\.\/480p\/init\.mp4"/);
+    const playlist = await readFile(join(r.runDir, '480p', 'index.m3u8'), 'utf8');
+    assert.match(playlist, /#EXT-X-MAP:URI="\.\.\/480p\/init\.mp4"/);
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+    assert.ok(
+      durations.slice(0, -1).every((d) => d === 2),
+      durations.join(','),
+    );
 
-    const sizes: Record<string, [number, number]> = { '720p': [1280, 720], '480p': [854, 480], '360p': [640, 360] };
+    const sizes: Record<string, [number, number]> = {
+      '720p': [1280, 720],
+      '480p': [854, 480],
+      '360p': [640, 360],
+    };
     for (const [id, [w, h]] of Object.entries(sizes)) {
       const s = await probe(join(r.runDir, id), 'seg_00001.m4s');
       assert.equal(s.codec_name, 'h264');
@@ -241,11 +262,15 @@ describe('FFmpeg RTP → CMAF (real ffmpeg)', { timeout: 60_000 }, () => {
     assert.ok(r.exitAfterSenderMs < 10_000, `exited ${String(r.exitAfterSenderMs)} ms after the sender`);
     const last = r.snapshots.at(-1);
     assert.equal(last?.progress, 'end');
-    assert.ok((last?.frame ?? 0) > 0 && (last?.outTimeMs ?? 0) > (SEND_SECONDS - 1) * 1000, JSON.stringify(last));
+    assert.ok(
+      (last?.frame ?? 0) > 0 && (last?.outTimeMs ?? 0) > (SEND_SECONDS - 1) * 1000,
+      JSON.stringify(last),
+    );
   });
 
-  test('passthrough: H.264 copied, SPS/PPS only in-band', async () => {
+  test('passthrough: H.264 copied, SPS/PPS only in-band', async (t) => {
     const r = await run('passthrough');
+    t.diagnostic(`receiver exited ${String(r.exitAfterSenderMs)} ms after the sender`);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.deepEqual(r.trackIds, ['source', 'audio']);
     await assertTrackDirs(r, r.trackIds);
@@ -253,6 +278,14 @@ describe('FFmpeg RTP → CMAF (real ffmpeg)', { timeout: 60_000 }, () => {
     assert.equal(v.codec_name, 'h264');
     assert.equal(v.profile, 'Constrained Baseline');
     assert.deepEqual([v.width, v.height], [1280, 720]);
+    // cut at every 2 s keyframe (no doubled segments), map URI plain (single-variant output)
+    const playlist = await readFile(join(r.runDir, 'source', 'index.m3u8'), 'utf8');
+    assert.match(playlist, /#EXT-X-MAP:URI="init\.mp4"/);
+    const durations = [...playlist.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+    assert.ok(
+      durations.length >= 2 && durations.slice(0, -1).every((d) => d > 1.5 && d < 2.5),
+      durations.join(','),
+    );
     const a = await probe(join(r.runDir, 'audio'), 'seg_00001.m4s');
     assert.deepEqual([a.codec_name, a.sample_rate, a.channels], ['aac', '48000', 2]);
     assert.ok(r.exitAfterSenderMs < 10_000, `exited ${String(r.exitAfterSenderMs)} ms after the sender`);

@@ -1,0 +1,126 @@
+/**
+ * npm run bench — measures the live path on this machine, end to end, with real
+ * components: the onair server process, a werift WHIP publisher sending FFmpeg's
+ * 720p test pattern, FFmpeg encoding/packaging. Bounded: two short sessions.
+ *
+ *   - WHIP 201 → first segment listed in the live media playlist (passthrough, encode)
+ *   - encoder speed of the default 720p ladder while a publisher runs on the same machine
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { publishWhip } from '../test/support/whip-publisher.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TOKEN = 'onair-bench-admin-token-000000';
+const SEGMENT_SECONDS = 2;
+const ENCODE_SECONDS = Number(process.env.BENCH_ENCODE_SECONDS ?? 40);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startServer(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'server/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ONAIR_DATA_DIR: dataDir, ONAIR_ADMIN_TOKEN: TOKEN, ONAIR_UI: '0', ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error('server did not start')), 20_000);
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(buf);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+  });
+  child.stdout.resume();
+  return {
+    url,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function api<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {
+  const res = await fetch(base + p, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+interface ChannelJson {
+  id: string;
+  streamKey: string;
+  urls: { whip: string };
+}
+
+async function firstSegmentLatency(base: string, mode: 'encode' | 'passthrough'): Promise<{ ms: number; ch: ChannelJson; stop: () => Promise<void> }> {
+  const ch = await api<ChannelJson>(base, 'POST', '/api/v1/channels', { name: `bench ${mode}`, mode, segmentSeconds: SEGMENT_SECONDS });
+  await api(base, 'POST', `/api/v1/channels/${ch.id}/start`);
+  const pub = await publishWhip({ url: ch.urls.whip, token: ch.streamKey, width: 1280, height: 720, fps: 20, gop: 40 });
+  if (pub.status !== 201) throw new Error(`WHIP ${pub.status}: ${pub.answer}`);
+  const track = mode === 'encode' ? '720p' : 'source';
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${base}/live/${ch.id}/${track}.m3u8`);
+    if (res.ok && (await res.text()).includes('.m4s')) return { ms: Date.now() - pub.postedAt, ch, stop: pub.stop };
+    await sleep(50);
+  }
+  await pub.stop();
+  throw new Error('no segment within 30 s');
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'onair-bench-'));
+const server = await startServer(dataDir);
+const results: Record<string, unknown> = { machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, segmentSeconds: SEGMENT_SECONDS };
+try {
+  for (const mode of ['passthrough', 'encode'] as const) {
+    const samples: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = await firstSegmentLatency(server.url, mode);
+      samples.push(r.ms);
+      await r.stop();
+      await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
+    }
+    const budget = SEGMENT_SECONDS * 1000 + (mode === 'passthrough' ? 1500 : 2500);
+    results[`whipToFirstSegmentMs.${mode}`] = { samples, median: median(samples), budget };
+    process.stdout.write(`WHIP 201 → first segment (${mode}): median ${median(samples)} ms [${samples.join(', ')}], budget ${budget} ms\n`);
+  }
+
+  // Encoder speed: the default 720p ladder for ENCODE_SECONDS with the publisher on this machine.
+  const r = await firstSegmentLatency(server.url, 'encode');
+  const speeds: number[] = [];
+  const end = Date.now() + ENCODE_SECONDS * 1000;
+  await sleep(5000); // skip the start-up burst
+  while (Date.now() < end) {
+    const s = await api<{ encoder: { speed: number | null } }>(server.url, 'GET', `/api/v1/channels/${r.ch.id}/stats`);
+    if (s.encoder.speed !== null) speeds.push(s.encoder.speed);
+    await sleep(1000);
+  }
+  await r.stop();
+  await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
+  const last = speeds.at(-1) ?? 0;
+  results.encoderSpeed720p = { final: last, min: Math.min(...speeds), samples: speeds.length };
+  process.stdout.write(`720p ladder encoder speed: ${last.toFixed(2)}x at the end (min ${Math.min(...speeds).toFixed(2)}x over ${speeds.length} s)\n`);
+} finally {
+  await server.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
