@@ -75,7 +75,7 @@ async function firstSegmentLatency(base: string, mode: 'encode' | 'passthrough')
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const res = await fetch(`${base}/live/${ch.id}/${track}.m3u8`);
-    if (res.ok && (await res.text()).includes('.m4s')) return { ms: Date.now() - pub.postedAt, ch, stop: pub.stop };
+    if (res.ok && (await res.text()).includes('.m4s')) return { ms: Date.now() - pub.postedAt, ch, stop: () => pub.stop() };
     await sleep(50);
   }
   await pub.stop();

@@ -69,12 +69,13 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     process.stderr.write(`\n  onair admin token (saved in ${admin.file}):\n\n    ${admin.token}\n\n`);
   }
 
-  let control: ControlPlane | undefined;
+  // The runtime reports events through the control plane, which needs the runtime: tie the knot late.
+  const late: { control?: ControlPlane } = {};
   const runtime: MediaRuntime = opts.runtime
-    ? opts.runtime({ store, config, log, event: (id, type, message) => control?.recordEvent(id, type, message) })
+    ? opts.runtime({ store, config, log, event: (id, type, message) => late.control?.recordEvent(id, type, message) })
     : new NoMediaRuntime();
-  control = new ControlPlane({ store, runtime, log });
-  const cp = control;
+  const cp = new ControlPlane({ store, runtime, log });
+  late.control = cp;
 
   const baseUrl = (req: IncomingMessage): string =>
     config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;

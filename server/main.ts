@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
 import { createLiveRuntime } from './live/live-runtime.ts';
+import { killAllFfmpeg } from './transcode/transcoder.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -36,10 +37,12 @@ const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down');
+  // FFmpeg needs a few seconds to finish its last segments; past this, nothing is left behind.
   const timer = setTimeout(() => {
-    log.error('shutdown took over 10 s; exiting');
+    log.error('shutdown took over 20 s; exiting');
+    killAllFfmpeg();
     process.exit(1);
-  }, 10_000);
+  }, 20_000);
   timer.unref();
   onair.close().then(
     () => process.exit(0),
@@ -49,5 +52,6 @@ const stop = (signal: string) => {
     },
   );
 };
+process.on('exit', () => killAllFfmpeg());
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));

@@ -32,7 +32,8 @@ interface Quality {
 
 interface EngineHandle {
   qualities: () => Quality[];
-  setQuality: (id: string | 'auto') => void;
+  /** A rendition id, or 'auto'. */
+  setQuality: (id: string) => void;
   latency: () => number | undefined;
   toLive: () => void;
   destroy: () => void;

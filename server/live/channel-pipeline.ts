@@ -13,6 +13,7 @@ import { RunIndexer } from '../packager/segment-indexer.ts';
 import { Timeline } from '../packager/timeline.ts';
 import type { PublisherSession, SfuEngine } from '../sfu/engine.ts';
 import type { ChannelRecord } from '../store/store.ts';
+import { VideoProbe } from '../sfu/video-probe.ts';
 import { Thumbnailer } from '../transcode/thumbnail.ts';
 import { FfmpegRun, type EncoderProgress } from '../transcode/transcoder.ts';
 import type { OfferSummary } from '../ingest/sdp.ts';
@@ -60,6 +61,7 @@ export class ChannelPipeline {
   #lastBytes = 0;
   #samples: IngestSample[] = [];
   #pendingRun: Promise<void> = Promise.resolve();
+  #probe: VideoProbe | undefined;
   readonly #thumbnailer: Thumbnailer;
 
   constructor(channel: ChannelRecord, deps: PipelineDeps) {
@@ -126,6 +128,9 @@ export class ChannelPipeline {
     }
     this.#publisher = session;
     this.#lastBytes = 0;
+    const probe = new VideoProbe(session.codecs.video.name);
+    this.#probe = probe;
+    session.subscribe('video', (packet) => probe.push(packet));
     session.on('connected', () => {
       this.#deps.event('publisher.connected', `publisher connected (${session.codecs.video.name}${session.codecs.audio ? ' + Opus' : ', no audio'})`);
       this.#restartAttempt = 0;
@@ -245,7 +250,7 @@ export class ChannelPipeline {
     const bytes = p.stats().reduce((n, t) => n + t.bytes, 0);
     const kbps = this.#lastBytes === 0 ? 0 : ((bytes - this.#lastBytes) * 8) / 1000;
     this.#lastBytes = bytes;
-    this.#samples.push({ at: Date.now(), kbps: Math.max(0, Math.round(kbps)), fps: this.#run?.progress.fps });
+    this.#samples.push({ at: Date.now(), kbps: Math.max(0, Math.round(kbps)), fps: this.#probe?.fps() });
     if (this.#samples.length > 300) this.#samples.shift();
   }
 
@@ -253,7 +258,6 @@ export class ChannelPipeline {
   stats() {
     const p = this.#publisher;
     const last = this.#samples[this.#samples.length - 1];
-    const video = this.timeline.latestTracks().find((t) => t.kind === 'video');
     const tracks = p?.stats() ?? [];
     return {
       live: this.live,
@@ -263,9 +267,9 @@ export class ChannelPipeline {
             state: p.state,
             videoCodec: p.codecs.video.name,
             audioCodec: p.codecs.audio?.name ?? null,
-            width: this.channel.mode === 'passthrough' ? (video?.width ?? null) : null,
-            height: this.channel.mode === 'passthrough' ? (video?.height ?? null) : null,
-            fps: this.channel.mode === 'passthrough' ? (video?.frameRate ?? null) : (this.#run?.progress.fps ?? null),
+            width: this.#probe?.format?.width ?? null,
+            height: this.#probe?.format?.height ?? null,
+            fps: this.#probe?.fps() ?? null,
             kbps: last?.kbps ?? 0,
             packetsLost: tracks.reduce((n, t) => n + t.packetsLost, 0),
             packetsReceived: tracks.reduce((n, t) => n + t.packets, 0),

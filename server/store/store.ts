@@ -56,8 +56,9 @@ export interface ChannelEventRecord {
 
 type Row = Record<string, SQLInputValue>;
 
-const str = (v: SQLInputValue | undefined): string => String(v);
-const strOrNull = (v: SQLInputValue | undefined): string | null => (v === null || v === undefined ? null : String(v));
+const str = (v: SQLInputValue | undefined): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : '';
+const strOrNull = (v: SQLInputValue | undefined): string | null => (v === null || v === undefined ? null : str(v));
 
 function toChannel(r: Row): ChannelRecord {
   return {

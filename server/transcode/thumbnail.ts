@@ -47,7 +47,7 @@ export class Thumbnailer {
         );
       }
     });
-    const stdin = child.stdin!;
+    const stdin = child.stdin;
     const init = createReadStream(initPath);
     init.on('error', () => stdin.end());
     init.on('end', () => {

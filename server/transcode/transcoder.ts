@@ -16,6 +16,12 @@ import { buildInputSdp } from './input-sdp.ts';
 import { ProgressParser } from './progress.ts';
 import { allocateUdpPorts, waitForUdpPort } from './udp-port.ts';
 
+/** Every FFmpeg this process started and that still runs: killed on a forced exit. */
+const liveChildren = new Set<ChildProcessWithoutNullStreams>();
+export function killAllFfmpeg(): void {
+  for (const c of liveChildren) c.kill('SIGKILL');
+}
+
 const VIDEO_PT = 96;
 const AUDIO_PT = 111;
 /** FFmpeg exits by itself this long after its RTP input stops. */
@@ -138,6 +144,8 @@ export class FfmpegRun {
       child.once('error', (err) => resolve(err));
     });
     if (spawned) throw new Error(`cannot run ${opts.ffmpegPath}: ${spawned.message}`);
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
     const run = new FfmpegRun(opts, runDir, built.tracks, child);
     opts.log.debug({ runId: opts.runId, args: built.args.join(' ') }, 'ffmpeg started');
     try {
