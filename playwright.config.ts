@@ -7,7 +7,7 @@ import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 
 const PORT = 3107;
-const BASE_URL = `http://127.0.0.1:${PORT}`;
+export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const E2E_ADMIN_TOKEN = 'onair-e2e-admin-token-0123456789';
 // Under outputDir, which Playwright empties before it starts the web server: a fresh dir every run.
 const DATA_DIR = path.join(import.meta.dirname, 'test-results', 'e2e-data');
@@ -37,6 +37,17 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // A fake camera and microphone, no permission prompt, and WebRTC over 127.0.0.1
+        // (the server answers only loopback ICE candidates, see ONAIR_LOOPBACK_ONLY_ICE).
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+        '--allow-loopback-in-peer-connection',
+        // Pages in background tabs keep decoding and running timers: the publisher and the
+        // players live in separate pages of one context.
+        '--disable-background-timer-throttling',
+        '--disable-backgrounding-occluded-windows',
+        '--disable-renderer-backgrounding',
+        '--autoplay-policy=no-user-gesture-required',
       ],
     },
   },
@@ -56,6 +67,8 @@ export default defineConfig({
       ONAIR_UI: '1',
       ONAIR_LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // Every ICE candidate the server gathers or answers is on 127.0.0.1.
+      ONAIR_LOOPBACK_ONLY_ICE: '1',
     },
   },
 });

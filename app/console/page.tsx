@@ -1,8 +1,13 @@
 import type { Metadata } from 'next';
-import { ConsoleHome } from '../../components/console/console-home.tsx';
+import { ConsoleShell } from '../../components/console/console-shell.tsx';
+import { Dashboard } from '../../components/console/dashboard.tsx';
 
-export const metadata: Metadata = { title: 'Console' };
+export const metadata: Metadata = { title: 'Channels' };
 
 export default function ConsolePage() {
-  return <ConsoleHome />;
+  return (
+    <ConsoleShell>
+      <Dashboard />
+    </ConsoleShell>
+  );
 }

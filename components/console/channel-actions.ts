@@ -62,16 +62,25 @@ export function allowedProgramActions(
   if (opts.busy) return { start: false, stop: false, delete: false };
   const running = program.state === 'running';
   return {
-    start: !running && program.assetId === null && channelState === 'running' && runningPrograms < MAX_RUNNING_PROGRAMS,
+    start:
+      !running &&
+      program.assetId === null &&
+      channelState === 'running' &&
+      runningPrograms < MAX_RUNNING_PROGRAMS,
     stop: running,
     delete: !running,
   };
 }
 
-export type ChannelPhase = 'stopped' | 'starting' | 'waiting-publisher' | 'waiting-segment' | 'on-air' | 'stopping';
+export type ChannelPhase =
+  'stopped' | 'starting' | 'waiting-publisher' | 'waiting-segment' | 'on-air' | 'stopping';
 
 /** Where a channel is on the way from stopped to on-air, from its state, `live` and the packager's segment count. */
-export function channelPhase(state: ChannelState, live: boolean, segments: number | null | undefined): ChannelPhase {
+export function channelPhase(
+  state: ChannelState,
+  live: boolean,
+  segments: number | null | undefined,
+): ChannelPhase {
   switch (state) {
     case 'stopped':
       return 'stopped';
@@ -88,7 +97,8 @@ export function channelPhase(state: ChannelState, live: boolean, segments: numbe
 export const PHASE_TEXT: Readonly<Record<ChannelPhase, string>> = {
   stopped: 'The channel is stopped. Start it to accept a publisher.',
   starting: 'Starting the channel…',
-  'waiting-publisher': 'The channel is running and waiting for a publisher. Go live from this browser or point OBS at the WHIP URL.',
+  'waiting-publisher':
+    'The channel is running and waiting for a publisher. Go live from this browser or point OBS at the WHIP URL.',
   'waiting-segment': 'A publisher is connected. Waiting for the first segment…',
   'on-air': 'On air: viewers can watch the stream.',
   stopping: 'Stopping the channel…',

@@ -18,7 +18,10 @@ export function formatDuration(seconds: number): string {
 }
 
 /** A program's duration: running ones up to `now`, stopped ones between start and stop; null if it never started. */
-export function programDurationSeconds(p: { startedAt: string | null; stoppedAt: string | null; state: string }, now: number): number | null {
+export function programDurationSeconds(
+  p: { startedAt: string | null; stoppedAt: string | null; state: string },
+  now: number,
+): number | null {
   if (!p.startedAt) return null;
   const start = Date.parse(p.startedAt);
   const end = p.state === 'running' || !p.stoppedAt ? now : Date.parse(p.stoppedAt);

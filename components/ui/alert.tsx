@@ -11,7 +11,17 @@ const TONES: Record<AlertTone, string> = {
 };
 
 /** A message box; errors are announced to screen readers as they appear. */
-export function Alert({ tone = 'info', children, className, action }: { tone?: AlertTone; children: ReactNode; className?: string; action?: ReactNode }) {
+export function Alert({
+  tone = 'info',
+  children,
+  className,
+  action,
+}: {
+  tone?: AlertTone;
+  children: ReactNode;
+  className?: string;
+  action?: ReactNode;
+}) {
   return (
     <div
       role={tone === 'error' ? 'alert' : 'status'}

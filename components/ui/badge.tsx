@@ -11,9 +11,25 @@ const TONES: Record<BadgeTone, string> = {
   sky: 'border-sky-800 bg-sky-950/60 text-sky-300',
 };
 
-export function Badge({ tone = 'neutral', pulse = false, children, className }: { tone?: BadgeTone; pulse?: boolean; children: ReactNode; className?: string }) {
+export function Badge({
+  tone = 'neutral',
+  pulse = false,
+  children,
+  className,
+}: {
+  tone?: BadgeTone;
+  pulse?: boolean;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
-    <span className={cx('inline-flex items-center gap-1.5 rounded-full border px-2 py-0.5 text-xs font-medium', TONES[tone], className)}>
+    <span
+      className={cx(
+        'inline-flex items-center gap-1.5 rounded-full border px-2 py-0.5 text-xs font-medium',
+        TONES[tone],
+        className,
+      )}
+    >
       {pulse && <span aria-hidden className="h-1.5 w-1.5 animate-pulse rounded-full bg-current" />}
       {children}
     </span>
@@ -23,7 +39,12 @@ export function Badge({ tone = 'neutral', pulse = false, children, className }: 
 /** The red "LIVE" pill shown while a publisher is connected. */
 export function LiveBadge({ className }: { className?: string }) {
   return (
-    <span className={cx('inline-flex items-center gap-1.5 rounded bg-red-600 px-1.5 py-0.5 text-[11px] font-bold tracking-wider text-white', className)}>
+    <span
+      className={cx(
+        'inline-flex items-center gap-1.5 rounded bg-red-600 px-1.5 py-0.5 text-[11px] font-bold tracking-wider text-white',
+        className,
+      )}
+    >
       <span aria-hidden className="h-1.5 w-1.5 animate-pulse rounded-full bg-white" />
       LIVE
     </span>

@@ -19,7 +19,10 @@ export function Panel({
 }) {
   const headingId = `${id}-title`;
   return (
-    <section aria-labelledby={headingId} className={cx('min-w-0 rounded-lg border border-zinc-800 bg-zinc-900/60', className)}>
+    <section
+      aria-labelledby={headingId}
+      className={cx('min-w-0 rounded-lg border border-zinc-800 bg-zinc-900/60', className)}
+    >
       <header className="flex flex-wrap items-start justify-between gap-2 border-b border-zinc-800 px-4 py-3">
         <div className="min-w-0">
           <h2 id={headingId} className="text-sm font-semibold text-zinc-100">

@@ -24,7 +24,17 @@ export async function copyText(text: string): Promise<void> {
   if (!ok) throw new Error('copy failed');
 }
 
-export function CopyButton({ text, label, size = 'sm', className }: { text: string; label: string; size?: ButtonSize; className?: string }) {
+export function CopyButton({
+  text,
+  label,
+  size = 'sm',
+  className,
+}: {
+  text: string;
+  label: string;
+  size?: ButtonSize;
+  className?: string;
+}) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
   useEffect(() => () => clearTimeout(timer.current), []);
@@ -41,8 +51,16 @@ export function CopyButton({ text, label, size = 'sm', className }: { text: stri
   };
 
   return (
-    <Button size={size} variant="secondary" aria-label={label} onClick={() => void onClick()} className={className}>
-      <span aria-live="polite">{state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy' : 'Copy'}</span>
+    <Button
+      size={size}
+      variant="secondary"
+      aria-label={label}
+      onClick={() => void onClick()}
+      className={className}
+    >
+      <span aria-live="polite">
+        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy' : 'Copy'}
+      </span>
     </Button>
   );
 }

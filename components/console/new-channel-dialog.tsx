@@ -1,0 +1,187 @@
+'use client';
+import { useRouter } from 'next/navigation';
+import { useState, type FormEvent } from 'react';
+import { ApiClient } from '../../lib/api-client.ts';
+import { LADDER_NAMES, LADDERS, DEFAULT_LADDER, type LadderName } from '../../lib/ladders.ts';
+import { ChannelCreateSchema, type ChannelMode } from '../../lib/schemas.ts';
+import { Alert } from '../ui/alert.tsx';
+import { Button } from '../ui/button.tsx';
+import { Dialog } from '../ui/dialog.tsx';
+import { Field, fieldAria, Input, Select } from '../ui/field.tsx';
+import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
+import { redirectIfSignedOut } from './use-poll.ts';
+
+const FIELDS = ['name', 'description', 'mode', 'ladder', 'segmentSeconds'] as const;
+
+function ladderLabel(name: LadderName): string {
+  const l = LADDERS[name];
+  return `${name} — ${l.renditions.map((r) => r.name).join(' / ')}`;
+}
+
+export function NewChannelDialog({
+  open,
+  onClose,
+  onCreated,
+}: {
+  open: boolean;
+  onClose: () => void;
+  onCreated?: () => void;
+}) {
+  const router = useRouter();
+  const [name, setName] = useState('');
+  const [mode, setMode] = useState<ChannelMode>('encode');
+  const [ladder, setLadder] = useState<LadderName>(DEFAULT_LADDER);
+  const [segment, setSegment] = useState('2');
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+
+  const close = () => {
+    if (busy) return;
+    setErrors({});
+    onClose();
+  };
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    const input = {
+      name,
+      mode,
+      ladder,
+      segmentSeconds: segment.trim() === '' ? Number.NaN : Number(segment),
+    };
+    const parsed = ChannelCreateSchema.safeParse(input);
+    if (!parsed.success) {
+      setErrors(fieldErrorsFromZod(parsed.error));
+      return;
+    }
+    setBusy(true);
+    setErrors({});
+    try {
+      const channel = await new ApiClient().createChannel(input);
+      onCreated?.();
+      router.push(`/console/channels/${encodeURIComponent(channel.id)}`);
+    } catch (err) {
+      if (redirectIfSignedOut(err)) return;
+      setErrors(fieldErrorsFromApi(err, FIELDS));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog
+      open={open}
+      onClose={close}
+      title="New channel"
+      description="A channel takes one live publisher and turns it into HLS and DASH."
+    >
+      <form onSubmit={(e) => void onSubmit(e)} noValidate className="flex flex-col gap-4">
+        <Field id="channel-name" label="Name" error={errors.name}>
+          <Input
+            {...fieldAria('channel-name', errors.name)}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="Sunday service"
+            maxLength={120}
+            autoFocus
+          />
+        </Field>
+        <fieldset
+          className="flex flex-col gap-1"
+          aria-describedby={errors.mode ? 'channel-mode-error' : 'channel-mode-hint'}
+        >
+          <legend className="mb-1 text-xs font-medium text-zinc-300">Mode</legend>
+          <div className="grid grid-cols-2 gap-2">
+            {(
+              [
+                ['encode', 'Encode', 'Adaptive bitrate ladder'],
+                ['passthrough', 'Passthrough', 'Publisher’s stream as is'],
+              ] as const
+            ).map(([value, title, hint]) => (
+              <label
+                key={value}
+                className="flex cursor-pointer flex-col rounded-md border border-zinc-700 px-3 py-2 text-sm has-checked:border-sky-500 has-checked:bg-sky-950/40 has-focus-visible:outline-2 has-focus-visible:outline-sky-400"
+              >
+                <span className="flex items-center gap-2 font-medium">
+                  <input
+                    type="radio"
+                    name="mode"
+                    value={value}
+                    checked={mode === value}
+                    onChange={() => setMode(value)}
+                    className="accent-sky-500"
+                  />
+                  {title}
+                </span>
+                <span className="text-xs text-zinc-400">{hint}</span>
+              </label>
+            ))}
+          </div>
+          {errors.mode ? (
+            <p id="channel-mode-error" className="text-xs text-red-400">
+              {errors.mode}
+            </p>
+          ) : (
+            <span id="channel-mode-hint" className="sr-only">
+              Encode makes several qualities; passthrough forwards the publisher’s stream without re-encoding.
+            </span>
+          )}
+        </fieldset>
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-[1fr_8rem]">
+          <Field
+            id="channel-ladder"
+            label="Ladder preset"
+            error={errors.ladder}
+            hint={mode === 'passthrough' ? 'Not used in passthrough mode.' : undefined}
+          >
+            <Select
+              {...fieldAria('channel-ladder', errors.ladder, mode === 'passthrough')}
+              value={ladder}
+              onChange={(e) => setLadder(e.target.value as LadderName)}
+            >
+              {LADDER_NAMES.map((l) => (
+                <option key={l} value={l}>
+                  {ladderLabel(l)}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field
+            id="channel-segment"
+            label="Segment length (s)"
+            error={errors.segmentSeconds}
+            hint="1–10 seconds"
+          >
+            <Input
+              {...fieldAria('channel-segment', errors.segmentSeconds, true)}
+              type="number"
+              inputMode="numeric"
+              min={1}
+              max={10}
+              step={1}
+              value={segment}
+              onChange={(e) => setSegment(e.target.value)}
+            />
+          </Field>
+        </div>
+        {errors.form && <Alert tone="error">{errors.form}</Alert>}
+        {Object.keys(errors).some((k) => !FIELDS.includes(k as (typeof FIELDS)[number]) && k !== 'form') && (
+          <Alert tone="error">
+            {
+              Object.entries(errors).find(
+                ([k]) => !FIELDS.includes(k as (typeof FIELDS)[number]) && k !== 'form',
+              )?.[1]
+            }
+          </Alert>
+        )}
+        <div className="flex justify-end gap-2 pt-1">
+          <Button variant="ghost" onClick={close} disabled={busy}>
+            Cancel
+          </Button>
+          <Button type="submit" variant="primary" busy={busy}>
+            {busy ? 'Creating…' : 'Create channel'}
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,33 @@
+import type { Channel } from '../../lib/schemas.ts';
+import { LivePlayer } from '../player/live-player.tsx';
+import { Panel } from '../ui/card.tsx';
+import type { ChannelPhase } from './channel-actions.ts';
+
+/** The channel's HLS output as viewers get it (a few seconds behind the publisher). */
+export function PreviewPanel({ channel, phase }: { channel: Channel; phase: ChannelPhase }) {
+  return (
+    <Panel
+      id="preview"
+      title="Preview"
+      description="The channel’s HLS output, as viewers see it (a few seconds behind)."
+    >
+      <div className="overflow-hidden rounded-md bg-black">
+        {phase === 'stopped' ? (
+          <div className="flex aspect-video items-center justify-center p-4 text-center text-sm text-zinc-500">
+            The channel is stopped. Start it and go live to see the output here.
+          </div>
+        ) : (
+          <LivePlayer
+            key={channel.id}
+            channelId={channel.id}
+            protocol="hls"
+            autoplay
+            muted
+            controls={false}
+            className="aspect-video w-full"
+          />
+        )}
+      </div>
+    </Panel>
+  );
+}

@@ -1,0 +1,254 @@
+'use client';
+import { useState, type FormEvent } from 'react';
+import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { MAX_RUNNING_PROGRAMS, ProgramCreateSchema, type Channel, type Program } from '../../lib/schemas.ts';
+import { Alert } from '../ui/alert.tsx';
+import { Badge } from '../ui/badge.tsx';
+import { Button } from '../ui/button.tsx';
+import { Panel } from '../ui/card.tsx';
+import { Field, fieldAria, Input } from '../ui/field.tsx';
+import { allowedProgramActions, type ProgramAction } from './channel-actions.ts';
+import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
+import { formatDuration, programDurationSeconds } from './format.ts';
+import { redirectIfSignedOut } from './use-poll.ts';
+
+export function ProgramsPanel({
+  channel,
+  programs,
+  now,
+  onChanged,
+}: {
+  channel: Channel;
+  programs: Program[];
+  now: number;
+  onChanged: () => void;
+}) {
+  const running = programs.filter((p) => p.state === 'running').length;
+  const [busy, setBusy] = useState<{ id: string; action: ProgramAction }>();
+  const [error, setError] = useState<string>();
+
+  const act = async (p: Program, action: ProgramAction) => {
+    setBusy({ id: p.id, action });
+    setError(undefined);
+    const api = new ApiClient();
+    try {
+      if (action === 'delete') await api.deleteProgram(p.id);
+      else await api.programAction(p.id, action);
+      onChanged();
+    } catch (err) {
+      if (redirectIfSignedOut(err)) return;
+      setError(`Could not ${action} “${p.name}”. ${describeError(err)}`);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  return (
+    <Panel
+      id="programs"
+      title="Programs"
+      description={`A program records a stretch of the live stream (its archive window) into an asset. Up to ${MAX_RUNNING_PROGRAMS} run at once; they start only on a running channel.`}
+    >
+      <div className="flex flex-col gap-4">
+        <NewProgramForm channelId={channel.id} onCreated={onChanged} />
+        {error && <Alert tone="error">{error}</Alert>}
+        {programs.length === 0 ? (
+          <p className="text-sm text-zinc-500">
+            No programs yet. Create one above, then start it while the channel is live.
+          </p>
+        ) : (
+          <div className="-mx-4 overflow-x-auto px-4">
+            <table className="w-full min-w-[40rem] text-left text-sm">
+              <thead className="text-xs text-zinc-500">
+                <tr className="border-b border-zinc-800">
+                  <th scope="col" className="py-2 pr-3 font-medium">
+                    Name
+                  </th>
+                  <th scope="col" className="py-2 pr-3 font-medium">
+                    State
+                  </th>
+                  <th scope="col" className="py-2 pr-3 font-medium">
+                    Duration
+                  </th>
+                  <th scope="col" className="py-2 pr-3 font-medium">
+                    Archive window
+                  </th>
+                  <th scope="col" className="py-2 pr-3 font-medium">
+                    Playback
+                  </th>
+                  <th scope="col" className="py-2 text-right font-medium">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {programs.map((p) => {
+                  const allowed = allowedProgramActions(p, channel.state, running, {
+                    busy: busy !== undefined,
+                  });
+                  const duration = programDurationSeconds(p, now);
+                  const isBusy = (a: ProgramAction) => busy?.id === p.id && busy.action === a;
+                  return (
+                    <tr
+                      key={p.id}
+                      className="border-b border-zinc-800/70 last:border-0"
+                      data-testid="program-row"
+                    >
+                      <th scope="row" className="max-w-[14rem] truncate py-2 pr-3 font-medium text-zinc-100">
+                        {p.name}
+                      </th>
+                      <td className="py-2 pr-3">
+                        {p.state === 'running' ? (
+                          <Badge tone="red" pulse>
+                            recording
+                          </Badge>
+                        ) : p.assetId ? (
+                          <Badge tone="neutral">finished</Badge>
+                        ) : (
+                          <Badge tone="neutral">ready</Badge>
+                        )}
+                      </td>
+                      <td className="py-2 pr-3 font-mono text-xs text-zinc-300 tabular-nums">
+                        {duration === null ? '—' : formatDuration(duration)}
+                      </td>
+                      <td className="py-2 pr-3 text-xs text-zinc-400">{p.archiveWindowMinutes} min</td>
+                      <td className="py-2 pr-3 text-xs">
+                        <a
+                          href={channel.urls.watch}
+                          target="_blank"
+                          rel="noopener"
+                          className="text-sky-400 underline-offset-2 hover:underline"
+                        >
+                          Watch
+                        </a>
+                        <span className="text-zinc-600"> · </span>
+                        <a
+                          href={channel.urls.hls}
+                          target="_blank"
+                          rel="noopener"
+                          className="text-sky-400 underline-offset-2 hover:underline"
+                        >
+                          HLS
+                        </a>
+                      </td>
+                      <td className="py-2">
+                        <div className="flex justify-end gap-2">
+                          {p.state === 'running' ? (
+                            <Button
+                              size="sm"
+                              disabled={!allowed.stop}
+                              busy={isBusy('stop')}
+                              aria-label={`Stop program ${p.name}`}
+                              onClick={() => void act(p, 'stop')}
+                            >
+                              Stop
+                            </Button>
+                          ) : (
+                            <Button
+                              size="sm"
+                              variant="live"
+                              disabled={!allowed.start}
+                              busy={isBusy('start')}
+                              aria-label={`Start program ${p.name}`}
+                              title={
+                                p.assetId
+                                  ? 'This program has finished; create a new one.'
+                                  : channel.state !== 'running'
+                                    ? 'Start the channel first.'
+                                    : running >= MAX_RUNNING_PROGRAMS
+                                      ? `At most ${MAX_RUNNING_PROGRAMS} programs run at once.`
+                                      : undefined
+                              }
+                              onClick={() => void act(p, 'start')}
+                            >
+                              Start
+                            </Button>
+                          )}
+                          <Button
+                            size="sm"
+                            variant="ghost"
+                            disabled={!allowed.delete}
+                            busy={isBusy('delete')}
+                            aria-label={`Delete program ${p.name}`}
+                            onClick={() => void act(p, 'delete')}
+                          >
+                            Delete
+                          </Button>
+                        </div>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </div>
+    </Panel>
+  );
+}
+
+function NewProgramForm({ channelId, onCreated }: { channelId: string; onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [minutes, setMinutes] = useState('60');
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [busy, setBusy] = useState(false);
+
+  const onSubmit = async (e: FormEvent) => {
+    e.preventDefault();
+    const input = { name, archiveWindowMinutes: minutes.trim() === '' ? Number.NaN : Number(minutes) };
+    const parsed = ProgramCreateSchema.safeParse(input);
+    if (!parsed.success) {
+      setErrors(fieldErrorsFromZod(parsed.error));
+      return;
+    }
+    setBusy(true);
+    setErrors({});
+    try {
+      await new ApiClient().createProgram(channelId, input);
+      setName('');
+      onCreated();
+    } catch (err) {
+      if (redirectIfSignedOut(err)) return;
+      setErrors(fieldErrorsFromApi(err, ['name', 'archiveWindowMinutes']));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      onSubmit={(e) => void onSubmit(e)}
+      noValidate
+      className="flex flex-col gap-2"
+      aria-label="New program"
+    >
+      <div className="grid grid-cols-1 items-start gap-3 sm:grid-cols-[1fr_10rem_auto]">
+        <Field id="program-name" label="Program name" error={errors.name}>
+          <Input
+            {...fieldAria('program-name', errors.name)}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="Keynote"
+            maxLength={120}
+          />
+        </Field>
+        <Field id="program-window" label="Archive window (min)" error={errors.archiveWindowMinutes}>
+          <Input
+            {...fieldAria('program-window', errors.archiveWindowMinutes)}
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={1500}
+            value={minutes}
+            onChange={(e) => setMinutes(e.target.value)}
+          />
+        </Field>
+        <Button type="submit" variant="primary" busy={busy} className="sm:mt-5">
+          {busy ? 'Creating…' : 'Create program'}
+        </Button>
+      </div>
+      {errors.form && <Alert tone="error">{errors.form}</Alert>}
+    </form>
+  );
+}
