@@ -92,6 +92,12 @@ export function liveMount(deps: OriginDeps): MediaMount {
       }
       if (rest === 'manifest.mpd') {
         const view = window();
+        // A Period is published only once every track of it has a segment: dash.js
+        // does not pick up an AdaptationSet that appears in a later refresh.
+        const current = view.runs.at(-1);
+        if (current && current.id === live.timeline.latestRun()?.id && current.tracks.size < live.expectedTracks) {
+          view.runs.pop();
+        }
         if (view.runs.length === 0) throw new OnairError('not_found', 'the stream has not started yet');
         const seg = live.channel.segmentSeconds;
         const mpd = renderDashMpd(view, {

@@ -10,6 +10,7 @@ export class RtpForwarder {
   readonly #socket: Socket;
   readonly #unsubscribe: () => void;
   #closed = false;
+  #pendingSends = 0;
   packets = 0;
 
   constructor(publisher: PublisherSession, kind: MediaKind, target: { host: string; port: number; payloadType: number }) {
@@ -24,10 +25,27 @@ export class RtpForwarder {
     });
   }
 
+  /**
+   * Tells the consumer the stream has ended: an RTCP BYE on the RTP port and on
+   * port + 1. FFmpeg's RTP demuxer reads BYE from every stream as end of input and
+   * finishes its files at once, instead of waiting for its read timeout.
+   */
+  sendBye(target: { host: string; port: number }): void {
+    if (this.#closed) return;
+    // 12 bytes (two SSRC entries): FFmpeg drops RTP/RTCP packets shorter than that.
+    const bye = Buffer.from([0x82, 0xcb, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
+    this.#pendingSends += 2;
+    const sent = () => {
+      if (--this.#pendingSends === 0 && this.#closed) this.#socket.close();
+    };
+    this.#socket.send(bye, target.port, target.host, sent);
+    this.#socket.send(bye, target.port + 1, target.host, sent);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#unsubscribe();
-    this.#socket.close();
+    if (this.#pendingSends === 0) this.#socket.close();
   }
 }

@@ -71,7 +71,7 @@ export class FfmpegRun {
   progress: EncoderProgress = { speed: undefined, fps: undefined, frame: undefined, outTimeMs: undefined, updatedAt: 0 };
 
   readonly #child: ChildProcessWithoutNullStreams;
-  readonly #forwarders: RtpForwarder[] = [];
+  readonly #forwarders: { forwarder: RtpForwarder; port: number }[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #exited: Promise<void>;
   #stderr: string[] = [];
@@ -157,9 +157,15 @@ export class FfmpegRun {
       throw err;
     }
     if (run.#done) throw new Error(`ffmpeg exited at start: ${run.#stderr.slice(-3).join(' | ')}`);
-    run.#forwarders.push(new RtpForwarder(opts.publisher, 'video', { host: '127.0.0.1', port: videoPort, payloadType: VIDEO_PT }));
+    run.#forwarders.push({
+      forwarder: new RtpForwarder(opts.publisher, 'video', { host: '127.0.0.1', port: videoPort, payloadType: VIDEO_PT }),
+      port: videoPort,
+    });
     if (audio && audioPort !== undefined) {
-      run.#forwarders.push(new RtpForwarder(opts.publisher, 'audio', { host: '127.0.0.1', port: audioPort, payloadType: AUDIO_PT }));
+      run.#forwarders.push({
+        forwarder: new RtpForwarder(opts.publisher, 'audio', { host: '127.0.0.1', port: audioPort, payloadType: AUDIO_PT }),
+        port: audioPort,
+      });
     }
     opts.publisher.requestKeyframe();
     // Browsers send few keyframes unprompted. In passthrough a keyframe per segment
@@ -174,10 +180,13 @@ export class FfmpegRun {
     return !this.#done;
   }
 
-  #release(): void {
+  #release(opts: { bye?: boolean } = {}): void {
     for (const t of this.#timers) clearInterval(t);
     this.#timers.length = 0;
-    for (const f of this.#forwarders) f.close();
+    for (const { forwarder, port } of this.#forwarders) {
+      if (opts.bye) forwarder.sendBye({ host: '127.0.0.1', port });
+      forwarder.close();
+    }
     this.#forwarders.length = 0;
   }
 
@@ -188,10 +197,10 @@ export class FfmpegRun {
   async stop(): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
-      this.#release();
+      this.#release({ bye: true });
       if (!this.#done) {
-        // FFmpeg runs with -nostdin; with its RTP gone it exits by itself after the input
-        // timeout, finishing the last segment. Signals are the fallback.
+        // RTCP BYE ends FFmpeg's input at once; should a BYE be lost, FFmpeg still exits
+        // after its input timeout. Signals are the last resort.
         this.#child.stdin.end();
         // Measured: FFmpeg finishes 2–8 s after its RTP stops (it re-hits the read
         // timeout while flushing). SIGINT does not interrupt that wait; SIGKILL is the
