@@ -58,7 +58,7 @@ export default defineConfig({
     timeout: 60_000,
     stdout: 'ignore',
     stderr: 'pipe',
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 25_000 },
     env: {
       PORT: String(PORT),
       HOST: '127.0.0.1',

@@ -36,11 +36,20 @@ async function shoot(
     const overflow = await page.evaluate(() => {
       const width = document.documentElement.clientWidth;
       const wide = [...document.querySelectorAll('body *')]
-        .filter((el) => el.getBoundingClientRect().right > width + 1)
-        .filter((el) => !el.closest('.overflow-x-auto'))
+        .filter((el) => el.getBoundingClientRect().right + window.scrollX > width + 1)
+        .filter((el) => !el.parentElement?.closest('.overflow-x-auto'))
         .slice(0, 5)
-        .map((el) => `${el.tagName.toLowerCase()}.${el.className.toString().slice(0, 60)}`);
-      return { by: document.documentElement.scrollWidth - width, wide };
+        .map(
+          (el) =>
+            `${el.tagName.toLowerCase()}.${el.className.toString().slice(0, 60)} w=${Math.round(el.getBoundingClientRect().width)}`,
+        );
+      return {
+        by: document.documentElement.scrollWidth - width,
+        wide: [
+          ...wide,
+          `sw=${document.documentElement.scrollWidth} cw=${width} iw=${window.innerWidth} bsw=${document.body.scrollWidth} sx=${window.scrollX}`,
+        ],
+      };
     });
     expect(overflow.by, `${name} is wider than 375 px: ${overflow.wide.join(' | ')}`).toBeLessThanOrEqual(0);
     await page.setViewportSize(DESKTOP);

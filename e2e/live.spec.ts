@@ -13,7 +13,7 @@ import { LADDERS } from '../lib/ladders.ts';
 import type { Channel } from '../lib/schemas.ts';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
 import { ffprobeSegments, newestSegment, parseMaster } from './support/media.ts';
-import { describeState, frameLuma, measureAdvance, playerState, startDash, startHls, type PlayerState } from './support/players.ts';
+import { describeState, frameLuma, measureAdvance, playerState, startDash, startHls, stopPlayer, type PlayerState } from './support/players.ts';
 import { publishFakeCamera, publisherVideoStats, unpublish, type PublishResult } from './support/whip.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
@@ -261,6 +261,9 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
 
     await test.step('7. stopping the channel ends the session and the pipeline', async () => {
       if (!channel) throw new Error('no channel');
+      // The players go first: after the stop, /live/ answers 409 (channel offline) to their playlist polls.
+      await stopPlayer(hlsPage);
+      await stopPlayer(dashPage);
       const stopped = await request.post(`/api/v1/channels/${channel.id}/stop`, { headers: admin });
       expect(stopped.status(), await stopped.text()).toBe(200);
       running = false;

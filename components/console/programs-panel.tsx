@@ -1,5 +1,5 @@
 'use client';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiClient, describeError } from '../../lib/api-client.ts';
 import { MAX_RUNNING_PROGRAMS, ProgramCreateSchema, type Channel, type Program } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
@@ -24,6 +24,7 @@ export function ProgramsPanel({
   onChanged: () => void;
 }) {
   const running = programs.filter((p) => p.state === 'running').length;
+  const clock = useClock(running > 0, now);
   const [busy, setBusy] = useState<{ id: string; action: ProgramAction }>();
   const [error, setError] = useState<string>();
 
@@ -57,8 +58,8 @@ export function ProgramsPanel({
             No programs yet. Create one above, then start it while the channel is live.
           </p>
         ) : (
-          <div className="-mx-4 overflow-x-auto px-4">
-            <table className="w-full min-w-[40rem] text-left text-sm">
+          <div className="relative -mx-4 overflow-x-auto px-4">
+            <table className="w-full text-left text-sm sm:min-w-[40rem]">
               <thead className="text-xs text-zinc-500">
                 <tr className="border-b border-zinc-800">
                   <th scope="col" className="py-2 pr-3 font-medium">
@@ -70,10 +71,10 @@ export function ProgramsPanel({
                   <th scope="col" className="py-2 pr-3 font-medium">
                     Duration
                   </th>
-                  <th scope="col" className="py-2 pr-3 font-medium">
+                  <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
                     Archive window
                   </th>
-                  <th scope="col" className="py-2 pr-3 font-medium">
+                  <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
                     Playback
                   </th>
                   <th scope="col" className="py-2 text-right font-medium">
@@ -86,7 +87,7 @@ export function ProgramsPanel({
                   const allowed = allowedProgramActions(p, channel.state, running, {
                     busy: busy !== undefined,
                   });
-                  const duration = programDurationSeconds(p, now);
+                  const duration = programDurationSeconds(p, clock);
                   const isBusy = (a: ProgramAction) => busy?.id === p.id && busy.action === a;
                   return (
                     <tr
@@ -94,8 +95,19 @@ export function ProgramsPanel({
                       className="border-b border-zinc-800/70 last:border-0"
                       data-testid="program-row"
                     >
-                      <th scope="row" className="max-w-[14rem] truncate py-2 pr-3 font-medium text-zinc-100">
-                        {p.name}
+                      <th scope="row" className="max-w-[14rem] py-2 pr-3 font-medium text-zinc-100">
+                        <span className="block truncate">{p.name}</span>
+                        <span className="block text-xs font-normal text-zinc-500 sm:hidden">
+                          {p.archiveWindowMinutes} min ·{' '}
+                          <a
+                            href={channel.urls.watch}
+                            target="_blank"
+                            rel="noopener"
+                            className="text-sky-400"
+                          >
+                            Watch
+                          </a>
+                        </span>
                       </th>
                       <td className="py-2 pr-3">
                         {p.state === 'running' ? (
@@ -111,8 +123,10 @@ export function ProgramsPanel({
                       <td className="py-2 pr-3 font-mono text-xs text-zinc-300 tabular-nums">
                         {duration === null ? '—' : formatDuration(duration)}
                       </td>
-                      <td className="py-2 pr-3 text-xs text-zinc-400">{p.archiveWindowMinutes} min</td>
-                      <td className="py-2 pr-3 text-xs">
+                      <td className="hidden py-2 pr-3 text-xs text-zinc-400 sm:table-cell">
+                        {p.archiveWindowMinutes} min
+                      </td>
+                      <td className="hidden py-2 pr-3 text-xs sm:table-cell">
                         <a
                           href={channel.urls.watch}
                           target="_blank"
@@ -132,7 +146,7 @@ export function ProgramsPanel({
                         </a>
                       </td>
                       <td className="py-2">
-                        <div className="flex justify-end gap-2">
+                        <div className="flex flex-col items-end gap-1 sm:flex-row sm:justify-end sm:gap-2">
                           {p.state === 'running' ? (
                             <Button
                               size="sm"
@@ -251,4 +265,16 @@ function NewProgramForm({ channelId, onCreated }: { channelId: string; onCreated
       {errors.form && <Alert tone="error">{errors.form}</Alert>}
     </form>
   );
+}
+
+/** Now, ticking every second while `running` (durations of running programs count up between polls). */
+function useClock(running: boolean, fallback: number): number {
+  const [now, setNow] = useState(fallback);
+  useEffect(() => {
+    setNow(Date.now());
+    if (!running) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [running, fallback]);
+  return Math.max(now, fallback);
 }

@@ -12,6 +12,29 @@ export function redirectIfSignedOut(err: unknown): boolean {
   return false;
 }
 
+/** Rejects when `promise` has not settled after `ms`, so a hung request never stops polling. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new ApiError(0, 'network_error', `no answer from the server within ${Math.round(ms / 1000)} s`),
+        ),
+      ms,
+    );
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
 export interface Poll<T> {
   data: T | undefined;
   /** The last poll's error as a sentence; cleared by the next success. */
@@ -27,7 +50,12 @@ export interface Poll<T> {
  * Calls `load` now and then every `intervalMs` after each call settles (never
  * overlapping). `key` restarts polling when it changes.
  */
-export function usePoll<T>(load: () => Promise<T>, intervalMs: number, key = ''): Poll<T> {
+export function usePoll<T>(
+  load: () => Promise<T>,
+  intervalMs: number,
+  key = '',
+  timeoutMs = 10_000,
+): Poll<T> {
   const [data, setData] = useState<T>();
   const [errorValue, setErrorValue] = useState<unknown>();
   const [loading, setLoading] = useState(true);
@@ -50,7 +78,7 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, key = '')
       inFlight = true;
       clearTimeout(timer);
       try {
-        const value = await loadRef.current();
+        const value = await withTimeout(loadRef.current(), timeoutMs);
         if (!alive) return;
         setData(value);
         setErrorValue(undefined);
@@ -77,7 +105,7 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, key = '')
       alive = false;
       clearTimeout(timer);
     };
-  }, [intervalMs, key]);
+  }, [intervalMs, key, timeoutMs]);
 
   return {
     data,

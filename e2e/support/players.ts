@@ -52,6 +52,7 @@ interface PlayerWindow {
     waiting: number;
     level: () => string;
     played: string[];
+    destroy: () => void;
   };
   Hls: typeof Hls;
   dashjs: { MediaPlayer: typeof MediaPlayer };
@@ -105,6 +106,7 @@ export async function startHls(page: Page, url: string): Promise<void> {
         errors,
         waiting: 0,
         played,
+        destroy: () => hls.destroy(),
         level: () => {
           const l = hls.levels[hls.currentLevel];
           return l ? `${hls.currentLevel} (${l.width}x${l.height})` : String(hls.currentLevel);
@@ -149,6 +151,7 @@ export async function startDash(page: Page, url: string): Promise<void> {
         errors,
         waiting: 0,
         played,
+        destroy: () => player.destroy(),
         level: () => {
           const r = player.getCurrentRepresentationForType('video');
           return r ? `${r.id} (${r.width}x${r.height})` : 'none';
@@ -157,6 +160,11 @@ export async function startDash(page: Page, url: string): Promise<void> {
     },
     url,
   );
+}
+
+/** Tears the page's player down (no more requests), leaving the last frame on screen. */
+export async function stopPlayer(page: Page): Promise<void> {
+  await page.evaluate(() => (window as unknown as PlayerWindow).__onairPlayer?.destroy());
 }
 
 export async function playerState(page: Page): Promise<PlayerState> {
