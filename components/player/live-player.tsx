@@ -6,7 +6,13 @@
  * offline poster while the channel has no stream and starts when it comes back.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { detectCapabilities, renditionLabel, selectEngine, type PlaybackEngine, type Protocol } from './select-engine.ts';
+import {
+  detectCapabilities,
+  renditionLabel,
+  selectEngine,
+  type PlaybackEngine,
+  type Protocol,
+} from './select-engine.ts';
 
 export interface LivePlayerProps {
   channelId: string;
@@ -97,7 +103,11 @@ export function LivePlayer({
       }
       if (cancelled) return;
       if (!res.ok) {
-        fail(res.status === 403 ? 'This stream is not available from your network.' : 'The channel is offline. It will start playing when the stream comes back.');
+        fail(
+          res.status === 403
+            ? 'This stream is not available from your network.'
+            : 'The channel is offline. It will start playing when the stream comes back.',
+        );
         return;
       }
       const engine = selectEngine(protocol, detectCapabilities());
@@ -128,9 +138,14 @@ export function LivePlayer({
     const onPlaying = () => {
       setStatus('playing');
       setNeedsTap(false);
-      setQualities(engineRef.current?.qualities() ?? []);
+      setQualities((q) => (q.length > 0 ? q : (engineRef.current?.qualities() ?? [])));
+    };
+    // 'playing' can come before a re-render; time moving forward is the proof that counts.
+    const onTime = () => {
+      if (!video.paused && video.currentTime > 0) onPlaying();
     };
     video.addEventListener('playing', onPlaying);
+    video.addEventListener('timeupdate', onTime);
     const tick = setInterval(() => {
       const e = engineRef.current;
       if (!e) return;
@@ -143,6 +158,7 @@ export function LivePlayer({
       cancelRetry?.();
       clearInterval(tick);
       video.removeEventListener('playing', onPlaying);
+      video.removeEventListener('timeupdate', onTime);
       engineRef.current?.destroy();
       engineRef.current = undefined;
     };
@@ -157,37 +173,51 @@ export function LivePlayer({
   const atLive = behind === undefined || behind < 12;
 
   return (
-    <div className={`relative overflow-hidden rounded-lg bg-black ${className}`} data-status={status} data-engine={engineName}>
-      <video
-        ref={videoRef}
-        data-testid="live-video"
-        className="aspect-video w-full bg-black"
-        playsInline
-        controls={controls}
-        muted={muted}
-        aria-label="Live video"
-      />
-      {status !== 'playing' && (
-        <div className="absolute inset-0 flex flex-col items-center justify-center gap-3 bg-zinc-950/90 p-4 text-center" role="status">
-          {status === 'loading' ? (
-            <span className="h-8 w-8 animate-spin rounded-full border-2 border-zinc-600 border-t-zinc-100" aria-hidden />
-          ) : (
-            <span className="rounded bg-zinc-800 px-2 py-1 text-xs font-semibold uppercase tracking-wide text-zinc-300">
-              {status === 'offline' ? 'Offline' : 'Playback error'}
-            </span>
-          )}
-          <p className="max-w-sm text-sm text-zinc-300">{status === 'loading' ? 'Loading the stream…' : message}</p>
-        </div>
-      )}
-      {needsTap && (
-        <button
-          type="button"
-          onClick={() => void videoRef.current?.play().then(() => setNeedsTap(false))}
-          className="absolute inset-0 m-auto h-14 w-40 rounded-full bg-white/90 font-semibold text-black"
-        >
-          ▶ Play
-        </button>
-      )}
+    <div
+      className={`flex flex-col overflow-hidden rounded-lg bg-black ${className}`}
+      data-status={status}
+      data-engine={engineName}
+    >
+      <div className="relative min-h-0 grow">
+        <video
+          ref={videoRef}
+          data-testid="live-video"
+          className="aspect-video w-full bg-black"
+          playsInline
+          controls={controls}
+          muted={muted}
+          aria-label="Live video"
+        />
+        {status !== 'playing' && (
+          <div
+            className="absolute inset-0 flex flex-col items-center justify-center gap-3 bg-zinc-950/90 p-4 text-center"
+            role="status"
+          >
+            {status === 'loading' ? (
+              <span
+                className="h-8 w-8 animate-spin rounded-full border-2 border-zinc-600 border-t-zinc-100"
+                aria-hidden
+              />
+            ) : (
+              <span className="rounded bg-zinc-800 px-2 py-1 text-xs font-semibold uppercase tracking-wide text-zinc-300">
+                {status === 'offline' ? 'Offline' : 'Playback error'}
+              </span>
+            )}
+            <p className="max-w-sm text-sm text-zinc-300">
+              {status === 'loading' ? 'Loading the stream…' : message}
+            </p>
+          </div>
+        )}
+        {needsTap && (
+          <button
+            type="button"
+            onClick={() => void videoRef.current?.play().then(() => setNeedsTap(false))}
+            className="absolute inset-0 m-auto h-14 w-40 rounded-full bg-white/90 font-semibold text-black"
+          >
+            ▶ Play
+          </button>
+        )}
+      </div>
       {controls && (
         <div className="flex flex-wrap items-center gap-2 border-t border-zinc-800 bg-zinc-900 px-3 py-2 text-sm">
           {status === 'playing' && (
@@ -244,8 +274,14 @@ export function LivePlayer({
   );
 }
 
-async function createEngine(engine: PlaybackEngine, video: HTMLVideoElement, src: string, fail: (why: string) => void): Promise<EngineHandle> {
-  if (engine === 'unsupported') throw new Error('This browser cannot play this stream. Try another browser or the other protocol.');
+async function createEngine(
+  engine: PlaybackEngine,
+  video: HTMLVideoElement,
+  src: string,
+  fail: (why: string) => void,
+): Promise<EngineHandle> {
+  if (engine === 'unsupported')
+    throw new Error('This browser cannot play this stream. Try another browser or the other protocol.');
   if (engine === 'native-hls') {
     video.src = src;
     const onError = () => fail('The stream stopped. Retrying…');
@@ -253,7 +289,10 @@ async function createEngine(engine: PlaybackEngine, video: HTMLVideoElement, src
     return {
       qualities: () => [],
       setQuality: () => undefined,
-      latency: () => (video.seekable.length > 0 ? video.seekable.end(video.seekable.length - 1) - video.currentTime : undefined),
+      latency: () =>
+        video.seekable.length > 0
+          ? video.seekable.end(video.seekable.length - 1) - video.currentTime
+          : undefined,
       toLive: () => {
         if (video.seekable.length > 0) video.currentTime = video.seekable.end(video.seekable.length - 1) - 6;
       },
@@ -266,7 +305,12 @@ async function createEngine(engine: PlaybackEngine, video: HTMLVideoElement, src
   }
   if (engine === 'hls.js') {
     const Hls = (await import('hls.js')).default;
-    const hls = new Hls({ liveSyncDurationCount: 3, liveMaxLatencyDurationCount: 10, manifestLoadingMaxRetry: 2, levelLoadingMaxRetry: 4 });
+    const hls = new Hls({
+      liveSyncDurationCount: 3,
+      liveMaxLatencyDurationCount: 10,
+      manifestLoadingMaxRetry: 2,
+      levelLoadingMaxRetry: 4,
+    });
     let recovered = false;
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return;
@@ -275,12 +319,17 @@ async function createEngine(engine: PlaybackEngine, video: HTMLVideoElement, src
         hls.recoverMediaError();
         return;
       }
-      fail(data.type === Hls.ErrorTypes.NETWORK_ERROR ? 'The stream stopped. It will resume when the channel is back.' : `Playback failed (${data.details}). Retrying…`);
+      fail(
+        data.type === Hls.ErrorTypes.NETWORK_ERROR
+          ? 'The stream stopped. It will resume when the channel is back.'
+          : `Playback failed (${data.details}). Retrying…`,
+      );
     });
     hls.loadSource(src);
     hls.attachMedia(video);
     return {
-      qualities: () => hls.levels.map((l, i) => ({ id: String(i), label: renditionLabel(l.height, l.bitrate) })),
+      qualities: () =>
+        hls.levels.map((l, i) => ({ id: String(i), label: renditionLabel(l.height, l.bitrate) })),
       setQuality: (id) => {
         hls.currentLevel = id === 'auto' ? -1 : Number(id);
       },
@@ -294,7 +343,9 @@ async function createEngine(engine: PlaybackEngine, video: HTMLVideoElement, src
   const dashjs = await import('dashjs');
   const player = dashjs.MediaPlayer().create();
   player.updateSettings({ streaming: { delay: { liveDelayFragmentCount: 3 }, retryAttempts: { MPD: 2 } } });
-  player.on(dashjs.MediaPlayer.events.ERROR, () => fail('The stream stopped. It will resume when the channel is back.'));
+  player.on(dashjs.MediaPlayer.events.ERROR, () =>
+    fail('The stream stopped. It will resume when the channel is back.'),
+  );
   player.initialize(video, src, false);
   return {
     qualities: () => {

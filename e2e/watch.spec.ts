@@ -1,0 +1,61 @@
+/**
+ * The public watch page: offline poster first, then it starts playing by itself
+ * when a publisher goes live; HLS and DASH through the protocol switch; the
+ * quality menu lists every rendition; usable at 375 px.
+ */
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import type { Channel } from '../lib/schemas.ts';
+import { BASE_URL, E2E_ADMIN_TOKEN } from '../playwright.config.ts';
+import { publishWhip, type WhipPublisher } from '../test/support/whip-publisher.ts';
+
+const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
+const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
+
+test.setTimeout(120_000);
+
+test('the watch page waits offline, then plays HLS and DASH by itself', async ({ page, request }) => {
+  const created = await request.post('/api/v1/channels', { headers: auth, data: { name: 'Watch page test', description: 'Public page check' } });
+  expect(created.status()).toBe(201);
+  const channel = (await created.json()) as Channel;
+  expect((await request.post(`/api/v1/channels/${channel.id}/start`, { headers: auth })).status()).toBe(200);
+
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.goto(`/watch/${channel.id}`);
+  await expect(page.getByText('The channel is offline')).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole('heading', { name: 'Watch page test' })).toBeVisible();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'watch-offline-375.png') });
+
+  let publisher: WhipPublisher | undefined;
+  try {
+    publisher = await publishWhip({ url: `${BASE_URL}/whip/${channel.id}`, token: channel.streamKey, width: 1280, height: 720, fps: 20, gop: 40 });
+    expect(publisher.status).toBe(201);
+    await publisher.connected;
+
+    // No reload: the page notices the stream and starts playing by itself (muted autoplay).
+    const video = page.getByTestId('live-video');
+    await expect.poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 45_000 }).toBeGreaterThan(2);
+    const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+    await page.waitForTimeout(4000);
+    expect(await video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(t0 + 2.5);
+    await expect(page.getByRole('button', { name: /live/i })).toBeVisible();
+    const quality = page.getByLabel('Quality');
+    await expect(quality.locator('option')).toHaveCount(4); // auto + 720p, 480p, 360p
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'watch-hls-375.png') });
+
+    // The protocol switch moves to DASH and keeps the choice in the URL.
+    await page.getByLabel('Protocol').selectOption('dash');
+    await expect(page).toHaveURL(/protocol=dash/);
+    await expect(page.locator('[data-engine="dash.js"]')).toBeVisible({ timeout: 15_000 });
+    await expect.poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000 }).toBeGreaterThan(2);
+    const d0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+    await page.waitForTimeout(4000);
+    expect(await video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(d0 + 2.5);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'watch-dash.png') });
+  } finally {
+    await publisher?.stop();
+    await request.post(`/api/v1/channels/${channel.id}/stop`, { headers: auth });
+  }
+});
