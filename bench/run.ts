@@ -24,7 +24,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function startServer(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [path.join(ROOT, 'server/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ONAIR_DATA_DIR: dataDir, ONAIR_ADMIN_TOKEN: TOKEN, ONAIR_UI: '0', ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ONAIR_DATA_DIR: dataDir,
+      ONAIR_ADMIN_TOKEN: TOKEN,
+      ONAIR_UI: '0',
+      ONAIR_LOOPBACK_ONLY_ICE: '1',
+      ONAIR_LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -66,16 +75,31 @@ interface ChannelJson {
   urls: { whip: string };
 }
 
-async function firstSegmentLatency(base: string, mode: 'encode' | 'passthrough'): Promise<{ ms: number; ch: ChannelJson; stop: () => Promise<void> }> {
-  const ch = await api<ChannelJson>(base, 'POST', '/api/v1/channels', { name: `bench ${mode}`, mode, segmentSeconds: SEGMENT_SECONDS });
+async function firstSegmentLatency(
+  base: string,
+  mode: 'encode' | 'passthrough',
+): Promise<{ ms: number; ch: ChannelJson; stop: () => Promise<void> }> {
+  const ch = await api<ChannelJson>(base, 'POST', '/api/v1/channels', {
+    name: `bench ${mode}`,
+    mode,
+    segmentSeconds: SEGMENT_SECONDS,
+  });
   await api(base, 'POST', `/api/v1/channels/${ch.id}/start`);
-  const pub = await publishWhip({ url: ch.urls.whip, token: ch.streamKey, width: 1280, height: 720, fps: 20, gop: 40 });
+  const pub = await publishWhip({
+    url: ch.urls.whip,
+    token: ch.streamKey,
+    width: 1280,
+    height: 720,
+    fps: 20,
+    gop: 40,
+  });
   if (pub.status !== 201) throw new Error(`WHIP ${pub.status}: ${pub.answer}`);
   const track = mode === 'encode' ? '720p' : 'source';
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const res = await fetch(`${base}/live/${ch.id}/${track}.m3u8`);
-    if (res.ok && (await res.text()).includes('.m4s')) return { ms: Date.now() - pub.postedAt, ch, stop: () => pub.stop() };
+    if (res.ok && (await res.text()).includes('.m4s'))
+      return { ms: Date.now() - pub.postedAt, ch, stop: () => pub.stop() };
     await sleep(50);
   }
   await pub.stop();
@@ -89,7 +113,10 @@ function median(xs: number[]): number {
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'onair-bench-'));
 const server = await startServer(dataDir);
-const results: Record<string, unknown> = { machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, segmentSeconds: SEGMENT_SECONDS };
+const results: Record<string, unknown> = {
+  machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  segmentSeconds: SEGMENT_SECONDS,
+};
 try {
   for (const mode of ['passthrough', 'encode'] as const) {
     const samples: number[] = [];
@@ -101,7 +128,9 @@ try {
     }
     const budget = SEGMENT_SECONDS * 1000 + (mode === 'passthrough' ? 1500 : 2500);
     results[`whipToFirstSegmentMs.${mode}`] = { samples, median: median(samples), budget };
-    process.stdout.write(`WHIP 201 → first segment (${mode}): median ${median(samples)} ms [${samples.join(', ')}], budget ${budget} ms\n`);
+    process.stdout.write(
+      `WHIP 201 → first segment (${mode}): median ${median(samples)} ms [${samples.join(', ')}], budget ${budget} ms\n`,
+    );
   }
 
   // Encoder speed: the default 720p ladder for ENCODE_SECONDS with the publisher on this machine.
@@ -110,7 +139,11 @@ try {
   const end = Date.now() + ENCODE_SECONDS * 1000;
   await sleep(5000); // skip the start-up burst
   while (Date.now() < end) {
-    const s = await api<{ encoder: { speed: number | null } }>(server.url, 'GET', `/api/v1/channels/${r.ch.id}/stats`);
+    const s = await api<{ encoder: { speed: number | null } }>(
+      server.url,
+      'GET',
+      `/api/v1/channels/${r.ch.id}/stats`,
+    );
     if (s.encoder.speed !== null) speeds.push(s.encoder.speed);
     await sleep(1000);
   }
@@ -118,7 +151,9 @@ try {
   await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
   const last = speeds.at(-1) ?? 0;
   results.encoderSpeed720p = { final: last, min: Math.min(...speeds), samples: speeds.length };
-  process.stdout.write(`720p ladder encoder speed: ${last.toFixed(2)}x at the end (min ${Math.min(...speeds).toFixed(2)}x over ${speeds.length} s)\n`);
+  process.stdout.write(
+    `720p ladder encoder speed: ${last.toFixed(2)}x at the end (min ${Math.min(...speeds).toFixed(2)}x over ${speeds.length} s)\n`,
+  );
 } finally {
   await server.stop();
   rmSync(dataDir, { recursive: true, force: true });

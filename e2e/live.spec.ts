@@ -13,7 +13,16 @@ import { LADDERS } from '../lib/ladders.ts';
 import type { Channel } from '../lib/schemas.ts';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
 import { ffprobeSegments, newestSegment, parseMaster } from './support/media.ts';
-import { describeState, frameLuma, measureAdvance, playerState, startDash, startHls, stopPlayer, type PlayerState } from './support/players.ts';
+import {
+  describeState,
+  frameLuma,
+  measureAdvance,
+  playerState,
+  startDash,
+  startHls,
+  stopPlayer,
+  type PlayerState,
+} from './support/players.ts';
 import { publishFakeCamera, publisherVideoStats, unpublish, type PublishResult } from './support/whip.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
@@ -24,7 +33,11 @@ const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
 test.describe.configure({ timeout: 150_000 });
 
 /** Polls a URL until it answers 200; returns its body and how long that took. */
-async function waitFor200(request: APIRequestContext, url: string, timeoutMs: number): Promise<{ text: string; ms: number }> {
+async function waitFor200(
+  request: APIRequestContext,
+  url: string,
+  timeoutMs: number,
+): Promise<{ text: string; ms: number }> {
   const t = Date.now();
   let last = 'no response';
   while (Date.now() - t < timeoutMs) {
@@ -40,7 +53,10 @@ async function waitFor200(request: APIRequestContext, url: string, timeoutMs: nu
 function watchPage(page: Page, name: string, sink: string[], requests: string[] = []): void {
   page.on('response', (r) => {
     const u = new URL(r.url());
-    if (u.pathname.startsWith('/live/')) requests.push(`${new Date().toISOString().slice(11, 23)} ${r.status()} ${u.pathname.split('/').slice(3).join('/')}`);
+    if (u.pathname.startsWith('/live/'))
+      requests.push(
+        `${new Date().toISOString().slice(11, 23)} ${r.status()} ${u.pathname.split('/').slice(3).join('/')}`,
+      );
   });
   page.on('pageerror', (err) => sink.push(`${name}: pageerror ${err.message}`));
   page.on('console', (msg) => {
@@ -89,12 +105,16 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
       expect(firstPublish.status).toBe(201);
       expect(firstPublish.location).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
       expect(firstPublish.answer).toMatch(/^v=0/);
-      note(`WHIP 201 + ICE connected in ${firstPublish.connectMs} ms, video codec ${firstPublish.videoCodec}`);
+      note(
+        `WHIP 201 + ICE connected in ${firstPublish.connectMs} ms, video codec ${firstPublish.videoCodec}`,
+      );
     });
 
     await test.step('2. the master playlist lists every rendition of the ladder', async () => {
       const master = await waitFor200(request, live('master.m3u8'), 30_000);
-      note(`WHIP 201 → master.m3u8 200: ${Date.now() - (firstPublish?.createdAt ?? Date.now())} ms (polled ${master.ms} ms)`);
+      note(
+        `WHIP 201 → master.m3u8 200: ${Date.now() - (firstPublish?.createdAt ?? Date.now())} ms (polled ${master.ms} ms)`,
+      );
       const m = parseMaster(master.text);
       expect(master.text.startsWith('#EXTM3U'), master.text).toBe(true);
       expect(master.text, master.text).toContain('#EXT-X-INDEPENDENT-SEGMENTS');
@@ -113,18 +133,27 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
         master.text,
       ).toHaveLength(1);
       const stats = await publisherVideoStats(publisher);
-      note(`publisher sends ${stats.codec} ${stats.frameWidth}x${stats.frameHeight} @ ${stats.framesPerSecond} fps`);
+      note(
+        `publisher sends ${stats.codec} ${stats.frameWidth}x${stats.frameHeight} @ ${stats.framesPerSecond} fps`,
+      );
     });
 
     await test.step('3. hls.js plays master.m3u8: currentTime advances ≥ 6 s, no fatal error', async () => {
       await hlsPage.goto('/console');
       await startHls(hlsPage, live('master.m3u8'));
       const adv = await measureAdvance(hlsPage, 6, { startupMs: 20_000, advanceMs: 25_000 });
-      note(`hls.js: startup ${adv.startupMs} ms, +${(adv.to - adv.from).toFixed(2)} s in ${adv.wallMs} ms; ${describeState(adv.state)}`);
-      expect(adv.state.errors.filter((e) => e.fatal), describeState(adv.state)).toEqual([]);
+      note(
+        `hls.js: startup ${adv.startupMs} ms, +${(adv.to - adv.from).toFixed(2)} s in ${adv.wallMs} ms; ${describeState(adv.state)}`,
+      );
+      expect(
+        adv.state.errors.filter((e) => e.fatal),
+        describeState(adv.state),
+      ).toEqual([]);
       expect(adv.to - adv.from, describeState(adv.state)).toBeGreaterThanOrEqual(6);
       const luma = await frameLuma(hlsPage);
-      note(`hls.js frame ${luma.width}x${luma.height} luma mean ${luma.mean.toFixed(1)} std ${luma.std.toFixed(1)}`);
+      note(
+        `hls.js frame ${luma.width}x${luma.height} luma mean ${luma.mean.toFixed(1)} std ${luma.std.toFixed(1)}`,
+      );
       expect(luma.mean, 'the HLS frame is black').toBeGreaterThan(30);
       expect(luma.std, 'the HLS frame is flat').toBeGreaterThan(5);
       await hlsPage.screenshot({ path: path.join(ARTIFACTS, 'live-hls.png') });
@@ -134,11 +163,18 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
       await dashPage.goto('/console');
       await startDash(dashPage, live('manifest.mpd'));
       const adv = await measureAdvance(dashPage, 6, { startupMs: 20_000, advanceMs: 25_000 });
-      note(`dash.js: startup ${adv.startupMs} ms, +${(adv.to - adv.from).toFixed(2)} s in ${adv.wallMs} ms; ${describeState(adv.state)}`);
-      expect(adv.state.errors.filter((e) => e.fatal), describeState(adv.state)).toEqual([]);
+      note(
+        `dash.js: startup ${adv.startupMs} ms, +${(adv.to - adv.from).toFixed(2)} s in ${adv.wallMs} ms; ${describeState(adv.state)}`,
+      );
+      expect(
+        adv.state.errors.filter((e) => e.fatal),
+        describeState(adv.state),
+      ).toEqual([]);
       expect(adv.to - adv.from, describeState(adv.state)).toBeGreaterThanOrEqual(6);
       const luma = await frameLuma(dashPage);
-      note(`dash.js frame ${luma.width}x${luma.height} luma mean ${luma.mean.toFixed(1)} std ${luma.std.toFixed(1)}`);
+      note(
+        `dash.js frame ${luma.width}x${luma.height} luma mean ${luma.mean.toFixed(1)} std ${luma.std.toFixed(1)}`,
+      );
       expect(luma.mean, 'the DASH frame is black').toBeGreaterThan(30);
       expect(luma.std, 'the DASH frame is flat').toBeGreaterThan(5);
       await dashPage.screenshot({ path: path.join(ARTIFACTS, 'live-dash.png') });
@@ -165,13 +201,17 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
         expect(variant, `no ${r.width}x${r.height} variant`).toBeDefined();
         const streams = await probe(variant?.uri ?? '');
         const video = streams.filter((s) => s.codec_type === 'video');
-        note(`ffprobe ${variant?.uri}: ${JSON.stringify(streams.map((s) => [s.codec_name, s.width, s.height, s.profile]))}`);
+        note(
+          `ffprobe ${variant?.uri}: ${JSON.stringify(streams.map((s) => [s.codec_name, s.width, s.height, s.profile]))}`,
+        );
         expect(video, JSON.stringify(streams)).toHaveLength(1);
         expect(video[0]).toMatchObject({ codec_name: 'h264', width: r.width, height: r.height });
       }
       const audioUri = master.media.find((m) => m.type === 'AUDIO')?.uri ?? '';
       const streams = await probe(audioUri);
-      note(`ffprobe ${audioUri}: ${JSON.stringify(streams.map((s) => [s.codec_name, s.sample_rate, s.channels]))}`);
+      note(
+        `ffprobe ${audioUri}: ${JSON.stringify(streams.map((s) => [s.codec_name, s.sample_rate, s.channels]))}`,
+      );
       const audio = streams.filter((s) => s.codec_type === 'audio');
       expect(audio, JSON.stringify(streams)).toHaveLength(1);
       expect(audio[0]).toMatchObject({ codec_name: 'aac', sample_rate: '48000', channels: 2 });
@@ -189,10 +229,13 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
       const again = await publishFakeCamera(publisher, channel.urls.whip, channel.streamKey);
       expect(again.status).toBe(201);
       expect(again.location).not.toBe(firstPublish?.location);
-      note(`republished at ${new Date(again.createdAt).toISOString()}, ${again.createdAt - t0} ms after DELETE (ICE connected in ${again.connectMs} ms)`);
+      note(
+        `republished at ${new Date(again.createdAt).toISOString()}, ${again.createdAt - t0} ms after DELETE (ICE connected in ${again.connectMs} ms)`,
+      );
 
       // The rendition playlists continue after an EXT-X-DISCONTINUITY.
-      const playlistUri = parseMaster(await (await request.get(live('master.m3u8'))).text()).variants[0]?.uri ?? '';
+      const playlistUri =
+        parseMaster(await (await request.get(live('master.m3u8'))).text()).variants[0]?.uri ?? '';
       let playlist = '';
       const tDisc = Date.now();
       await expect
@@ -204,7 +247,9 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
           { timeout: 25_000, intervals: [250] },
         )
         .toBe(true);
-      note(`EXT-X-DISCONTINUITY in ${playlistUri} ${Date.now() - tDisc} ms after the reconnect:\n${playlist}`);
+      note(
+        `EXT-X-DISCONTINUITY in ${playlistUri} ${Date.now() - tDisc} ms after the reconnect:\n${playlist}`,
+      );
       note(`manifest.mpd then:\n${await (await request.get(live('manifest.mpd'))).text()}`);
 
       // Each player must reach the new run (hls.js: a fragment with a new discontinuity
@@ -227,7 +272,11 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
       ): Promise<void> => {
         const tNew = Date.now();
         let state = await playerState(page);
-        while (state.played.length <= prev.played.length && Date.now() - tNew < 30_000 && !state.errors.some((e) => e.fatal)) {
+        while (
+          state.played.length <= prev.played.length &&
+          Date.now() - tNew < 30_000 &&
+          !state.errors.some((e) => e.fatal)
+        ) {
           await page.waitForTimeout(250);
           state = await playerState(page);
         }
@@ -240,23 +289,42 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
         };
         const reached = state.played.length > prev.played.length;
         if (!reached) await evidence();
-        check(state.errors.filter((e) => e.fatal), `${name}: ${describeState(state)}`).toEqual([]);
-        check(reached, `${name} never entered the post-reconnect content: ${describeState(state)}`).toBe(true);
+        check(
+          state.errors.filter((e) => e.fatal),
+          `${name}: ${describeState(state)}`,
+        ).toEqual([]);
+        check(reached, `${name} never entered the post-reconnect content: ${describeState(state)}`).toBe(
+          true,
+        );
         if (!reached) return;
         const adv = await measureAdvance(page, 4, { advanceMs: 20_000, fromNow: true });
-        note(`${name} after the reconnect: +${(adv.to - adv.from).toFixed(2)} s in ${adv.wallMs} ms; ${describeState(adv.state)}`);
+        note(
+          `${name} after the reconnect: +${(adv.to - adv.from).toFixed(2)} s in ${adv.wallMs} ms; ${describeState(adv.state)}`,
+        );
         if (adv.to - adv.from < 4) await evidence();
-        check(adv.state.errors.filter((e) => e.fatal), `${name}: ${describeState(adv.state)}`).toEqual([]);
-        check(adv.to - adv.from, `${name} stalled after the reconnect: ${describeState(adv.state)}`).toBeGreaterThanOrEqual(4);
+        check(
+          adv.state.errors.filter((e) => e.fatal),
+          `${name}: ${describeState(adv.state)}`,
+        ).toEqual([]);
+        check(
+          adv.to - adv.from,
+          `${name} stalled after the reconnect: ${describeState(adv.state)}`,
+        ).toBeGreaterThanOrEqual(4);
         check(adv.state.currentTime).toBeGreaterThan(prev.currentTime);
       };
       await test.step('6a. hls.js crosses the EXT-X-DISCONTINUITY and keeps playing', () =>
-        acrossReconnect('hls.js', hlsPage, before.hls, hlsRequests, mark.hls, 'master.m3u8', expect),
-      );
+        acrossReconnect('hls.js', hlsPage, before.hls, hlsRequests, mark.hls, 'master.m3u8', expect));
       // Soft: a DASH failure here still fails the test, after step 7 has run.
       await test.step('6b. dash.js enters the new Period and keeps playing', () =>
-        acrossReconnect('dash.js', dashPage, before.dash, dashRequests, mark.dash, 'manifest.mpd', expect.soft),
-      );
+        acrossReconnect(
+          'dash.js',
+          dashPage,
+          before.dash,
+          dashRequests,
+          mark.dash,
+          'manifest.mpd',
+          expect.soft,
+        ));
     });
 
     await test.step('7. stopping the channel ends the session and the pipeline', async () => {
@@ -276,9 +344,17 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
       expect(refused.status(), await refused.text()).toBe(409);
       // The publisher's peer connection is dropped by the server.
       await expect
-        .poll(() => publisher.evaluate(() => (window as unknown as { __onairWhip?: { pc: RTCPeerConnection } }).__onairWhip?.pc.connectionState), {
-          timeout: 15_000,
-        })
+        .poll(
+          () =>
+            publisher.evaluate(
+              () =>
+                (window as unknown as { __onairWhip?: { pc: RTCPeerConnection } }).__onairWhip?.pc
+                  .connectionState,
+            ),
+          {
+            timeout: 15_000,
+          },
+        )
         .not.toBe('connected');
       expect(pageProblems).toEqual([]);
       const events = await request.get(`/api/v1/channels/${channel.id}/events`, { headers: admin });

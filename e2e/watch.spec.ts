@@ -15,7 +15,10 @@ const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
 test.setTimeout(120_000);
 
 test('the watch page waits offline, then plays HLS and DASH by itself', async ({ page, request }) => {
-  const created = await request.post('/api/v1/channels', { headers: auth, data: { name: 'Watch page test', description: 'Public page check' } });
+  const created = await request.post('/api/v1/channels', {
+    headers: auth,
+    data: { name: 'Watch page test', description: 'Public page check' },
+  });
   expect(created.status()).toBe(201);
   const channel = (await created.json()) as Channel;
   expect((await request.post(`/api/v1/channels/${channel.id}/start`, { headers: auth })).status()).toBe(200);
@@ -28,13 +31,22 @@ test('the watch page waits offline, then plays HLS and DASH by itself', async ({
 
   let publisher: WhipPublisher | undefined;
   try {
-    publisher = await publishWhip({ url: `${BASE_URL}/whip/${channel.id}`, token: channel.streamKey, width: 1280, height: 720, fps: 20, gop: 40 });
+    publisher = await publishWhip({
+      url: `${BASE_URL}/whip/${channel.id}`,
+      token: channel.streamKey,
+      width: 1280,
+      height: 720,
+      fps: 20,
+      gop: 40,
+    });
     expect(publisher.status).toBe(201);
     await publisher.connected;
 
     // No reload: the page notices the stream and starts playing by itself (muted autoplay).
     const video = page.getByTestId('live-video');
-    await expect.poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 45_000 }).toBeGreaterThan(2);
+    await expect
+      .poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 45_000 })
+      .toBeGreaterThan(2);
     const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
     await page.waitForTimeout(4000);
     expect(await video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(t0 + 2.5);
@@ -48,7 +60,9 @@ test('the watch page waits offline, then plays HLS and DASH by itself', async ({
     await page.getByLabel('Protocol').selectOption('dash');
     await expect(page).toHaveURL(/protocol=dash/);
     await expect(page.locator('[data-engine="dash.js"]')).toBeVisible({ timeout: 15_000 });
-    await expect.poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000 }).toBeGreaterThan(2);
+    await expect
+      .poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000 })
+      .toBeGreaterThan(2);
     const d0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
     await page.waitForTimeout(4000);
     expect(await video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(d0 + 2.5);

@@ -51,7 +51,14 @@ export interface ChannelStats {
     packetsReceived: number;
     connectedSince: string | null;
   } | null;
-  encoder: { running: boolean; mode: string; speed: number | null; fps: number | null; renditions: string[]; restarts: number } | null;
+  encoder: {
+    running: boolean;
+    mode: string;
+    speed: number | null;
+    fps: number | null;
+    renditions: string[];
+    restarts: number;
+  } | null;
   output: { segments: number; lastSegmentAt: string | null } | null;
   history: IngestSample[];
 }
@@ -98,7 +105,8 @@ export class ApiClient {
       json = undefined;
     }
     if (!res.ok) {
-      if (isErrorBody(json)) throw new ApiError(res.status, json.error.code, json.error.message, json.error.field);
+      if (isErrorBody(json))
+        throw new ApiError(res.status, json.error.code, json.error.message, json.error.field);
       throw new ApiError(res.status, 'internal_error', `the server answered ${res.status}`);
     }
     return json as T;
@@ -126,10 +134,16 @@ export class ApiClient {
     return this.request<ChannelStats>('GET', `/api/v1/channels/${encodeURIComponent(id)}/stats`);
   }
   channelEvents(id: string, limit = 50) {
-    return this.request<Page<ChannelEvent>>('GET', `/api/v1/channels/${encodeURIComponent(id)}/events?limit=${limit}`);
+    return this.request<Page<ChannelEvent>>(
+      'GET',
+      `/api/v1/channels/${encodeURIComponent(id)}/events?limit=${limit}`,
+    );
   }
   listPrograms(channelId: string) {
-    return this.request<Page<Program>>('GET', `/api/v1/channels/${encodeURIComponent(channelId)}/programs?limit=200`);
+    return this.request<Page<Program>>(
+      'GET',
+      `/api/v1/channels/${encodeURIComponent(channelId)}/programs?limit=200`,
+    );
   }
   createProgram(channelId: string, input: ProgramCreate) {
     return this.request<Program>('POST', `/api/v1/channels/${encodeURIComponent(channelId)}/programs`, input);
@@ -156,7 +170,9 @@ export function describeError(err: unknown): string {
       case 'channel_running':
         return `${err.message}.`.replace(/\.\.$/, '.');
       default:
-        return err.message.charAt(0).toUpperCase() + err.message.slice(1) + (err.message.endsWith('.') ? '' : '.');
+        return (
+          err.message.charAt(0).toUpperCase() + err.message.slice(1) + (err.message.endsWith('.') ? '' : '.')
+        );
     }
   }
   return err instanceof Error ? err.message : String(err);

@@ -18,7 +18,11 @@ const cidr = z.union([z.cidrv4(), z.cidrv6(), z.ipv4(), z.ipv6()], {
 });
 const allowList = z.array(cidr).max(64, { error: 'at most 64 entries' });
 
-const name = z.string().trim().min(1, { error: 'must not be empty' }).max(100, { error: 'at most 100 characters' });
+const name = z
+  .string()
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(100, { error: 'at most 100 characters' });
 const description = z.string().max(1000, { error: 'at most 1000 characters' });
 const segmentSeconds = z
   .number({ error: 'must be a whole number of seconds from 1 to 10' })

@@ -35,7 +35,12 @@ export interface OnairOptions {
   config: Config;
   log: Logger;
   /** Builds the media runtime; defaults to a runtime with no media. */
-  runtime?: (deps: { store: Store; config: Config; log: Logger; event: (channelId: string, type: string, message: string) => void }) => MediaRuntime;
+  runtime?: (deps: {
+    store: Store;
+    config: Config;
+    log: Logger;
+    event: (channelId: string, type: string, message: string) => void;
+  }) => MediaRuntime;
   ui?: (log: Logger) => Promise<UiHandler | undefined>;
 }
 
@@ -72,16 +77,27 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
   // The runtime reports events through the control plane, which needs the runtime: tie the knot late.
   const late: { control?: ControlPlane } = {};
   const runtime: MediaRuntime = opts.runtime
-    ? opts.runtime({ store, config, log, event: (id, type, message) => late.control?.recordEvent(id, type, message) })
+    ? opts.runtime({
+        store,
+        config,
+        log,
+        event: (id, type, message) => late.control?.recordEvent(id, type, message),
+      })
     : new NoMediaRuntime();
   const cp = new ControlPlane({ store, runtime, log });
   late.control = cp;
 
   const baseUrl = (req: IncomingMessage): string =>
     config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
-  const api = buildApiRouter({ control: cp, baseUrl: (ctx: RouteContext) => baseUrl(ctx.req), stats: (id) => runtime.stats(id) });
+  const api = buildApiRouter({
+    control: cp,
+    baseUrl: (ctx: RouteContext) => baseUrl(ctx.req),
+    stats: (id) => runtime.stats(id),
+  });
   const mounts = runtime.mounts();
-  const sessions = new ConsoleSessions(admin.token, { secureCookies: config.publicUrl?.startsWith('https:') ?? false });
+  const sessions = new ConsoleSessions(admin.token, {
+    secureCookies: config.publicUrl?.startsWith('https:') ?? false,
+  });
   let ui: UiHandler | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -104,9 +120,17 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
           name: 'onair_channels',
           help: 'Channels by state.',
           type: 'gauge',
-          values: Object.entries(counts.channelsByState).map(([state, value]) => ({ labels: { state }, value })),
+          values: Object.entries(counts.channelsByState).map(([state, value]) => ({
+            labels: { state },
+            value,
+          })),
         },
-        { name: 'onair_programs_running', help: 'Programs recording now.', type: 'gauge', values: [{ value: counts.programsRunning }] },
+        {
+          name: 'onair_programs_running',
+          help: 'Programs recording now.',
+          type: 'gauge',
+          values: [{ value: counts.programsRunning }],
+        },
         ...runtime.metrics(),
         ...processSamples(startedAt),
       ];
@@ -118,12 +142,17 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
         const token = bearerToken(req);
         const authorized = token ? secretEquals(token, admin.token) : sessions.isSignedIn(req);
         if (!authorized) {
-          throw new OnairError('unauthorized', 'missing or wrong admin token (Authorization: Bearer <token>)');
+          throw new OnairError(
+            'unauthorized',
+            'missing or wrong admin token (Authorization: Bearer <token>)',
+          );
         }
         const m = api.match(req.method ?? 'GET', path);
         if (m.kind === 'none') throw new OnairError('not_found', `no such endpoint: ${req.method} ${path}`);
         if (m.kind === 'method') {
-          sendError(res, new OnairError('method_not_allowed', `${req.method} is not allowed here`), log, { Allow: m.allow.join(', ') });
+          sendError(res, new OnairError('method_not_allowed', `${req.method} is not allowed here`), log, {
+            Allow: m.allow.join(', '),
+          });
           return;
         }
         await m.handler({ req, res, params: m.params, url });
@@ -141,7 +170,11 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       return;
     }
     // Every console page needs a session; the public watch and embed pages do not.
-    if ((path === '/console' || path.startsWith('/console/')) && path !== '/console/sign-in' && !sessions.isSignedIn(req)) {
+    if (
+      (path === '/console' || path.startsWith('/console/')) &&
+      path !== '/console/sign-in' &&
+      !sessions.isSignedIn(req)
+    ) {
       const next = encodeURIComponent(path + url.search);
       res.writeHead(303, { Location: `/console/sign-in?next=${next}`, 'Cache-Control': 'no-store' }).end();
       return;

@@ -27,7 +27,8 @@ const onair = await createOnair({
   runtime: createLiveRuntime,
   // Next.js loads only when the UI is on: API-only starts stay fast.
   ui: config.ui
-    ? async (l) => (await import('./ui/next-handler.ts')).createUiHandler({ dir: root, dev: config.dev, log: l })
+    ? async (l) =>
+        (await import('./ui/next-handler.ts')).createUiHandler({ dir: root, dev: config.dev, log: l })
     : undefined,
 });
 log.info({ url: onair.url, dataDir: config.dataDir }, `onair listening on ${onair.url}`);

@@ -30,7 +30,10 @@ export function parseFlag(value: string | null | undefined, fallback: boolean): 
 
 export function detectCapabilities(): BrowserCapabilities {
   if (typeof window === 'undefined') return { mse: false, nativeHls: false };
-  const w = window as unknown as { MediaSource?: { isTypeSupported(t: string): boolean }; ManagedMediaSource?: { isTypeSupported(t: string): boolean } };
+  const w = window as unknown as {
+    MediaSource?: { isTypeSupported(t: string): boolean };
+    ManagedMediaSource?: { isTypeSupported(t: string): boolean };
+  };
   const ms = w.MediaSource ?? w.ManagedMediaSource;
   const mse = !!ms && ms.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"');
   const nativeHls = document.createElement('video').canPlayType('application/vnd.apple.mpegurl') !== '';
@@ -39,6 +42,9 @@ export function detectCapabilities(): BrowserCapabilities {
 
 /** A short label for a rendition: 720p · 3.0 Mbit/s. */
 export function renditionLabel(height: number | undefined, bitrate: number): string {
-  const mbps = bitrate >= 1_000_000 ? `${(bitrate / 1_000_000).toFixed(1)} Mbit/s` : `${Math.round(bitrate / 1000)} kbit/s`;
+  const mbps =
+    bitrate >= 1_000_000
+      ? `${(bitrate / 1_000_000).toFixed(1)} Mbit/s`
+      : `${Math.round(bitrate / 1000)} kbit/s`;
   return height ? `${height}p · ${mbps}` : mbps;
 }

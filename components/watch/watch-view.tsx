@@ -44,11 +44,23 @@ export function WatchView({ channelId }: { channelId: string }) {
         <span className="inline-block h-2.5 w-2.5 rounded-full bg-red-500" aria-hidden />
         <span className="text-sm font-semibold tracking-tight text-zinc-400">onair</span>
       </header>
-      <LivePlayer channelId={channelId} protocol={protocol} protocolSwitch onProtocolChange={switchProtocol} controls autoplay muted />
+      <LivePlayer
+        channelId={channelId}
+        protocol={protocol}
+        protocolSwitch
+        onProtocolChange={switchProtocol}
+        controls
+        autoplay
+        muted
+      />
       <section className="flex flex-col gap-1">
         <div className="flex items-center gap-2">
           <h1 className="text-xl font-semibold">{info?.name ?? 'Live channel'}</h1>
-          {info?.live && <span className="rounded bg-red-600 px-1.5 py-0.5 text-xs font-bold uppercase text-white">Live</span>}
+          {info?.live && (
+            <span className="rounded bg-red-600 px-1.5 py-0.5 text-xs font-bold uppercase text-white">
+              Live
+            </span>
+          )}
         </div>
         {info?.description ? <p className="text-sm text-zinc-400">{info.description}</p> : null}
       </section>

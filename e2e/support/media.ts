@@ -27,7 +27,8 @@ export function parseAttrs(list: string): Record<string, string> {
   for (const m of list.matchAll(re)) {
     const key = m[1];
     const value = m[2];
-    if (key !== undefined && value !== undefined) out[key] = value.startsWith('"') ? value.slice(1, -1) : value;
+    if (key !== undefined && value !== undefined)
+      out[key] = value.startsWith('"') ? value.slice(1, -1) : value;
   }
   return out;
 }
@@ -79,7 +80,9 @@ export async function ffprobeSegments(init: Buffer, segment: Buffer): Promise<Pr
   try {
     const file = path.join(dir, 'probe.mp4');
     await writeFile(file, Buffer.concat([init, segment]));
-    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file], { timeout: 20_000 });
+    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file], {
+      timeout: 20_000,
+    });
     return (JSON.parse(stdout) as { streams?: ProbedStream[] }).streams ?? [];
   } finally {
     await rm(dir, { recursive: true, force: true });

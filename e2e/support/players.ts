@@ -13,7 +13,17 @@ const require = createRequire(import.meta.url);
 /** hls.js's UMD build: defines the global `Hls`. */
 export const HLS_JS = require.resolve('hls.js/dist/hls.min.js');
 /** dash.js 5's UMD build (package export "script"): defines the global `dashjs`. */
-export const DASH_JS = path.join(import.meta.dirname, '..', '..', 'node_modules', 'dashjs', 'dist', 'modern', 'umd', 'dash.all.min.js');
+export const DASH_JS = path.join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'node_modules',
+  'dashjs',
+  'dist',
+  'modern',
+  'umd',
+  'dash.all.min.js',
+);
 
 export interface PlayerError {
   /** Milliseconds since the player was created. */
@@ -65,101 +75,96 @@ function installVideo(): void {
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
-  video.style.cssText = 'position:fixed;inset:0;width:100vw;height:100vh;z-index:2147483647;background:#000;object-fit:contain';
+  video.style.cssText =
+    'position:fixed;inset:0;width:100vw;height:100vh;z-index:2147483647;background:#000;object-fit:contain';
   document.body.append(video);
 }
 
 export async function startHls(page: Page, url: string): Promise<void> {
   await page.addScriptTag({ path: HLS_JS });
   await page.evaluate(installVideo);
-  await page.evaluate(
-    (url) => {
-      const w = window as unknown as PlayerWindow;
-      const video = document.getElementById('onair-e2e-video') as HTMLVideoElement;
-      const t0 = performance.now();
-      const errors: PlayerError[] = [];
-      const played: string[] = [];
-      const HlsCtor = w.Hls;
-      if (!HlsCtor.isSupported()) throw new Error('hls.js: MSE/codecs not supported in this browser');
-      const hls = new HlsCtor({ debug: false });
-      hls.on(HlsCtor.Events.ERROR, (_event, data) => {
-        const parts: string[] = [data.type, data.details];
-        if (data.reason) parts.push(`reason=${data.reason}`);
-        if (data.response) parts.push(`response=${String(data.response.code)} ${String(data.response.text)}`);
-        if (data.frag) parts.push(`frag=${data.frag.url} sn=${String(data.frag.sn)} cc=${data.frag.cc}`);
-        if (data.error) parts.push(`error=${data.error.message}`);
-        errors.push({ at: Math.round(performance.now() - t0), fatal: data.fatal, text: parts.join(' ') });
-      });
-      hls.on(HlsCtor.Events.FRAG_CHANGED, (_event, data) => {
-        const cc = `cc${data.frag.cc}`;
-        if (played[played.length - 1] !== cc) played.push(cc);
-      });
-      video.addEventListener('waiting', () => {
-        if (w.__onairPlayer) w.__onairPlayer.waiting++;
-      });
-      hls.loadSource(url);
-      hls.attachMedia(video);
-      w.__onairPlayer = {
-        kind: 'hls',
-        video,
-        t0,
-        errors,
-        waiting: 0,
-        played,
-        destroy: () => hls.destroy(),
-        level: () => {
-          const l = hls.levels[hls.currentLevel];
-          return l ? `${hls.currentLevel} (${l.width}x${l.height})` : String(hls.currentLevel);
-        },
-      };
-      video.play().catch(() => undefined);
-    },
-    url,
-  );
+  await page.evaluate((url) => {
+    const w = window as unknown as PlayerWindow;
+    const video = document.getElementById('onair-e2e-video') as HTMLVideoElement;
+    const t0 = performance.now();
+    const errors: PlayerError[] = [];
+    const played: string[] = [];
+    const HlsCtor = w.Hls;
+    if (!HlsCtor.isSupported()) throw new Error('hls.js: MSE/codecs not supported in this browser');
+    const hls = new HlsCtor({ debug: false });
+    hls.on(HlsCtor.Events.ERROR, (_event, data) => {
+      const parts: string[] = [data.type, data.details];
+      if (data.reason) parts.push(`reason=${data.reason}`);
+      if (data.response) parts.push(`response=${String(data.response.code)} ${String(data.response.text)}`);
+      if (data.frag) parts.push(`frag=${data.frag.url} sn=${String(data.frag.sn)} cc=${data.frag.cc}`);
+      if (data.error) parts.push(`error=${data.error.message}`);
+      errors.push({ at: Math.round(performance.now() - t0), fatal: data.fatal, text: parts.join(' ') });
+    });
+    hls.on(HlsCtor.Events.FRAG_CHANGED, (_event, data) => {
+      const cc = `cc${data.frag.cc}`;
+      if (played[played.length - 1] !== cc) played.push(cc);
+    });
+    video.addEventListener('waiting', () => {
+      if (w.__onairPlayer) w.__onairPlayer.waiting++;
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    w.__onairPlayer = {
+      kind: 'hls',
+      video,
+      t0,
+      errors,
+      waiting: 0,
+      played,
+      destroy: () => hls.destroy(),
+      level: () => {
+        const l = hls.levels[hls.currentLevel];
+        return l ? `${hls.currentLevel} (${l.width}x${l.height})` : String(hls.currentLevel);
+      },
+    };
+    video.play().catch(() => undefined);
+  }, url);
 }
 
 export async function startDash(page: Page, url: string): Promise<void> {
   await page.addScriptTag({ path: DASH_JS });
   await page.evaluate(installVideo);
-  await page.evaluate(
-    (url) => {
-      const w = window as unknown as PlayerWindow;
-      const video = document.getElementById('onair-e2e-video') as HTMLVideoElement;
-      const t0 = performance.now();
-      const errors: PlayerError[] = [];
-      const player = w.dashjs.MediaPlayer().create();
-      const record = (type: string, e: unknown): void => {
-        const err = (e as { error?: { code?: unknown; message?: unknown } }).error;
-        const text = `${type} code=${String(err?.code)} message=${String(err?.message)}`;
-        errors.push({ at: Math.round(performance.now() - t0), fatal: true, text });
-      };
-      // dash.js raises 'error' only once its own retries are exhausted: every one is fatal to playback.
-      player.on('error', (e) => record('error', e));
-      player.on('playbackError', (e) => record('playbackError', e));
-      const played: string[] = [];
-      player.on('periodSwitchCompleted', (e) => {
-        played.push(`period:${e.toStreamInfo?.id ?? 'null'}`);
-      });
-      video.addEventListener('waiting', () => {
-        if (w.__onairPlayer) w.__onairPlayer.waiting++;
-      });
-      player.initialize(video, url, true);
-      w.__onairPlayer = {
-        kind: 'dash',
-        video,
-        t0,
-        errors,
-        waiting: 0,
-        played,
-        destroy: () => player.destroy(),
-        level: () => {
-          const r = player.getCurrentRepresentationForType('video');
-          return r ? `${r.id} (${r.width}x${r.height})` : 'none';
-        },
-      };
-    },
-    url,
-  );
+  await page.evaluate((url) => {
+    const w = window as unknown as PlayerWindow;
+    const video = document.getElementById('onair-e2e-video') as HTMLVideoElement;
+    const t0 = performance.now();
+    const errors: PlayerError[] = [];
+    const player = w.dashjs.MediaPlayer().create();
+    const record = (type: string, e: unknown): void => {
+      const err = (e as { error?: { code?: unknown; message?: unknown } }).error;
+      const text = `${type} code=${String(err?.code)} message=${String(err?.message)}`;
+      errors.push({ at: Math.round(performance.now() - t0), fatal: true, text });
+    };
+    // dash.js raises 'error' only once its own retries are exhausted: every one is fatal to playback.
+    player.on('error', (e) => record('error', e));
+    player.on('playbackError', (e) => record('playbackError', e));
+    const played: string[] = [];
+    player.on('periodSwitchCompleted', (e) => {
+      played.push(`period:${e.toStreamInfo?.id ?? 'null'}`);
+    });
+    video.addEventListener('waiting', () => {
+      if (w.__onairPlayer) w.__onairPlayer.waiting++;
+    });
+    player.initialize(video, url, true);
+    w.__onairPlayer = {
+      kind: 'dash',
+      video,
+      t0,
+      errors,
+      waiting: 0,
+      played,
+      destroy: () => player.destroy(),
+      level: () => {
+        const r = player.getCurrentRepresentationForType('video');
+        return r ? `${r.id} (${r.width}x${r.height})` : 'none';
+      },
+    };
+  }, url);
 }
 
 /** Tears the page's player down (no more requests), leaving the last frame on screen. */
@@ -223,7 +228,12 @@ export async function measureAdvance(
   const fatal = (s: PlayerState): boolean => s.errors.some((e) => e.fatal);
   const start = Date.now();
   let state = await playerState(page);
-  while (!opts.fromNow && state.currentTime <= 0 && Date.now() - start < (opts.startupMs ?? 20_000) && !fatal(state)) {
+  while (
+    !opts.fromNow &&
+    state.currentTime <= 0 &&
+    Date.now() - start < (opts.startupMs ?? 20_000) &&
+    !fatal(state)
+  ) {
     await page.waitForTimeout(200);
     state = await playerState(page);
   }
@@ -242,7 +252,9 @@ export async function measureAdvance(
  * canvas (same origin, so readable). A black or frozen-blank frame has mean ≈ 16 and
  * deviation ≈ 0; the fake camera's picture has colour and a moving pattern.
  */
-export async function frameLuma(page: Page): Promise<{ mean: number; std: number; width: number; height: number }> {
+export async function frameLuma(
+  page: Page,
+): Promise<{ mean: number; std: number; width: number; height: number }> {
   return page.evaluate(() => {
     const p = (window as unknown as PlayerWindow).__onairPlayer;
     if (!p) throw new Error('no player in this page');

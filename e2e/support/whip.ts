@@ -26,11 +26,18 @@ interface WhipWindow {
 }
 
 /** Publishes the fake camera; throws (with the server's status and body) unless WHIP answers 201 and ICE connects. */
-export async function publishFakeCamera(page: Page, whipUrl: string, streamKey: string): Promise<PublishResult> {
+export async function publishFakeCamera(
+  page: Page,
+  whipUrl: string,
+  streamKey: string,
+): Promise<PublishResult> {
   return page.evaluate(
     async ({ whipUrl, streamKey }) => {
       const w = window as unknown as WhipWindow;
-      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+      const stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: 1280, height: 720 },
+        audio: true,
+      });
       const pc = new RTCPeerConnection();
       const video = stream.getVideoTracks()[0];
       const audio = stream.getAudioTracks()[0];
@@ -68,7 +75,12 @@ export async function publishFakeCamera(page: Page, whipUrl: string, streamKey: 
       await pc.setRemoteDescription({ type: 'answer', sdp: answer });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`peer connection not connected after 15 s (state ${pc.connectionState}, ICE ${pc.iceConnectionState})`)),
+          () =>
+            reject(
+              new Error(
+                `peer connection not connected after 15 s (state ${pc.connectionState}, ICE ${pc.iceConnectionState})`,
+              ),
+            ),
           15_000,
         );
         const check = (): void => {
@@ -113,7 +125,10 @@ export async function unpublish(page: Page): Promise<number> {
     const w = window as unknown as WhipWindow;
     const s = w.__onairWhip;
     if (!s) throw new Error('no WHIP session in this page');
-    const res = await fetch(s.location, { method: 'DELETE', headers: { Authorization: `Bearer ${s.streamKey}` } });
+    const res = await fetch(s.location, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${s.streamKey}` },
+    });
     s.pc.close();
     s.stream.getTracks().forEach((t) => t.stop());
     delete w.__onairWhip;
@@ -124,18 +139,38 @@ export async function unpublish(page: Page): Promise<number> {
 /** Outbound video RTP stats of the page's publisher (what Chromium actually sends). */
 export async function publisherVideoStats(
   page: Page,
-): Promise<{ frameWidth?: number; frameHeight?: number; framesPerSecond?: number; bytesSent?: number; codec?: string }> {
+): Promise<{
+  frameWidth?: number;
+  frameHeight?: number;
+  framesPerSecond?: number;
+  bytesSent?: number;
+  codec?: string;
+}> {
   return page.evaluate(async () => {
     const s = (window as unknown as WhipWindow).__onairWhip;
     if (!s) return {};
     const report = await s.pc.getStats();
-    let out: { frameWidth?: number; frameHeight?: number; framesPerSecond?: number; bytesSent?: number; codec?: string } = {};
+    let out: {
+      frameWidth?: number;
+      frameHeight?: number;
+      framesPerSecond?: number;
+      bytesSent?: number;
+      codec?: string;
+    } = {};
     const codecs = new Map<string, string>();
     report.forEach((v: { type: string; id: string; mimeType?: string }) => {
       if (v.type === 'codec' && v.mimeType) codecs.set(v.id, v.mimeType);
     });
     report.forEach(
-      (v: { type: string; kind?: string; frameWidth?: number; frameHeight?: number; framesPerSecond?: number; bytesSent?: number; codecId?: string }) => {
+      (v: {
+        type: string;
+        kind?: string;
+        frameWidth?: number;
+        frameHeight?: number;
+        framesPerSecond?: number;
+        bytesSent?: number;
+        codecId?: string;
+      }) => {
         if (v.type === 'outbound-rtp' && v.kind === 'video') {
           out = {
             frameWidth: v.frameWidth,

@@ -10,7 +10,10 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity') {
-    throw new OnairError('unsupported_media_type', `Content-Encoding ${encoding} is not supported; send the body uncompressed`);
+    throw new OnairError(
+      'unsupported_media_type',
+      `Content-Encoding ${encoding} is not supported; send the body uncompressed`,
+    );
   }
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limit) throw new OnairError('payload_too_large', `request body is over ${limit / 1024} KiB`);
@@ -30,13 +33,17 @@ export function mediaType(req: IncomingMessage): string {
 
 /** Reads a JSON body. An empty body reads as `{}` only when `allowEmpty`. */
 export async function readJson(req: IncomingMessage, opts: { allowEmpty?: boolean } = {}): Promise<unknown> {
-  const hasBody = Number(req.headers['content-length'] ?? '0') > 0 || req.headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    Number(req.headers['content-length'] ?? '0') > 0 || req.headers['transfer-encoding'] !== undefined;
   if (!hasBody && opts.allowEmpty) {
     await readBody(req);
     return {};
   }
   if (mediaType(req) !== 'application/json') {
-    throw new OnairError('unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
+    throw new OnairError(
+      'unsupported_media_type',
+      'request body must be JSON (Content-Type: application/json)',
+    );
   }
   const raw = await readBody(req);
   if (raw.length === 0 && opts.allowEmpty) return {};
@@ -68,7 +75,12 @@ export function zodToError(error: z.ZodError): OnairError {
   return OnairError.validation(field, issue.message);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -86,12 +98,21 @@ export function sendText(
   contentType = 'text/plain; charset=utf-8',
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(body);
 }
 
 /** The one place an error becomes an HTTP response. Unknown errors are logged and never leak. */
-export function sendError(res: ServerResponse, err: unknown, log: Logger, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  err: unknown,
+  log: Logger,
+  headers: Record<string, string> = {},
+): void {
   let error: OnairError;
   if (err instanceof OnairError) error = err;
   else if (err instanceof z.ZodError) error = zodToError(err);

@@ -16,7 +16,10 @@ interface Route {
   handler: Handler;
 }
 
-export type Match = { kind: 'found'; handler: Handler; params: Record<string, string> } | { kind: 'method'; allow: string[] } | { kind: 'none' };
+export type Match =
+  | { kind: 'found'; handler: Handler; params: Record<string, string> }
+  | { kind: 'method'; allow: string[] }
+  | { kind: 'none' };
 
 export class Router {
   readonly #routes: Route[] = [];

@@ -13,7 +13,9 @@ import { clientAddress, parseWith, readJson, secretEquals, sendJson } from './ht
 export const SESSION_COOKIE = 'onair_session';
 const SESSION_SECONDS = 12 * 3600;
 
-const SignInSchema = z.strictObject({ token: z.string().min(1, { error: 'enter the admin token' }).max(512) });
+const SignInSchema = z.strictObject({
+  token: z.string().min(1, { error: 'enter the admin token' }).max(512),
+});
 
 export class ConsoleSessions {
   readonly #key: Buffer;
@@ -58,12 +60,20 @@ export class ConsoleSessions {
       sendJson(res, 200, { signedIn: false }, { 'Set-Cookie': this.#cookie('', 0) });
       return;
     }
-    if (method !== 'POST') throw new OnairError('method_not_allowed', 'use POST to sign in, DELETE to sign out');
-    if (!this.#limiter.take(clientAddress(req))) throw new OnairError('rate_limited', 'too many sign-in attempts; wait a minute');
+    if (method !== 'POST')
+      throw new OnairError('method_not_allowed', 'use POST to sign in, DELETE to sign out');
+    if (!this.#limiter.take(clientAddress(req)))
+      throw new OnairError('rate_limited', 'too many sign-in attempts; wait a minute');
     const { token } = parseWith(SignInSchema, await readJson(req));
-    if (!secretEquals(token.trim(), this.#adminToken)) throw new OnairError('unauthorized', 'that admin token is not right');
+    if (!secretEquals(token.trim(), this.#adminToken))
+      throw new OnairError('unauthorized', 'that admin token is not right');
     const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
-    sendJson(res, 200, { signedIn: true, expiresAt: new Date(expires * 1000).toISOString() }, { 'Set-Cookie': this.#cookie(this.#sign(expires), SESSION_SECONDS) });
+    sendJson(
+      res,
+      200,
+      { signedIn: true, expiresAt: new Date(expires * 1000).toISOString() },
+      { 'Set-Cookie': this.#cookie(this.#sign(expires), SESSION_SECONDS) },
+    );
   }
 }
 

@@ -52,7 +52,9 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
     await readJson(ctx.req, { allowEmpty: true });
     channel(ctx, 200, await control.resetChannel(id(ctx)));
   });
-  r.on('GET', '/api/v1/channels/:id/events', (ctx) => sendJson(ctx.res, 200, control.listEvents(id(ctx), page(ctx))));
+  r.on('GET', '/api/v1/channels/:id/events', (ctx) =>
+    sendJson(ctx.res, 200, control.listEvents(id(ctx), page(ctx))),
+  );
   r.on('GET', '/api/v1/channels/:id/stats', (ctx) => {
     const c = control.requireChannel(id(ctx));
     if (!stats) throw new OnairError('unavailable', 'live statistics are not available');
@@ -68,7 +70,9 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
     const body = await readJson(ctx.req);
     sendJson(ctx.res, 201, control.programView(control.createProgram(id(ctx), body)));
   });
-  r.on('GET', '/api/v1/programs/:id', (ctx) => sendJson(ctx.res, 200, control.programView(control.requireProgram(id(ctx)))));
+  r.on('GET', '/api/v1/programs/:id', (ctx) =>
+    sendJson(ctx.res, 200, control.programView(control.requireProgram(id(ctx)))),
+  );
   r.on('DELETE', '/api/v1/programs/:id', (ctx) => {
     control.deleteProgram(id(ctx));
     ctx.res.writeHead(204).end();
@@ -86,7 +90,9 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
     const p = control.listAssets(page(ctx));
     sendJson(ctx.res, 200, { ...p, items: p.items.map((a) => control.assetView(a)) });
   });
-  r.on('GET', '/api/v1/assets/:id', (ctx) => sendJson(ctx.res, 200, control.assetView(control.requireAsset(id(ctx)))));
+  r.on('GET', '/api/v1/assets/:id', (ctx) =>
+    sendJson(ctx.res, 200, control.assetView(control.requireAsset(id(ctx)))),
+  );
   r.on('DELETE', '/api/v1/assets/:id', (ctx) => {
     control.deleteAsset(id(ctx));
     ctx.res.writeHead(204).end();

@@ -7,7 +7,10 @@ import { newSecret } from '../store/ids.ts';
  * in the data dir (mode 0600). `generated` is true only the first time, so the
  * caller can print it once.
  */
-export function resolveAdminToken(configured: string | undefined, dataDir: string): { token: string; generated: boolean; file?: string } {
+export function resolveAdminToken(
+  configured: string | undefined,
+  dataDir: string,
+): { token: string; generated: boolean; file?: string } {
   if (configured) return { token: configured, generated: false };
   const file = path.join(dataDir, 'admin-token');
   if (existsSync(file)) {

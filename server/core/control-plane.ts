@@ -114,9 +114,13 @@ export class ControlPlane {
     if (c.state !== 'stopped') {
       for (const field of ['mode', 'ladder', 'segmentSeconds'] as const) {
         if (patch[field] !== undefined && patch[field] !== c[field]) {
-          throw new OnairError('channel_running', `${field} cannot change while the channel is ${c.state}; stop it first`, {
-            field,
-          });
+          throw new OnairError(
+            'channel_running',
+            `${field} cannot change while the channel is ${c.state}; stop it first`,
+            {
+              field,
+            },
+          );
         }
       }
     }
@@ -133,7 +137,10 @@ export class ControlPlane {
     }
     const running = this.#store.programsOfChannel(id, 'running');
     if (running.length > 0) {
-      throw new OnairError('channel_has_running_programs', `channel has ${running.length} running program(s); stop them first`);
+      throw new OnairError(
+        'channel_has_running_programs',
+        `channel has ${running.length} running program(s); stop them first`,
+      );
     }
     this.#store.deleteChannel(id); // programs and events cascade; assets stay: recordings are never lost
     await this.#runtime.deleteChannel(id);
@@ -143,14 +150,17 @@ export class ControlPlane {
   async startChannel(id: string): Promise<ChannelRecord> {
     const c = this.requireChannel(id);
     if (c.state === 'running') return c;
-    if (c.state !== 'stopped') throw new OnairError('channel_busy', `channel is ${c.state}; try again in a moment`);
+    if (c.state !== 'stopped')
+      throw new OnairError('channel_busy', `channel is ${c.state}; try again in a moment`);
     this.#setState(c, 'starting');
     try {
       await this.#runtime.startChannel(c);
     } catch (err) {
       this.#setState(c, 'stopped');
       this.#event(c.id, 'channel.start_failed', `channel failed to start: ${(err as Error).message}`);
-      throw new OnairError('unavailable', `channel failed to start: ${(err as Error).message}`, { cause: err });
+      throw new OnairError('unavailable', `channel failed to start: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const running = this.#setState(c, 'running');
     this.#event(c.id, 'channel.started', 'channel started; waiting for a publisher');
@@ -259,14 +269,20 @@ export class ControlPlane {
     if (p.state === 'running') return p;
     const c = this.requireChannel(p.channelId);
     if (c.state !== 'running') {
-      throw new OnairError('channel_not_running', `channel is ${c.state}; a program starts only on a running channel`);
+      throw new OnairError(
+        'channel_not_running',
+        `channel is ${c.state}; a program starts only on a running channel`,
+      );
     }
     if (p.assetId !== null) {
       throw new OnairError('program_finished', 'program has already recorded an asset; create a new program');
     }
     const running = this.#store.programsOfChannel(c.id, 'running').length;
     if (running >= MAX_RUNNING_PROGRAMS) {
-      throw new OnairError('program_limit_reached', `a channel runs at most ${MAX_RUNNING_PROGRAMS} programs at once`);
+      throw new OnairError(
+        'program_limit_reached',
+        `a channel runs at most ${MAX_RUNNING_PROGRAMS} programs at once`,
+      );
     }
     const next: ProgramRecord = { ...p, state: 'running', startedAt: this.#iso(), stoppedAt: null };
     this.#store.updateProgram(next);
@@ -304,7 +320,8 @@ export class ControlPlane {
 
   deleteProgram(id: string): void {
     const p = this.requireProgram(id);
-    if (p.state === 'running') throw new OnairError('program_running', 'program is running; stop it before deleting it');
+    if (p.state === 'running')
+      throw new OnairError('program_running', 'program is running; stop it before deleting it');
     this.#store.deleteProgram(id);
   }
 

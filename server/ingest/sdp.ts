@@ -26,14 +26,19 @@ export interface OfferSummary {
 }
 
 export function parseMediaSections(sdp: string): OfferedMedia[] {
-  const lines = sdp.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = sdp
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (!lines[0]?.startsWith('v=0')) throw new OnairError('invalid_sdp', 'SDP offer must start with "v=0"');
-  if (!lines.some((l) => l.startsWith('o='))) throw new OnairError('invalid_sdp', 'SDP offer has no "o=" line');
+  if (!lines.some((l) => l.startsWith('o=')))
+    throw new OnairError('invalid_sdp', 'SDP offer has no "o=" line');
   const media: OfferedMedia[] = [];
   let current: OfferedMedia | undefined;
   const rtpmaps = new Map<OfferedMedia, Map<number, OfferedCodec>>();
   for (const line of lines) {
-    if (line.length < 2 || line[1] !== '=') throw new OnairError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
+    if (line.length < 2 || line[1] !== '=')
+      throw new OnairError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
     if (line.startsWith('m=')) {
       const m = /^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \w+)*)$/.exec(line);
       if (!m) throw new OnairError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
@@ -41,7 +46,8 @@ export function parseMediaSections(sdp: string): OfferedMedia[] {
       media.push(current);
       const byPt = new Map<number, OfferedCodec>();
       for (const pt of (m[4] ?? '').trim().split(' ').filter(Boolean)) {
-        if (/^\d+$/.test(pt)) byPt.set(Number(pt), { payloadType: Number(pt), name: '', clockRate: 0, fmtp: '' });
+        if (/^\d+$/.test(pt))
+          byPt.set(Number(pt), { payloadType: Number(pt), name: '', clockRate: 0, fmtp: '' });
       }
       rtpmaps.set(current, byPt);
       continue;
@@ -92,13 +98,25 @@ export function inspectOffer(sdp: string, opts: { requireH264: boolean }): Offer
   if (sections.length === 0) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
   const videos = sections.filter((s) => s.kind === 'video' && s.port !== 0);
   const audios = sections.filter((s) => s.kind === 'audio' && s.port !== 0);
-  if (videos.length === 0) throw new OnairError('unsupported_offer', 'the offer has no video track; onair needs one video track');
-  if (videos.length > 1) throw new OnairError('unsupported_offer', `the offer has ${videos.length} video tracks; send exactly one`);
-  if (audios.length > 1) throw new OnairError('unsupported_offer', `the offer has ${audios.length} audio tracks; send at most one`);
+  if (videos.length === 0)
+    throw new OnairError('unsupported_offer', 'the offer has no video track; onair needs one video track');
+  if (videos.length > 1)
+    throw new OnairError(
+      'unsupported_offer',
+      `the offer has ${videos.length} video tracks; send exactly one`,
+    );
+  if (audios.length > 1)
+    throw new OnairError(
+      'unsupported_offer',
+      `the offer has ${audios.length} audio tracks; send at most one`,
+    );
   const video = videos[0]!;
   const audio = audios[0];
   if (video.direction === 'recvonly' || video.direction === 'inactive') {
-    throw new OnairError('unsupported_offer', 'the video track must be sendonly (a WHIP publisher sends media)');
+    throw new OnairError(
+      'unsupported_offer',
+      'the video track must be sendonly (a WHIP publisher sends media)',
+    );
   }
   const h264 = video.codecs.some(isAcceptableH264);
   const vp8 = video.codecs.some((c) => c.name === 'VP8' && c.clockRate === 90000);

@@ -17,7 +17,11 @@ import { inspectOffer } from './sdp.ts';
 export interface WhipHub {
   getChannel(id: string): ChannelRecord | undefined;
   /** Creates and attaches a publisher for a running channel; throws OnairError. */
-  publish(channel: ChannelRecord, offer: string, summary: ReturnType<typeof inspectOffer>): Promise<PublisherSession>;
+  publish(
+    channel: ChannelRecord,
+    offer: string,
+    summary: ReturnType<typeof inspectOffer>,
+  ): Promise<PublisherSession>;
   findSession(channelId: string, sessionId: string): PublisherSession | undefined;
 }
 
@@ -35,21 +39,29 @@ export function iceServerLinks(servers: readonly IceServer[]): string[] {
     for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
       let link = `<${url}>; rel="ice-server"`;
       if (s.username !== undefined) link += `; username="${s.username.replace(/"/g, '')}"`;
-      if (s.credential !== undefined) link += `; credential="${s.credential.replace(/"/g, '')}"; credential-type="password"`;
+      if (s.credential !== undefined)
+        link += `; credential="${s.credential.replace(/"/g, '')}"; credential-type="password"`;
       links.push(link);
     }
   }
   return links;
 }
 
-export function whipMount(hub: WhipHub, opts: { iceServers: IceServer[]; rateLimitPerMinute: number }): MediaMount {
+export function whipMount(
+  hub: WhipHub,
+  opts: { iceServers: IceServer[]; rateLimitPerMinute: number },
+): MediaMount {
   const limiter = new RateLimiter(opts.rateLimitPerMinute, 60_000);
   const links = iceServerLinks(opts.iceServers);
   const linkHeader = links.length > 0 ? { Link: links.join(', ') } : {};
 
   const fail = (res: ServerResponse, err: OnairError, extra: Record<string, string> = {}) => {
     const body = JSON.stringify(err.toBody());
-    const headers: Record<string, string> = { ...CORS, 'Content-Type': 'application/json; charset=utf-8', ...extra };
+    const headers: Record<string, string> = {
+      ...CORS,
+      'Content-Type': 'application/json; charset=utf-8',
+      ...extra,
+    };
     if (err.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="whip"';
     res.writeHead(err.status, headers).end(body);
   };
@@ -67,7 +79,9 @@ export function whipMount(hub: WhipHub, opts: { iceServers: IceServer[]; rateLim
             return;
           }
           if (method !== 'POST') {
-            fail(res, new OnairError('method_not_allowed', 'use POST with an SDP offer'), { Allow: 'POST, OPTIONS' });
+            fail(res, new OnairError('method_not_allowed', 'use POST with an SDP offer'), {
+              Allow: 'POST, OPTIONS',
+            });
             return;
           }
           await handlePost(req, res, channelId);
@@ -77,7 +91,9 @@ export function whipMount(hub: WhipHub, opts: { iceServers: IceServer[]; rateLim
           const channelId = decodeURIComponent(parts[1]!);
           const session = hub.findSession(channelId, parts[3]!);
           if (method === 'OPTIONS') {
-            res.writeHead(204, { ...CORS, 'Accept-Patch': 'application/trickle-ice-sdpfrag', ...linkHeader }).end();
+            res
+              .writeHead(204, { ...CORS, 'Accept-Patch': 'application/trickle-ice-sdpfrag', ...linkHeader })
+              .end();
             return;
           }
           const channel = hub.getChannel(channelId);
@@ -95,18 +111,33 @@ export function whipMount(hub: WhipHub, opts: { iceServers: IceServer[]; rateLim
             await readBody(req);
             // All server candidates are in the answer and the client's arrive in its
             // offer; trickle and ICE restarts are not supported (RFC 9725 §4.3.1).
-            fail(res, new OnairError('method_not_allowed', 'trickle ICE is not supported; send all candidates in the offer'), {
-              Allow: 'DELETE, OPTIONS',
-            });
+            fail(
+              res,
+              new OnairError(
+                'method_not_allowed',
+                'trickle ICE is not supported; send all candidates in the offer',
+              ),
+              {
+                Allow: 'DELETE, OPTIONS',
+              },
+            );
             return;
           }
-          fail(res, new OnairError('method_not_allowed', `${method} is not allowed on a WHIP session`), { Allow: 'PATCH, DELETE, OPTIONS' });
+          fail(res, new OnairError('method_not_allowed', `${method} is not allowed on a WHIP session`), {
+            Allow: 'PATCH, DELETE, OPTIONS',
+          });
           return;
         }
         throw new OnairError('not_found', 'no such WHIP endpoint');
       } catch (err) {
         if (err instanceof OnairError) {
-          fail(res, err, err.code === 'rate_limited' ? { 'Retry-After': String(limiter.retryAfterSeconds(clientAddress(req))) } : {});
+          fail(
+            res,
+            err,
+            err.code === 'rate_limited'
+              ? { 'Retry-After': String(limiter.retryAfterSeconds(clientAddress(req))) }
+              : {},
+          );
           return;
         }
         throw err;
@@ -114,13 +145,19 @@ export function whipMount(hub: WhipHub, opts: { iceServers: IceServer[]; rateLim
     },
   };
 
-  function authorize(req: IncomingMessage, channel: ChannelRecord | undefined): asserts channel is ChannelRecord {
+  function authorize(
+    req: IncomingMessage,
+    channel: ChannelRecord | undefined,
+  ): asserts channel is ChannelRecord {
     const token = bearerToken(req);
     if (!channel) {
       throw new OnairError('channel_not_found', 'no such channel');
     }
     if (!token || !secretEquals(token, channel.streamKey)) {
-      throw new OnairError('unauthorized', 'missing or wrong stream key (Authorization: Bearer <stream key>)');
+      throw new OnairError(
+        'unauthorized',
+        'missing or wrong stream key (Authorization: Bearer <stream key>)',
+      );
     }
   }
 
@@ -128,12 +165,17 @@ export function whipMount(hub: WhipHub, opts: { iceServers: IceServer[]; rateLim
     const address = clientAddress(req);
     if (!limiter.take(address)) throw new OnairError('rate_limited', 'too many WHIP requests; slow down');
     if (mediaType(req) !== 'application/sdp') {
-      throw new OnairError('unsupported_media_type', 'the offer must be sent as Content-Type: application/sdp');
+      throw new OnairError(
+        'unsupported_media_type',
+        'the offer must be sent as Content-Type: application/sdp',
+      );
     }
     const channel = hub.getChannel(channelId);
-    if (!channel) throw new OnairError('channel_not_found', `channel ${JSON.stringify(channelId)} does not exist`);
+    if (!channel)
+      throw new OnairError('channel_not_found', `channel ${JSON.stringify(channelId)} does not exist`);
     authorize(req, channel);
-    if (!isAllowed(channel.ingest, address)) throw new OnairError('forbidden', 'your address is not in the channel\'s ingest allow-list');
+    if (!isAllowed(channel.ingest, address))
+      throw new OnairError('forbidden', "your address is not in the channel's ingest allow-list");
     const offer = (await readBody(req)).toString('utf8');
     const summary = inspectOffer(offer, { requireH264: channel.mode === 'passthrough' });
     if (channel.state !== 'running') {

@@ -70,7 +70,10 @@ export class ChannelPipeline {
     this.#deps = deps;
     this.#log = deps.log.child({ channelId: channel.id });
     this.liveDir = path.join(deps.mediaDir, channel.id, 'live');
-    this.#thumbnailer = new Thumbnailer(deps.ffmpegPath, path.join(deps.mediaDir, channel.id, 'thumbnail.jpg'));
+    this.#thumbnailer = new Thumbnailer(
+      deps.ffmpegPath,
+      path.join(deps.mediaDir, channel.id, 'thumbnail.jpg'),
+    );
     this.#sampler = setInterval(() => this.#sample(), 1000);
     this.#sampler.unref();
   }
@@ -104,14 +107,19 @@ export class ChannelPipeline {
   }
 
   findSession(sessionId: string): PublisherSession | undefined {
-    return this.#publisher && this.#publisher.id === sessionId && this.#publisher.state !== 'closed' ? this.#publisher : undefined;
+    return this.#publisher && this.#publisher.id === sessionId && this.#publisher.state !== 'closed'
+      ? this.#publisher
+      : undefined;
   }
 
   /** Takes a new publisher (WHIP). One live publisher per channel. */
   async publish(offer: string, summary: OfferSummary): Promise<PublisherSession> {
     if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
     if (this.#publisher && this.#publisher.state !== 'closed') {
-      throw new OnairError('publisher_exists', 'channel already has a live publisher; end that session first');
+      throw new OnairError(
+        'publisher_exists',
+        'channel already has a live publisher; end that session first',
+      );
     }
     const ladder = LADDERS[this.channel.ladder];
     const topKbps = ladder.renditions[0]?.videoKbps ?? 3000;
@@ -119,12 +127,19 @@ export class ChannelPipeline {
       offer,
       videoCodec: summary.videoCodec,
       withAudio: summary.audio !== undefined,
-      bitrate: { min: Math.round(topKbps / 2), start: Math.round(topKbps * 0.8), max: Math.round(topKbps * 1.35) },
+      bitrate: {
+        min: Math.round(topKbps / 2),
+        start: Math.round(topKbps * 0.8),
+        max: Math.round(topKbps * 1.35),
+      },
     });
     // Two POSTs may race: the second one to finish negotiating loses.
     if (this.#closed || (this.#publisher && this.#publisher.state !== 'closed')) {
       session.close('another publisher won the race');
-      throw new OnairError('publisher_exists', 'channel already has a live publisher; end that session first');
+      throw new OnairError(
+        'publisher_exists',
+        'channel already has a live publisher; end that session first',
+      );
     }
     this.#publisher = session;
     this.#lastBytes = 0;
@@ -132,7 +147,10 @@ export class ChannelPipeline {
     this.#probe = probe;
     session.subscribe('video', (packet) => probe.push(packet));
     session.on('connected', () => {
-      this.#deps.event('publisher.connected', `publisher connected (${session.codecs.video.name}${session.codecs.audio ? ' + Opus' : ', no audio'})`);
+      this.#deps.event(
+        'publisher.connected',
+        `publisher connected (${session.codecs.video.name}${session.codecs.audio ? ' + Opus' : ', no audio'})`,
+      );
       this.#restartAttempt = 0;
       this.#queueRun(() => this.#startRun(session));
     });
@@ -146,7 +164,9 @@ export class ChannelPipeline {
 
   /** Runs start and stop strictly one after the other. */
   #queueRun(step: () => Promise<void>): void {
-    this.#pendingRun = this.#pendingRun.then(step).catch((err: unknown) => this.#log.error({ err }, 'pipeline step failed'));
+    this.#pendingRun = this.#pendingRun
+      .then(step)
+      .catch((err: unknown) => this.#log.error({ err }, 'pipeline step failed'));
   }
 
   async #startRun(session: PublisherSession): Promise<void> {
@@ -168,7 +188,10 @@ export class ChannelPipeline {
         log: this.#log,
         onExit: (exit) => {
           if (exit.expected) return;
-          this.#deps.event('encoder.failed', `encoder exited unexpectedly (code ${exit.code ?? exit.signal}): ${exit.stderrTail || 'no output'}`);
+          this.#deps.event(
+            'encoder.failed',
+            `encoder exited unexpectedly (code ${exit.code ?? exit.signal}): ${exit.stderrTail || 'no output'}`,
+          );
           this.#queueRun(async () => {
             await this.#finishRun();
             this.#scheduleRestart(session);
@@ -186,7 +209,11 @@ export class ChannelPipeline {
       runDir: run.runDir,
       runId,
       timeline: this.timeline,
-      tracks: run.tracks.map((t) => (this.channel.mode === 'passthrough' && t.kind === 'video' ? { id: t.id } : { id: t.id, bandwidth: t.bandwidth })),
+      tracks: run.tracks.map((t) =>
+        this.channel.mode === 'passthrough' && t.kind === 'video'
+          ? { id: t.id }
+          : { id: t.id, bandwidth: t.bandwidth },
+      ),
       onSegment: (trackId, segment) => {
         if (trackId === run.tracks[0]?.id) this.#segmentsWritten++;
         // Thumbnails come from the smallest rendition: the cheapest to decode.
@@ -199,7 +226,10 @@ export class ChannelPipeline {
       },
       onError: (trackId, err) => this.#log.warn({ err, trackId }, 'segment could not be indexed'),
     }).start();
-    this.#deps.event('encoder.started', `encoder started (${this.channel.mode}, ${run.tracks.map((t) => t.id).join(' ')})`);
+    this.#deps.event(
+      'encoder.started',
+      `encoder started (${this.channel.mode}, ${run.tracks.map((t) => t.id).join(' ')})`,
+    );
   }
 
   #scheduleRestart(session: PublisherSession): void {
@@ -286,7 +316,10 @@ export class ChannelPipeline {
       },
       output: {
         segments: this.#segmentsWritten,
-        lastSegmentAt: this.timeline.lastSegmentAt() !== undefined ? new Date(this.timeline.lastSegmentAt()!).toISOString() : null,
+        lastSegmentAt:
+          this.timeline.lastSegmentAt() !== undefined
+            ? new Date(this.timeline.lastSegmentAt()!).toISOString()
+            : null,
         tracks: this.timeline.latestTracks(),
       },
       history: this.#samples.slice(-120),
@@ -320,7 +353,8 @@ export class ChannelPipeline {
     await this.#stopRun();
     this.#samples = [];
     const runs = this.timeline.prune(Number.MAX_SAFE_INTEGER);
-    for (const runId of runs.runIds) await rm(path.join(this.liveDir, runId), { recursive: true, force: true });
+    for (const runId of runs.runIds)
+      await rm(path.join(this.liveDir, runId), { recursive: true, force: true });
   }
 
   async close(): Promise<void> {

@@ -57,7 +57,10 @@ export class LiveRuntime implements MediaRuntime {
       log,
       event: (type, message) => this.#deps.event(channel.id, type, message),
       archiveWindowSeconds: () =>
-        Math.max(0, ...store.programsOfChannel(channel.id, 'running').map((p) => p.archiveWindowMinutes * 60)),
+        Math.max(
+          0,
+          ...store.programsOfChannel(channel.id, 'running').map((p) => p.archiveWindowMinutes * 60),
+        ),
     });
     this.#pipelines.set(channel.id, pipeline);
     return Promise.resolve();
@@ -95,7 +98,10 @@ export class LiveRuntime implements MediaRuntime {
     const p = this.#pipelines.get(program.channelId);
     const recorded = p?.recordedSince(started);
     return {
-      durationSeconds: recorded && recorded.durationSeconds > 0 ? recorded.durationSeconds : Math.max(0, (Date.now() - started) / 1000),
+      durationSeconds:
+        recorded && recorded.durationSeconds > 0
+          ? recorded.durationSeconds
+          : Math.max(0, (Date.now() - started) / 1000),
       bytes: recorded?.bytes ?? 0,
     };
   }
@@ -117,9 +123,24 @@ export class LiveRuntime implements MediaRuntime {
       segments.push({ labels: { channel: id }, value: s.output.segments });
     }
     return [
-      { name: 'onair_ingest_bitrate_bits', help: 'Bitrate received from the publisher, bits/s.', type: 'gauge', values: ingest },
-      { name: 'onair_encoder_speed', help: "FFmpeg's speed (1.0 = real time).", type: 'gauge', values: speed },
-      { name: 'onair_segments_written_total', help: 'Segments written by the encoder since the channel started.', type: 'counter', values: segments },
+      {
+        name: 'onair_ingest_bitrate_bits',
+        help: 'Bitrate received from the publisher, bits/s.',
+        type: 'gauge',
+        values: ingest,
+      },
+      {
+        name: 'onair_encoder_speed',
+        help: "FFmpeg's speed (1.0 = real time).",
+        type: 'gauge',
+        values: speed,
+      },
+      {
+        name: 'onair_segments_written_total',
+        help: 'Segments written by the encoder since the channel started.',
+        type: 'counter',
+        values: segments,
+      },
       {
         name: 'onair_publishers_live',
         help: 'Channels with a connected publisher.',
@@ -131,7 +152,8 @@ export class LiveRuntime implements MediaRuntime {
 
   mounts(): MediaMount[] {
     const { store, config } = this.#deps;
-    const publicUrl = (req: IncomingMessage) => config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
+    const publicUrl = (req: IncomingMessage) =>
+      config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
     return [
       whipMount(
         {

@@ -13,7 +13,9 @@ export function renderPrometheus(samples: readonly Sample[]): string {
     for (const v of s.values) {
       const labels = v.labels
         ? `{${Object.entries(v.labels)
-            .map(([k, val]) => `${k}="${val.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+            .map(
+              ([k, val]) => `${k}="${val.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+            )
             .join(',')}}`
         : '';
       lines.push(`${s.name}${labels} ${Number.isFinite(v.value) ? v.value : 0}`);
@@ -26,15 +28,35 @@ export function processSamples(startedAt: number): Sample[] {
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
   return [
-    { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', type: 'gauge', values: [{ value: mem.rss }] },
-    { name: 'process_heap_used_bytes', help: 'V8 heap in use, in bytes.', type: 'gauge', values: [{ value: mem.heapUsed }] },
+    {
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory size in bytes.',
+      type: 'gauge',
+      values: [{ value: mem.rss }],
+    },
+    {
+      name: 'process_heap_used_bytes',
+      help: 'V8 heap in use, in bytes.',
+      type: 'gauge',
+      values: [{ value: mem.heapUsed }],
+    },
     {
       name: 'process_cpu_seconds_total',
       help: 'User and system CPU time spent, in seconds.',
       type: 'counter',
       values: [{ value: (cpu.user + cpu.system) / 1e6 }],
     },
-    { name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch, in seconds.', type: 'gauge', values: [{ value: Math.floor(startedAt / 1000) }] },
-    { name: 'process_uptime_seconds', help: 'Seconds since the process started.', type: 'gauge', values: [{ value: process.uptime() }] },
+    {
+      name: 'process_start_time_seconds',
+      help: 'Start time of the process since the Unix epoch, in seconds.',
+      type: 'gauge',
+      values: [{ value: Math.floor(startedAt / 1000) }],
+    },
+    {
+      name: 'process_uptime_seconds',
+      help: 'Seconds since the process started.',
+      type: 'gauge',
+      values: [{ value: process.uptime() }],
+    },
   ];
 }

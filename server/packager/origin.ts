@@ -48,7 +48,13 @@ export function liveMount(deps: OriginDeps): MediaMount {
     async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
       const method = req.method ?? 'GET';
       if (method === 'OPTIONS') {
-        res.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Max-Age': '600' }).end();
+        res
+          .writeHead(204, {
+            ...CORS,
+            'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+            'Access-Control-Max-Age': '600',
+          })
+          .end();
         return;
       }
       if (method !== 'GET' && method !== 'HEAD') {
@@ -66,7 +72,13 @@ export function liveMount(deps: OriginDeps): MediaMount {
       const live = deps.getLive(channelId);
       if (rest === 'channel.json') {
         // Public facts for the watch page; never the stream key.
-        const body = JSON.stringify({ id: channel.id, name: channel.name, description: channel.description, state: channel.state, live: live?.live ?? false });
+        const body = JSON.stringify({
+          id: channel.id,
+          name: channel.name,
+          description: channel.description,
+          state: channel.state,
+          live: live?.live ?? false,
+        });
         sendText(res, 200, body, 'application/json; charset=utf-8', NO_CACHE);
         return;
       }
@@ -95,7 +107,11 @@ export function liveMount(deps: OriginDeps): MediaMount {
         // A Period is published only once every track of it has a segment: dash.js
         // does not pick up an AdaptationSet that appears in a later refresh.
         const current = view.runs.at(-1);
-        if (current && current.id === live.timeline.latestRun()?.id && current.tracks.size < live.expectedTracks) {
+        if (
+          current &&
+          current.id === live.timeline.latestRun()?.id &&
+          current.tracks.size < live.expectedTracks
+        ) {
           view.runs.pop();
         }
         if (view.runs.length === 0) throw new OnairError('not_found', 'the stream has not started yet');
@@ -119,7 +135,10 @@ export function liveMount(deps: OriginDeps): MediaMount {
         const view = window();
         const has = view.runs.some((r) => (r.tracks.get(trackId)?.segments.length ?? 0) > 0);
         if (!has) throw new OnairError('not_found', 'no such rendition, or no segments yet');
-        const body = renderHlsMediaPlaylist(view, trackId, { targetDuration: live.channel.segmentSeconds, ended });
+        const body = renderHlsMediaPlaylist(view, trackId, {
+          targetDuration: live.channel.segmentSeconds,
+          ended,
+        });
         sendText(res, 200, body, 'application/vnd.apple.mpegurl', NO_CACHE);
         return;
       }
@@ -132,7 +151,13 @@ export function liveMount(deps: OriginDeps): MediaMount {
   };
 }
 
-async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, type: string, headers: Record<string, string>): Promise<void> {
+async function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: string,
+  type: string,
+  headers: Record<string, string>,
+): Promise<void> {
   let size: number;
   try {
     const st = await stat(file);
@@ -163,7 +188,10 @@ export function timeMount(): MediaMount {
   return {
     prefix: '/time',
     handle(_req: IncomingMessage, res: ServerResponse): Promise<void> {
-      sendText(res, 200, new Date().toISOString(), 'text/plain; charset=utf-8', { 'Cache-Control': 'no-store', ...CORS });
+      sendText(res, 200, new Date().toISOString(), 'text/plain; charset=utf-8', {
+        'Cache-Control': 'no-store',
+        ...CORS,
+      });
       return Promise.resolve();
     },
   };

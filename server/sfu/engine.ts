@@ -44,8 +44,14 @@ export interface PublisherSession {
   subscribe(kind: MediaKind, listener: RtpListener): () => void;
   requestKeyframe(): void;
   stats(): TrackStats[];
-  on<E extends keyof PublisherSessionEvents>(event: E, listener: (...args: PublisherSessionEvents[E]) => void): void;
-  off<E extends keyof PublisherSessionEvents>(event: E, listener: (...args: PublisherSessionEvents[E]) => void): void;
+  on<E extends keyof PublisherSessionEvents>(
+    event: E,
+    listener: (...args: PublisherSessionEvents[E]) => void,
+  ): void;
+  off<E extends keyof PublisherSessionEvents>(
+    event: E,
+    listener: (...args: PublisherSessionEvents[E]) => void,
+  ): void;
   /** Idempotent; emits `closed` once. */
   close(reason?: string): void;
 }

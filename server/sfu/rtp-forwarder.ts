@@ -13,7 +13,11 @@ export class RtpForwarder {
   #pendingSends = 0;
   packets = 0;
 
-  constructor(publisher: PublisherSession, kind: MediaKind, target: { host: string; port: number; payloadType: number }) {
+  constructor(
+    publisher: PublisherSession,
+    kind: MediaKind,
+    target: { host: string; port: number; payloadType: number },
+  ) {
     this.#socket = createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
     this.#socket.on('error', () => undefined); // ICMP port unreachable while FFmpeg restarts: not fatal
     this.#unsubscribe = publisher.subscribe(kind, (packet) => {

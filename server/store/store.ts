@@ -57,8 +57,15 @@ export interface ChannelEventRecord {
 type Row = Record<string, SQLInputValue>;
 
 const str = (v: SQLInputValue | undefined): string =>
-  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : '';
-const strOrNull = (v: SQLInputValue | undefined): string | null => (v === null || v === undefined ? null : str(v));
+  typeof v === 'string'
+    ? v
+    : typeof v === 'number' || typeof v === 'bigint'
+      ? v.toString()
+      : v instanceof Uint8Array
+        ? Buffer.from(v).toString('utf8')
+        : '';
+const strOrNull = (v: SQLInputValue | undefined): string | null =>
+  v === null || v === undefined ? null : str(v);
 
 function toChannel(r: Row): ChannelRecord {
   return {
@@ -119,7 +126,9 @@ export class Store {
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
     );
     const applied = new Set(
-      (this.#db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
+      (this.#db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) =>
+        Number(r.version),
+      ),
     );
     for (const m of MIGRATIONS) {
       if (applied.has(m.version)) continue;
@@ -227,12 +236,24 @@ export class Store {
         `INSERT INTO programs (id, channel_id, name, archive_window_minutes, state, started_at, stopped_at, asset_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(p.id, p.channelId, p.name, p.archiveWindowMinutes, p.state, p.startedAt, p.stoppedAt, p.assetId, p.createdAt);
+      .run(
+        p.id,
+        p.channelId,
+        p.name,
+        p.archiveWindowMinutes,
+        p.state,
+        p.startedAt,
+        p.stoppedAt,
+        p.assetId,
+        p.createdAt,
+      );
   }
 
   updateProgram(p: ProgramRecord): void {
     this.#db
-      .prepare('UPDATE programs SET name = ?, state = ?, started_at = ?, stopped_at = ?, asset_id = ? WHERE id = ?')
+      .prepare(
+        'UPDATE programs SET name = ?, state = ?, started_at = ?, stopped_at = ?, asset_id = ? WHERE id = ?',
+      )
       .run(p.name, p.state, p.startedAt, p.stoppedAt, p.assetId, p.id);
   }
 
@@ -253,7 +274,9 @@ export class Store {
 
   programsOfChannel(channelId: string, state?: ProgramState): ProgramRecord[] {
     const rows = state
-      ? this.#db.prepare('SELECT * FROM programs WHERE channel_id = ? AND state = ? ORDER BY created_at').all(channelId, state)
+      ? this.#db
+          .prepare('SELECT * FROM programs WHERE channel_id = ? AND state = ? ORDER BY created_at')
+          .all(channelId, state)
       : this.#db.prepare('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at').all(channelId);
     return (rows as Row[]).map(toProgram);
   }
@@ -295,15 +318,25 @@ export class Store {
 
   // ── events ────────────────────────────────────────────────────────────
   insertEvent(channelId: string, type: string, message: string, at = new Date().toISOString()): void {
-    this.#db.prepare('INSERT INTO channel_events (channel_id, at, type, message) VALUES (?, ?, ?, ?)').run(channelId, at, type, message);
+    this.#db
+      .prepare('INSERT INTO channel_events (channel_id, at, type, message) VALUES (?, ?, ?, ?)')
+      .run(channelId, at, type, message);
   }
 
-  listEvents(channelId: string, limit: number, offset: number): { items: ChannelEventRecord[]; total: number } {
+  listEvents(
+    channelId: string,
+    limit: number,
+    offset: number,
+  ): { items: ChannelEventRecord[]; total: number } {
     const rows = this.#db
       .prepare('SELECT * FROM channel_events WHERE channel_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
       .all(channelId, limit, offset) as Row[];
     const total = Number(
-      (this.#db.prepare('SELECT COUNT(*) AS n FROM channel_events WHERE channel_id = ?').get(channelId) as Row).n,
+      (
+        this.#db
+          .prepare('SELECT COUNT(*) AS n FROM channel_events WHERE channel_id = ?')
+          .get(channelId) as Row
+      ).n,
     );
     return {
       items: rows.map((r) => ({

@@ -7,7 +7,26 @@ import { createReadStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 
 export function buildThumbnailArgs(outPath: string, width = 320): string[] {
-  return ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-vf', `scale=${width}:-2`, '-q:v', '5', '-f', 'image2', '-y', outPath];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-f',
+    'mp4',
+    '-i',
+    'pipe:0',
+    '-frames:v',
+    '1',
+    '-vf',
+    `scale=${width}:-2`,
+    '-q:v',
+    '5',
+    '-f',
+    'image2',
+    '-y',
+    outPath,
+  ];
 }
 
 export class Thumbnailer {

@@ -68,7 +68,13 @@ export class FfmpegRun {
   readonly runDir: string;
   readonly tracks: RunTrack[];
   readonly startedAt = Date.now();
-  progress: EncoderProgress = { speed: undefined, fps: undefined, frame: undefined, outTimeMs: undefined, updatedAt: 0 };
+  progress: EncoderProgress = {
+    speed: undefined,
+    fps: undefined,
+    frame: undefined,
+    outTimeMs: undefined,
+    updatedAt: 0,
+  };
 
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #forwarders: { forwarder: RtpForwarder; port: number }[] = [];
@@ -78,7 +84,12 @@ export class FfmpegRun {
   #stopping = false;
   #done = false;
 
-  private constructor(opts: FfmpegRunOptions, runDir: string, tracks: RunTrack[], child: ChildProcessWithoutNullStreams) {
+  private constructor(
+    opts: FfmpegRunOptions,
+    runDir: string,
+    tracks: RunTrack[],
+    child: ChildProcessWithoutNullStreams,
+  ) {
     this.runId = opts.runId;
     this.runDir = runDir;
     this.tracks = tracks;
@@ -87,7 +98,13 @@ export class FfmpegRun {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       for (const s of parser.push(chunk)) {
-        this.progress = { speed: s.speed, fps: s.fps, frame: s.frame, outTimeMs: s.outTimeMs, updatedAt: Date.now() };
+        this.progress = {
+          speed: s.speed,
+          fps: s.fps,
+          frame: s.frame,
+          outTimeMs: s.outTimeMs,
+          updatedAt: Date.now(),
+        };
       }
     });
     child.stderr.setEncoding('utf8');
@@ -100,7 +117,12 @@ export class FfmpegRun {
       child.once('exit', (code, signal) => {
         this.#done = true;
         this.#release();
-        opts.onExit({ code, signal, expected: this.#stopping, stderrTail: this.#stderr.slice(-5).join(' | ') });
+        opts.onExit({
+          code,
+          signal,
+          expected: this.#stopping,
+          stderrTail: this.#stderr.slice(-5).join(' | '),
+        });
         resolve();
       });
     });
@@ -124,7 +146,15 @@ export class FfmpegRun {
         port: videoPort,
       },
       ...(audio && audioPort !== undefined
-        ? { audio: { codec: 'opus' as const, payloadType: AUDIO_PT, clockRate: 48000 as const, channels: 2 as const, port: audioPort } }
+        ? {
+            audio: {
+              codec: 'opus' as const,
+              payloadType: AUDIO_PT,
+              clockRate: 48000 as const,
+              channels: 2 as const,
+              port: audioPort,
+            },
+          }
         : {}),
     });
     const sdpPath = path.join(runDir, 'input.sdp');
@@ -158,12 +188,20 @@ export class FfmpegRun {
     }
     if (run.#done) throw new Error(`ffmpeg exited at start: ${run.#stderr.slice(-3).join(' | ')}`);
     run.#forwarders.push({
-      forwarder: new RtpForwarder(opts.publisher, 'video', { host: '127.0.0.1', port: videoPort, payloadType: VIDEO_PT }),
+      forwarder: new RtpForwarder(opts.publisher, 'video', {
+        host: '127.0.0.1',
+        port: videoPort,
+        payloadType: VIDEO_PT,
+      }),
       port: videoPort,
     });
     if (audio && audioPort !== undefined) {
       run.#forwarders.push({
-        forwarder: new RtpForwarder(opts.publisher, 'audio', { host: '127.0.0.1', port: audioPort, payloadType: AUDIO_PT }),
+        forwarder: new RtpForwarder(opts.publisher, 'audio', {
+          host: '127.0.0.1',
+          port: audioPort,
+          payloadType: AUDIO_PT,
+        }),
         port: audioPort,
       });
     }
@@ -205,12 +243,18 @@ export class FfmpegRun {
         // Measured: FFmpeg finishes 2–8 s after its RTP stops (it re-hits the read
         // timeout while flushing). SIGINT does not interrupt that wait; SIGKILL is the
         // last resort and costs the final segment.
-        const killTimer = setTimeout(() => {
-          if (!this.#done) this.#child.kill('SIGINT');
-        }, (INPUT_TIMEOUT_SECONDS * 4 + 2) * 1000);
-        const hardTimer = setTimeout(() => {
-          if (!this.#done) this.#child.kill('SIGKILL');
-        }, (INPUT_TIMEOUT_SECONDS * 4 + 5) * 1000);
+        const killTimer = setTimeout(
+          () => {
+            if (!this.#done) this.#child.kill('SIGINT');
+          },
+          (INPUT_TIMEOUT_SECONDS * 4 + 2) * 1000,
+        );
+        const hardTimer = setTimeout(
+          () => {
+            if (!this.#done) this.#child.kill('SIGKILL');
+          },
+          (INPUT_TIMEOUT_SECONDS * 4 + 5) * 1000,
+        );
         void this.#exited.then(() => {
           clearTimeout(killTimer);
           clearTimeout(hardTimer);

@@ -10,7 +10,11 @@ export interface UiHandler {
   close(): Promise<void>;
 }
 
-export async function createUiHandler(opts: { dir: string; dev: boolean; log: Logger }): Promise<UiHandler | undefined> {
+export async function createUiHandler(opts: {
+  dir: string;
+  dev: boolean;
+  log: Logger;
+}): Promise<UiHandler | undefined> {
   if (!opts.dev && !existsSync(path.join(opts.dir, '.next', 'BUILD_ID'))) {
     opts.log.warn('the web UI is not built (run `npm run build`); serving the API and media only');
     return undefined;

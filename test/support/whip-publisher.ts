@@ -56,7 +56,11 @@ export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublishe
               rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
               parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
             })
-          : new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }),
+          : new RTCRtpCodecParameters({
+              mimeType: 'video/VP8',
+              clockRate: 90000,
+              rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+            }),
       ],
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
     },
@@ -143,15 +147,67 @@ export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublishe
     const aport = asock.address().port;
     const videoArgs =
       codec === 'H264'
-        ? ['-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x264-params', 'repeat-headers=1', '-b:v', '2000k']
+        ? [
+            '-c:v',
+            'libx264',
+            '-profile:v',
+            'baseline',
+            '-preset',
+            'ultrafast',
+            '-tune',
+            'zerolatency',
+            '-x264-params',
+            'repeat-headers=1',
+            '-b:v',
+            '2000k',
+          ]
         : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k'];
     const args = [
-      '-hide_banner', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-map', '0:v', ...videoArgs, '-g', String(gop), '-keyint_min', String(gop), '-pix_fmt', 'yuv420p', '-bf', '0',
-      '-payload_type', '96', '-f', 'rtp', `rtp://127.0.0.1:${vport}?pkt_size=1100`,
-      ...(withAudio ? ['-map', '1:a', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k', '-payload_type', '111', '-f', 'rtp', `rtp://127.0.0.1:${aport}?pkt_size=1100`] : []),
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${width}x${height}:rate=${fps}`,
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-map',
+      '0:v',
+      ...videoArgs,
+      '-g',
+      String(gop),
+      '-keyint_min',
+      String(gop),
+      '-pix_fmt',
+      'yuv420p',
+      '-bf',
+      '0',
+      '-payload_type',
+      '96',
+      '-f',
+      'rtp',
+      `rtp://127.0.0.1:${vport}?pkt_size=1100`,
+      ...(withAudio
+        ? [
+            '-map',
+            '1:a',
+            '-c:a',
+            'libopus',
+            '-ac',
+            '2',
+            '-b:a',
+            '64k',
+            '-payload_type',
+            '111',
+            '-f',
+            'rtp',
+            `rtp://127.0.0.1:${aport}?pkt_size=1100`,
+          ]
+        : []),
     ];
     ffmpeg = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   });
@@ -164,7 +220,10 @@ export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublishe
     connected,
     stop: async () => {
       if (location) {
-        await fetch(new URL(location, o.url), { method: 'DELETE', headers: { Authorization: `Bearer ${o.token}` } }).catch(() => undefined);
+        await fetch(new URL(location, o.url), {
+          method: 'DELETE',
+          headers: { Authorization: `Bearer ${o.token}` },
+        }).catch(() => undefined);
       }
       await stopMedia();
     },

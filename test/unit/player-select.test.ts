@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseFlag, parseProtocol, renditionLabel, selectEngine } from '../../components/player/select-engine.ts';
+import {
+  parseFlag,
+  parseProtocol,
+  renditionLabel,
+  selectEngine,
+} from '../../components/player/select-engine.ts';
 
 test('HLS plays with hls.js where MSE exists, natively where only native HLS exists', () => {
   assert.equal(selectEngine('hls', { mse: true, nativeHls: false }), 'hls.js');

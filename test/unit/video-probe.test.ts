@@ -5,11 +5,34 @@ import { parseH264Sps, spsFromH264Payload, VideoProbe } from '../../server/sfu/v
 
 /** Real SPS units from x264 for a given size and profile (Annex B from FFmpeg). */
 function spsOf(size: string, profile: string): Uint8Array {
-  const es = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=10`, '-frames:v', '1', '-c:v', 'libx264', '-profile:v', profile, '-pix_fmt', 'yuv420p', '-f', 'h264', 'pipe:1']);
+  const es = execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${size}:rate=10`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'libx264',
+    '-profile:v',
+    profile,
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'h264',
+    'pipe:1',
+  ]);
   for (let i = 0; i + 4 < es.length; i++) {
     if (es[i] === 0 && es[i + 1] === 0 && es[i + 2] === 1 && (es[i + 3]! & 0x1f) === 7) {
       let end = i + 3;
-      while (end + 3 < es.length && !(es[end] === 0 && es[end + 1] === 0 && (es[end + 2] === 1 || es[end + 2] === 0))) end++;
+      while (
+        end + 3 < es.length &&
+        !(es[end] === 0 && es[end + 1] === 0 && (es[end + 2] === 1 || es[end + 2] === 0))
+      )
+        end++;
       return es.subarray(i + 3, end);
     }
   }

@@ -1,6 +1,12 @@
 /** The default SFU engine: werift, pure TypeScript WebRTC. */
 import { randomBytes } from 'node:crypto';
-import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack, type RTCRtpTransceiver, type RtpPacket } from 'werift';
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type MediaStreamTrack,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+} from 'werift';
 import { OnairError } from '../../../lib/errors.ts';
 import type { IceServer } from '../../config.ts';
 import { addBitrateHints, filterCandidates, parseMediaSections } from '../../ingest/sdp.ts';
@@ -76,7 +82,11 @@ export class WeriftEngine implements SfuEngine {
     } catch (err) {
       session.close('negotiation failed');
       if (err instanceof OnairError) throw err;
-      throw new OnairError('unsupported_offer', `the offer could not be negotiated: ${(err as Error).message}`, { cause: err });
+      throw new OnairError(
+        'unsupported_offer',
+        `the offer could not be negotiated: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     this.#sessions.add(session);
     session.on('closed', () => this.#sessions.delete(session));
@@ -103,7 +113,10 @@ class WeriftPublisher implements PublisherSession {
   readonly #opts: WeriftEngineOptions;
   readonly #events: TypedEmitter<PublisherSessionEvents>;
   readonly #listeners: Record<MediaKind, Set<RtpListener>> = { video: new Set(), audio: new Set() };
-  readonly #counters: Record<MediaKind, RtpStreamCounter> = { video: new RtpStreamCounter(), audio: new RtpStreamCounter() };
+  readonly #counters: Record<MediaKind, RtpStreamCounter> = {
+    video: new RtpStreamCounter(),
+    audio: new RtpStreamCounter(),
+  };
   #videoTransceiver: RTCRtpTransceiver | undefined;
   #videoTrack: MediaStreamTrack | undefined;
   #lastPacketAt = Date.now();
@@ -185,7 +198,10 @@ class WeriftPublisher implements PublisherSession {
         this.#events.emit('connected');
       }
     } else if (state === 'disconnected') {
-      this.#disconnectTimer ??= setTimeout(() => this.close('ICE disconnected'), this.#opts.disconnectTimeoutMs ?? 5000);
+      this.#disconnectTimer ??= setTimeout(
+        () => this.close('ICE disconnected'),
+        this.#opts.disconnectTimeoutMs ?? 5000,
+      );
     } else if (state === 'failed' || state === 'closed') {
       this.close(`ICE ${state}`);
     }
@@ -222,11 +238,17 @@ class WeriftPublisher implements PublisherSession {
     return out;
   }
 
-  on<E extends keyof PublisherSessionEvents>(event: E, listener: (...args: PublisherSessionEvents[E]) => void): void {
+  on<E extends keyof PublisherSessionEvents>(
+    event: E,
+    listener: (...args: PublisherSessionEvents[E]) => void,
+  ): void {
     this.#events.on(event, listener);
   }
 
-  off<E extends keyof PublisherSessionEvents>(event: E, listener: (...args: PublisherSessionEvents[E]) => void): void {
+  off<E extends keyof PublisherSessionEvents>(
+    event: E,
+    listener: (...args: PublisherSessionEvents[E]) => void,
+  ): void {
     this.#events.off(event, listener);
   }
 
@@ -244,7 +266,10 @@ class WeriftPublisher implements PublisherSession {
 }
 
 /** The codecs the answer settled on: the first primary codec of each section. */
-function negotiatedCodecs(answer: string, withAudio: boolean): { video: RtpCodec; audio: RtpCodec | undefined } {
+function negotiatedCodecs(
+  answer: string,
+  withAudio: boolean,
+): { video: RtpCodec; audio: RtpCodec | undefined } {
   const sections = parseMediaSections(answer);
   const pick = (kind: MediaKind): RtpCodec | undefined => {
     const s = sections.find((m) => m.kind === kind && m.port !== 0);
