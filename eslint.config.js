@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.next/', 'data/', 'test-results/', 'playwright-report/', 'e2e/artifacts/', 'next-env.d.ts', '.bench/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.next/',
+      'data/',
+      'test-results/',
+      'playwright-report/',
+      'e2e/artifacts/',
+      'next-env.d.ts',
+      '.bench/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -13,7 +24,11 @@ export default tseslint.config(
         'error',
         {
           allowForKnownSafeCalls: [
-            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] },
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
           ],
         },
       ],
@@ -25,4 +40,12 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  {
+    // A classic browser script, served as is.
+    files: ['public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', customElements: 'readonly', HTMLElement: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
 );
