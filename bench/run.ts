@@ -159,3 +159,5 @@ try {
   rmSync(dataDir, { recursive: true, force: true });
 }
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+// werift keeps UDP sockets of closed peer connections referenced: exit explicitly.
+process.exit(0);

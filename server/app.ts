@@ -193,6 +193,10 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       await ui.handle(req, res);
       return;
     }
+    if (!config.ui) {
+      sendError(res, new OnairError('not_found', `no such endpoint: ${req.method} ${path}`), log);
+      return;
+    }
     sendText(res, 503, 'The onair web UI is not built. Run `npm run build`, then restart.\n');
   };
 

@@ -142,20 +142,31 @@ export function addBitrateHints(answer: string, kbps: { min: number; start: numb
   const hint = `x-google-min-bitrate=${kbps.min};x-google-start-bitrate=${kbps.start};x-google-max-bitrate=${kbps.max}`;
   const eol = answer.includes('\r\n') ? '\r\n' : '\n';
   const lines = answer.split(/\r?\n/);
+  // Primary video codecs (not RTX/RED/FEC) of the answer, and which of them already have an fmtp line.
+  const primary = new Set<string>();
+  const withFmtp = new Set<string>();
   let inVideo = false;
-  const videoPts = new Set<string>();
-  const out: string[] = [];
   for (const line of lines) {
-    if (line.startsWith('m=')) {
-      inVideo = line.startsWith('m=video');
-      if (inVideo) for (const pt of line.split(' ').slice(3)) videoPts.add(pt);
-    }
+    if (line.startsWith('m=')) inVideo = line.startsWith('m=video');
+    if (!inVideo) continue;
+    const rm = /^a=rtpmap:(\d+) ([\w.-]+)\//.exec(line);
+    if (rm && !['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(rm[2]!.toUpperCase())) primary.add(rm[1]!);
+    const fm = /^a=fmtp:(\d+) /.exec(line);
+    if (fm) withFmtp.add(fm[1]!);
+  }
+  const out: string[] = [];
+  inVideo = false;
+  for (const line of lines) {
+    if (line.startsWith('m=')) inVideo = line.startsWith('m=video');
     const fm = /^a=fmtp:(\d+) (.*)$/.exec(line);
-    if (inVideo && fm && !/apt=/.test(fm[2]!) && !line.includes('x-google-')) {
+    if (inVideo && fm && primary.has(fm[1]!) && !line.includes('x-google-')) {
       out.push(`${line};${hint}`);
       continue;
     }
     out.push(line);
+    const rm = /^a=rtpmap:(\d+) /.exec(line);
+    // VP8 answers usually carry no fmtp line at all: add one for the hints.
+    if (inVideo && rm && primary.has(rm[1]!) && !withFmtp.has(rm[1]!)) out.push(`a=fmtp:${rm[1]} ${hint}`);
   }
   return out.join(eol);
 }

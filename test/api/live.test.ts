@@ -14,8 +14,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type Reply, type TestServer } from '../helpers/server.ts';
-import { publishWhip, type WhipPublisher } from '../support/whip-publisher.ts';
-import { ffmpegChildren, isAlive, udpPortsOf, waitFor } from '../support/procs.ts';
+import type { WhipPublisher } from '../support/whip-publisher.ts';
+import { publishWhipProcess } from '../support/publisher-process.ts';
+import { allProcesses, ffmpegChildren, isAlive, udpPortsOf, waitFor } from '../support/procs.ts';
 
 const run = promisify(execFile);
 const SEGMENT_SECONDS = 2;
@@ -34,6 +35,7 @@ before(async () => {
 
 after(async () => {
   for (const p of publishers) await p.stop().catch(() => undefined);
+  if (s?.stderr.trim()) console.error(`server stderr:\n${s.stderr.slice(-4000)}`);
   await s?.dispose();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -53,23 +55,30 @@ function header(res: Reply, name: string): string {
 function rawGet(rawPath: string): Promise<{ status: number; body: Buffer }> {
   const u = new URL(s.url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, path: rawPath, method: 'GET', agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path: rawPath, method: 'GET', agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
-function getBuffer(p: string): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
+function getBuffer(
+  p: string,
+): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(new URL(p, s.url), { method: 'GET', agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -86,7 +95,14 @@ async function createChannel(body: Record<string, unknown>): Promise<Channel> {
 }
 
 async function publish(c: Channel): Promise<WhipPublisher> {
-  const p = await publishWhip({ url: `${s.url}/whip/${c.id}`, token: c.streamKey, width: 1280, height: 720, fps: 20, gop: 40 });
+  const p = await publishWhipProcess({
+    url: `${s.url}/whip/${c.id}`,
+    token: c.streamKey,
+    width: 1280,
+    height: 720,
+    fps: 20,
+    gop: 40,
+  });
   publishers.push(p);
   assert.equal(p.status, 201, p.answer);
   await p.connected;
@@ -110,7 +126,12 @@ async function lastEventId(channelId: string): Promise<number> {
 }
 
 /** Waits for events of these types, in this order, after event id `since`. */
-async function waitForEvents(channelId: string, since: number, types: string[], timeoutMs: number): Promise<Event[]> {
+async function waitForEvents(
+  channelId: string,
+  since: number,
+  types: string[],
+  timeoutMs: number,
+): Promise<Event[]> {
   return waitFor(
     `events ${types.join(' → ')}`,
     async () => {
@@ -130,7 +151,11 @@ interface MediaSegment {
   pdt: string | undefined;
 }
 
-function parseMediaPlaylist(text: string): { segments: MediaSegment[]; maps: string[]; discontinuities: number } {
+function parseMediaPlaylist(text: string): {
+  segments: MediaSegment[];
+  maps: string[];
+  discontinuities: number;
+} {
   const segments: MediaSegment[] = [];
   const maps: string[] = [];
   let map = '';
@@ -141,7 +166,8 @@ function parseMediaPlaylist(text: string): { segments: MediaSegment[]; maps: str
     if (m) {
       map = m[1]!;
       maps.push(map);
-    } else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = line.slice('#EXT-X-PROGRAM-DATE-TIME:'.length);
+    } else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:'))
+      pdt = line.slice('#EXT-X-PROGRAM-DATE-TIME:'.length);
     else if (line === '#EXT-X-DISCONTINUITY') discontinuities++;
     else if (line && !line.startsWith('#')) {
       segments.push({ uri: line, map, pdt });
@@ -185,9 +211,11 @@ function metric(text: string, name: string, channelId: string): number {
   return Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-/** The server's FFmpeg children working for this channel (their paths contain its id). */
+/** The server's encoder FFmpeg for this channel: it reads the channel's RTP input SDP. */
 function channelFfmpeg(channelId: string) {
-  return ffmpegChildren(serverPid).filter((p) => p.cmdline.some((a) => a.includes(channelId)));
+  return ffmpegChildren(serverPid).filter((p) =>
+    p.cmdline.some((a) => a.includes(channelId) && a.endsWith('input.sdp')),
+  );
 }
 
 // ── encode mode ──────────────────────────────────────────────────────────
@@ -198,7 +226,12 @@ void describe('encode mode, 720p ladder', () => {
   const channelUdpPorts = new Set<number>();
 
   before(async () => {
-    ch = await createChannel({ name: 'encode', mode: 'encode', ladder: '720p', segmentSeconds: SEGMENT_SECONDS });
+    ch = await createChannel({
+      name: 'encode',
+      mode: 'encode',
+      ladder: '720p',
+      segmentSeconds: SEGMENT_SECONDS,
+    });
     pub = await publish(ch);
   });
 
@@ -220,13 +253,19 @@ void describe('encode mode, 720p ladder', () => {
     const group = /GROUP-ID="([^"]+)"/.exec(media)?.[1];
     assert.ok(group, `no audio group: ${text}`);
     assert.match(media, /URI="audio\.m3u8"/);
-    const variants = [...text.matchAll(/^#EXT-X-STREAM-INF:(.*)\n(.*)$/gm)].map((m) => ({ attrs: m[1]!, uri: m[2]! }));
+    const variants = [...text.matchAll(/^#EXT-X-STREAM-INF:(.*)\n(.*)$/gm)].map((m) => ({
+      attrs: m[1]!,
+      uri: m[2]!,
+    }));
     assert.deepEqual(
       variants.map((v) => /RESOLUTION=(\d+x\d+)/.exec(v.attrs)?.[1]),
       ['1280x720', '854x480', '640x360'],
       text,
     );
-    assert.deepEqual(variants.map((v) => v.uri), ['720p.m3u8', '480p.m3u8', '360p.m3u8']);
+    assert.deepEqual(
+      variants.map((v) => v.uri),
+      ['720p.m3u8', '480p.m3u8', '360p.m3u8'],
+    );
     for (const v of variants) {
       assert.match(v.attrs, /CODECS="avc1\.[0-9a-fA-F]{6},mp4a\.40\.2"/, v.attrs);
       assert.ok(Number(/(?:^|,)BANDWIDTH=(\d+)/.exec(v.attrs)?.[1]) > 0, v.attrs);
@@ -243,10 +282,14 @@ void describe('encode mode, 720p ladder', () => {
 
   void test('media playlists carry EXT-X-MAP and EXT-X-PROGRAM-DATE-TIME; segments probe as H.264 854x480 and AAC 48 kHz stereo', async () => {
     for (const track of ['720p', '480p', '360p', 'audio']) {
-      const pl = await waitFor(`${track}.m3u8 with a segment`, async () => {
-        const r = await get(`/live/${ch.id}/${track}.m3u8`);
-        return r.status === 200 ? r : undefined;
-      }, 10_000);
+      const pl = await waitFor(
+        `${track}.m3u8 with a segment`,
+        async () => {
+          const r = await get(`/live/${ch.id}/${track}.m3u8`);
+          return r.status === 200 ? r : undefined;
+        },
+        10_000,
+      );
       assert.match(pl.text, /^#EXT-X-MAP:URI="[^"]+"$/m, `${track}: ${pl.text}`);
       assert.match(pl.text, /^#EXT-X-PROGRAM-DATE-TIME:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/m);
       assert.match(pl.text, /^#EXT-X-TARGETDURATION:\d+$/m);
@@ -302,17 +345,29 @@ void describe('encode mode, 720p ladder', () => {
       `/live/${ch.id}/${run}/480p/index.m3u8`,
       `/live/${ch.id}/${run}/..%2F${run}/480p/init.mp4`,
       `/live/${ch.id}/../${ch.id}x/master.m3u8`,
+      `/live/${ch.id}/%2e%2e/${ch.id}x/master.m3u8`,
       `/live/..%2F..%2Fonair.db/master.m3u8`,
-      `/live/${ch.id}/%2e%2e/%2e%2e/onair.db`,
-      `/live/${ch.id}/../../x`,
+      `/live/${ch.id}/${run}/480p/init.mp4%00`,
+      `/live/${ch.id}/${run}/480p/init.mp4/`,
     ]) {
       const r = await rawGet(p);
       assert.equal(r.status, 404, `${p} → ${r.status}: ${r.body.toString('utf8').slice(0, 200)}`);
       assert.ok(!r.body.includes('SQLite format'), `${p} served the database`);
     }
+    // Dot segments that climb out of /live are resolved by URL parsing before routing: whatever
+    // answers them (the UI's 404; with ONAIR_UI=0 a 503), it is never a file of the data dir.
+    for (const p of [
+      `/live/${ch.id}/../../x`,
+      `/live/${ch.id}/%2e%2e/%2e%2e/onair.db`,
+      `/live/${ch.id}/../../../../etc/passwd`,
+    ]) {
+      const r = await rawGet(p);
+      assert.ok(r.status === 404 || r.status === 503, `${p} → ${r.status}`);
+      assert.ok(!r.body.includes('SQLite format') && !r.body.includes('root:'), `${p} served a file`);
+    }
   });
 
-  void test('the MPD is dynamic, syncs to this server\'s /time and has a Representation per rendition', async () => {
+  void test("the MPD is dynamic, syncs to this server's /time and has a Representation per rendition", async () => {
     const res = await get(`/live/${ch.id}/manifest.mpd`);
     assert.equal(res.status, 200, res.text);
     assert.match(header(res, 'content-type'), /^application\/dash\+xml/);
@@ -339,16 +394,21 @@ void describe('encode mode, 720p ladder', () => {
   });
 
   void test('stats and /metrics report ingest, encoder and output', async () => {
-    const stats = await waitFor('stats with kbps and speed', async () => {
-      const r = await s.api<{
-        live: boolean;
-        ingest: { videoCodec: string; kbps: number; connectedSince: string | null } | null;
-        encoder: { running: boolean; speed: number | null; renditions: string[] } | null;
-        output: { segments: number; lastSegmentAt: string | null } | null;
-      }>('GET', `/api/v1/channels/${ch.id}/stats`);
-      assert.equal(r.status, 200, r.text);
-      return r.json.ingest && r.json.ingest.kbps > 0 && r.json.encoder?.speed ? r.json : undefined;
-    }, 8000, 500);
+    const stats = await waitFor(
+      'stats with kbps and speed',
+      async () => {
+        const r = await s.api<{
+          live: boolean;
+          ingest: { videoCodec: string; kbps: number; connectedSince: string | null } | null;
+          encoder: { running: boolean; speed: number | null; renditions: string[] } | null;
+          output: { segments: number; lastSegmentAt: string | null } | null;
+        }>('GET', `/api/v1/channels/${ch.id}/stats`);
+        assert.equal(r.status, 200, r.text);
+        return r.json.ingest && r.json.ingest.kbps > 0 && r.json.encoder?.speed ? r.json : undefined;
+      },
+      8000,
+      500,
+    );
     assert.equal(stats.live, true);
     assert.equal(stats.ingest?.videoCodec, 'H264');
     assert.ok(stats.ingest && stats.ingest.kbps > 100, `ingest kbps ${stats.ingest?.kbps}`);
@@ -376,25 +436,44 @@ void describe('encode mode, 720p ladder', () => {
     assert.equal(c.json.state, 'running');
 
     pub = await publish(ch); // same key, accepted again
-    const pl = await waitFor('a discontinuity in 480p.m3u8', async () => {
-      const p = await mediaPlaylist(ch.id, '480p');
-      // New segments after the discontinuity, the old run still in the window.
-      return p.discontinuities >= 1 && p.segments.at(-1)!.map === p.maps.at(-1) && p.maps.length >= 2 ? p : undefined;
-    }, 20_000, 500);
+    const pl = await waitFor(
+      'a discontinuity in 480p.m3u8',
+      async () => {
+        const p = await mediaPlaylist(ch.id, '480p');
+        // New segments after the discontinuity, the old run still in the window.
+        return p.discontinuities >= 1 && p.segments.at(-1)!.map === p.maps.at(-1) && p.maps.length >= 2
+          ? p
+          : undefined;
+      },
+      20_000,
+      500,
+    );
     assert.match(pl.text, /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="[^"]+"/);
     assert.notEqual(pl.maps[0], pl.maps.at(-1), 'the new run has its own init segment');
     const runs = new Set(pl.segments.map((x) => x.uri.split('/')[0]));
     assert.ok(runs.size >= 2, 'segments of both runs in the one playlist');
     const mpd = await get(`/live/${ch.id}/manifest.mpd`);
-    assert.ok((mpd.text.match(/<Period\b/g) ?? []).length >= 2, `the MPD should have two Periods:\n${mpd.text}`);
-    await waitForEvents(ch.id, before, ['publisher.disconnected', 'publisher.connected', 'encoder.started'], 5000);
+    assert.ok(
+      (mpd.text.match(/<Period\b/g) ?? []).length >= 2,
+      `the MPD should have two Periods:\n${mpd.text}`,
+    );
+    await waitForEvents(
+      ch.id,
+      before,
+      ['publisher.disconnected', 'publisher.connected', 'encoder.started'],
+      5000,
+    );
   });
 
   void test('FFmpeg killed while live → encoder.failed, encoder.restarted, and segments keep coming', async () => {
-    const procs = await waitFor('the channel\'s FFmpeg', () => {
-      const list = channelFfmpeg(ch.id);
-      return list.length === 1 ? list : undefined;
-    }, 5000);
+    const procs = await waitFor(
+      "the channel's FFmpeg",
+      () => {
+        const list = channelFfmpeg(ch.id);
+        return list.length === 1 ? list : undefined;
+      },
+      5000,
+    );
     const victim = procs[0]!.pid;
     for (const port of udpPortsOf(victim)) channelUdpPorts.add(port);
     const segs = (await mediaPlaylist(ch.id, '480p')).segments;
@@ -403,17 +482,28 @@ void describe('encode mode, 720p ladder', () => {
     process.kill(victim, 'SIGKILL');
     const [failed] = await waitForEvents(ch.id, since, ['encoder.failed', 'encoder.restarted'], 10_000);
     assert.match(failed!.message, /SIGKILL|unexpectedly/);
-    const fresh = await waitFor('a new FFmpeg', () => {
-      const list = channelFfmpeg(ch.id).filter((p) => p.pid !== victim);
-      return list.length === 1 ? list[0] : undefined;
-    }, 10_000);
+    const fresh = await waitFor(
+      'a new FFmpeg',
+      () => {
+        const list = channelFfmpeg(ch.id).filter((p) => p.pid !== victim);
+        return list.length === 1 ? list[0] : undefined;
+      },
+      10_000,
+    );
     assert.ok(!isAlive(victim));
     for (const port of udpPortsOf(fresh.pid)) channelUdpPorts.add(port);
-    const after = await waitFor('new segments after the restart', async () => {
-      const p = await mediaPlaylist(ch.id, '480p');
-      const i = p.segments.findIndex((x) => x.uri === lastBefore);
-      return p.segments.length > i + 1 && p.segments.at(-1)!.uri.split('/')[0] !== lastBefore.split('/')[0] ? p : undefined;
-    }, 15_000, 500);
+    const after = await waitFor(
+      'new segments after the restart',
+      async () => {
+        const p = await mediaPlaylist(ch.id, '480p');
+        const i = p.segments.findIndex((x) => x.uri === lastBefore);
+        return p.segments.length > i + 1 && p.segments.at(-1)!.uri.split('/')[0] !== lastBefore.split('/')[0]
+          ? p
+          : undefined;
+      },
+      15_000,
+      500,
+    );
     assert.ok(after.discontinuities >= 1);
     const state = await s.api<Channel>('GET', `/api/v1/channels/${ch.id}`);
     assert.equal(state.json.state, 'running');
@@ -425,16 +515,30 @@ void describe('encode mode, 720p ladder', () => {
     for (const p of channelFfmpeg(ch.id)) for (const port of udpPortsOf(p.pid)) channelUdpPorts.add(port);
     assert.ok(channelUdpPorts.size > 0, 'the live channel should hold UDP ports');
     const ffmpegs = channelFfmpeg(ch.id).map((p) => p.pid);
-    assert.equal(ffmpegs.length, 1);
+    assert.equal(
+      ffmpegs.length,
+      1,
+      `one FFmpeg per channel, found:\n${channelFfmpeg(ch.id)
+        .map((p) => `${p.pid} ${p.cmdline.join(' ').slice(0, 600)}`)
+        .join('\n')}\n${JSON.stringify((await events(ch.id)).slice(-12))}`,
+    );
 
     const res = await s.api<Channel>('POST', `/api/v1/channels/${ch.id}/stop`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.state, 'stopped');
-    await waitFor('no FFmpeg child', () => ffmpegChildren(serverPid).length === 0 && ffmpegs.every((pid) => !isAlive(pid)), 8000);
-    await waitFor('the channel\'s UDP ports closed', () => {
-      const held = udpPortsOf(serverPid);
-      return [...channelUdpPorts].every((p) => !held.has(p));
-    }, 5000);
+    await waitFor(
+      'no FFmpeg child',
+      () => ffmpegChildren(serverPid).length === 0 && ffmpegs.every((pid) => !isAlive(pid)),
+      8000,
+    );
+    await waitFor(
+      "the channel's UDP ports closed",
+      () => {
+        const held = udpPortsOf(serverPid);
+        return [...channelUdpPorts].every((p) => !held.has(p));
+      },
+      5000,
+    );
     const held = udpPortsOf(serverPid);
     assert.equal(held.size, 0, `the server still holds UDP ports ${[...held].join(', ')}`);
     const master = await get(`/live/${ch.id}/master.m3u8`);
@@ -456,11 +560,15 @@ void describe('passthrough mode', () => {
     await publish(ch);
   });
 
-  void test('one source variant at 1280x720; its segments are the publisher\'s H.264', async () => {
-    const master = await waitFor('master.m3u8', async () => {
-      const r = await get(`/live/${ch.id}/master.m3u8`);
-      return r.status === 200 ? r.text : undefined;
-    }, 15_000);
+  void test("one source variant at 1280x720; its segments are the publisher's H.264", async () => {
+    const master = await waitFor(
+      'master.m3u8',
+      async () => {
+        const r = await get(`/live/${ch.id}/master.m3u8`);
+        return r.status === 200 ? r.text : undefined;
+      },
+      15_000,
+    );
     const variants = [...master.matchAll(/^#EXT-X-STREAM-INF:(.*)\n(.*)$/gm)];
     assert.equal(variants.length, 1, master);
     assert.equal(variants[0]![2], 'source.m3u8');
@@ -486,5 +594,15 @@ void describe('passthrough mode', () => {
     assert.equal(code, 0, `exit code ${code}\n${s.stderr}`);
     assert.ok(Date.now() - t0 < 5000, 'shutdown took the SIGKILL fallback');
     await waitFor('FFmpeg gone', () => ffmpegs.every((pid) => !isAlive(pid)), 3000);
+    const orphans = allProcesses().filter(
+      (p) => p.state !== 'Z' && p.cmdline.some((a) => a.includes(s.dataDir)),
+    );
+    assert.deepEqual(
+      orphans.map((p) => `${p.pid} ${p.comm}`),
+      [],
+      'processes still using the data dir',
+    );
+    const unhandled = s.logs.filter((l) => l.msg === 'unhandled error' || l.level === 60);
+    assert.deepEqual(unhandled, [], 'the server logged unhandled errors');
   });
 });

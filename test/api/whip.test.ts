@@ -7,7 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Channel } from '../../lib/schemas.ts';
-import { assertError, startServer, type Reply, type RequestOptions, type TestServer } from '../helpers/server.ts';
+import {
+  assertError,
+  startServer,
+  type Reply,
+  type RequestOptions,
+  type TestServer,
+} from '../helpers/server.ts';
 import { H264, OPUS, VP8, handOffer, weriftOffer } from '../support/sdp-offers.ts';
 import { waitFor } from '../support/procs.ts';
 
@@ -22,10 +28,19 @@ async function call(s: TestServer, method: string, path: string, opts: RequestOp
   return res;
 }
 
-function postOffer(s: TestServer, channelId: string, sdp: string | Buffer, key: string | undefined, extra: Partial<RequestOptions> = {}) {
+function postOffer(
+  s: TestServer,
+  channelId: string,
+  sdp: string | Buffer,
+  key: string | undefined,
+  extra: Partial<RequestOptions> = {},
+) {
   return call(s, 'POST', `/whip/${channelId}`, {
     body: sdp,
-    headers: { 'content-type': 'application/sdp', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) },
+    headers: {
+      'content-type': 'application/sdp',
+      ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+    },
     ...extra,
   });
 }
@@ -41,7 +56,10 @@ async function createChannel(s: TestServer, body: Record<string, unknown>, start
 }
 
 async function eventTypes(s: TestServer, channelId: string): Promise<string[]> {
-  const res = await s.api<{ items: { type: string }[] }>('GET', `/api/v1/channels/${channelId}/events?limit=200`);
+  const res = await s.api<{ items: { type: string }[] }>(
+    'GET',
+    `/api/v1/channels/${channelId}/events?limit=200`,
+  );
   assert.equal(res.status, 200, res.text);
   return res.json.items.map((e) => e.type);
 }
@@ -91,11 +109,17 @@ void describe('WHIP errors', () => {
       assertError(res, 415, 'unsupported_media_type');
       assert.equal(header(res, 'access-control-allow-origin'), '*');
     }
-    const none = await call(s, 'POST', `/whip/${ch.id}`, { body: VALID, headers: { authorization: `Bearer ${ch.streamKey}` } });
+    const none = await call(s, 'POST', `/whip/${ch.id}`, {
+      body: VALID,
+      headers: { authorization: `Bearer ${ch.streamKey}` },
+    });
     assertError(none, 415, 'unsupported_media_type');
     // Parameters on the media type are fine.
     const withParams = await postOffer(s, stopped.id, VALID, stopped.streamKey, {
-      headers: { 'content-type': 'Application/SDP; charset=utf-8', authorization: `Bearer ${stopped.streamKey}` },
+      headers: {
+        'content-type': 'Application/SDP; charset=utf-8',
+        authorization: `Bearer ${stopped.streamKey}`,
+      },
     });
     assertError(withParams, 409, 'channel_not_running');
   });
@@ -106,7 +130,7 @@ void describe('WHIP errors', () => {
     assert.match(header(res, 'www-authenticate'), /^Bearer\b/);
   });
 
-  void test('wrong stream key → 401 (also another channel\'s key, the admin token, Basic auth)', async () => {
+  void test("wrong stream key → 401 (also another channel's key, the admin token, Basic auth)", async () => {
     for (const auth of [
       `Bearer ${ch.streamKey}x`,
       `Bearer ${stopped.streamKey}`,
@@ -114,7 +138,9 @@ void describe('WHIP errors', () => {
       `Basic ${Buffer.from(`u:${ch.streamKey}`).toString('base64')}`,
       'Bearer',
     ]) {
-      const res = await postOffer(s, ch.id, VALID, undefined, { headers: { 'content-type': 'application/sdp', authorization: auth } });
+      const res = await postOffer(s, ch.id, VALID, undefined, {
+        headers: { 'content-type': 'application/sdp', authorization: auth },
+      });
       assertError(res, 401, 'unauthorized');
       assert.match(header(res, 'www-authenticate'), /^Bearer\b/);
       assert.ok(!res.text.includes(ch.streamKey), 'the error must not echo the stream key');
@@ -134,7 +160,13 @@ void describe('WHIP errors', () => {
   });
 
   void test('malformed SDP → 400 invalid_sdp', async () => {
-    for (const body of ['this is not an SDP offer', '', 'v=0\r\ngarbage\r\n', 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=video banana\r\n', '\u0000\u0001\u0002']) {
+    for (const body of [
+      'this is not an SDP offer',
+      '',
+      'v=0\r\ngarbage\r\n',
+      'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=video banana\r\n',
+      '\u0000\u0001\u0002',
+    ]) {
       const res = await postOffer(s, ch.id, body, ch.streamKey);
       assertError(res, 400, 'invalid_sdp');
     }
@@ -143,7 +175,12 @@ void describe('WHIP errors', () => {
   void test('no video m-line → 422 unsupported_offer naming video', async () => {
     const res = await postOffer(s, ch.id, handOffer([{ kind: 'audio', codecs: [OPUS] }]), ch.streamKey);
     assertError(res, 422, 'unsupported_offer', /video/);
-    const dataOnly = await postOffer(s, ch.id, handOffer([{ kind: 'application', codecs: [] }]), ch.streamKey);
+    const dataOnly = await postOffer(
+      s,
+      ch.id,
+      handOffer([{ kind: 'application', codecs: [] }]),
+      ch.streamKey,
+    );
     assertError(dataOnly, 422, 'unsupported_offer', /video/);
   });
 
@@ -163,18 +200,34 @@ void describe('WHIP errors', () => {
   });
 
   void test('no acceptable codec → 422 unsupported_offer naming the codec problem', async () => {
-    const madeUp = handOffer([{ kind: 'video', codecs: ['FOOCODEC/90000'] }, { kind: 'audio', codecs: [OPUS] }]);
+    const madeUp = handOffer([
+      { kind: 'video', codecs: ['FOOCODEC/90000'] },
+      { kind: 'audio', codecs: [OPUS] },
+    ]);
     assertError(await postOffer(s, ch.id, madeUp, ch.streamKey), 422, 'unsupported_offer', /codec/);
     // H.264 packetization-mode 0 is not accepted.
-    const mode0 = handOffer([{ kind: 'video', codecs: ['H264/90000 profile-level-id=42e01f;packetization-mode=0'] }]);
+    const mode0 = handOffer([
+      { kind: 'video', codecs: ['H264/90000 profile-level-id=42e01f;packetization-mode=0'] },
+    ]);
     assertError(await postOffer(s, ch.id, mode0, ch.streamKey), 422, 'unsupported_offer', /codec/);
-    const badAudio = handOffer([{ kind: 'video', codecs: [H264] }, { kind: 'audio', codecs: ['PCMU/8000'] }]);
+    const badAudio = handOffer([
+      { kind: 'video', codecs: [H264] },
+      { kind: 'audio', codecs: ['PCMU/8000'] },
+    ]);
     assertError(await postOffer(s, ch.id, badAudio, ch.streamKey), 422, 'unsupported_offer', /audio|Opus/);
   });
 
   void test('passthrough channel offered VP8 only → 422 naming H.264', async () => {
-    const vp8 = handOffer([{ kind: 'video', codecs: [VP8] }, { kind: 'audio', codecs: [OPUS] }]);
-    assertError(await postOffer(s, passthrough.id, vp8, passthrough.streamKey), 422, 'unsupported_offer', /H\.264/);
+    const vp8 = handOffer([
+      { kind: 'video', codecs: [VP8] },
+      { kind: 'audio', codecs: [OPUS] },
+    ]);
+    assertError(
+      await postOffer(s, passthrough.id, vp8, passthrough.streamKey),
+      422,
+      'unsupported_offer',
+      /H\.264/,
+    );
   });
 
   void test('body over 64 KiB → 413 payload_too_large (declared and chunked)', async () => {
@@ -192,22 +245,31 @@ void describe('WHIP errors', () => {
 
   void test('OPTIONS preflight: CORS and Accept-Post, no auth needed', async () => {
     const res = await call(s, 'OPTIONS', `/whip/${ch.id}`, {
-      headers: { origin: 'https://studio.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: 'https://studio.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     assert.ok(res.status === 200 || res.status === 204, `OPTIONS → ${res.status}`);
     assert.equal(header(res, 'access-control-allow-origin'), '*');
     const allowHeaders = headerList(res, 'access-control-allow-headers');
-    for (const h of ['authorization', 'content-type', 'if-match']) assert.ok(allowHeaders.includes(h), `Allow-Headers lacks ${h}: ${allowHeaders.join(',')}`);
+    for (const h of ['authorization', 'content-type', 'if-match'])
+      assert.ok(allowHeaders.includes(h), `Allow-Headers lacks ${h}: ${allowHeaders.join(',')}`);
     const expose = headerList(res, 'access-control-expose-headers');
-    for (const h of ['location', 'etag', 'link']) assert.ok(expose.includes(h), `Expose-Headers lacks ${h}: ${expose.join(',')}`);
+    for (const h of ['location', 'etag', 'link'])
+      assert.ok(expose.includes(h), `Expose-Headers lacks ${h}: ${expose.join(',')}`);
     const methods = headerList(res, 'access-control-allow-methods');
-    for (const m of ['post', 'delete', 'patch', 'options']) assert.ok(methods.includes(m), `Allow-Methods lacks ${m}`);
+    for (const m of ['post', 'delete', 'patch', 'options'])
+      assert.ok(methods.includes(m), `Allow-Methods lacks ${m}`);
     assert.equal(header(res, 'accept-post'), 'application/sdp');
     assert.equal(header(res, 'link'), '', 'no ICE servers configured, no Link');
   });
 
   void test('other methods on the endpoint → 405', async () => {
-    const res = await call(s, 'GET', `/whip/${ch.id}`, { headers: { authorization: `Bearer ${ch.streamKey}` } });
+    const res = await call(s, 'GET', `/whip/${ch.id}`, {
+      headers: { authorization: `Bearer ${ch.streamKey}` },
+    });
     assertError(res, 405, 'method_not_allowed');
   });
 });
@@ -221,7 +283,11 @@ void describe('WHIP session', () => {
       assert.match(header(res, 'content-type'), /^application\/sdp/);
       assert.equal(header(res, 'access-control-allow-origin'), '*');
       const location = header(res, 'location');
-      assert.match(location, new RegExp(`^/whip/${ch.id}/sessions/[A-Za-z0-9_-]{16,}$`), `Location ${location}`);
+      assert.match(
+        location,
+        new RegExp(`^/whip/${ch.id}/sessions/[A-Za-z0-9_-]{16,}$`),
+        `Location ${location}`,
+      );
       assert.match(header(res, 'etag'), /^(W\/)?"[^"]+"$/);
 
       const answer = res.text;
@@ -242,7 +308,8 @@ void describe('WHIP session', () => {
       assert.match(video, /^a=rtpmap:\d+ H264\/90000/m);
       const fmtp = /^a=fmtp:\d+ (.*)$/m.exec(video)?.[1] ?? '';
       assert.match(fmtp, /packetization-mode=1/);
-      for (const k of ['x-google-start-bitrate', 'x-google-min-bitrate', 'x-google-max-bitrate']) assert.match(fmtp, new RegExp(`${k}=\\d+`));
+      for (const k of ['x-google-start-bitrate', 'x-google-min-bitrate', 'x-google-max-bitrate'])
+        assert.match(fmtp, new RegExp(`${k}=\\d+`));
       const audio = sections.find((x) => x.startsWith('m=audio'));
       assert.ok(audio);
       assert.match(audio, /^a=rtpmap:\d+ opus\/48000\/2/im);
@@ -261,26 +328,63 @@ void describe('WHIP session', () => {
       assert.equal(header(opts, 'accept-patch'), 'application/trickle-ice-sdpfrag');
       assert.equal(header(opts, 'access-control-allow-origin'), '*');
       const auth = { authorization: `Bearer ${ch.streamKey}` };
-      const frag = 'a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef012345\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n';
-      const patch = await call(s, 'PATCH', location, { body: frag, headers: { ...auth, 'content-type': 'application/trickle-ice-sdpfrag' } });
+      const frag =
+        'a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef012345\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n';
+      const patch = await call(s, 'PATCH', location, {
+        body: frag,
+        headers: { ...auth, 'content-type': 'application/trickle-ice-sdpfrag' },
+      });
       assert.ok([204, 405, 422].includes(patch.status), `PATCH → ${patch.status}`);
       if (patch.status === 405) {
         assertError(patch, 405, 'method_not_allowed');
         assert.ok(header(patch, 'allow').includes('DELETE'));
       }
-      assertError(await call(s, 'PATCH', location, { body: frag, headers: { ...auth, 'content-type': 'application/sdp' } }), 415, 'unsupported_media_type');
-      assertError(await call(s, 'PATCH', location, { body: '{}', headers: { ...auth, 'content-type': 'application/json' } }), 415, 'unsupported_media_type');
+      assertError(
+        await call(s, 'PATCH', location, {
+          body: frag,
+          headers: { ...auth, 'content-type': 'application/sdp' },
+        }),
+        415,
+        'unsupported_media_type',
+      );
+      assertError(
+        await call(s, 'PATCH', location, {
+          body: '{}',
+          headers: { ...auth, 'content-type': 'application/json' },
+        }),
+        415,
+        'unsupported_media_type',
+      );
       assertError(await call(s, 'DELETE', location), 401, 'unauthorized');
-      assertError(await call(s, 'DELETE', location, { headers: { authorization: `Bearer ${passthrough.streamKey}` } }), 401, 'unauthorized');
-      assertError(await call(s, 'DELETE', `/whip/${ch.id}/sessions/not-a-session`, { headers: auth }), 404, 'session_not_found');
+      assertError(
+        await call(s, 'DELETE', location, { headers: { authorization: `Bearer ${passthrough.streamKey}` } }),
+        401,
+        'unauthorized',
+      );
+      assertError(
+        await call(s, 'DELETE', `/whip/${ch.id}/sessions/not-a-session`, { headers: auth }),
+        404,
+        'session_not_found',
+      );
 
       const del = await call(s, 'DELETE', location, { headers: auth });
       assert.equal(del.status, 200, del.text);
       assert.equal(header(del, 'access-control-allow-origin'), '*');
       assertError(await call(s, 'DELETE', location, { headers: auth }), 404, 'session_not_found');
-      assertError(await call(s, 'PATCH', location, { body: frag, headers: { ...auth, 'content-type': 'application/trickle-ice-sdpfrag' } }), 404, 'session_not_found');
+      assertError(
+        await call(s, 'PATCH', location, {
+          body: frag,
+          headers: { ...auth, 'content-type': 'application/trickle-ice-sdpfrag' },
+        }),
+        404,
+        'session_not_found',
+      );
 
-      await waitFor('publisher.disconnected event', async () => (await eventTypes(s, ch.id)).includes('publisher.disconnected'), 5000);
+      await waitFor(
+        'publisher.disconnected event',
+        async () => (await eventTypes(s, ch.id)).includes('publisher.disconnected'),
+        5000,
+      );
       const channel = await s.api<Channel>('GET', `/api/v1/channels/${ch.id}`);
       assert.equal(channel.json.state, 'running', 'the channel keeps running after its publisher left');
     } finally {
@@ -296,7 +400,9 @@ void describe('WHIP session', () => {
       assert.equal(res.status, 201, res.text);
       assert.match(res.text, /^a=rtpmap:\d+ VP8\/90000/m);
       vp8Answer = res.text;
-      const del = await call(s, 'DELETE', header(res, 'location'), { headers: { authorization: `Bearer ${ch.streamKey}` } });
+      const del = await call(s, 'DELETE', header(res, 'location'), {
+        headers: { authorization: `Bearer ${ch.streamKey}` },
+      });
       assert.equal(del.status, 200, del.text);
     } finally {
       await offer.close();
@@ -320,7 +426,9 @@ void describe('WHIP session', () => {
       const res = await postOffer(s, passthrough.id, offer.sdp, passthrough.streamKey);
       assert.equal(res.status, 201, res.text);
       assert.equal(res.text.split(/\r?\n(?=m=)/).length - 1, 1, 'one section for a video-only offer');
-      const del = await call(s, 'DELETE', header(res, 'location'), { headers: { authorization: `Bearer ${passthrough.streamKey}` } });
+      const del = await call(s, 'DELETE', header(res, 'location'), {
+        headers: { authorization: `Bearer ${passthrough.streamKey}` },
+      });
       assert.equal(del.status, 200, del.text);
     } finally {
       await offer.close();
@@ -332,7 +440,9 @@ void describe('WHIP with ICE servers and a tight rate limit', () => {
   let s2: TestServer;
   let c2: Channel;
   before(async () => {
-    s2 = await startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_WHIP_RATE_LIMIT: '3', ONAIR_ICE_SERVERS: ICE_SERVERS } });
+    s2 = await startServer({
+      env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_WHIP_RATE_LIMIT: '3', ONAIR_ICE_SERVERS: ICE_SERVERS },
+    });
     c2 = await createChannel(s2, { name: 'rate limited' });
   });
   after(async () => {
@@ -348,8 +458,11 @@ void describe('WHIP with ICE servers and a tight rate limit', () => {
       const res = await postOffer(s2, c2.id, offer.sdp, c2.streamKey); // 1st POST of 3
       assert.equal(res.status, 201, res.text);
       assert.match(header(res, 'link'), /<stun:stun\.example\.com:3478>;\s*rel="ice-server"/);
-      for (const c of res.text.matchAll(/^a=candidate:\S+ \d+ \w+ \d+ (\S+) /gm)) assert.equal(c[1], '127.0.0.1');
-      const del = await call(s2, 'DELETE', header(res, 'location'), { headers: { authorization: `Bearer ${c2.streamKey}` } });
+      for (const c of res.text.matchAll(/^a=candidate:\S+ \d+ \w+ \d+ (\S+) /gm))
+        assert.equal(c[1], '127.0.0.1');
+      const del = await call(s2, 'DELETE', header(res, 'location'), {
+        headers: { authorization: `Bearer ${c2.streamKey}` },
+      });
       assert.equal(del.status, 200);
     } finally {
       await offer.close();
@@ -365,7 +478,10 @@ void describe('WHIP with ICE servers and a tight rate limit', () => {
       const res = await postOffer(s2, c2.id, VALID, c2.streamKey);
       assertError(res, 429, 'rate_limited');
       const retry = Number(header(res, 'retry-after'));
-      assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 60, `Retry-After ${header(res, 'retry-after')}`);
+      assert.ok(
+        Number.isInteger(retry) && retry >= 1 && retry <= 60,
+        `Retry-After ${header(res, 'retry-after')}`,
+      );
     }
     // Preflights are not limited.
     const opts = await call(s2, 'OPTIONS', `/whip/${c2.id}`);

@@ -11,7 +11,9 @@ export interface RealOffer {
 }
 
 /** A complete (non-trickle) werift offer: one sendonly video (H.264 or VP8) and, by default, Opus. */
-export async function weriftOffer(opts: { codec?: 'H264' | 'VP8'; audio?: boolean } = {}): Promise<RealOffer> {
+export async function weriftOffer(
+  opts: { codec?: 'H264' | 'VP8'; audio?: boolean } = {},
+): Promise<RealOffer> {
   const codec = opts.codec ?? 'H264';
   const pc = new RTCPeerConnection({
     codecs: {
@@ -23,7 +25,11 @@ export async function weriftOffer(opts: { codec?: 'H264' | 'VP8'; audio?: boolea
               rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
               parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
             })
-          : new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }] }),
+          : new RTCRtpCodecParameters({
+              mimeType: 'video/VP8',
+              clockRate: 90000,
+              rtcpFeedback: [{ type: 'nack' }],
+            }),
       ],
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
     },
@@ -33,7 +39,8 @@ export async function weriftOffer(opts: { codec?: 'H264' | 'VP8'; audio?: boolea
     iceAdditionalHostAddresses: ['127.0.0.1'],
   });
   pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
-  if (opts.audio ?? true) pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
+  if (opts.audio ?? true)
+    pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise<void>((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
@@ -62,7 +69,13 @@ export function handOffer(media: HandMedia[]): string {
   let pt = 96;
   media.forEach((m, i) => {
     const pts = m.codecs.map(() => pt++);
-    lines.push(`m=${m.kind} 9 UDP/TLS/RTP/SAVPF ${pts.join(' ')}`, 'c=IN IP4 0.0.0.0', `a=mid:${i}`, `a=${m.direction ?? 'sendonly'}`, 'a=rtcp-mux');
+    lines.push(
+      `m=${m.kind} 9 UDP/TLS/RTP/SAVPF ${pts.join(' ')}`,
+      'c=IN IP4 0.0.0.0',
+      `a=mid:${i}`,
+      `a=${m.direction ?? 'sendonly'}`,
+      'a=rtcp-mux',
+    );
     m.codecs.forEach((c, j) => {
       const [map, fmtp] = c.split(' ');
       lines.push(`a=rtpmap:${pts[j]} ${map}`);
