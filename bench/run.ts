@@ -7,17 +7,17 @@
  *   - encoder speed of the default 720p ladder while a publisher runs on the same machine
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { publishWhip } from '../test/support/whip-publisher.ts';
+import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'onair-bench-admin-token-000000';
 const SEGMENT_SECONDS = 2;
 const ENCODE_SECONDS = Number(process.env.BENCH_ENCODE_SECONDS ?? 40);
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,13 +32,16 @@ async function startServer(dataDir: string): Promise<{ url: string; stop: () => 
       ONAIR_ADMIN_TOKEN: TOKEN,
       ONAIR_UI: '0',
       ONAIR_LOOPBACK_ONLY_ICE: '1',
-      ONAIR_LOG_LEVEL: 'warn',
+      ONAIR_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(() => reject(new Error('server did not start')), 20_000);
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('server did not start'));
+    }, 20_000);
     child.stdout.on('data', (c: Buffer) => {
       buf += c.toString();
       const m = /"url":"(http:\/\/[^"]+)"/.exec(buf);
@@ -98,12 +101,33 @@ async function firstSegmentLatency(
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const res = await fetch(`${base}/live/${ch.id}/${track}.m3u8`);
-    if (res.ok && (await res.text()).includes('.m4s'))
+    const text = res.ok ? await res.text() : '';
+    if (text.includes('.m4s')) {
+      if (process.env.BENCH_DEBUG) {
+        const lines = text.split('\n').filter((l) => l.startsWith('#EXTINF') || l.startsWith('#EXT-X-PROGRAM'));
+        process.stdout.write(`${lines.join(' ')}\n`);
+      }
       return { ms: Date.now() - pub.postedAt, ch, stop: () => pub.stop() };
+    }
     await sleep(50);
   }
   await pub.stop();
   throw new Error('no segment within 30 s');
+}
+
+/** CPU seconds (user + system) used so far by the encoder FFmpeg of a channel. */
+function encoderCpuSeconds(channelId: string): number | undefined {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes(channelId) || !cmd.includes('input.sdp')) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
 }
 
 function median(xs: number[]): number {
@@ -118,13 +142,14 @@ const results: Record<string, unknown> = {
   segmentSeconds: SEGMENT_SECONDS,
 };
 try {
-  for (const mode of ['passthrough', 'encode'] as const) {
+  for (const mode of (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as ('passthrough' | 'encode')[]) {
     const samples: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const r = await firstSegmentLatency(server.url, mode);
       samples.push(r.ms);
       await r.stop();
       await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
+      await sleep(3000); // measure from a quiet machine, not one still tearing the last session down
     }
     const budget = SEGMENT_SECONDS * 1000 + (mode === 'passthrough' ? 1500 : 2500);
     results[`whipToFirstSegmentMs.${mode}`] = { samples, median: median(samples), budget };
@@ -138,6 +163,8 @@ try {
   const speeds: number[] = [];
   const end = Date.now() + ENCODE_SECONDS * 1000;
   await sleep(5000); // skip the start-up burst
+  const cpu0 = encoderCpuSeconds(r.ch.id);
+  const wall0 = Date.now();
   while (Date.now() < end) {
     const s = await api<{ encoder: { speed: number | null } }>(
       server.url,
