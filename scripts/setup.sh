@@ -39,10 +39,14 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 
-# npm ci gives node_modules/.bin/node (Node 24 LTS, from the `node` package), which npm scripts run on.
-if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The `node` package (its preinstall is approved in package.json allowScripts) provides
+# node_modules/.bin/node, Node 24 LTS, which npm scripts run on.
+# `npm install` rather than `npm ci`: it installs the locked versions too, but tolerates
+# registries that lack other platforms' optional binaries (e.g. @next/swc-darwin-*),
+# where `npm ci` refuses the lock file.
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (with Node 24 LTS)"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
 node_version="$(node_modules/.bin/node --version)"
 case "$node_version" in
