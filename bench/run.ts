@@ -104,7 +104,9 @@ async function firstSegmentLatency(
     const text = res.ok ? await res.text() : '';
     if (text.includes('.m4s')) {
       if (process.env.BENCH_DEBUG) {
-        const lines = text.split('\n').filter((l) => l.startsWith('#EXTINF') || l.startsWith('#EXT-X-PROGRAM'));
+        const lines = text
+          .split('\n')
+          .filter((l) => l.startsWith('#EXTINF') || l.startsWith('#EXT-X-PROGRAM'));
         process.stdout.write(`${lines.join(' ')}\n`);
       }
       return { ms: Date.now() - pub.postedAt, ch, stop: () => pub.stop() };
@@ -142,7 +144,9 @@ const results: Record<string, unknown> = {
   segmentSeconds: SEGMENT_SECONDS,
 };
 try {
-  for (const mode of (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as ('passthrough' | 'encode')[]) {
+  for (const mode of (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as (
+    'passthrough' | 'encode'
+  )[]) {
     const samples: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const r = await firstSegmentLatency(server.url, mode);
@@ -174,12 +178,21 @@ try {
     if (s.encoder.speed !== null) speeds.push(s.encoder.speed);
     await sleep(1000);
   }
+  const cpu1 = encoderCpuSeconds(r.ch.id);
+  const cores =
+    cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / ((Date.now() - wall0) / 1000) : undefined;
   await r.stop();
   await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
   const last = speeds.at(-1) ?? 0;
-  results.encoderSpeed720p = { final: last, min: Math.min(...speeds), samples: speeds.length };
+  results.encoderSpeed720p = {
+    final: last,
+    min: Math.min(...speeds),
+    samples: speeds.length,
+    encoderCores: cores,
+  };
   process.stdout.write(
-    `720p ladder encoder speed: ${last.toFixed(2)}x at the end (min ${Math.min(...speeds).toFixed(2)}x over ${speeds.length} s)\n`,
+    `720p ladder encoder speed: ${last.toFixed(2)}x at the end (min ${Math.min(...speeds).toFixed(2)}x over ${speeds.length} s); ` +
+      `FFmpeg used ${cores?.toFixed(2) ?? '?'} of ${os.cpus().length} cores\n`,
   );
 } finally {
   await server.stop();

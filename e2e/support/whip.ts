@@ -137,9 +137,7 @@ export async function unpublish(page: Page): Promise<number> {
 }
 
 /** Outbound video RTP stats of the page's publisher (what Chromium actually sends). */
-export async function publisherVideoStats(
-  page: Page,
-): Promise<{
+export async function publisherVideoStats(page: Page): Promise<{
   frameWidth?: number;
   frameHeight?: number;
   framesPerSecond?: number;
