@@ -5,46 +5,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import type { ChannelMode, ChannelState, ProgramState } from '../../lib/schemas.ts';
+import type { Asset, Channel, ChannelMode, ChannelState, Program, ProgramState } from '../../lib/schemas.ts';
 import type { LadderName } from '../../lib/ladders.ts';
 import { MIGRATIONS } from './migrations.ts';
 
-export interface ChannelRecord {
-  id: string;
-  name: string;
-  description: string;
-  state: ChannelState;
-  mode: ChannelMode;
-  ladder: LadderName;
-  segmentSeconds: number;
-  streamKey: string;
-  ingest: string[];
-  preview: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ProgramRecord {
-  id: string;
-  channelId: string;
-  name: string;
-  archiveWindowMinutes: number;
-  state: ProgramState;
-  startedAt: string | null;
-  stoppedAt: string | null;
-  assetId: string | null;
-  createdAt: string;
-}
-
-export interface AssetRecord {
-  id: string;
-  programId: string;
-  channelId: string;
-  name: string;
-  durationSeconds: number;
-  bytes: number;
-  createdAt: string;
-}
+/** Rows as the API shows them, less what is computed at read time (urls, live). */
+export type ChannelRecord = Omit<Channel, 'urls' | 'live'>;
+export type ProgramRecord = Program;
+export type AssetRecord = Asset;
 
 export interface ChannelEventRecord {
   id: number;
@@ -110,6 +78,22 @@ function toAsset(r: Row): AssetRecord {
   };
 }
 
+/** The mutable columns of a channel row, in the order the statements list them. */
+function channelColumns(c: ChannelRecord): SQLInputValue[] {
+  return [
+    c.name,
+    c.description,
+    c.state,
+    c.mode,
+    c.ladder,
+    c.segmentSeconds,
+    c.streamKey,
+    JSON.stringify(c.ingest),
+    JSON.stringify(c.preview),
+    c.updatedAt,
+  ];
+}
+
 export class Store {
   readonly #db: DatabaseSync;
   #closed = false;
@@ -168,23 +152,10 @@ export class Store {
   insertChannel(c: ChannelRecord): void {
     this.#db
       .prepare(
-        `INSERT INTO channels (id, name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, created_at, updated_at)
+        `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, updated_at, id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(
-        c.id,
-        c.name,
-        c.description,
-        c.state,
-        c.mode,
-        c.ladder,
-        c.segmentSeconds,
-        c.streamKey,
-        JSON.stringify(c.ingest),
-        JSON.stringify(c.preview),
-        c.createdAt,
-        c.updatedAt,
-      );
+      .run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
@@ -193,19 +164,7 @@ export class Store {
         `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
            stream_key = ?, ingest = ?, preview = ?, updated_at = ? WHERE id = ?`,
       )
-      .run(
-        c.name,
-        c.description,
-        c.state,
-        c.mode,
-        c.ladder,
-        c.segmentSeconds,
-        c.streamKey,
-        JSON.stringify(c.ingest),
-        JSON.stringify(c.preview),
-        c.updatedAt,
-        c.id,
-      );
+      .run(...channelColumns(c), c.id);
   }
 
   getChannel(id: string): ChannelRecord | undefined {
