@@ -98,6 +98,13 @@ export class FfmpegRun {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       for (const s of parser.push(chunk)) {
+        if (this.progress.frame === undefined && (s.frame ?? 0) > 0) {
+          // How long FFmpeg took from spawn to its first encoded frames: probing shows up here.
+          opts.log.debug(
+            { runId: opts.runId, ms: Date.now() - this.startedAt, frame: s.frame },
+            'encoder producing',
+          );
+        }
         this.progress = {
           speed: s.speed,
           fps: s.fps,
