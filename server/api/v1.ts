@@ -93,8 +93,8 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
   r.on('GET', '/api/v1/assets/:id', (ctx) =>
     sendJson(ctx.res, 200, control.assetView(control.requireAsset(id(ctx)))),
   );
-  r.on('DELETE', '/api/v1/assets/:id', (ctx) => {
-    control.deleteAsset(id(ctx));
+  r.on('DELETE', '/api/v1/assets/:id', async (ctx) => {
+    await control.deleteAsset(id(ctx));
     ctx.res.writeHead(204).end();
   });
   return r;

@@ -299,9 +299,10 @@ export class ControlPlane {
 
   #finishProgram(p: ProgramRecord): ProgramRecord {
     const stoppedAt = this.#iso();
-    const summary = this.#runtime.programStopped(p);
+    const assetId = newId('as');
+    const summary = this.#runtime.programStopped(p, assetId);
     const asset: AssetRecord = {
-      id: newId('as'),
+      id: assetId,
       programId: p.id,
       channelId: p.channelId,
       name: p.name,
@@ -341,9 +342,11 @@ export class ControlPlane {
     return { items, total, limit: q.limit, offset: q.offset };
   }
 
-  deleteAsset(id: string): void {
+  /** Checks and forgets the asset at once (a 404 is thrown, not returned), then drops its media. */
+  deleteAsset(id: string): Promise<void> {
     this.requireAsset(id);
     this.#store.deleteAsset(id);
+    return this.#runtime.deleteAsset(id);
   }
 
   assetView(a: AssetRecord): Asset {

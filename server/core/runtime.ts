@@ -22,8 +22,10 @@ export interface ChannelRuntime {
   updateChannel(channel: ChannelRecord): void;
   isLive(channelId: string): boolean;
   programStarted(program: ProgramRecord): void;
-  /** The program stopped; returns what it recorded. */
-  programStopped(program: ProgramRecord): RecordingSummary;
+  /** The program stopped; keeps what it recorded as asset `assetId` and returns its size. */
+  programStopped(program: ProgramRecord, assetId: string): RecordingSummary;
+  /** Removes an asset's media. Idempotent. */
+  deleteAsset(assetId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,9 @@ export class IdleRuntime implements ChannelRuntime {
     return false;
   }
   programStarted(): void {}
+  deleteAsset(): Promise<void> {
+    return Promise.resolve();
+  }
   programStopped(program: ProgramRecord): RecordingSummary {
     const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
     return { durationSeconds: Math.max(0, (Date.now() - started) / 1000), bytes: 0 };

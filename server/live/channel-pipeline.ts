@@ -4,13 +4,15 @@
  * Lifecycle: created when the channel starts, `close()` when it stops; close is
  * idempotent and cascades to the publisher session, FFmpeg and the indexer.
  */
+import { existsSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import { LADDERS } from '../../lib/ladders.ts';
 import type { Logger } from '../log.ts';
 import { RunIndexer } from '../packager/segment-indexer.ts';
-import { Timeline } from '../packager/timeline.ts';
+import { renderHlsMaster, renderHlsMediaPlaylist } from '../packager/hls.ts';
+import { Timeline, type Run, type RunTrack, type TimelineView } from '../packager/timeline.ts';
 import type { PublisherSession, SfuEngine } from '../sfu/engine.ts';
 import type { ChannelRecord } from '../store/store.ts';
 import { VideoProbe } from '../sfu/video-probe.ts';
@@ -326,23 +328,66 @@ export class ChannelPipeline {
     };
   }
 
-  /** Bytes and seconds of output since `since` (epoch ms): what a program recorded. */
-  recordedSince(since: number): { durationSeconds: number; bytes: number } {
+  /**
+   * What a program recorded: the segments since `since` (epoch ms). With `assetDir`,
+   * they are also hard-linked there (the live window may prune its copies at any
+   * time) with a VOD master and media playlists, so the recording outlives the channel.
+   */
+  recordedSince(since: number, assetDir?: string): { durationSeconds: number; bytes: number } {
     let bytes = 0;
     let seconds = 0;
-    const view = this.timeline.window({ maxSegments: Number.MAX_SAFE_INTEGER });
-    for (const run of view.runs) {
-      let first = true;
-      for (const track of run.tracks.values()) {
-        for (const s of track.segments) {
-          if (s.pdt + 1 < since) continue;
-          bytes += s.bytes;
-          if (first && track.info.kind === 'video') seconds += s.duration / track.info.timescale;
+    const full = this.timeline.window({ maxSegments: Number.MAX_SAFE_INTEGER });
+    const runs: Run[] = [];
+    for (const run of full.runs) {
+      const tracks = new Map<string, RunTrack>();
+      let counted = false;
+      for (const [id, track] of run.tracks) {
+        const segments = track.segments.filter((seg) => seg.pdt + 1 >= since);
+        if (segments.length === 0) continue;
+        tracks.set(id, { ...track, segments });
+        for (const seg of segments) bytes += seg.bytes;
+        if (!counted && track.info.kind === 'video') {
+          counted = true;
+          seconds += segments.reduce((n, seg) => n + seg.duration / track.info.timescale, 0);
         }
-        if (track.info.kind === 'video') first = false;
       }
+      if (tracks.size > 0) runs.push({ ...run, ended: true, tracks });
     }
+    if (assetDir && runs.length > 0) this.#archive({ runs }, assetDir);
     return { durationSeconds: seconds, bytes };
+  }
+
+  #archive(view: TimelineView, assetDir: string): void {
+    try {
+      const trackIds = new Set<string>();
+      for (const run of view.runs) {
+        for (const [id, track] of run.tracks) {
+          trackIds.add(id);
+          for (const uri of [track.initUri, ...track.segments.map((seg) => seg.uri)]) {
+            const target = path.join(assetDir, uri);
+            mkdirSync(path.dirname(target), { recursive: true });
+            if (!existsSync(target)) linkSync(path.join(this.liveDir, uri), target);
+          }
+        }
+      }
+      const latest = view.runs.at(-1)!;
+      writeFileSync(
+        path.join(assetDir, 'master.m3u8'),
+        renderHlsMaster([...latest.tracks.values()].map((t) => t.info)),
+      );
+      for (const id of trackIds) {
+        const body = renderHlsMediaPlaylist(view, id, {
+          targetDuration: this.channel.segmentSeconds,
+          ended: true,
+        });
+        writeFileSync(path.join(assetDir, `${id}.m3u8`), body);
+      }
+    } catch (err) {
+      this.#deps.event(
+        'program.archive_failed',
+        `the recording could not be archived: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** Disconnects the publisher (its key was rotated) and forgets the live window. */

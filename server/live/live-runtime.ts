@@ -93,10 +93,12 @@ export class LiveRuntime implements MediaRuntime {
 
   programStarted(): void {}
 
-  programStopped(program: ProgramRecord): RecordingSummary {
+  programStopped(program: ProgramRecord, assetId: string): RecordingSummary {
     const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
+    // The archive window is what a program keeps: its last N minutes.
+    const since = Math.max(started, Date.now() - program.archiveWindowMinutes * 60_000);
     const p = this.#pipelines.get(program.channelId);
-    const recorded = p?.recordedSince(started);
+    const recorded = p?.recordedSince(since, this.#assetDir(assetId));
     return {
       durationSeconds:
         recorded && recorded.durationSeconds > 0
@@ -104,6 +106,14 @@ export class LiveRuntime implements MediaRuntime {
           : Math.max(0, (Date.now() - started) / 1000),
       bytes: recorded?.bytes ?? 0,
     };
+  }
+
+  #assetDir(assetId: string): string {
+    return path.join(this.#deps.config.mediaDir, 'assets', assetId);
+  }
+
+  async deleteAsset(assetId: string): Promise<void> {
+    await rm(this.#assetDir(assetId), { recursive: true, force: true });
   }
 
   stats(channelId: string): unknown {

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -584,6 +584,41 @@ void describe('passthrough mode', () => {
     const mpd = await get(`/live/${ch.id}/manifest.mpd`);
     assert.equal(mpd.status, 200);
     assert.match(mpd.text, /<Representation[^>]*id="source"[^>]*width="1280"[^>]*height="720"/);
+  });
+
+  void test('a program keeps what it recorded as an asset on disk, beyond the live window and the channel', async () => {
+    const pg = await s.api<{ id: string }>('POST', `/api/v1/channels/${ch.id}/programs`, { name: 'rec' });
+    assert.equal((await s.api('POST', `/api/v1/programs/${pg.json.id}/start`)).status, 200);
+    const before = (await mediaPlaylist(ch.id, 'source')).segments.length;
+    await waitFor(
+      'two more segments',
+      async () => ((await mediaPlaylist(ch.id, 'source')).segments.length >= before + 2 ? true : undefined),
+      15_000,
+    );
+    const stopped = await s.api<{ assetId: string }>('POST', `/api/v1/programs/${pg.json.id}/stop`);
+    const asset = await s.api<{ id: string; bytes: number; durationSeconds: number }>(
+      'GET',
+      `/api/v1/assets/${stopped.json.assetId}`,
+    );
+    assert.ok(asset.json.bytes > 0, JSON.stringify(asset.json));
+    assert.ok(asset.json.durationSeconds >= SEGMENT_SECONDS, JSON.stringify(asset.json));
+    const dir = path.join(s.dataDir, 'media', 'assets', asset.json.id);
+    const { stdout } = await run('ffprobe', [
+      '-v',
+      'error',
+      '-show_entries',
+      'format=duration',
+      '-of',
+      'csv=p=0',
+      path.join(dir, 'source.m3u8'),
+    ]);
+    assert.ok(
+      Math.abs(Number(stdout.trim()) - asset.json.durationSeconds) < 0.5,
+      `${stdout} vs ${asset.json.durationSeconds}`,
+    );
+    assert.ok(existsSync(path.join(dir, 'master.m3u8')));
+    assert.equal((await s.api('DELETE', `/api/v1/assets/${asset.json.id}`)).status, 204);
+    assert.equal(existsSync(dir), false);
   });
 
   void test('SIGTERM while live: the server exits and leaves no FFmpeg behind', async () => {

@@ -366,7 +366,7 @@ void describe('programs', () => {
     const p = cp.createProgram(c.id, { name: 'p' });
     cp.startProgram(p.id);
     const id = cp.stopProgram(p.id).assetId!;
-    cp.deleteAsset(id);
+    await cp.deleteAsset(id);
     throwsCode(() => cp.requireAsset(id), 'asset_not_found');
   });
 });
