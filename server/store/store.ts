@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { Asset, Channel, ChannelMode, ChannelState, Program, ProgramState } from '../../lib/schemas.ts';
 import type { LadderName } from '../../lib/ladders.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -97,6 +97,8 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
 export class Store {
   readonly #db: DatabaseSync;
   #closed = false;
+  /** Prepared once, reused: the SQL texts are a fixed set. */
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -110,23 +112,32 @@ export class Store {
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
     );
     const applied = new Set(
-      (this.#db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) =>
-        Number(r.version),
-      ),
+      (this.#stmt('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)),
     );
     for (const m of MIGRATIONS) {
       if (applied.has(m.version)) continue;
       this.transaction(() => {
         this.#db.exec(m.sql);
-        this.#db
-          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(m.version, m.name, new Date().toISOString());
+        this.#stmt('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        );
       });
     }
   }
 
+  #stmt(sql: string): StatementSync {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   schemaVersion(): number {
-    const row = this.#db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
+    const row = this.#stmt('SELECT MAX(version) AS v FROM schema_migrations').get() as Row | undefined;
     return Number(row?.v ?? 0);
   }
 
@@ -150,136 +161,132 @@ export class Store {
 
   // ── channels ──────────────────────────────────────────────────────────
   insertChannel(c: ChannelRecord): void {
-    this.#db
-      .prepare(
-        `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, updated_at, id, created_at)
+    this.#stmt(
+      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, updated_at, id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(...channelColumns(c), c.id, c.createdAt);
+    ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
-    this.#db
-      .prepare(
-        `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
+    this.#stmt(
+      `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
            stream_key = ?, ingest = ?, preview = ?, updated_at = ? WHERE id = ?`,
-      )
-      .run(...channelColumns(c), c.id);
+    ).run(...channelColumns(c), c.id);
   }
 
   getChannel(id: string): ChannelRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM channels WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#stmt('SELECT * FROM channels WHERE id = ?').get(id) as Row | undefined;
     return row ? toChannel(row) : undefined;
   }
 
   listChannels(limit: number, offset: number): { items: ChannelRecord[]; total: number } {
-    const rows = this.#db
-      .prepare('SELECT * FROM channels ORDER BY created_at, id LIMIT ? OFFSET ?')
-      .all(limit, offset) as Row[];
-    const total = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM channels').get() as Row).n);
+    const rows = this.#stmt('SELECT * FROM channels ORDER BY created_at, id LIMIT ? OFFSET ?').all(
+      limit,
+      offset,
+    ) as Row[];
+    const total = Number((this.#stmt('SELECT COUNT(*) AS n FROM channels').get() as Row).n);
     return { items: rows.map(toChannel), total };
   }
 
   allChannels(): ChannelRecord[] {
-    return (this.#db.prepare('SELECT * FROM channels ORDER BY created_at, id').all() as Row[]).map(toChannel);
+    return (this.#stmt('SELECT * FROM channels ORDER BY created_at, id').all() as Row[]).map(toChannel);
   }
 
   deleteChannel(id: string): void {
-    this.#db.prepare('DELETE FROM channels WHERE id = ?').run(id);
+    this.#stmt('DELETE FROM channels WHERE id = ?').run(id);
   }
 
   // ── programs ──────────────────────────────────────────────────────────
   insertProgram(p: ProgramRecord): void {
-    this.#db
-      .prepare(
-        `INSERT INTO programs (id, channel_id, name, archive_window_minutes, state, started_at, stopped_at, asset_id, created_at)
+    this.#stmt(
+      `INSERT INTO programs (id, channel_id, name, archive_window_minutes, state, started_at, stopped_at, asset_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        p.id,
-        p.channelId,
-        p.name,
-        p.archiveWindowMinutes,
-        p.state,
-        p.startedAt,
-        p.stoppedAt,
-        p.assetId,
-        p.createdAt,
-      );
+    ).run(
+      p.id,
+      p.channelId,
+      p.name,
+      p.archiveWindowMinutes,
+      p.state,
+      p.startedAt,
+      p.stoppedAt,
+      p.assetId,
+      p.createdAt,
+    );
   }
 
   updateProgram(p: ProgramRecord): void {
-    this.#db
-      .prepare(
-        'UPDATE programs SET name = ?, state = ?, started_at = ?, stopped_at = ?, asset_id = ? WHERE id = ?',
-      )
-      .run(p.name, p.state, p.startedAt, p.stoppedAt, p.assetId, p.id);
+    this.#stmt(
+      'UPDATE programs SET name = ?, state = ?, started_at = ?, stopped_at = ?, asset_id = ? WHERE id = ?',
+    ).run(p.name, p.state, p.startedAt, p.stoppedAt, p.assetId, p.id);
   }
 
   getProgram(id: string): ProgramRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM programs WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#stmt('SELECT * FROM programs WHERE id = ?').get(id) as Row | undefined;
     return row ? toProgram(row) : undefined;
   }
 
   listPrograms(channelId: string, limit: number, offset: number): { items: ProgramRecord[]; total: number } {
-    const rows = this.#db
-      .prepare('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?')
-      .all(channelId, limit, offset) as Row[];
+    const rows = this.#stmt(
+      'SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?',
+    ).all(channelId, limit, offset) as Row[];
     const total = Number(
-      (this.#db.prepare('SELECT COUNT(*) AS n FROM programs WHERE channel_id = ?').get(channelId) as Row).n,
+      (this.#stmt('SELECT COUNT(*) AS n FROM programs WHERE channel_id = ?').get(channelId) as Row).n,
     );
     return { items: rows.map(toProgram), total };
   }
 
   programsOfChannel(channelId: string, state?: ProgramState): ProgramRecord[] {
     const rows = state
-      ? this.#db
-          .prepare('SELECT * FROM programs WHERE channel_id = ? AND state = ? ORDER BY created_at')
-          .all(channelId, state)
-      : this.#db.prepare('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at').all(channelId);
+      ? this.#stmt('SELECT * FROM programs WHERE channel_id = ? AND state = ? ORDER BY created_at').all(
+          channelId,
+          state,
+        )
+      : this.#stmt('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at').all(channelId);
     return (rows as Row[]).map(toProgram);
   }
 
   countProgramsByState(): Record<string, number> {
-    const rows = this.#db.prepare('SELECT state, COUNT(*) AS n FROM programs GROUP BY state').all() as Row[];
+    const rows = this.#stmt('SELECT state, COUNT(*) AS n FROM programs GROUP BY state').all() as Row[];
     return Object.fromEntries(rows.map((r) => [str(r.state), Number(r.n)]));
   }
 
   deleteProgram(id: string): void {
-    this.#db.prepare('DELETE FROM programs WHERE id = ?').run(id);
+    this.#stmt('DELETE FROM programs WHERE id = ?').run(id);
   }
 
   // ── assets ────────────────────────────────────────────────────────────
   insertAsset(a: AssetRecord): void {
-    this.#db
-      .prepare(
-        `INSERT INTO assets (id, program_id, channel_id, name, duration_seconds, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(a.id, a.programId, a.channelId, a.name, a.durationSeconds, a.bytes, a.createdAt);
+    this.#stmt(
+      `INSERT INTO assets (id, program_id, channel_id, name, duration_seconds, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(a.id, a.programId, a.channelId, a.name, a.durationSeconds, a.bytes, a.createdAt);
   }
 
   getAsset(id: string): AssetRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM assets WHERE id = ?').get(id) as Row | undefined;
+    const row = this.#stmt('SELECT * FROM assets WHERE id = ?').get(id) as Row | undefined;
     return row ? toAsset(row) : undefined;
   }
 
   listAssets(limit: number, offset: number): { items: AssetRecord[]; total: number } {
-    const rows = this.#db
-      .prepare('SELECT * FROM assets ORDER BY created_at, id LIMIT ? OFFSET ?')
-      .all(limit, offset) as Row[];
-    const total = Number((this.#db.prepare('SELECT COUNT(*) AS n FROM assets').get() as Row).n);
+    const rows = this.#stmt('SELECT * FROM assets ORDER BY created_at, id LIMIT ? OFFSET ?').all(
+      limit,
+      offset,
+    ) as Row[];
+    const total = Number((this.#stmt('SELECT COUNT(*) AS n FROM assets').get() as Row).n);
     return { items: rows.map(toAsset), total };
   }
 
   deleteAsset(id: string): void {
-    this.#db.prepare('DELETE FROM assets WHERE id = ?').run(id);
+    this.#stmt('DELETE FROM assets WHERE id = ?').run(id);
   }
 
   // ── events ────────────────────────────────────────────────────────────
   insertEvent(channelId: string, type: string, message: string, at = new Date().toISOString()): void {
-    this.#db
-      .prepare('INSERT INTO channel_events (channel_id, at, type, message) VALUES (?, ?, ?, ?)')
-      .run(channelId, at, type, message);
+    this.#stmt('INSERT INTO channel_events (channel_id, at, type, message) VALUES (?, ?, ?, ?)').run(
+      channelId,
+      at,
+      type,
+      message,
+    );
   }
 
   listEvents(
@@ -287,15 +294,11 @@ export class Store {
     limit: number,
     offset: number,
   ): { items: ChannelEventRecord[]; total: number } {
-    const rows = this.#db
-      .prepare('SELECT * FROM channel_events WHERE channel_id = ? ORDER BY id DESC LIMIT ? OFFSET ?')
-      .all(channelId, limit, offset) as Row[];
+    const rows = this.#stmt(
+      'SELECT * FROM channel_events WHERE channel_id = ? ORDER BY id DESC LIMIT ? OFFSET ?',
+    ).all(channelId, limit, offset) as Row[];
     const total = Number(
-      (
-        this.#db
-          .prepare('SELECT COUNT(*) AS n FROM channel_events WHERE channel_id = ?')
-          .get(channelId) as Row
-      ).n,
+      (this.#stmt('SELECT COUNT(*) AS n FROM channel_events WHERE channel_id = ?').get(channelId) as Row).n,
     );
     return {
       items: rows.map((r) => ({
@@ -310,6 +313,6 @@ export class Store {
   }
 
   clearEvents(channelId: string): void {
-    this.#db.prepare('DELETE FROM channel_events WHERE channel_id = ?').run(channelId);
+    this.#stmt('DELETE FROM channel_events WHERE channel_id = ?').run(channelId);
   }
 }
