@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { OnairError } from '../lib/errors.ts';
 import { buildApiRouter } from './api/v1.ts';
-import { bearerToken, secretEquals, sendError, sendJson, sendText } from './api/http.ts';
+import { bearerToken, publicBaseUrl, secretEquals, sendError, sendJson, sendText } from './api/http.ts';
 import type { RouteContext } from './api/router.ts';
 import type { Config } from './config.ts';
 import { resolveAdminToken } from './core/admin-token.ts';
@@ -87,11 +87,9 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
   const cp = new ControlPlane({ store, runtime, log });
   late.control = cp;
 
-  const baseUrl = (req: IncomingMessage): string =>
-    config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
   const api = buildApiRouter({
     control: cp,
-    baseUrl: (ctx: RouteContext) => baseUrl(ctx.req),
+    baseUrl: (ctx: RouteContext) => publicBaseUrl(config, ctx.req),
     stats: (id) => runtime.stats(id),
   });
   const mounts = runtime.mounts();

@@ -143,6 +143,14 @@ export function secretEquals(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/** The base URL clients reach this server at: ONAIR_PUBLIC_URL, else the request's Host. */
+export function publicBaseUrl(
+  config: { publicUrl: string | undefined; port: number },
+  req: IncomingMessage,
+): string {
+  return config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
+}
+
 /** The client's address, without the IPv4-mapped IPv6 prefix. */
 export function clientAddress(req: IncomingMessage): string {
   const addr = req.socket.remoteAddress ?? '';

@@ -10,6 +10,7 @@ import { OnairError } from '../../lib/errors.ts';
 import type { MediaMount, MediaRuntime } from '../app.ts';
 import type { Config } from '../config.ts';
 import type { RecordingSummary } from '../core/runtime.ts';
+import { publicBaseUrl } from '../api/http.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
 import type { Sample } from '../observability/metrics.ts';
@@ -162,8 +163,6 @@ export class LiveRuntime implements MediaRuntime {
 
   mounts(): MediaMount[] {
     const { store, config } = this.#deps;
-    const publicUrl = (req: IncomingMessage) =>
-      config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
     return [
       whipMount(
         {
@@ -181,7 +180,7 @@ export class LiveRuntime implements MediaRuntime {
         getChannel: (id) => store.getChannel(id),
         getLive: (id) => this.#pipelines.get(id),
         liveWindowSegments: config.liveWindowSegments,
-        publicUrl,
+        publicUrl: (req: IncomingMessage) => publicBaseUrl(config, req),
       }),
       timeMount(),
     ];
