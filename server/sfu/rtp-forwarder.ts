@@ -6,18 +6,22 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { MediaKind, PublisherSession } from './engine.ts';
 
+export interface RtpTarget {
+  host: string;
+  port: number;
+  payloadType: number;
+}
+
 export class RtpForwarder {
   readonly #socket: Socket;
+  readonly #target: RtpTarget;
   readonly #unsubscribe: () => void;
   #closed = false;
   #pendingSends = 0;
   packets = 0;
 
-  constructor(
-    publisher: PublisherSession,
-    kind: MediaKind,
-    target: { host: string; port: number; payloadType: number },
-  ) {
+  constructor(publisher: PublisherSession, kind: MediaKind, target: RtpTarget) {
+    this.#target = target;
     this.#socket = createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
     this.#socket.on('error', () => undefined); // ICMP port unreachable while FFmpeg restarts: not fatal
     this.#unsubscribe = publisher.subscribe(kind, (packet) => {
@@ -34,8 +38,9 @@ export class RtpForwarder {
    * port + 1. FFmpeg's RTP demuxer reads BYE from every stream as end of input and
    * finishes its files at once, instead of waiting for its read timeout.
    */
-  sendBye(target: { host: string; port: number }): void {
+  sendBye(): void {
     if (this.#closed) return;
+    const target = this.#target;
     // 12 bytes (two SSRC entries): FFmpeg drops RTP/RTCP packets shorter than that.
     const bye = Buffer.from([0x82, 0xcb, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
     this.#pendingSends += 2;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Ladder } from '../../lib/ladders.ts';
 import type { ChannelMode } from '../../lib/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { PublisherSession } from '../sfu/engine.ts';
+import type { MediaKind, PublisherSession } from '../sfu/engine.ts';
 import { RtpForwarder } from '../sfu/rtp-forwarder.ts';
 import { buildFfmpegArgs } from './ffmpeg-args.ts';
 import { buildInputSdp } from './input-sdp.ts';
@@ -77,7 +77,7 @@ export class FfmpegRun {
   };
 
   readonly #child: ChildProcessWithoutNullStreams;
-  readonly #forwarders: { forwarder: RtpForwarder; port: number }[] = [];
+  readonly #forwarders: RtpForwarder[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #exited: Promise<void>;
   #stderr: string[] = [];
@@ -194,23 +194,13 @@ export class FfmpegRun {
       throw err;
     }
     if (run.#done) throw new Error(`ffmpeg exited at start: ${run.#stderr.slice(-3).join(' | ')}`);
-    run.#forwarders.push({
-      forwarder: new RtpForwarder(opts.publisher, 'video', {
-        host: '127.0.0.1',
-        port: videoPort,
-        payloadType: VIDEO_PT,
-      }),
-      port: videoPort,
-    });
-    if (audio && audioPort !== undefined) {
-      run.#forwarders.push({
-        forwarder: new RtpForwarder(opts.publisher, 'audio', {
-          host: '127.0.0.1',
-          port: audioPort,
-          payloadType: AUDIO_PT,
-        }),
-        port: audioPort,
-      });
+    const targets: { kind: MediaKind; port: number; payloadType: number }[] = [
+      { kind: 'video', port: videoPort, payloadType: VIDEO_PT },
+    ];
+    if (audio && audioPort !== undefined)
+      targets.push({ kind: 'audio', port: audioPort, payloadType: AUDIO_PT });
+    for (const { kind, port, payloadType } of targets) {
+      run.#forwarders.push(new RtpForwarder(opts.publisher, kind, { host: '127.0.0.1', port, payloadType }));
     }
     opts.publisher.requestKeyframe();
     // Browsers send few keyframes unprompted. In passthrough a keyframe per segment
@@ -228,8 +218,8 @@ export class FfmpegRun {
   #release(opts: { bye?: boolean } = {}): void {
     for (const t of this.#timers) clearInterval(t);
     this.#timers.length = 0;
-    for (const { forwarder, port } of this.#forwarders) {
-      if (opts.bye) forwarder.sendBye({ host: '127.0.0.1', port });
+    for (const forwarder of this.#forwarders) {
+      if (opts.bye) forwarder.sendBye();
       forwarder.close();
     }
     this.#forwarders.length = 0;
