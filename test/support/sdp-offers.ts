@@ -3,7 +3,7 @@
  * negotiate them) and hand-written ones for the error cases (the server rejects
  * them before any WebRTC work, so they only need to parse).
  */
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { createPublisherPeer } from './whip-publisher.ts';
 
 export interface RealOffer {
   sdp: string;
@@ -14,45 +14,8 @@ export interface RealOffer {
 export async function weriftOffer(
   opts: { codec?: 'H264' | 'VP8'; audio?: boolean } = {},
 ): Promise<RealOffer> {
-  const codec = opts.codec ?? 'H264';
-  const pc = new RTCPeerConnection({
-    codecs: {
-      video: [
-        codec === 'H264'
-          ? new RTCRtpCodecParameters({
-              mimeType: 'video/H264',
-              clockRate: 90000,
-              rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-              parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1',
-            })
-          : new RTCRtpCodecParameters({
-              mimeType: 'video/VP8',
-              clockRate: 90000,
-              rtcpFeedback: [{ type: 'nack' }],
-            }),
-      ],
-      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
-    },
-    iceUseIpv6: false,
-    iceUseTcp: false,
-    iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-  });
-  pc.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
-  if (opts.audio ?? true)
-    pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendonly' });
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise<void>((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    const t = setTimeout(resolve, 3000);
-    pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-  return { sdp: pc.localDescription?.sdp ?? '', close: () => pc.close() };
+  const { pc, offer } = await createPublisherPeer(opts);
+  return { sdp: offer, close: () => pc.close() };
 }
 
 export interface HandMedia {

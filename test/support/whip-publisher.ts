@@ -38,18 +38,17 @@ async function bindLoopback(): Promise<Socket> {
   return sock;
 }
 
-export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublisher> {
-  const width = o.width ?? 1280;
-  const height = o.height ?? 720;
-  const fps = o.fps ?? 20;
-  const gop = o.gop ?? fps;
-  const codec = o.videoCodec ?? 'H264';
-  const withAudio = o.audio ?? true;
-
+/** A werift peer with sendonly video (H.264 or VP8) and, by default, Opus, and its complete (non-trickle) offer. */
+export async function createPublisherPeer(opts: { codec?: 'H264' | 'VP8'; audio?: boolean } = {}): Promise<{
+  pc: RTCPeerConnection;
+  videoTrack: MediaStreamTrack;
+  audioTrack: MediaStreamTrack;
+  offer: string;
+}> {
   const pc = new RTCPeerConnection({
     codecs: {
       video: [
-        codec === 'H264'
+        (opts.codec ?? 'H264') === 'H264'
           ? new RTCRtpCodecParameters({
               mimeType: 'video/H264',
               clockRate: 90000,
@@ -72,7 +71,7 @@ export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublishe
   const videoTrack = new MediaStreamTrack({ kind: 'video' });
   pc.addTransceiver(videoTrack, { direction: 'sendonly' });
   const audioTrack = new MediaStreamTrack({ kind: 'audio' });
-  if (withAudio) pc.addTransceiver(audioTrack, { direction: 'sendonly' });
+  if (opts.audio ?? true) pc.addTransceiver(audioTrack, { direction: 'sendonly' });
 
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise<void>((resolve) => {
@@ -85,7 +84,18 @@ export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublishe
       }
     });
   });
-  const offer = pc.localDescription?.sdp ?? '';
+  return { pc, videoTrack, audioTrack, offer: pc.localDescription?.sdp ?? '' };
+}
+
+export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublisher> {
+  const width = o.width ?? 1280;
+  const height = o.height ?? 720;
+  const fps = o.fps ?? 20;
+  const gop = o.gop ?? fps;
+  const codec = o.videoCodec ?? 'H264';
+  const withAudio = o.audio ?? true;
+
+  const { pc, videoTrack, audioTrack, offer } = await createPublisherPeer({ codec, audio: withAudio });
   const postedAt = Date.now();
   const res = await fetch(o.url, {
     method: 'POST',
