@@ -4,8 +4,9 @@ import { useCallback } from 'react';
 import { ApiClient, ApiError, type ChannelEvent, type ChannelStats } from '../../lib/api-client.ts';
 import type { Channel, Program } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
+import { LoadError } from './load-error.tsx';
 import { LiveBadge } from '../ui/badge.tsx';
-import { buttonClasses, Button } from '../ui/button.tsx';
+import { buttonClasses } from '../ui/button.tsx';
 import { Spinner } from '../ui/spinner.tsx';
 import { BrowserPublisher } from './browser-publisher.tsx';
 import { channelPhase } from './channel-actions.ts';
@@ -51,16 +52,7 @@ export function ChannelPage({ channelId }: { channelId: string }) {
         {missing ? (
           <Alert tone="error">This channel does not exist. It may have been deleted.</Alert>
         ) : poll.error ? (
-          <Alert
-            tone="error"
-            action={
-              <Button size="sm" variant="ghost" onClick={poll.refresh}>
-                Retry
-              </Button>
-            }
-          >
-            Could not load the channel. {poll.error}
-          </Alert>
+          <LoadError what="the channel" error={poll.error} onRetry={poll.refresh} />
         ) : (
           <div role="status" className="flex items-center gap-2 py-10 text-sm text-zinc-400">
             <Spinner /> Loading the channel…

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { useState } from 'react';
 import { ApiClient, type ChannelStats } from '../../lib/api-client.ts';
 import type { Channel } from '../../lib/schemas.ts';
-import { Alert } from '../ui/alert.tsx';
+import { LoadError } from './load-error.tsx';
 import { LiveBadge } from '../ui/badge.tsx';
 import { Button } from '../ui/button.tsx';
 import { Spinner } from '../ui/spinner.tsx';
@@ -59,18 +59,7 @@ export function Dashboard() {
         </Button>
       </div>
 
-      {poll.error && (
-        <Alert
-          tone="error"
-          action={
-            <Button size="sm" variant="ghost" onClick={poll.refresh}>
-              Retry
-            </Button>
-          }
-        >
-          Could not load the channels. {poll.error}
-        </Alert>
-      )}
+      {poll.error && <LoadError what="the channels" error={poll.error} onRetry={poll.refresh} />}
 
       {!rows && poll.loading && (
         <div role="status" className="flex items-center gap-2 py-10 text-sm text-zinc-400">
