@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   validation_failed: 422,
   unsupported_offer: 422,
+  unprocessable_media: 422,
   rate_limited: 429,
   internal_error: 500,
   unavailable: 503,

@@ -6,30 +6,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OnairError } from '../lib/errors.ts';
+import type { ChannelEventType } from '../lib/events.ts';
+import { OFFLINE_STATS, type ChannelLiveStats } from '../lib/stats.ts';
 import { buildApiRouter } from './api/v1.ts';
-import { bearerToken, publicBaseUrl, secretEquals, sendError, sendJson, sendText } from './api/http.ts';
 import type { RouteContext } from './api/router.ts';
+import { ConsoleSessions } from './api/session.ts';
 import type { Config } from './config.ts';
 import { resolveAdminToken } from './core/admin-token.ts';
 import { ControlPlane } from './core/control-plane.ts';
-import { IdleRuntime, type ChannelRuntime } from './core/runtime.ts';
+import { IdleRuntime } from './core/runtime.ts';
+import { bearerToken, publicBaseUrl, secretEquals, sendError, sendJson, sendText } from './http/http.ts';
+import type { MediaMount } from './http/mount.ts';
+import type { MediaRuntime } from './live/live-runtime.ts';
 import type { Logger } from './log.ts';
 import { processSamples, renderPrometheus, type Sample } from './observability/metrics.ts';
-import { ConsoleSessions } from './api/session.ts';
 import { Store } from './store/store.ts';
 import type { UiHandler } from './ui/next-handler.ts';
-
-/** A media endpoint family (/whip, /live, …) mounted by the live runtime. */
-export interface MediaMount {
-  prefix: string;
-  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
-}
-
-export interface MediaRuntime extends ChannelRuntime {
-  mounts(): MediaMount[];
-  stats(channelId: string): unknown;
-  metrics(): Sample[];
-}
 
 export interface OnairOptions {
   config: Config;
@@ -39,7 +31,7 @@ export interface OnairOptions {
     store: Store;
     config: Config;
     log: Logger;
-    event: (channelId: string, type: string, message: string) => void;
+    event: (channelId: string, type: ChannelEventType, message: string) => void;
   }) => MediaRuntime;
   ui?: (log: Logger) => Promise<UiHandler | undefined>;
 }
@@ -56,8 +48,8 @@ class NoMediaRuntime extends IdleRuntime implements MediaRuntime {
   mounts(): MediaMount[] {
     return [];
   }
-  stats(): unknown {
-    return {};
+  stats(): ChannelLiveStats {
+    return OFFLINE_STATS;
   }
   metrics(): Sample[] {
     return [];
@@ -102,8 +94,10 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://onair.invalid');
+      // Malformed percent-encoding is a bad request everywhere, before any other work.
+      decodeURIComponent(url.pathname);
     } catch {
-      sendText(res, 400, 'bad request');
+      sendError(res, new OnairError('bad_request', 'the request path is not valid percent-encoding'), log);
       return;
     }
     const path = url.pathname;

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
 import { createLiveRuntime } from './live/live-runtime.ts';
-import { killAllFfmpeg } from './transcode/transcoder.ts';
+import { killAllFfmpeg } from './transcode/ffmpeg-run.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

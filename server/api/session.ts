@@ -7,8 +7,9 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { OnairError } from '../../lib/errors.ts';
-import { RateLimiter } from '../ingest/rate-limit.ts';
-import { clientAddress, parseWith, readJson, secretEquals, sendJson } from './http.ts';
+import { parseWith } from '../../lib/validate.ts';
+import { clientAddress, readJson, secretEquals, sendJson } from '../http/http.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 
 export const SESSION_COOKIE = 'onair_session';
 const SESSION_SECONDS = 12 * 3600;

@@ -1,15 +1,17 @@
 /** /api/v1: thin handlers over the control plane. */
 import { PageQuerySchema } from '../../lib/schemas.ts';
 import { OnairError } from '../../lib/errors.ts';
+import type { ChannelLiveStats, ChannelStats } from '../../lib/stats.ts';
+import { parseWith } from '../../lib/validate.ts';
 import type { ControlPlane } from '../core/control-plane.ts';
-import { parseWith, readJson, sendJson } from './http.ts';
+import { readJson, sendJson } from '../http/http.ts';
 import { Router, type RouteContext } from './router.ts';
 
 export interface ApiDeps {
   control: ControlPlane;
   baseUrl: (ctx: RouteContext) => string;
   /** Live figures of a channel (ingest, encoder, output); added by the media runtime. */
-  stats?: (channelId: string) => unknown;
+  stats?: (channelId: string) => ChannelLiveStats;
 }
 
 function page(ctx: RouteContext) {
@@ -58,7 +60,8 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
   r.on('GET', '/api/v1/channels/:id/stats', (ctx) => {
     const c = control.requireChannel(id(ctx));
     if (!stats) throw new OnairError('unavailable', 'live statistics are not available');
-    sendJson(ctx.res, 200, { channelId: c.id, state: c.state, ...(stats(c.id) as object) });
+    const body: ChannelStats = { channelId: c.id, state: c.state, ...stats(c.id) };
+    sendJson(ctx.res, 200, body);
   });
 
   r.on('GET', '/api/v1/channels/:id/programs', (ctx) => {

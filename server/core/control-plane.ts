@@ -18,11 +18,12 @@ import {
   ChannelPatchSchema,
   ProgramCreateSchema,
 } from '../../lib/schemas.ts';
-import { parseWith } from '../api/http.ts';
+import type { ChannelEventType } from '../../lib/events.ts';
+import { parseWith } from '../../lib/validate.ts';
 import type { Logger } from '../log.ts';
 import { newId, newSecret } from '../store/ids.ts';
 import type { AssetRecord, ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
-import type { ChannelRuntime } from './runtime.ts';
+import { channelConfig, type ChannelRuntime } from './runtime.ts';
 
 export interface ControlPlaneDeps {
   store: Store;
@@ -126,7 +127,7 @@ export class ControlPlane {
     }
     const next: ChannelRecord = { ...c, ...stripUndefined(patch), updatedAt: this.#iso() };
     this.#store.updateChannel(next);
-    this.#runtime.updateChannel(next);
+    this.#runtime.updateChannel(channelConfig(next));
     return next;
   }
 
@@ -154,7 +155,7 @@ export class ControlPlane {
       throw new OnairError('channel_busy', `channel is ${c.state}; try again in a moment`);
     this.#setState(c, 'starting');
     try {
-      await this.#runtime.startChannel(c);
+      await this.#runtime.startChannel(channelConfig(c));
     } catch (err) {
       this.#setState(c, 'stopped');
       this.#event(c.id, 'channel.start_failed', `channel failed to start: ${(err as Error).message}`);
@@ -163,6 +164,8 @@ export class ControlPlane {
       });
     }
     const running = this.#setState(c, 'running');
+    // Programs still running (after a server restart) keep their windows.
+    for (const p of this.#store.programsOfChannel(c.id, 'running')) this.#runtime.programStarted(p);
     this.#event(c.id, 'channel.started', 'channel started; waiting for a publisher');
     return running;
   }
@@ -191,7 +194,7 @@ export class ControlPlane {
     const next: ChannelRecord = { ...c, streamKey: newSecret('sk'), updatedAt: this.#iso() };
     this.#store.updateChannel(next);
     this.#store.clearEvents(id);
-    await this.#runtime.resetChannel(next);
+    await this.#runtime.resetChannel(channelConfig(next));
     this.#event(id, 'channel.reset', 'stream key rotated; runtime state cleared');
     return next;
   }
@@ -217,19 +220,21 @@ export class ControlPlane {
     await this.#runtime.close();
   }
 
+  /** Writes the new state and returns the new row; rows are values, never shared. */
   #setState(c: ChannelRecord, state: ChannelRecord['state']): ChannelRecord {
-    const next = { ...c, state, updatedAt: this.#iso() };
+    // The row as it is now: a rename while the channel was starting or stopping is kept.
+    const current = this.#store.getChannel(c.id) ?? c;
+    const next = { ...current, state, updatedAt: this.#iso() };
     this.#store.updateChannel(next);
-    Object.assign(c, next);
     return next;
   }
 
-  #event(channelId: string, type: string, message: string): void {
+  #event(channelId: string, type: ChannelEventType, message: string): void {
     this.#store.insertEvent(channelId, type, message, this.#iso());
     this.#log.info({ channelId, event: type }, message);
   }
 
-  recordEvent(channelId: string, type: string, message: string): void {
+  recordEvent(channelId: string, type: ChannelEventType, message: string): void {
     if (this.#store.getChannel(channelId)) this.#event(channelId, type, message);
   }
 

@@ -5,24 +5,35 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OnairError } from '../../lib/errors.ts';
-import type { MediaMount } from '../app.ts';
-import { bearerToken, clientAddress, mediaType, readBody, secretEquals } from '../api/http.ts';
+import type { ChannelMode, ChannelState } from '../../lib/schemas.ts';
 import type { IceServer } from '../config.ts';
-import { isAllowed } from '../core/allow-list.ts';
-import type { ChannelRecord } from '../store/store.ts';
-import type { PublisherSession } from '../sfu/engine.ts';
-import { RateLimiter } from './rate-limit.ts';
-import { inspectOffer } from './sdp.ts';
+import { isAllowed } from '../http/allow-list.ts';
+import { bearerToken, clientAddress, mediaType, readBody, secretEquals } from '../http/http.ts';
+import type { MediaMount } from '../http/mount.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
+import { checkTransport, inspectOffer, type OfferSummary } from '../media/sdp.ts';
+
+/** What WHIP needs to know of a channel. */
+export interface WhipChannel {
+  readonly id: string;
+  readonly state: ChannelState;
+  readonly mode: ChannelMode;
+  readonly streamKey: string;
+  readonly ingest: readonly string[];
+}
+
+/** A publisher session, as its signalling sees it. */
+export interface WhipSession {
+  readonly id: string;
+  readonly answer: string;
+  close(reason?: string): void;
+}
 
 export interface WhipHub {
-  getChannel(id: string): ChannelRecord | undefined;
-  /** Creates and attaches a publisher for a running channel; throws OnairError. */
-  publish(
-    channel: ChannelRecord,
-    offer: string,
-    summary: ReturnType<typeof inspectOffer>,
-  ): Promise<PublisherSession>;
-  findSession(channelId: string, sessionId: string): PublisherSession | undefined;
+  getChannel(id: string): WhipChannel | undefined;
+  /** Creates a publisher and attaches it to the running channel; throws OnairError. */
+  publish(channelId: string, offer: string, summary: OfferSummary): Promise<WhipSession>;
+  findSession(channelId: string, sessionId: string): WhipSession | undefined;
 }
 
 const CORS = {
@@ -145,10 +156,7 @@ export function whipMount(
     },
   };
 
-  function authorize(
-    req: IncomingMessage,
-    channel: ChannelRecord | undefined,
-  ): asserts channel is ChannelRecord {
+  function authorize(req: IncomingMessage, channel: WhipChannel | undefined): asserts channel is WhipChannel {
     const token = bearerToken(req);
     if (!channel) {
       throw new OnairError('channel_not_found', 'no such channel');
@@ -181,7 +189,8 @@ export function whipMount(
     if (channel.state !== 'running') {
       throw new OnairError('channel_not_running', `channel is ${channel.state}; start it before publishing`);
     }
-    const session = await hub.publish(channel, offer, summary);
+    checkTransport(offer);
+    const session = await hub.publish(channel.id, offer, summary);
     const location = `/whip/${encodeURIComponent(channel.id)}/sessions/${session.id}`;
     res.writeHead(201, {
       ...CORS,

@@ -4,7 +4,7 @@
  * Buffers; every read is bounds-checked so corrupt input throws instead of
  * looping or reading garbage.
  */
-import { OnairError } from '../../lib/errors.ts';
+import { MediaError } from '../media/errors.ts';
 
 export interface InitInfo {
   kind: 'video' | 'audio';
@@ -46,8 +46,8 @@ interface Box {
   end: number;
 }
 
-function invalid(message: string): OnairError {
-  return new OnairError('bad_request', `invalid mp4: ${message}`);
+function invalid(message: string): MediaError {
+  return new MediaError('malformed_media', `invalid mp4: ${message}`);
 }
 
 /** Bounds-checked big-endian reader over one buffer. */

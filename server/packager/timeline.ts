@@ -4,6 +4,7 @@
  * rendered from one source of truth and survive FFmpeg restarts as
  * discontinuities / new Periods. Pure and in-memory; the clock is injectable.
  */
+import { MediaError } from '../media/errors.ts';
 
 export interface TrackInfo {
   id: string;
@@ -99,7 +100,7 @@ export class Timeline {
   }
 
   beginRun(id: string, startedAt: number = this.now()): Run {
-    if (this.runs.some((r) => r.id === id)) throw new Error(`run ${id} already exists`);
+    if (this.runs.some((r) => r.id === id)) throw new MediaError('invalid_state', `run ${id} already exists`);
     // A new run implies the previous one is over, whether or not endRun was called.
     const prev = this.runs[this.runs.length - 1];
     if (prev) prev.ended = true;
@@ -142,12 +143,15 @@ export class Timeline {
   addSegment(runId: string, trackId: string, input: NewSegment, now: number = this.now()): Segment {
     const run = this.getRun(runId);
     const track = run.tracks.get(trackId);
-    if (!track) throw new Error(`track ${trackId} not declared in run ${runId}`);
+    if (!track) throw new MediaError('invalid_state', `track ${trackId} not declared in run ${runId}`);
     const last = track.segments[track.segments.length - 1];
     if (last && input.number <= last.number) {
-      throw new Error(`segment ${input.number} of ${runId}/${trackId} is not after ${last.number}`);
+      throw new MediaError(
+        'invalid_state',
+        `segment ${input.number} of ${runId}/${trackId} is not after ${last.number}`,
+      );
     }
-    if (!(input.duration > 0)) throw new Error(`segment ${input.uri} has no duration`);
+    if (!(input.duration > 0)) throw new MediaError('invalid_state', `segment ${input.uri} has no duration`);
     const { timescale } = track.info;
 
     if (run.anchor === undefined) {
@@ -302,7 +306,7 @@ export class Timeline {
 
   getRun(runId: string): Run {
     const run = this.runs.find((r) => r.id === runId);
-    if (!run) throw new Error(`unknown run ${runId}`);
+    if (!run) throw new MediaError('invalid_state', `unknown run ${runId}`);
     return run;
   }
 

@@ -8,6 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MediaError } from '../media/errors.ts';
 
 const PROC_FILES = ['/proc/net/udp', '/proc/net/udp6'];
 
@@ -55,7 +56,10 @@ export async function waitForUdpPort(
     options.signal?.throwIfAborted();
     if (await isUdpPortBound(port)) return;
     if (Date.now() >= deadline)
-      throw new Error(`UDP port ${String(port)} not bound within ${String(timeoutMs)} ms`);
+      throw new MediaError(
+        'port_unavailable',
+        `UDP port ${String(port)} not bound within ${String(timeoutMs)} ms`,
+      );
     await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), undefined, {
       signal: options.signal,
     });
@@ -86,7 +90,7 @@ export async function allocateUdpPorts(count: number): Promise<number[]> {
   try {
     for (let attempts = 0; ports.length < count; attempts++) {
       if (attempts >= 200 + count * 20)
-        throw new Error(`could not find ${String(count)} free UDP port pairs`);
+        throw new MediaError('port_unavailable', `could not find ${String(count)} free UDP port pairs`);
       const probe = await bind(0);
       if (!probe) continue;
       held.push(probe);

@@ -255,8 +255,8 @@ void describe('404 unknown ids and endpoints', () => {
       'channel_not_found',
     );
     assertError(await s.api('GET', `/api/v1/channels/${'x'.repeat(2000)}`), 404, 'channel_not_found');
-    // A broken percent-escape matches no route.
-    assertError(await s.api('GET', '/api/v1/channels/%E0%A4%A'), 404, 'not_found');
+    // A broken percent-escape is a bad request, before any other work.
+    assertError(await s.api('GET', '/api/v1/channels/%E0%A4%A'), 400, 'bad_request', /percent-encoding/);
   });
 
   for (const path of [

@@ -266,6 +266,42 @@ void describe('WHIP errors', () => {
     assert.equal(header(res, 'link'), '', 'no ICE servers configured, no Link');
   });
 
+  void test('malformed percent-encoding → 400 bad_request on every WHIP path, no stack trace logged', async () => {
+    const before = s.errorLogs().length;
+    for (const [method, path] of [
+      ['POST', '/whip/%ZZ'],
+      ['OPTIONS', '/whip/%ZZ'],
+      ['DELETE', '/whip/%ZZ/sessions/x'],
+      ['DELETE', `/whip/${ch.id}/sessions/%E0%A4%A`],
+      ['GET', '/live/%ZZ/master.m3u8'],
+      ['GET', '/watch/%E0%A4%A'],
+      ['GET', '/embed/%ZZ'],
+    ] as const) {
+      const res = await call(s, method, path, {
+        body: method === 'POST' ? VALID : undefined,
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${ch.streamKey}` },
+      });
+      assertError(res, 400, 'bad_request', /percent-encoding/);
+    }
+    assert.equal(s.errorLogs().length, before, 'a bad path is not a server error');
+  });
+
+  void test('an offer without ICE credentials or a fingerprint → 422 naming what is missing', async () => {
+    const res = await postOffer(s, ch.id, VALID, ch.streamKey);
+    const { message } = assertError(res, 422, 'unsupported_offer', /a=ice-ufrag/);
+    assert.match(message, /a=ice-pwd/);
+    assert.match(message, /a=fingerprint/);
+    const real = await weriftOffer();
+    try {
+      const noUfrag = real.sdp.replace(/^a=ice-ufrag:.*\r?\n/gm, '');
+      const only = assertError(await postOffer(s, ch.id, noUfrag, ch.streamKey), 422, 'unsupported_offer');
+      assert.match(only.message, /no a=ice-ufrag:/);
+      assert.doesNotMatch(only.message, /a=ice-pwd|a=fingerprint/);
+    } finally {
+      await real.close();
+    }
+  });
+
   void test('other methods on the endpoint → 405', async () => {
     const res = await call(s, 'GET', `/whip/${ch.id}`, {
       headers: { authorization: `Bearer ${ch.streamKey}` },

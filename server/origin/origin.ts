@@ -8,30 +8,38 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
-import type { MediaMount } from '../app.ts';
-import { clientAddress, sendText } from '../api/http.ts';
-import { isAllowed } from '../core/allow-list.ts';
-import type { ChannelRecord } from '../store/store.ts';
-import { renderDashMpd } from './dash.ts';
-import { renderHlsMaster, renderHlsMediaPlaylist } from './hls.ts';
-import type { Timeline } from './timeline.ts';
+import type { ChannelState } from '../../lib/schemas.ts';
+import { isAllowed } from '../http/allow-list.ts';
+import { clientAddress, sendText } from '../http/http.ts';
+import type { MediaMount } from '../http/mount.ts';
+import { renderDashMpd } from '../packager/dash.ts';
+import { renderHlsMaster, renderHlsMediaPlaylist } from '../packager/hls.ts';
+import type { LiveOutput } from '../packager/live-output.ts';
 
+/** What the origin needs of a channel's settings. */
+export interface OriginChannelInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly state: ChannelState;
+  readonly preview: readonly string[];
+  readonly segmentSeconds: number;
+}
+
+/** A running channel, as the origin reads it: its settings snapshot and its output. */
 export interface OriginChannel {
-  channel: ChannelRecord;
-  timeline: Timeline;
-  liveDir: string;
-  startedAt: number;
-  ended: boolean;
-  /** Tracks the current encoder run writes (0 when none): the master waits for all of them. */
-  expectedTracks: number;
-  live: boolean;
+  readonly info: OriginChannelInfo;
+  readonly output: LiveOutput;
+  readonly live: boolean;
   /** The latest thumbnail JPEG, if one was made. */
   thumbnailPath(): string | undefined;
 }
 
 export interface OriginDeps {
-  getChannel(id: string): ChannelRecord | undefined;
+  /** A running channel, from memory: no database read on the media path. */
   getLive(id: string): OriginChannel | undefined;
+  /** A channel that is not running (rare: offline players polling), from the store. */
+  getOffline(id: string): OriginChannelInfo | undefined;
   liveWindowSegments: number;
   publicUrl: (req: IncomingMessage) => string;
 }
@@ -64,12 +72,12 @@ export function liveMount(deps: OriginDeps): MediaMount {
       if (!m) throw new OnairError('not_found', 'not found');
       const channelId = m[1]!;
       const rest = m[2]!;
-      const channel = deps.getChannel(channelId);
+      const live = deps.getLive(channelId);
+      const channel = live?.info ?? deps.getOffline(channelId);
       if (!channel) throw new OnairError('channel_not_found', 'no such channel');
       if (!isAllowed(channel.preview, clientAddress(req))) {
         throw new OnairError('forbidden', "your address is not in the channel's preview allow-list");
       }
-      const live = deps.getLive(channelId);
       if (rest === 'channel.json') {
         // Public facts for the watch page; never the stream key.
         const body = JSON.stringify({
@@ -89,14 +97,16 @@ export function liveMount(deps: OriginDeps): MediaMount {
         return;
       }
       if (!live) throw new OnairError('channel_not_running', 'channel is offline');
-      const window = () => live.timeline.window({ maxSegments: deps.liveWindowSegments });
+      const output = live.output;
+      const timeline = output.timeline;
+      const window = () => timeline.window({ maxSegments: deps.liveWindowSegments });
       // A publisher that left is not the end: players keep polling until it is back.
-      const ended = live.ended;
+      const ended = output.ended;
 
       if (rest === 'master.m3u8') {
-        const tracks = live.timeline.latestTracks();
+        const tracks = timeline.latestTracks();
         // A master listing only the renditions that happened to be ready would stay that way in players.
-        if (!tracks.some((t) => t.kind === 'video') || tracks.length < live.expectedTracks) {
+        if (!tracks.some((t) => t.kind === 'video') || tracks.length < output.expectedTracks) {
           throw new OnairError('not_found', 'the stream has not started yet');
         }
         sendText(res, 200, renderHlsMaster(tracks), 'application/vnd.apple.mpegurl', NO_CACHE);
@@ -109,15 +119,15 @@ export function liveMount(deps: OriginDeps): MediaMount {
         const current = view.runs.at(-1);
         if (
           current &&
-          current.id === live.timeline.latestRun()?.id &&
-          current.tracks.size < live.expectedTracks
+          current.id === timeline.latestRun()?.id &&
+          current.tracks.size < output.expectedTracks
         ) {
           view.runs.pop();
         }
         if (view.runs.length === 0) throw new OnairError('not_found', 'the stream has not started yet');
-        const seg = live.channel.segmentSeconds;
+        const seg = channel.segmentSeconds;
         const mpd = renderDashMpd(view, {
-          availabilityStartTime: live.startedAt,
+          availabilityStartTime: output.startedAt,
           publishTime: Date.now(),
           minimumUpdatePeriodSeconds: seg,
           timeShiftBufferDepthSeconds: deps.liveWindowSegments * seg,
@@ -136,7 +146,7 @@ export function liveMount(deps: OriginDeps): MediaMount {
         const has = view.runs.some((r) => (r.tracks.get(trackId)?.segments.length ?? 0) > 0);
         if (!has) throw new OnairError('not_found', 'no such rendition, or no segments yet');
         const body = renderHlsMediaPlaylist(view, trackId, {
-          targetDuration: live.channel.segmentSeconds,
+          targetDuration: channel.segmentSeconds,
           ended,
         });
         sendText(res, 200, body, 'application/vnd.apple.mpegurl', NO_CACHE);
@@ -144,7 +154,7 @@ export function liveMount(deps: OriginDeps): MediaMount {
       }
       const sm = SEGMENT_PATH.exec(rest);
       if (!sm) throw new OnairError('not_found', 'not found');
-      const file = path.join(live.liveDir, sm[1]!, sm[2]!, sm[3]!);
+      const file = path.join(output.liveDir, sm[1]!, sm[2]!, sm[3]!);
       // The regex admits no "..", so the file is always inside the channel's folder.
       await sendFile(req, res, file, sm[2] === 'audio' ? 'audio/mp4' : 'video/mp4', IMMUTABLE);
     },
@@ -161,11 +171,11 @@ async function sendFile(
   let size: number;
   try {
     const st = await stat(file);
-    if (!st.isFile()) throw new Error('not a file');
-    size = st.size;
+    size = st.isFile() ? st.size : -1;
   } catch {
-    throw new OnairError('not_found', 'not found (a segment may have left the window)');
+    size = -1;
   }
+  if (size < 0) throw new OnairError('not_found', 'not found (a segment may have left the window)');
   res.writeHead(200, { 'Content-Type': type, 'Content-Length': size, ...headers });
   if (req.method === 'HEAD') {
     res.end();

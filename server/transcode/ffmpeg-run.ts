@@ -1,7 +1,10 @@
 /**
- * One FFmpeg run: a process that reads a publisher's RTP (forwarded to it on
- * loopback) and writes CMAF segments into `<liveDir>/<runId>/<trackId>/`. The
- * channel pipeline starts a new run per publisher session and after a crash.
+ * One FFmpeg run: a process that reads a source's RTP (sent to it on loopback
+ * by a plain-RTP consumer the SFU engine makes) and writes CMAF segments into
+ * `<liveDir>/<runId>/<trackId>/`. It knows the source only by its description
+ * (tracks and codecs); once FFmpeg listens it calls `connect(endpoint)` and
+ * closes that link when the run ends. The supervisor (supervisor.ts) starts
+ * runs and restarts them.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,10 +12,10 @@ import path from 'node:path';
 import type { Ladder } from '../../lib/ladders.ts';
 import type { ChannelMode } from '../../lib/schemas.ts';
 import type { Logger } from '../log.ts';
-import type { MediaKind, PublisherSession } from '../sfu/engine.ts';
-import { RtpForwarder } from '../sfu/rtp-forwarder.ts';
+import { MediaError } from '../media/errors.ts';
+import type { SourceDescription } from '../media/source.ts';
 import { buildFfmpegArgs } from './ffmpeg-args.ts';
-import { buildInputSdp } from './input-sdp.ts';
+import { buildInputSdp, type InputSdpOptions } from './input-sdp.ts';
 import { ProgressParser } from './progress.ts';
 import { allocateUdpPorts, waitForUdpPort } from './udp-port.ts';
 
@@ -26,6 +29,17 @@ const VIDEO_PT = 96;
 const AUDIO_PT = 111;
 /** FFmpeg exits by itself this long after its RTP input stops. */
 export const INPUT_TIMEOUT_SECONDS = 2;
+
+/** Where FFmpeg listens for the source's RTP: one port per track, on loopback. */
+export interface RtpInputEndpoint {
+  host: '127.0.0.1';
+  tracks: { trackId: string; port: number; payloadType: number }[];
+}
+
+/** The live connection from a source to a run's input; closed when the run stops. */
+export interface InputLink {
+  close(opts: { bye: boolean }): void;
+}
 
 export interface RunTrack {
   id: string;
@@ -58,7 +72,10 @@ export interface FfmpegRunOptions {
   segmentSeconds: number;
   liveDir: string;
   runId: string;
-  publisher: PublisherSession;
+  /** The source's tracks: the first video track and the first audio track are read. */
+  input: SourceDescription;
+  /** Called once FFmpeg listens: starts sending the source to `endpoint`. */
+  connect: (endpoint: RtpInputEndpoint) => InputLink;
   log: Logger;
   onExit: (exit: RunExit) => void;
 }
@@ -77,9 +94,8 @@ export class FfmpegRun {
   };
 
   readonly #child: ChildProcessWithoutNullStreams;
-  readonly #forwarders: RtpForwarder[] = [];
-  readonly #timers: NodeJS.Timeout[] = [];
-  readonly #exited: Promise<void>;
+  #link: InputLink | undefined;
+  readonly #exited: Promise<RunExit>;
   #stderr: string[] = [];
   #stopping = false;
   #done = false;
@@ -124,48 +140,55 @@ export class FfmpegRun {
       child.once('exit', (code, signal) => {
         this.#done = true;
         this.#release();
-        opts.onExit({
+        const exit: RunExit = {
           code,
           signal,
           expected: this.#stopping,
           stderrTail: this.#stderr.slice(-5).join(' | '),
-        });
-        resolve();
+        };
+        opts.onExit(exit);
+        resolve(exit);
       });
     });
   }
 
-  /** Spawns FFmpeg, waits until it listens, then starts forwarding and asks for a keyframe. */
+  /** Spawns FFmpeg, waits until it listens, then connects the source. */
   static async start(opts: FfmpegRunOptions): Promise<FfmpegRun> {
     const runDir = path.join(opts.liveDir, opts.runId);
     await mkdir(runDir, { recursive: true });
-    const { video, audio } = opts.publisher.codecs;
+    const video = opts.input.tracks.find((t) => t.kind === 'video');
+    const audio = opts.input.tracks.find((t) => t.kind === 'audio');
+    if (!video) throw new MediaError('invalid_argument', 'the source has no video track');
+    const videoCodec = video.codec.name === 'VP8' ? 'VP8' : video.codec.name === 'H264' ? 'H264' : undefined;
+    if (!videoCodec)
+      throw new MediaError('unsupported_media', `video codec ${video.codec.name} is not supported`);
+    if (audio && audio.codec.name !== 'OPUS') {
+      throw new MediaError('unsupported_media', `audio codec ${audio.codec.name} is not supported`);
+    }
     const ports = await allocateUdpPorts(audio ? 2 : 1);
     const videoPort = ports[0]!;
     const audioPort = ports[1];
-    const sdp = buildInputSdp({
+    const sdpOptions: InputSdpOptions = {
       address: '127.0.0.1',
       video: {
-        codec: video.name === 'VP8' ? 'VP8' : 'H264',
+        codec: videoCodec,
         payloadType: VIDEO_PT,
         clockRate: 90000,
-        fmtp: video.name === 'H264' ? 'packetization-mode=1' : undefined,
+        fmtp: videoCodec === 'H264' ? 'packetization-mode=1' : undefined,
         port: videoPort,
       },
-      ...(audio && audioPort !== undefined
-        ? {
-            audio: {
-              codec: 'opus' as const,
-              payloadType: AUDIO_PT,
-              clockRate: 48000 as const,
-              channels: 2 as const,
-              port: audioPort,
-            },
-          }
-        : {}),
-    });
+    };
+    if (audio && audioPort !== undefined) {
+      sdpOptions.audio = {
+        codec: 'opus',
+        payloadType: AUDIO_PT,
+        clockRate: 48000,
+        channels: 2,
+        port: audioPort,
+      };
+    }
     const sdpPath = path.join(runDir, 'input.sdp');
-    await writeFile(sdpPath, sdp);
+    await writeFile(sdpPath, buildInputSdp(sdpOptions));
     const built = buildFfmpegArgs({
       ladder: opts.ladder,
       mode: opts.mode,
@@ -173,14 +196,18 @@ export class FfmpegRun {
       sdpPath,
       runDir,
       inputTimeoutSeconds: INPUT_TIMEOUT_SECONDS,
-      hasAudio: audio !== undefined,
+      hasAudio: sdpOptions.audio !== undefined,
     });
     const child = spawn(opts.ffmpegPath, built.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const spawned = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));
       child.once('error', (err) => resolve(err));
     });
-    if (spawned) throw new Error(`cannot run ${opts.ffmpegPath}: ${spawned.message}`);
+    if (spawned) {
+      throw new MediaError('encoder_failed', `cannot run ${opts.ffmpegPath}: ${spawned.message}`, {
+        cause: spawned,
+      });
+    }
     liveChildren.add(child);
     child.once('exit', () => liveChildren.delete(child));
     const run = new FfmpegRun(opts, runDir, built.tracks, child);
@@ -193,21 +220,16 @@ export class FfmpegRun {
       await run.stop();
       throw err;
     }
-    if (run.#done) throw new Error(`ffmpeg exited at start: ${run.#stderr.slice(-3).join(' | ')}`);
-    const targets: { kind: MediaKind; port: number; payloadType: number }[] = [
-      { kind: 'video', port: videoPort, payloadType: VIDEO_PT },
-    ];
-    if (audio && audioPort !== undefined)
-      targets.push({ kind: 'audio', port: audioPort, payloadType: AUDIO_PT });
-    for (const { kind, port, payloadType } of targets) {
-      run.#forwarders.push(new RtpForwarder(opts.publisher, kind, { host: '127.0.0.1', port, payloadType }));
+    if (run.#done) {
+      throw new MediaError('encoder_failed', `ffmpeg exited at start: ${run.#stderr.slice(-3).join(' | ')}`);
     }
-    opts.publisher.requestKeyframe();
-    // Browsers send few keyframes unprompted. In passthrough a keyframe per segment
-    // duration is what cuts segments on time; in encode mode it only bounds how long
-    // a lost packet corrupts the picture.
-    const every = opts.mode === 'passthrough' ? opts.segmentSeconds * 1000 : 10_000;
-    run.#timers.push(setInterval(() => opts.publisher.requestKeyframe(), every));
+    const endpoint: RtpInputEndpoint = {
+      host: '127.0.0.1',
+      tracks: [{ trackId: video.id, port: videoPort, payloadType: VIDEO_PT }],
+    };
+    if (audio && audioPort !== undefined)
+      endpoint.tracks.push({ trackId: audio.id, port: audioPort, payloadType: AUDIO_PT });
+    run.#link = opts.connect(endpoint);
     return run;
   }
 
@@ -216,20 +238,15 @@ export class FfmpegRun {
   }
 
   #release(opts: { bye?: boolean } = {}): void {
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers.length = 0;
-    for (const forwarder of this.#forwarders) {
-      if (opts.bye) forwarder.sendBye();
-      forwarder.close();
-    }
-    this.#forwarders.length = 0;
+    this.#link?.close({ bye: opts.bye ?? false });
+    this.#link = undefined;
   }
 
   /**
    * Ends the run and lets FFmpeg finish its last segment and playlist. Idempotent.
    * Stops the RTP, asks FFmpeg to quit, and kills it if it has not exited in time.
    */
-  async stop(): Promise<void> {
+  async stop(): Promise<RunExit> {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#release({ bye: true });
@@ -258,7 +275,7 @@ export class FfmpegRun {
         });
       }
     }
-    await this.#exited;
+    return this.#exited;
   }
 
   /** For tests and fault handling: the process dies now. */

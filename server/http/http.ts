@@ -2,8 +2,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
-import { OnairError } from '../../lib/errors.ts';
+import { OnairError, type ErrorCode } from '../../lib/errors.ts';
+import { zodToError } from '../../lib/validate.ts';
 import type { Logger } from '../log.ts';
+import { MediaError, type MediaErrorCode } from '../media/errors.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -54,27 +56,6 @@ export async function readJson(req: IncomingMessage, opts: { allowEmpty?: boolea
   }
 }
 
-/** Validates with zod; the first issue becomes a 422 that names the field. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw zodToError(result.error);
-}
-
-export function zodToError(error: z.ZodError): OnairError {
-  const issue = error.issues[0];
-  if (!issue) return new OnairError('validation_failed', 'invalid request');
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0] ?? 'field';
-    return OnairError.validation(key, 'is not a known field');
-  }
-  if (issue.code === 'invalid_type' && issue.path.length === 0) {
-    return new OnairError('validation_failed', 'request body must be a JSON object');
-  }
-  const field = issue.path.map(String).join('.') || 'body';
-  return OnairError.validation(field, issue.message);
-}
-
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -106,6 +87,31 @@ export function sendText(
   res.end(body);
 }
 
+/** What a media error means to an HTTP client. */
+const MEDIA_ERROR_HTTP: Record<MediaErrorCode, ErrorCode> = {
+  malformed_media: 'unprocessable_media',
+  unsupported_media: 'unprocessable_media',
+  invalid_state: 'internal_error',
+  invalid_argument: 'internal_error',
+  encoder_failed: 'unavailable',
+  port_unavailable: 'unavailable',
+};
+
+/** Any thrown value as the one error type; unknown errors become internal_error (and are logged). */
+export function toOnairError(err: unknown, log?: Logger): OnairError {
+  if (err instanceof OnairError) return err;
+  if (err instanceof z.ZodError) return zodToError(err);
+  if (err instanceof MediaError) {
+    const code = MEDIA_ERROR_HTTP[err.code];
+    if (code === 'internal_error') log?.error({ err }, 'media error');
+    return new OnairError(code, code === 'internal_error' ? 'internal server error' : err.message, {
+      cause: err,
+    });
+  }
+  log?.error({ err }, 'unhandled error');
+  return new OnairError('internal_error', 'internal server error');
+}
+
 /** The one place an error becomes an HTTP response. Unknown errors are logged and never leak. */
 export function sendError(
   res: ServerResponse,
@@ -113,13 +119,7 @@ export function sendError(
   log: Logger,
   headers: Record<string, string> = {},
 ): void {
-  let error: OnairError;
-  if (err instanceof OnairError) error = err;
-  else if (err instanceof z.ZodError) error = zodToError(err);
-  else {
-    log.error({ err }, 'unhandled error');
-    error = new OnairError('internal_error', 'internal server error');
-  }
+  const error = toOnairError(err, log);
   if (res.headersSent) {
     res.destroy();
     return;

@@ -183,6 +183,24 @@ export function filterCandidates(sdp: string, keep: (address: string) => boolean
     .join(eol);
 }
 
+/**
+ * What WebRTC needs in an offer beyond its media: ICE credentials and a DTLS
+ * fingerprint (at session level or in every media section). Throws 422 naming
+ * what is missing.
+ */
+export function checkTransport(sdp: string): void {
+  const missing: string[] = [];
+  if (!/^a=ice-ufrag:\S+/m.test(sdp)) missing.push('a=ice-ufrag');
+  if (!/^a=ice-pwd:\S+/m.test(sdp)) missing.push('a=ice-pwd');
+  if (!/^a=fingerprint:\S+ \S+/m.test(sdp)) missing.push('a=fingerprint');
+  if (missing.length > 0) {
+    throw new OnairError(
+      'unsupported_offer',
+      `the offer has no ${missing.join(', ')}: a WebRTC offer needs ICE credentials and a DTLS fingerprint`,
+    );
+  }
+}
+
 /** The ICE ufrag and password of an SDP (session or first media level). */
 export function iceCredentials(sdp: string): { ufrag: string | undefined; pwd: string | undefined } {
   return {

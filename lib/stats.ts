@@ -1,0 +1,76 @@
+/** Live figures of a channel, as GET /api/v1/channels/:id/stats returns them. */
+import type { ChannelMode, ChannelState } from './schemas.ts';
+
+export interface IngestSample {
+  /** Epoch ms. */
+  at: number;
+  kbps: number;
+  fps?: number;
+}
+
+export interface IngestStats {
+  /** What feeds the channel: 'webrtc' (WHIP), later 'rtmp', 'srt', 'failover'. */
+  source: string;
+  /** The SFU engine or protocol stack: 'werift', … */
+  engine: string;
+  state: 'connecting' | 'live' | 'ended';
+  videoCodec: string;
+  audioCodec: string | null;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  kbps: number;
+  packetsLost: number;
+  packetsReceived: number;
+  connectedSince: string | null;
+}
+
+export interface EncoderStats {
+  running: boolean;
+  mode: ChannelMode;
+  speed: number | null;
+  fps: number | null;
+  renditions: string[];
+  restarts: number;
+}
+
+export interface OutputTrack {
+  id: string;
+  kind: 'video' | 'audio';
+  codec: string;
+  bandwidth: number;
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  sampleRate?: number;
+  channels?: number;
+}
+
+export interface OutputStats {
+  segments: number;
+  lastSegmentAt: string | null;
+  tracks: OutputTrack[];
+}
+
+/** What the media runtime knows of a channel. */
+export interface ChannelLiveStats {
+  live: boolean;
+  ingest: IngestStats | null;
+  encoder: EncoderStats | null;
+  output: OutputStats | null;
+  /** One sample a second, the last two minutes. */
+  history: IngestSample[];
+}
+
+export interface ChannelStats extends ChannelLiveStats {
+  channelId: string;
+  state: ChannelState;
+}
+
+export const OFFLINE_STATS: ChannelLiveStats = Object.freeze({
+  live: false,
+  ingest: null,
+  encoder: null,
+  output: null,
+  history: [],
+});
