@@ -4,7 +4,9 @@
  */
 import type { ErrorCode } from './errors.ts';
 import { isErrorBody } from './errors.ts';
+import type { ChannelEvent } from './events.ts';
 import type { Asset, Channel, ChannelCreate, ChannelPatch, Page, Program, ProgramCreate } from './schemas.ts';
+import type { ChannelStats } from './stats.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -20,48 +22,8 @@ export class ApiError extends Error {
   }
 }
 
-export interface ChannelEvent {
-  id: number;
-  channelId: string;
-  at: string;
-  type: string;
-  message: string;
-}
-
-export interface IngestSample {
-  at: number;
-  kbps: number;
-  fps?: number;
-}
-
-export interface ChannelStats {
-  channelId: string;
-  state: Channel['state'];
-  live: boolean;
-  ingest: {
-    engine: string;
-    state: string;
-    videoCodec: string;
-    audioCodec: string | null;
-    width: number | null;
-    height: number | null;
-    fps: number | null;
-    kbps: number;
-    packetsLost: number;
-    packetsReceived: number;
-    connectedSince: string | null;
-  } | null;
-  encoder: {
-    running: boolean;
-    mode: string;
-    speed: number | null;
-    fps: number | null;
-    renditions: string[];
-    restarts: number;
-  } | null;
-  output: { segments: number; lastSegmentAt: string | null } | null;
-  history: IngestSample[];
-}
+export type { ChannelEvent } from './events.ts';
+export type { ChannelStats, IngestSample } from './stats.ts';
 
 export interface ApiClientOptions {
   baseUrl?: string;

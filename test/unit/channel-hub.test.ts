@@ -1,0 +1,283 @@
+/**
+ * The channel hub driven with a fake source, a fake router (its plain-RTP
+ * consumers) and a fake encoder: the wiring alone, no sockets, no FFmpeg.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { OnairError } from '../../lib/errors.ts';
+import type { ChannelEventType } from '../../lib/events.ts';
+import type { ChannelConfig } from '../../server/core/runtime.ts';
+import { ChannelHub } from '../../server/live/channel-hub.ts';
+import { createLogger } from '../../server/log.ts';
+import type { OfferSummary } from '../../server/media/sdp.ts';
+import { LiveOutput, type OutputRun } from '../../server/packager/live-output.ts';
+import type { FakeSource } from '../support/fake-media.ts';
+import { FakeEncoder, FakeRouter, channelConfig } from '../support/fake-media.ts';
+
+const log = createLogger('silent');
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+class SpyOutput extends LiveOutput {
+  readonly runs: OutputRun[] = [];
+  readonly endedRuns: string[] = [];
+  override beginRun(run: OutputRun): void {
+    this.runs.push(run);
+    super.beginRun(run);
+  }
+  override async endRun(runId: string): Promise<void> {
+    this.endedRuns.push(runId);
+    await super.endRun(runId);
+  }
+}
+
+const SUMMARY = { videoCodec: 'H264', audio: {} } as unknown as OfferSummary;
+const SUMMARY_NO_AUDIO = { videoCodec: 'H264', audio: undefined } as unknown as OfferSummary;
+
+function setup(over: Partial<ChannelConfig> = {}) {
+  const config = channelConfig(over);
+  const dir = mkdtempSync(path.join(tmpdir(), 'onair-hub-'));
+  dirs.push(dir);
+  const router = new FakeRouter(config.id);
+  const events: { type: ChannelEventType; message: string }[] = [];
+  let encoder!: FakeEncoder;
+  const output = new SpyOutput({
+    liveDir: path.join(dir, 'live'),
+    liveWindowSegments: 6,
+    segmentSeconds: config.segmentSeconds,
+    log,
+  });
+  const hub = new ChannelHub({
+    config,
+    router,
+    createEncoder: (hooks) => (encoder = new FakeEncoder(hooks)),
+    output,
+    log,
+    event: (type, message) => events.push({ type, message }),
+    sampleEveryMs: 0,
+  });
+  const types = () => events.map((e) => e.type);
+  return { hub, router, encoder, output, events, types };
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(ok(), what);
+}
+
+function assertOnair(code: string) {
+  return (err: unknown) => err instanceof OnairError && err.code === code;
+}
+
+void describe('ChannelHub', () => {
+  void test('a publisher is negotiated by the router with bitrate hints from the ladder', async () => {
+    const { hub, router } = setup({ ladder: '1080p' });
+    const session = await hub.publish('v=0', SUMMARY);
+    assert.equal(router.publishers[0], session);
+    assert.deepEqual(router.publisherOptions[0]?.bitrate, { min: 2500, start: 4000, max: 6750 });
+    assert.equal(router.publisherOptions[0]?.withAudio, true);
+    assert.equal(hub.findSession(session.id), session);
+    assert.equal(hub.live, false, 'not live before ICE connects');
+    await hub.close();
+  });
+
+  void test('a source going live starts the encoder on its tracks; its RTP reaches the plain transport', async () => {
+    const { hub, router, encoder, output, types } = setup();
+    const session = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    assert.deepEqual(encoder.calls, [], 'nothing runs before the source is live');
+    session.goLive();
+    assert.equal(hub.live, true);
+    assert.deepEqual(encoder.calls, ['start']);
+    assert.deepEqual(
+      encoder.input?.description.tracks.map((t) => [t.id, t.codec.name]),
+      [
+        ['video', 'H264'],
+        ['audio', 'OPUS'],
+      ],
+    );
+    assert.equal(encoder.settings?.mode, 'encode');
+    assert.equal(encoder.settings?.segmentSeconds, 2);
+    assert.deepEqual(
+      encoder.settings?.ladder.renditions.map((r) => r.name),
+      ['720p', '480p', '360p'],
+    );
+    // The router made the consumer: one target per track, payload types from the encoder's SDP.
+    const transport = router.transports[0]!;
+    assert.equal(transport.opts.source, session);
+    assert.deepEqual(
+      transport.opts.targets.map((t) => [t.trackId, t.port, t.payloadType, t.host]),
+      [
+        ['video', 40000, 96, '127.0.0.1'],
+        ['audio', 40002, 111, '127.0.0.1'],
+      ],
+    );
+    assert.equal(transport.opts.keyframeIntervalMs, 10_000, 'encode mode: a keyframe every 10 s');
+    assert.ok(session.keyframeRequests >= 1, 'the consumer asked for a keyframe when it started');
+    session.emit('video', 102);
+    session.emit('audio', 111);
+    assert.deepEqual(
+      transport.received.map((r) => r.trackId),
+      ['video', 'audio'],
+    );
+    // The output was told about the run before anything else.
+    assert.equal(output.runs.length, 1);
+    assert.equal(output.expectedTracks, 4);
+    assert.deepEqual(
+      output.runs[0]?.tracks.map((t) => [t.id, t.bandwidth]),
+      [
+        ['720p', 3_000_000],
+        ['480p', 1_400_000],
+        ['360p', 800_000],
+        ['audio', 128_000],
+      ],
+    );
+    assert.ok(types().includes('publisher.connected'));
+    assert.ok(types().includes('encoder.started'));
+    await hub.close();
+  });
+
+  void test('passthrough: keyframes at the segment cadence, video bandwidth measured by the output', async () => {
+    const { hub, router, output } = setup({ mode: 'passthrough', segmentSeconds: 3 });
+    const session = (await hub.publish('v=0', SUMMARY_NO_AUDIO)) as FakeSource;
+    session.goLive();
+    assert.equal(router.transports[0]?.opts.keyframeIntervalMs, 3000);
+    assert.equal(output.runs[0]?.tracks.find((t) => t.id === '720p')?.bandwidth, undefined);
+    await hub.close();
+  });
+
+  void test('one source at a time: a second publisher is refused until the first has ended', async () => {
+    const { hub } = setup();
+    const first = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    await assert.rejects(hub.publish('v=0', SUMMARY), assertOnair('publisher_exists'));
+    first.close('DELETE');
+    const second = await hub.publish('v=0', SUMMARY);
+    assert.notEqual(second, first);
+    assert.equal(hub.findSession(first.id), undefined);
+    await hub.close();
+  });
+
+  void test('two publishers racing: the second to finish negotiating loses and is closed', async () => {
+    const { hub, router } = setup();
+    let release!: () => void;
+    router.gate = new Promise((resolve) => (release = resolve));
+    const a = hub.publish('v=0', SUMMARY);
+    const b = hub.publish('v=0', SUMMARY);
+    release();
+    const [ra, rb] = await Promise.allSettled([a, b]);
+    assert.equal(ra.status, 'fulfilled');
+    assert.equal(rb.status, 'rejected');
+    assert.ok(assertOnair('publisher_exists')(rb.reason));
+    assert.equal(router.publishers[1]?.state, 'ended', 'the loser is closed');
+    await hub.close();
+  });
+
+  void test('the source ending stops the encoder and closes the consumer with a BYE; the channel waits', async () => {
+    const { hub, router, encoder, output, types } = setup();
+    const session = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    session.goLive();
+    session.close('ICE failed');
+    await until('the encoder has stopped', () => types().includes('encoder.stopped'));
+    assert.deepEqual(encoder.calls, ['start', 'stop']);
+    assert.deepEqual(router.transports[0]?.closedWith, { bye: true });
+    assert.deepEqual(output.endedRuns, [output.runs[0]?.runId]);
+    assert.equal(hub.live, false);
+    assert.equal(hub.source, undefined);
+    assert.ok(types().includes('publisher.disconnected'));
+    assert.ok(types().includes('encoder.stopped'));
+    assert.equal(router.closed, false, 'the channel keeps running');
+    // It comes back: a new run.
+    const again = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    again.goLive();
+    assert.equal(output.runs.length, 2);
+    await hub.close();
+  });
+
+  void test('an encoder failure is a typed channel event', async () => {
+    const { hub, encoder, types } = setup();
+    ((await hub.publish('v=0', SUMMARY)) as FakeSource).goLive();
+    await encoder.crash();
+    assert.ok(types().includes('encoder.failed'));
+    await hub.close();
+  });
+
+  void test('stats are typed and follow the source', async () => {
+    const { hub } = setup();
+    const idle = hub.stats();
+    assert.equal(idle.live, false);
+    assert.equal(idle.ingest, null);
+    assert.equal(idle.encoder?.running, false);
+    assert.deepEqual(idle.encoder?.renditions, []);
+    const session = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    session.goLive();
+    const s = hub.stats();
+    assert.equal(s.live, true);
+    assert.equal(s.ingest?.source, 'webrtc');
+    assert.equal(s.ingest?.engine, 'fake');
+    assert.equal(s.ingest?.state, 'live');
+    assert.equal(s.ingest?.videoCodec, 'H264');
+    assert.equal(s.ingest?.audioCodec, 'OPUS');
+    assert.equal(s.ingest?.width, 1280);
+    assert.ok(s.ingest?.connectedSince);
+    assert.equal(s.encoder?.running, true);
+    assert.deepEqual(s.encoder?.renditions, ['720p', '480p', '360p']);
+    assert.equal(s.output?.segments, 0);
+    await hub.close();
+  });
+
+  void test('programs: a window while running, a recording summary when stopped', async () => {
+    const { hub } = setup();
+    hub.programStarted('pg_1', Date.now(), 300);
+    const dir = mkdtempSync(path.join(tmpdir(), 'onair-asset-'));
+    dirs.push(dir);
+    const summary = hub.programStopped('pg_1', Date.now() - 1000, dir);
+    assert.deepEqual(summary, { durationSeconds: 0, bytes: 0 });
+    await hub.close();
+  });
+
+  void test('settings are a snapshot replaced as a whole', async () => {
+    const { hub } = setup();
+    const before = hub.config;
+    assert.ok(Object.isFrozen(before));
+    const next = channelConfig({ name: 'renamed', preview: ['10.0.0.0/8'] });
+    hub.setConfig(next);
+    assert.equal(hub.config, next);
+    assert.equal(before.name, 'test', 'the old snapshot is untouched');
+    await hub.close();
+  });
+
+  void test('reset drops the publisher and the live window, and takes the new key', async () => {
+    const { hub, encoder } = setup();
+    const session = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    session.goLive();
+    await hub.reset(channelConfig({ streamKey: 'sk_new' }));
+    assert.equal(session.state, 'ended');
+    assert.equal(encoder.running, false);
+    assert.equal(hub.config.streamKey, 'sk_new');
+    assert.equal(hub.stats().history.length, 0);
+    await hub.close();
+  });
+
+  void test('close cascades once: source, encoder, router, output', async () => {
+    const { hub, router, encoder, output } = setup();
+    const session = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    session.goLive();
+    await hub.close();
+    await hub.close();
+    assert.equal(session.state, 'ended');
+    assert.equal(encoder.closed, true);
+    assert.deepEqual(
+      encoder.calls.filter((c) => c === 'close'),
+      ['close'],
+    );
+    assert.equal(router.closed, true);
+    assert.equal(output.endedRuns.length, 1);
+    assert.equal(output.ended, true);
+    assert.equal(hub.closed, true);
+    await assert.rejects(hub.publish('v=0', SUMMARY), assertOnair('channel_not_running'));
+  });
+});

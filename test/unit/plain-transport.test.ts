@@ -1,0 +1,103 @@
+/** The plain-RTP consumer on real UDP sockets, and the keyframe gate. */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { KeyframeGate } from '../../server/sfu/keyframe-gate.ts';
+import { PlainTransport } from '../../server/sfu/plain-transport.ts';
+import { FakeSource } from '../support/fake-media.ts';
+
+const sockets: Socket[] = [];
+after(() => {
+  for (const s of sockets) s.close();
+});
+
+async function receiver(): Promise<{ port: number; packets: Buffer[] }> {
+  const socket = createSocket('udp4');
+  sockets.push(socket);
+  const packets: Buffer[] = [];
+  socket.on('message', (m) => packets.push(m));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { port: socket.address().port, packets };
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(ok(), what);
+}
+
+void describe('KeyframeGate', () => {
+  void test('many requests within the interval cause one request upstream', () => {
+    let now = 1000;
+    let sent = 0;
+    const gate = new KeyframeGate(() => sent++, { minIntervalMs: 300, now: () => now });
+    for (let i = 0; i < 25; i++) gate.request();
+    assert.equal(sent, 1);
+    assert.equal(gate.dropped, 24);
+    now += 299;
+    gate.request();
+    assert.equal(sent, 1);
+    now += 1;
+    gate.request();
+    assert.equal(sent, 2);
+  });
+});
+
+void describe('PlainTransport', () => {
+  void test('sends each track to its port with the receiver payload type, BYE on close', async () => {
+    const video = await receiver();
+    const audio = await receiver();
+    const source = new FakeSource().goLive();
+    const t = new PlainTransport({
+      source,
+      targets: [
+        { trackId: 'video', host: '127.0.0.1', port: video.port, payloadType: 96 },
+        { trackId: 'audio', host: '127.0.0.1', port: audio.port, payloadType: 111 },
+      ],
+    });
+    assert.equal(source.keyframeRequests, 1, 'a keyframe for the receiver to start on');
+    source.emit('video', 0x80 | 102); // marker bit set
+    source.emit('audio', 63);
+    await until('both packets', () => video.packets.length === 1 && audio.packets.length === 1);
+    assert.equal(video.packets[0]![1], 0x80 | 96, 'payload type rewritten, marker kept');
+    assert.equal(audio.packets[0]![1], 111);
+    assert.equal(t.packets, 2);
+    t.close({ bye: true });
+    t.close({ bye: true });
+    await until('the BYE', () => video.packets.length === 2);
+    const bye = video.packets[1]!;
+    assert.equal(bye[1], 0xcb, 'RTCP BYE');
+    assert.equal(bye.length, 12);
+    source.emit('video');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(video.packets.length, 2, 'nothing after close');
+    assert.equal(source.listenerCount('video'), 0, 'unsubscribed');
+  });
+
+  void test('asks the source for keyframes at the given interval; rejects unknown tracks', async () => {
+    const r = await receiver();
+    const source = new FakeSource({ audio: false }).goLive();
+    assert.throws(
+      () =>
+        new PlainTransport({
+          source,
+          targets: [{ trackId: 'audio', host: '127.0.0.1', port: r.port, payloadType: 111 }],
+        }),
+      RangeError,
+    );
+    let closed = 0;
+    const t = new PlainTransport(
+      {
+        source,
+        targets: [{ trackId: 'video', host: '127.0.0.1', port: r.port, payloadType: 96 }],
+        keyframeIntervalMs: 20,
+      },
+      () => closed++,
+    );
+    await until('periodic keyframe requests', () => source.keyframeRequests >= 3);
+    t.close();
+    const n = source.keyframeRequests;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(source.keyframeRequests, n, 'no requests after close');
+    assert.equal(closed, 1, 'the owner is told once');
+  });
+});
