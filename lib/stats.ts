@@ -37,7 +37,9 @@ export interface EncoderStats {
 export interface OutputTrack {
   id: string;
   kind: 'video' | 'audio';
+  /** RFC 6381 codec string, e.g. avc1.64001f. */
   codec: string;
+  /** bits/s, declared (ladder) or measured (passthrough). */
   bandwidth: number;
   width?: number;
   height?: number;

@@ -4,19 +4,11 @@
  * rendered from one source of truth and survive FFmpeg restarts as
  * discontinuities / new Periods. Pure and in-memory; the clock is injectable.
  */
+import type { OutputTrack } from '../../lib/stats.ts';
 import { MediaError } from '../media/errors.ts';
 
-export interface TrackInfo {
-  id: string;
-  kind: 'video' | 'audio';
-  codec: string;
-  /** bits/s, declared (ladder) or measured (passthrough). */
-  bandwidth: number;
-  width?: number;
-  height?: number;
-  frameRate?: number;
-  sampleRate?: number;
-  channels?: number;
+/** A track as the stats show it, plus its timescale. */
+export interface TrackInfo extends OutputTrack {
   timescale: number;
 }
 
