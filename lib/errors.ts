@@ -7,12 +7,17 @@ export const ERROR_STATUS = {
   bad_request: 400,
   invalid_sdp: 400,
   unauthorized: 401,
+  token_required: 401,
+  token_expired: 401,
   forbidden: 403,
+  token_invalid: 403,
+  cross_origin_request: 403,
   not_found: 404,
   channel_not_found: 404,
   program_not_found: 404,
   asset_not_found: 404,
   session_not_found: 404,
+  webhook_not_found: 404,
   method_not_allowed: 405,
   channel_running: 409,
   channel_not_running: 409,
@@ -23,6 +28,9 @@ export const ERROR_STATUS = {
   program_not_running: 409,
   program_finished: 409,
   publisher_exists: 409,
+  channel_limit_reached: 409,
+  running_channel_limit_reached: 409,
+  webhook_limit_reached: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -61,7 +69,7 @@ export class OnairError extends Error {
     return body;
   }
 
-  static notFound(kind: 'channel' | 'program' | 'asset' | 'session', id: string): OnairError {
+  static notFound(kind: 'channel' | 'program' | 'asset' | 'session' | 'webhook', id: string): OnairError {
     return new OnairError(`${kind}_not_found`, `${kind} ${JSON.stringify(id)} does not exist`);
   }
 

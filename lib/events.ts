@@ -25,3 +25,29 @@ export interface ChannelEvent {
   type: ChannelEventType;
   message: string;
 }
+
+/** Events about assets (recordings), which outlive their channel. */
+export const ASSET_EVENT_TYPES = ['asset.ready', 'asset.deleted'] as const;
+export type AssetEventType = (typeof ASSET_EVENT_TYPES)[number];
+
+/**
+ * What a webhook can subscribe to: every channel event, the asset events, and
+ * `webhook.ping` (sent on request, to try a receiver). `*` subscribes to all.
+ */
+export const WEBHOOK_EVENT_TYPES = [...CHANNEL_EVENT_TYPES, ...ASSET_EVENT_TYPES, 'webhook.ping'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** The JSON body of every webhook delivery. */
+export interface WebhookEvent {
+  /** Unique per event (`evt_…`); the same in every retry. */
+  id: string;
+  type: WebhookEventType;
+  /** When it happened (ISO 8601). */
+  at: string;
+  data: {
+    channelId?: string;
+    programId?: string;
+    assetId?: string;
+    message: string;
+  };
+}

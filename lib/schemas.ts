@@ -1,6 +1,7 @@
 /** zod schemas shared by the server's routes and the browser's API client. */
 import { z } from 'zod';
 import { LADDER_NAMES, DEFAULT_LADDER } from './ladders.ts';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events.ts';
 
 export const CHANNEL_STATES = ['stopped', 'starting', 'running', 'stopping'] as const;
 export type ChannelState = (typeof CHANNEL_STATES)[number];
@@ -13,17 +14,34 @@ export type ProgramState = (typeof PROGRAM_STATES)[number];
 
 export const MAX_RUNNING_PROGRAMS = 3;
 
+/** `public`: anyone may watch; `token`: every viewer request needs a signed playback token. */
+export const PLAYBACK_MODES = ['public', 'token'] as const;
+export type PlaybackMode = (typeof PLAYBACK_MODES)[number];
+
 const cidr = z.union([z.cidrv4(), z.cidrv6(), z.ipv4(), z.ipv6()], {
   error: 'must be an IP address or CIDR such as 192.168.0.0/16',
 });
 const allowList = z.array(cidr).max(64, { error: 'at most 64 entries' });
 
+/** Control characters (C0, DEL, C1): never part of a name. */
+const CONTROL = /\p{Cc}/u;
+/** Control characters other than tab and newline. */
+const CONTROL_BUT_LINES = /[^\P{Cc}\t\n\r]/u;
+/** A UTF-16 surrogate that is not half of a pair: not text, and not storable as UTF-8. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 const name = z
   .string()
   .trim()
   .min(1, { error: 'must not be empty' })
-  .max(100, { error: 'at most 100 characters' });
-const description = z.string().max(1000, { error: 'at most 1000 characters' });
+  .max(100, { error: 'at most 100 characters' })
+  .refine((v) => !CONTROL.test(v), { error: 'must not contain control characters' })
+  .refine((v) => !LONE_SURROGATE.test(v), { error: 'must be valid Unicode text' });
+const description = z
+  .string()
+  .max(1000, { error: 'at most 1000 characters' })
+  .refine((v) => !CONTROL_BUT_LINES.test(v), { error: 'must not contain control characters' })
+  .refine((v) => !LONE_SURROGATE.test(v), { error: 'must be valid Unicode text' });
 const segmentSeconds = z
   .number({ error: 'must be a whole number of seconds from 1 to 10' })
   .int({ error: 'must be a whole number of seconds from 1 to 10' })
@@ -31,6 +49,7 @@ const segmentSeconds = z
   .max(10, { error: 'must be a whole number of seconds from 1 to 10' });
 const mode = z.enum(CHANNEL_MODES, { error: `must be one of ${CHANNEL_MODES.join(', ')}` });
 const ladder = z.enum(LADDER_NAMES, { error: `must be one of ${LADDER_NAMES.join(', ')}` });
+const playback = z.enum(PLAYBACK_MODES, { error: `must be one of ${PLAYBACK_MODES.join(', ')}` });
 
 export const ChannelCreateSchema = z.strictObject({
   name,
@@ -40,6 +59,7 @@ export const ChannelCreateSchema = z.strictObject({
   segmentSeconds: segmentSeconds.default(2),
   ingest: allowList.default([]),
   preview: allowList.default([]),
+  playback: playback.default('public'),
 });
 export type ChannelCreate = z.input<typeof ChannelCreateSchema>;
 
@@ -51,6 +71,7 @@ export const ChannelPatchSchema = z.strictObject({
   segmentSeconds: segmentSeconds.optional(),
   ingest: allowList.optional(),
   preview: allowList.optional(),
+  playback: playback.optional(),
 });
 export type ChannelPatch = z.input<typeof ChannelPatchSchema>;
 
@@ -65,6 +86,56 @@ export const ProgramCreateSchema = z.strictObject({
   archiveWindowMinutes: archiveWindowMinutes.default(60),
 });
 export type ProgramCreate = z.input<typeof ProgramCreateSchema>;
+
+/** A playback token lives from 1 minute to 1 year. */
+export const PLAYBACK_TOKEN_MAX_SECONDS = 366 * 24 * 3600;
+const expiresInSeconds = z
+  .number({ error: `must be a whole number of seconds from 60 to ${PLAYBACK_TOKEN_MAX_SECONDS}` })
+  .int({ error: `must be a whole number of seconds from 60 to ${PLAYBACK_TOKEN_MAX_SECONDS}` })
+  .min(60, { error: `must be a whole number of seconds from 60 to ${PLAYBACK_TOKEN_MAX_SECONDS}` })
+  .max(PLAYBACK_TOKEN_MAX_SECONDS, {
+    error: `must be a whole number of seconds from 60 to ${PLAYBACK_TOKEN_MAX_SECONDS}`,
+  });
+const objectId = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{14}$`), { error: `must be an id such as ${prefix}_…` });
+
+export const PlaybackTokenCreateSchema = z.strictObject({
+  expiresInSeconds: expiresInSeconds.default(24 * 3600),
+  /** Narrows the token to one program (its DVR window) of the channel. */
+  programId: objectId('pg').optional(),
+  /** Narrows the token to one asset (recording) of the channel. */
+  assetId: objectId('as').optional(),
+});
+export type PlaybackTokenCreate = z.input<typeof PlaybackTokenCreateSchema>;
+
+const WEBHOOK_EVENT_CHOICES = ['*', ...WEBHOOK_EVENT_TYPES] as const;
+export const WebhookCreateSchema = z.strictObject({
+  url: z
+    .string({ error: 'must be an http(s) URL' })
+    .max(2000, { error: 'at most 2000 characters' })
+    .refine(
+      (v) => {
+        try {
+          const u = new URL(v);
+          return (
+            (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === ''
+          );
+        } catch {
+          return false;
+        }
+      },
+      { error: 'must be an http(s) URL without user name or password' },
+    ),
+  events: z
+    .array(
+      z.enum(WEBHOOK_EVENT_CHOICES, { error: `must be "*" or one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }),
+    )
+    .min(1, { error: 'name at least one event, or "*" for all' })
+    .max(WEBHOOK_EVENT_CHOICES.length, { error: 'too many events' })
+    .transform((v) => [...new Set(v)]),
+  description: description.default(''),
+});
+export type WebhookCreate = z.input<typeof WebhookCreateSchema>;
 
 export const PageQuerySchema = z.object({
   limit: z.coerce
@@ -100,6 +171,7 @@ export interface Channel {
   streamKey: string;
   ingest: string[];
   preview: string[];
+  playback: PlaybackMode;
   urls: ChannelUrls;
   live: boolean;
   createdAt: string;
@@ -133,4 +205,45 @@ export interface Page<T> {
   total: number;
   limit: number;
   offset: number;
+}
+
+export interface PlaybackToken {
+  token: string;
+  channelId: string;
+  programId?: string;
+  assetId?: string;
+  expiresAt: string;
+  /** The channel's URLs with the token in them: the HLS/DASH URLs carry it in the path, the pages in `?token=`. */
+  urls: Omit<ChannelUrls, 'whip'>;
+}
+
+export type WebhookSubscription = WebhookEventType | '*';
+
+export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+export interface WebhookDelivery {
+  id: number;
+  webhookId: string;
+  eventId: string;
+  eventType: WebhookEventType;
+  state: DeliveryState;
+  attempts: number;
+  /** The receiver's last HTTP status, or null when it did not answer. */
+  responseStatus: number | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  nextAttemptAt: string | null;
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookSubscription[];
+  description: string;
+  /** The HMAC key of the X-Onair-Signature header. */
+  secret: string;
+  createdAt: string;
+  lastDelivery: WebhookDelivery | null;
 }

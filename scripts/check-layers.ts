@@ -28,6 +28,8 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
   'server/origin': [...BASE, 'server/media', 'server/http', 'server/packager'],
   'server/core': [...BASE, 'server/store'],
+  'server/auth': BASE,
+  'server/webhooks': [...BASE, 'server/store'],
   'server/live': [
     ...BASE,
     'server/config.ts',
@@ -42,7 +44,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
     'server/origin',
     'server/core',
   ],
-  'server/api': [...BASE, 'server/http', 'server/store', 'server/core'],
+  'server/api': [...BASE, 'server/http', 'server/store', 'server/core', 'server/auth', 'server/webhooks'],
   'server/ui': BASE,
   'server/app.ts': '*',
   'server/main.ts': '*',

@@ -11,17 +11,31 @@ import { OFFLINE_STATS, type ChannelLiveStats } from '../lib/stats.ts';
 import { buildApiRouter } from './api/v1.ts';
 import type { RouteContext } from './api/router.ts';
 import { ConsoleSessions } from './api/session.ts';
+import { PlaybackTokens, type VerifyPlayback } from './auth/playback-token.ts';
 import type { Config } from './config.ts';
 import { resolveAdminToken } from './core/admin-token.ts';
 import { ControlPlane } from './core/control-plane.ts';
 import { IdleRuntime } from './core/runtime.ts';
-import { bearerToken, publicBaseUrl, secretEquals, sendError, sendJson, sendText } from './http/http.ts';
+import { resolveClientAddress, TrustedProxies } from './http/client-address.ts';
+import { assertSameOrigin } from './http/csrf.ts';
+import {
+  bearerToken,
+  publicBaseUrl,
+  secretEquals,
+  sendError,
+  sendJson,
+  sendText,
+  setClientAddress,
+} from './http/http.ts';
 import type { MediaMount } from './http/mount.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { BASE_HEADERS, isPagePath, pinCacheControl, uiHeaders } from './http/security-headers.ts';
 import type { MediaRuntime } from './live/live-runtime.ts';
 import type { Logger } from './log.ts';
 import { processSamples, renderPrometheus, type Sample } from './observability/metrics.ts';
 import { Store } from './store/store.ts';
 import type { UiHandler } from './ui/next-handler.ts';
+import { Webhooks } from './webhooks/webhooks.ts';
 
 export interface OnairOptions {
   config: Config;
@@ -32,6 +46,7 @@ export interface OnairOptions {
     config: Config;
     log: Logger;
     event: (channelId: string, type: ChannelEventType, message: string) => void;
+    verifyPlayback: VerifyPlayback;
   }) => MediaRuntime;
   ui?: (log: Logger) => Promise<UiHandler | undefined>;
 }
@@ -39,6 +54,8 @@ export interface OnairOptions {
 export interface Onair {
   server: Server;
   control: ControlPlane;
+  webhooks: Webhooks;
+  playbackTokens: PlaybackTokens;
   adminToken: string;
   url: string;
   close(): Promise<void>;
@@ -66,6 +83,15 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     process.stderr.write(`\n  onair admin token (saved in ${admin.file}):\n\n    ${admin.token}\n\n`);
   }
 
+  const playbackTokens = PlaybackTokens.open(config.dataDir);
+  const webhooks = new Webhooks({
+    store,
+    log: log.child({ component: 'webhooks' }),
+    allowPrivate: config.webhookAllowPrivate,
+    maxAttempts: config.webhookMaxAttempts,
+    backoffMs: config.webhookBackoffMs,
+  });
+
   // The runtime reports events through the control plane, which needs the runtime: tie the knot late.
   const late: { control?: ControlPlane } = {};
   const runtime: MediaRuntime = opts.runtime
@@ -74,23 +100,45 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
         config,
         log,
         event: (id, type, message) => late.control?.recordEvent(id, type, message),
+        verifyPlayback: playbackTokens.verifier,
       })
     : new NoMediaRuntime();
-  const cp = new ControlPlane({ store, runtime, log });
+  const cp = new ControlPlane({
+    store,
+    runtime,
+    log,
+    limits: { maxChannels: config.maxChannels, maxRunningChannels: config.maxRunningChannels },
+    // Off the caller's stack: whoever reports an event (the media side too) never waits for webhooks.
+    notify: (event) => setImmediate(() => webhooks.publish(event)),
+  });
   late.control = cp;
 
   const api = buildApiRouter({
     control: cp,
     baseUrl: (ctx: RouteContext) => publicBaseUrl(config, ctx.req),
     stats: (id) => runtime.stats(id),
+    playbackTokens,
+    webhooks,
   });
   const mounts = runtime.mounts();
-  const sessions = new ConsoleSessions(admin.token, {
+  const sessions = new ConsoleSessions(store, admin.token, {
     secureCookies: config.publicUrl?.startsWith('https:') ?? false,
   });
+  const trustedProxies = new TrustedProxies(config.trustProxy);
+  // Failed authentications per client (wrong admin token, stream key or metrics token): guessing stops here.
+  const authFailures = new RateLimiter(config.authFailureLimit, 60_000);
+  const rateLimited = (res: ServerResponse, address: string, extra: Record<string, string> = {}) =>
+    sendError(res, new OnairError('rate_limited', 'too many failed authentications; wait a minute'), log, {
+      'Retry-After': String(authFailures.retryAfterSeconds(address)),
+      ...extra,
+    });
+  const uiOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   let ui: UiHandler | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const address = resolveClientAddress(req, trustedProxies);
+    setClientAddress(req, address);
+    for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://onair.invalid');
@@ -106,33 +154,39 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       return;
     }
     if (path === '/metrics') {
-      const counts = cp.counts();
-      const samples: Sample[] = [
-        {
-          name: 'onair_channels',
-          help: 'Channels by state.',
-          type: 'gauge',
-          values: Object.entries(counts.channelsByState).map(([state, value]) => ({
-            labels: { state },
-            value,
-          })),
-        },
-        {
-          name: 'onair_programs_running',
-          help: 'Programs recording now.',
-          type: 'gauge',
-          values: [{ value: counts.programsRunning }],
-        },
-        ...runtime.metrics(),
-        ...processSamples(startedAt),
-      ];
-      sendText(res, 200, renderPrometheus(samples), 'text/plain; version=0.0.4; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-store');
+      if (config.metricsToken) {
+        if (authFailures.isLimited(address)) return rateLimited(res, address);
+        const token = bearerToken(req);
+        if (!token || !secretEquals(token, config.metricsToken)) {
+          if (token) authFailures.hit(address);
+          sendError(res, new OnairError('unauthorized', 'missing or wrong metrics token'), log);
+          return;
+        }
+      }
+      sendText(
+        res,
+        200,
+        renderPrometheus(metricSamples(config.metricsToken === undefined)),
+        'text/plain; version=0.0.4; charset=utf-8',
+      );
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
       try {
+        if (authFailures.isLimited(address)) return rateLimited(res, address);
         const token = bearerToken(req);
-        const authorized = token ? secretEquals(token, admin.token) : sessions.isSignedIn(req);
+        let authorized: boolean;
+        if (token) {
+          authorized = secretEquals(token, admin.token);
+          if (!authorized) authFailures.hit(address);
+        } else {
+          authorized = sessions.isSignedIn(req);
+          // The cookie is sent by the browser on its own: only this site's pages may use it to change things.
+          if (authorized) assertSameOrigin(req, config.publicUrl);
+        }
         if (!authorized) {
           throw new OnairError(
             'unauthorized',
@@ -154,9 +208,15 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       return;
     }
     if (path === '/auth/session') {
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+      const signingIn = req.method === 'POST';
       try {
+        if (signingIn && authFailures.isLimited(address)) return rateLimited(res, address);
+        if (!signingIn && sessions.hasCookie(req)) assertSameOrigin(req, config.publicUrl);
         await sessions.handle(req, res);
       } catch (err) {
+        if (signingIn && err instanceof OnairError && err.code === 'unauthorized') authFailures.hit(address);
         sendError(res, err, log);
       }
       return;
@@ -173,6 +233,16 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     }
     for (const mount of mounts) {
       if (path === mount.prefix || path.startsWith(`${mount.prefix}/`)) {
+        const whip = mount.prefix === '/whip' && req.method !== 'OPTIONS';
+        if (whip && authFailures.isLimited(address)) {
+          return rateLimited(res, address, { 'Access-Control-Allow-Origin': '*' });
+        }
+        if (whip && req.headers.authorization !== undefined) {
+          // A stream key that was presented and refused is a failed authentication.
+          res.once('finish', () => {
+            if (res.statusCode === 401) authFailures.hit(address);
+          });
+        }
         try {
           await mount.handle(req, res, url);
         } catch (err) {
@@ -182,6 +252,12 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       }
     }
     if (ui) {
+      for (const [name, value] of Object.entries(
+        uiHeaders(path, { dev: config.dev, extraOrigins: uiOrigins }),
+      ))
+        res.setHeader(name, value);
+      // Pages are never kept by a cache: the console's show private data, and every page changes with a release.
+      if (isPagePath(path)) pinCacheControl(res, 'no-store');
       await ui.handle(req, res);
       return;
     }
@@ -189,7 +265,47 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       sendError(res, new OnairError('not_found', `no such endpoint: ${req.method} ${path}`), log);
       return;
     }
-    sendText(res, 503, 'The onair web UI is not built. Run `npm run build`, then restart.\n');
+    sendText(res, 503, 'The onair web UI is not built. Run `npm run build`, then restart.\n', undefined, {
+      'Cache-Control': 'no-store',
+    });
+  };
+
+  /** What /metrics shows; when it is public, nothing names a channel whose viewers are restricted. */
+  const metricSamples = (isPublic: boolean): Sample[] => {
+    const counts = cp.counts();
+    let samples: Sample[] = [
+      {
+        name: 'onair_channels',
+        help: 'Channels by state.',
+        type: 'gauge',
+        values: Object.entries(counts.channelsByState).map(([state, value]) => ({
+          labels: { state },
+          value,
+        })),
+      },
+      {
+        name: 'onair_programs_running',
+        help: 'Programs recording now.',
+        type: 'gauge',
+        values: [{ value: counts.programsRunning }],
+      },
+      {
+        name: 'onair_webhook_deliveries_pending',
+        help: 'Webhook deliveries waiting or in flight.',
+        type: 'gauge',
+        values: [{ value: webhooks.pending }],
+      },
+      ...runtime.metrics(),
+      ...processSamples(startedAt),
+    ];
+    if (isPublic) {
+      const restricted = cp.restrictedChannelIds();
+      samples = samples.map((sample) => ({
+        ...sample,
+        values: sample.values.filter((v) => !(v.labels?.channel && restricted.has(v.labels.channel))),
+      }));
+    }
+    return samples;
   };
 
   const server = createServer((req, res) => {
@@ -218,6 +334,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     }
   }
   await cp.restore();
+  webhooks.resume();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -226,9 +343,12 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       server.closeAllConnections();
       await cp.shutdown();
       await ui?.close().catch(() => undefined);
+      // Events of the shutdown itself are queued on the next turn; let them reach the store first.
+      await new Promise((resolve) => setImmediate(resolve));
+      webhooks.close();
       store.close();
     })();
     return closing;
   };
-  return { server, control: cp, adminToken: admin.token, url, close };
+  return { server, control: cp, webhooks, playbackTokens, adminToken: admin.token, url, close };
 }

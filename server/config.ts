@@ -2,6 +2,7 @@
  * Configuration is read once, from the environment, at start-up. Every variable,
  * its default and its meaning is listed in README.md ("Configuration").
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -14,6 +15,32 @@ const port = (fallback: number) =>
     .min(0, { error: 'must be from 0 to 65535' })
     .max(65535, { error: 'must be from 0 to 65535' })
     .default(fallback);
+
+const count = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be from ${min} to ${max}` })
+    .max(max, { error: `must be from ${min} to ${max}` });
+
+const flag = z.enum(['0', '1'], { error: 'must be 0 or 1' });
+
+/** Comma- or space-separated items. */
+const list = (v: string): string[] =>
+  v
+    .split(/[\s,]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+const CidrSchema = z.union([z.cidrv4(), z.cidrv6(), z.ipv4(), z.ipv6()]);
+const HostNameSchema = z
+  .string()
+  .regex(/^(\*\.)?[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$|^[0-9a-f:]+$/i, { error: 'not a host name' });
+
+/** Default for ONAIR_MAX_RUNNING_CHANNELS: a live encode channel takes about one core. */
+export function defaultMaxRunningChannels(cores = availableParallelism()): number {
+  return Math.max(4, 2 * cores);
+}
 
 const IceServerSchema = z.strictObject({
   urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
@@ -51,8 +78,21 @@ const EnvSchema = z.object({
     .int({ error: 'must be a whole number' })
     .min(1, { error: 'must be 1 or more' })
     .default(30),
-  ONAIR_LOOPBACK_ONLY_ICE: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('0'),
-  ONAIR_UI: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('1'),
+  ONAIR_LOOPBACK_ONLY_ICE: flag.default('0'),
+  ONAIR_UI: flag.default('1'),
+  ONAIR_TRUST_PROXY: z.string().default(''),
+  ONAIR_ALLOWED_HOSTS: z.string().default(''),
+  ONAIR_METRICS_TOKEN: z
+    .string()
+    .min(16, { error: 'must be at least 16 characters' })
+    .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' })
+    .optional(),
+  ONAIR_AUTH_FAILURE_LIMIT: count(1, 10_000).default(10),
+  ONAIR_MAX_CHANNELS: count(1, 1_000_000).default(500),
+  ONAIR_MAX_RUNNING_CHANNELS: count(1, 100_000).optional(),
+  ONAIR_WEBHOOK_ALLOW_PRIVATE: flag.default('0'),
+  ONAIR_WEBHOOK_MAX_ATTEMPTS: count(1, 20).default(10),
+  ONAIR_WEBHOOK_BACKOFF_MS: count(10, 600_000).default(1000),
   NODE_ENV: z.string().default('production'),
 });
 
@@ -71,6 +111,18 @@ export interface Config {
   liveWindowSegments: number;
   whipRateLimitPerMinute: number;
   loopbackOnlyIce: boolean;
+  /** Proxies (CIDRs) whose X-Forwarded-For / Forwarded name the client; empty: none. */
+  trustProxy: string[];
+  /** Host names the server answers as (besides its own addresses, localhost and ONAIR_PUBLIC_URL's). */
+  allowedHosts: string[];
+  metricsToken: string | undefined;
+  /** Failed authentications per client address per minute before 429. */
+  authFailureLimit: number;
+  maxChannels: number;
+  maxRunningChannels: number;
+  webhookAllowPrivate: boolean;
+  webhookMaxAttempts: number;
+  webhookBackoffMs: number;
   ui: boolean;
   dev: boolean;
 }
@@ -107,6 +159,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `invalid ONAIR_ICE_SERVERS: must be a JSON array such as [{"urls":"stun:stun.example.com:3478"}]`,
     );
   }
+  const trustProxy = list(e.ONAIR_TRUST_PROXY);
+  for (const entry of trustProxy) {
+    if (!CidrSchema.safeParse(entry).success) {
+      throw new ConfigError(
+        `invalid ONAIR_TRUST_PROXY=${JSON.stringify(e.ONAIR_TRUST_PROXY)}: ${JSON.stringify(entry)} is not an IP address or CIDR such as 10.0.0.0/8`,
+      );
+    }
+  }
+  const allowedHosts = list(e.ONAIR_ALLOWED_HOSTS).map((h) => h.toLowerCase());
+  for (const h of allowedHosts) {
+    if (!HostNameSchema.safeParse(h).success) {
+      throw new ConfigError(
+        `invalid ONAIR_ALLOWED_HOSTS=${JSON.stringify(e.ONAIR_ALLOWED_HOSTS)}: ${JSON.stringify(h)} is not a host name such as live.example.com`,
+      );
+    }
+  }
   const dataDir = path.resolve(e.ONAIR_DATA_DIR);
   return {
     port: e.PORT,
@@ -123,6 +191,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     liveWindowSegments: e.ONAIR_LIVE_WINDOW_SEGMENTS,
     whipRateLimitPerMinute: e.ONAIR_WHIP_RATE_LIMIT,
     loopbackOnlyIce: e.ONAIR_LOOPBACK_ONLY_ICE === '1',
+    trustProxy,
+    allowedHosts,
+    metricsToken: e.ONAIR_METRICS_TOKEN,
+    authFailureLimit: e.ONAIR_AUTH_FAILURE_LIMIT,
+    maxChannels: e.ONAIR_MAX_CHANNELS,
+    maxRunningChannels: e.ONAIR_MAX_RUNNING_CHANNELS ?? defaultMaxRunningChannels(),
+    webhookAllowPrivate: e.ONAIR_WEBHOOK_ALLOW_PRIVATE === '1',
+    webhookMaxAttempts: e.ONAIR_WEBHOOK_MAX_ATTEMPTS,
+    webhookBackoffMs: e.ONAIR_WEBHOOK_BACKOFF_MS,
     ui: e.ONAIR_UI === '1',
     dev: e.NODE_ENV === 'development',
   };

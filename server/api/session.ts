@@ -1,55 +1,66 @@
 /**
- * Console sign-in: the admin token is exchanged for a signed, HttpOnly,
- * SameSite=Strict cookie. Nothing is stored server-side; rotating the admin
- * token invalidates every session.
+ * Console sign-in: the admin token is exchanged for a random session id in an
+ * HttpOnly, SameSite=Strict cookie. Sessions live in SQLite (only a hash of the
+ * id is kept), so signing out ends the session on the server, and sessions made
+ * with another admin token (after it is rotated) are dropped at start-up and
+ * never accepted.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { OnairError } from '../../lib/errors.ts';
 import { parseWith } from '../../lib/validate.ts';
-import { clientAddress, readJson, secretEquals, sendJson } from '../http/http.ts';
-import { RateLimiter } from '../http/rate-limit.ts';
+import { readJson, secretEquals, sendJson } from '../http/http.ts';
+import type { Store } from '../store/store.ts';
 
 export const SESSION_COOKIE = 'onair_session';
 const SESSION_SECONDS = 12 * 3600;
+/** Sessions kept at most; the oldest go first. */
+const MAX_SESSIONS = 200;
+const COOKIE_VALUE = /^s1\.[A-Za-z0-9_-]{43}$/;
 
 const SignInSchema = z.strictObject({
   token: z.string().min(1, { error: 'enter the admin token' }).max(512),
 });
 
-export class ConsoleSessions {
-  readonly #key: Buffer;
-  readonly #adminToken: string;
-  readonly #secure: boolean;
-  readonly #limiter = new RateLimiter(10, 60_000);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-  constructor(adminToken: string, opts: { secureCookies: boolean }) {
+export class ConsoleSessions {
+  readonly #store: Store;
+  readonly #adminToken: string;
+  readonly #fingerprint: string;
+  readonly #secure: boolean;
+
+  constructor(store: Store, adminToken: string, opts: { secureCookies: boolean }) {
+    this.#store = store;
     this.#adminToken = adminToken;
-    this.#key = createHmac('sha256', adminToken).update('onair console session v1').digest();
+    this.#fingerprint = sha256(`onair admin token v1\n${adminToken}`);
     this.#secure = opts.secureCookies;
+    this.#store.pruneSessions(this.#fingerprint, nowSeconds());
   }
 
-  #sign(expires: number): string {
-    const mac = createHmac('sha256', this.#key).update(`v1.${expires}`).digest('base64url');
-    return `v1.${expires}.${mac}`;
+  #idHash(req: IncomingMessage): string | undefined {
+    const value = readCookie(req, SESSION_COOKIE);
+    return value && COOKIE_VALUE.test(value) ? sha256(value) : undefined;
   }
 
   isSignedIn(req: IncomingMessage): boolean {
-    const value = readCookie(req, SESSION_COOKIE);
-    if (!value) return false;
-    const m = /^v1\.(\d{1,12})\.([\w-]{43})$/.exec(value);
-    if (!m) return false;
-    const expires = Number(m[1]);
-    if (expires * 1000 < Date.now()) return false;
-    return secretEquals(this.#sign(expires), value);
+    const hash = this.#idHash(req);
+    if (!hash) return false;
+    const expires = this.#store.sessionExpiry(hash, this.#fingerprint);
+    return expires !== undefined && expires > nowSeconds();
+  }
+
+  /** True when the request carries a session cookie at all (valid or not). */
+  hasCookie(req: IncomingMessage): boolean {
+    return readCookie(req, SESSION_COOKIE) !== undefined;
   }
 
   #cookie(value: string, maxAge: number): string {
     return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${this.#secure ? '; Secure' : ''}`;
   }
 
-  /** POST / GET / DELETE /auth/session. */
+  /** POST (sign in) / GET (am I signed in) / DELETE (sign out) /auth/session. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     if (method === 'GET') {
@@ -58,24 +69,34 @@ export class ConsoleSessions {
       return;
     }
     if (method === 'DELETE') {
+      const hash = this.#idHash(req);
+      if (hash) this.#store.deleteSession(hash);
       sendJson(res, 200, { signedIn: false }, { 'Set-Cookie': this.#cookie('', 0) });
       return;
     }
     if (method !== 'POST')
       throw new OnairError('method_not_allowed', 'use POST to sign in, DELETE to sign out');
-    if (!this.#limiter.take(clientAddress(req)))
-      throw new OnairError('rate_limited', 'too many sign-in attempts; wait a minute');
     const { token } = parseWith(SignInSchema, await readJson(req));
     if (!secretEquals(token.trim(), this.#adminToken))
       throw new OnairError('unauthorized', 'that admin token is not right');
-    const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
+    const value = `s1.${randomBytes(32).toString('base64url')}`;
+    const expires = nowSeconds() + SESSION_SECONDS;
+    this.#store.transaction(() => {
+      this.#store.pruneSessions(this.#fingerprint, nowSeconds());
+      this.#store.insertSession(sha256(value), this.#fingerprint, new Date().toISOString(), expires);
+      this.#store.trimSessions(MAX_SESSIONS);
+    });
     sendJson(
       res,
       200,
       { signedIn: true, expiresAt: new Date(expires * 1000).toISOString() },
-      { 'Set-Cookie': this.#cookie(this.#sign(expires), SESSION_SECONDS) },
+      { 'Set-Cookie': this.#cookie(value, SESSION_SECONDS) },
     );
   }
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 export function readCookie(req: IncomingMessage, name: string): string | undefined {

@@ -1,10 +1,12 @@
 /** /api/v1: thin handlers over the control plane. */
-import { PageQuerySchema } from '../../lib/schemas.ts';
+import { PageQuerySchema, PlaybackTokenCreateSchema, type PlaybackToken } from '../../lib/schemas.ts';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelLiveStats, ChannelStats } from '../../lib/stats.ts';
 import { parseWith } from '../../lib/validate.ts';
+import type { PlaybackTokens } from '../auth/playback-token.ts';
 import type { ControlPlane } from '../core/control-plane.ts';
 import { readJson, sendJson } from '../http/http.ts';
+import type { Webhooks } from '../webhooks/webhooks.ts';
 import { Router, type RouteContext } from './router.ts';
 
 export interface ApiDeps {
@@ -12,13 +14,15 @@ export interface ApiDeps {
   baseUrl: (ctx: RouteContext) => string;
   /** Live figures of a channel (ingest, encoder, output); added by the media runtime. */
   stats?: (channelId: string) => ChannelLiveStats;
+  playbackTokens?: PlaybackTokens;
+  webhooks?: Webhooks;
 }
 
 function page(ctx: RouteContext) {
   return parseWith(PageQuerySchema, Object.fromEntries(ctx.url.searchParams));
 }
 
-export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
+export function buildApiRouter({ control, baseUrl, stats, playbackTokens, webhooks }: ApiDeps): Router {
   const r = new Router();
   const channel = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['channelView']>[0]) =>
     sendJson(ctx.res, status, control.channelView(rec, baseUrl(ctx)));
@@ -100,5 +104,88 @@ export function buildApiRouter({ control, baseUrl, stats }: ApiDeps): Router {
     await control.deleteAsset(id(ctx));
     ctx.res.writeHead(204).end();
   });
+
+  if (playbackTokens) addPlaybackRoutes(r, { control, baseUrl, tokens: playbackTokens });
+  if (webhooks) addWebhookRoutes(r, webhooks);
   return r;
+}
+
+/** Playback tokens: minted per channel (or one program or asset of it), revoked all at once. */
+function addPlaybackRoutes(
+  r: Router,
+  {
+    control,
+    baseUrl,
+    tokens,
+  }: { control: ControlPlane; baseUrl: ApiDeps['baseUrl']; tokens: PlaybackTokens },
+): void {
+  r.on('POST', '/api/v1/channels/:id/playback-tokens', async (ctx) => {
+    const c = control.requireChannel(ctx.params.id ?? '');
+    const body = parseWith(PlaybackTokenCreateSchema, await readJson(ctx.req, { allowEmpty: true }));
+    if (body.programId && body.assetId) {
+      throw OnairError.validation('assetId', 'name a program or an asset, not both');
+    }
+    if (body.programId && control.requireProgram(body.programId).channelId !== c.id) {
+      throw OnairError.validation('programId', 'is a program of another channel');
+    }
+    if (body.assetId && control.requireAsset(body.assetId).channelId !== c.id) {
+      throw OnairError.validation('assetId', 'is an asset of another channel');
+    }
+    const expiresAt = new Date(Date.now() + body.expiresInSeconds * 1000);
+    const scope = { channelId: c.id, programId: body.programId, assetId: body.assetId };
+    const token = tokens.mint(scope, expiresAt);
+    const base = baseUrl(ctx);
+    const t = encodeURIComponent(token);
+    // The token rides in the path: playlists and MPDs list relative URIs, which stay under it.
+    const media = body.programId
+      ? `${base}/programs/${body.programId}/t/${t}`
+      : body.assetId
+        ? `${base}/vod/${body.assetId}/t/${t}`
+        : `${base}/live/${c.id}/t/${t}`;
+    const reply: PlaybackToken = {
+      token,
+      channelId: c.id,
+      ...(body.programId ? { programId: body.programId } : {}),
+      ...(body.assetId ? { assetId: body.assetId } : {}),
+      expiresAt: expiresAt.toISOString(),
+      urls: {
+        hls: `${media}/master.m3u8`,
+        dash: `${media}/manifest.mpd`,
+        watch: `${base}/watch/${c.id}?token=${t}`,
+        embed: `${base}/embed/${c.id}?token=${t}`,
+      },
+    };
+    sendJson(ctx.res, 201, reply);
+  });
+  r.on('POST', '/api/v1/playback-secret/rotate', async (ctx) => {
+    await readJson(ctx.req, { allowEmpty: true });
+    tokens.rotate();
+    sendJson(ctx.res, 200, { rotatedAt: new Date().toISOString() });
+  });
+}
+
+function addWebhookRoutes(r: Router, webhooks: Webhooks): void {
+  r.on('GET', '/api/v1/webhooks', (ctx) => {
+    const items = webhooks.list();
+    sendJson(ctx.res, 200, { items, total: items.length, limit: items.length, offset: 0 });
+  });
+  r.on('POST', '/api/v1/webhooks', async (ctx) => {
+    const w = await webhooks.create(await readJson(ctx.req));
+    sendJson(ctx.res, 201, webhooks.view(w));
+  });
+  r.on('GET', '/api/v1/webhooks/:id', (ctx) =>
+    sendJson(ctx.res, 200, webhooks.view(webhooks.require(ctx.params.id ?? ''))),
+  );
+  r.on('DELETE', '/api/v1/webhooks/:id', (ctx) => {
+    webhooks.delete(ctx.params.id ?? '');
+    ctx.res.writeHead(204).end();
+  });
+  r.on('GET', '/api/v1/webhooks/:id/deliveries', (ctx) =>
+    sendJson(ctx.res, 200, webhooks.deliveries(ctx.params.id ?? '', page(ctx))),
+  );
+  r.on('POST', '/api/v1/webhooks/:id/ping', async (ctx) => {
+    webhooks.require(ctx.params.id ?? '');
+    await readJson(ctx.req, { allowEmpty: true });
+    sendJson(ctx.res, 202, webhooks.ping(ctx.params.id ?? ''));
+  });
 }

@@ -18,18 +18,31 @@ import {
   ChannelPatchSchema,
   ProgramCreateSchema,
 } from '../../lib/schemas.ts';
-import type { ChannelEventType } from '../../lib/events.ts';
+import type { ChannelEventType, WebhookEvent } from '../../lib/events.ts';
 import { parseWith } from '../../lib/validate.ts';
 import type { Logger } from '../log.ts';
 import { newId, newSecret } from '../store/ids.ts';
 import type { AssetRecord, ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
 import { channelConfig, type ChannelRuntime } from './runtime.ts';
 
+/** An event for other systems (webhooks), as the control plane reports it. */
+export type Notification = Omit<WebhookEvent, 'id'>;
+
+export interface ControlPlaneLimits {
+  /** Channels that may exist. */
+  maxChannels: number;
+  /** Channels that may be started (starting, running or stopping) at once. */
+  maxRunningChannels: number;
+}
+
 export interface ControlPlaneDeps {
   store: Store;
   runtime: ChannelRuntime;
   log: Logger;
   now?: () => Date;
+  limits?: ControlPlaneLimits;
+  /** Called after every event; must not throw or block (webhooks queue it). */
+  notify?: (event: Notification) => void;
 }
 
 export class ControlPlane {
@@ -37,12 +50,16 @@ export class ControlPlane {
   readonly #runtime: ChannelRuntime;
   readonly #log: Logger;
   readonly #now: () => Date;
+  readonly #limits: ControlPlaneLimits;
+  readonly #notify: ((event: Notification) => void) | undefined;
 
   constructor(deps: ControlPlaneDeps) {
     this.#store = deps.store;
     this.#runtime = deps.runtime;
     this.#log = deps.log;
     this.#now = deps.now ?? (() => new Date());
+    this.#limits = deps.limits ?? { maxChannels: Infinity, maxRunningChannels: Infinity };
+    this.#notify = deps.notify;
   }
 
   #iso(): string {
@@ -62,6 +79,7 @@ export class ControlPlane {
       streamKey: c.streamKey,
       ingest: c.ingest,
       preview: c.preview,
+      playback: c.playback,
       urls: {
         whip: `${baseUrl}/whip/${c.id}`,
         hls: `${baseUrl}/live/${c.id}/master.m3u8`,
@@ -84,6 +102,12 @@ export class ControlPlane {
 
   createChannel(input: unknown): ChannelRecord {
     const body = parseWith(ChannelCreateSchema, input);
+    if (this.#store.countChannels() >= this.#limits.maxChannels) {
+      throw new OnairError(
+        'channel_limit_reached',
+        `this server keeps at most ${this.#limits.maxChannels} channels (ONAIR_MAX_CHANNELS); delete one first`,
+      );
+    }
     const now = this.#iso();
     const c: ChannelRecord = {
       id: newId('ch'),
@@ -96,6 +120,7 @@ export class ControlPlane {
       streamKey: newSecret('sk'),
       ingest: body.ingest,
       preview: body.preview,
+      playback: body.playback,
       createdAt: now,
       updatedAt: now,
     };
@@ -153,6 +178,12 @@ export class ControlPlane {
     if (c.state === 'running') return c;
     if (c.state !== 'stopped')
       throw new OnairError('channel_busy', `channel is ${c.state}; try again in a moment`);
+    if (this.#store.countActiveChannels() >= this.#limits.maxRunningChannels) {
+      throw new OnairError(
+        'running_channel_limit_reached',
+        `this server runs at most ${this.#limits.maxRunningChannels} channels at once (ONAIR_MAX_RUNNING_CHANNELS); stop one first`,
+      );
+    }
     this.#setState(c, 'starting');
     try {
       await this.#runtime.startChannel(channelConfig(c));
@@ -229,9 +260,26 @@ export class ControlPlane {
     return next;
   }
 
-  #event(channelId: string, type: ChannelEventType, message: string): void {
-    this.#store.insertEvent(channelId, type, message, this.#iso());
+  #event(
+    channelId: string,
+    type: ChannelEventType,
+    message: string,
+    about: { programId?: string; assetId?: string } = {},
+  ): void {
+    const at = this.#iso();
+    this.#store.insertEvent(channelId, type, message, at);
     this.#log.info({ channelId, event: type }, message);
+    this.#tell({ type, at, data: { channelId, ...about, message } });
+  }
+
+  /** Hands an event to the notifier; a failing notifier never fails the caller. */
+  #tell(event: Notification): void {
+    if (!this.#notify) return;
+    try {
+      this.#notify(event);
+    } catch (err) {
+      this.#log.error({ err, event: event.type }, 'event notification failed');
+    }
   }
 
   recordEvent(channelId: string, type: ChannelEventType, message: string): void {
@@ -292,7 +340,7 @@ export class ControlPlane {
     const next: ProgramRecord = { ...p, state: 'running', startedAt: this.#iso(), stoppedAt: null };
     this.#store.updateProgram(next);
     this.#runtime.programStarted(next);
-    this.#event(c.id, 'program.started', `program "${p.name}" started`);
+    this.#event(c.id, 'program.started', `program "${p.name}" started`, { programId: p.id });
     return next;
   }
 
@@ -320,7 +368,20 @@ export class ControlPlane {
       this.#store.insertAsset(asset);
       this.#store.updateProgram(next);
     });
-    this.#event(p.channelId, 'program.stopped', `program "${p.name}" stopped; asset ${asset.id} created`);
+    this.#event(p.channelId, 'program.stopped', `program "${p.name}" stopped; asset ${asset.id} created`, {
+      programId: p.id,
+      assetId: asset.id,
+    });
+    this.#tell({
+      type: 'asset.ready',
+      at: stoppedAt,
+      data: {
+        channelId: p.channelId,
+        programId: p.id,
+        assetId: asset.id,
+        message: `asset ${asset.id} of program "${p.name}" is ready (${asset.durationSeconds} s)`,
+      },
+    });
     return next;
   }
 
@@ -349,8 +410,18 @@ export class ControlPlane {
 
   /** Checks and forgets the asset at once (a 404 is thrown, not returned), then drops its media. */
   deleteAsset(id: string): Promise<void> {
-    this.requireAsset(id);
+    const a = this.requireAsset(id);
     this.#store.deleteAsset(id);
+    this.#tell({
+      type: 'asset.deleted',
+      at: this.#iso(),
+      data: {
+        channelId: a.channelId,
+        programId: a.programId,
+        assetId: a.id,
+        message: `asset ${a.id} ("${a.name}") deleted`,
+      },
+    });
     return this.#runtime.deleteAsset(id);
   }
 
@@ -363,6 +434,16 @@ export class ControlPlane {
     const channelsByState: Record<string, number> = { stopped: 0, starting: 0, running: 0, stopping: 0 };
     for (const c of this.#store.allChannels()) channelsByState[c.state] = (channelsByState[c.state] ?? 0) + 1;
     return { channelsByState, programsRunning: this.#store.countProgramsByState().running ?? 0 };
+  }
+
+  /** Channels whose viewers are restricted (a preview allow-list or token playback). */
+  restrictedChannelIds(): Set<string> {
+    return new Set(
+      this.#store
+        .allChannels()
+        .filter((c) => c.preview.length > 0 || c.playback === 'token')
+        .map((c) => c.id),
+    );
   }
 
   listEvents(channelId: string, q: PageQuery) {

@@ -7,7 +7,7 @@
  * side reads or shares the control plane's rows.
  */
 import type { LadderName } from '../../lib/ladders.ts';
-import type { ChannelMode } from '../../lib/schemas.ts';
+import type { ChannelMode, PlaybackMode } from '../../lib/schemas.ts';
 import type { ChannelRecord, ProgramRecord } from '../store/store.ts';
 
 export interface RecordingSummary {
@@ -26,6 +26,7 @@ export interface ChannelConfig {
   readonly streamKey: string;
   readonly ingest: readonly string[];
   readonly preview: readonly string[];
+  readonly playback: PlaybackMode;
 }
 
 export function channelConfig(c: ChannelRecord): ChannelConfig {
@@ -39,6 +40,7 @@ export function channelConfig(c: ChannelRecord): ChannelConfig {
     streamKey: c.streamKey,
     ingest: Object.freeze([...c.ingest]),
     preview: Object.freeze([...c.preview]),
+    playback: c.playback,
   });
 }
 

@@ -6,6 +6,8 @@ import { OnairError, type ErrorCode } from '../../lib/errors.ts';
 import { zodToError } from '../../lib/validate.ts';
 import type { Logger } from '../log.ts';
 import { MediaError, type MediaErrorCode } from '../media/errors.ts';
+import { socketAddress } from './client-address.ts';
+import { HostPolicy } from './host-policy.ts';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -126,6 +128,8 @@ export function sendError(
   }
   const extra: Record<string, string> = { ...headers };
   if (error.code === 'unauthorized') extra['WWW-Authenticate'] = 'Bearer';
+  if (error.code === 'token_required' || error.code === 'token_expired')
+    extra['WWW-Authenticate'] = 'Bearer realm="onair playback"';
   sendJson(res, error.status, error.toBody(), extra);
 }
 
@@ -143,16 +147,41 @@ export function secretEquals(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/** The base URL clients reach this server at: ONAIR_PUBLIC_URL, else the request's Host. */
-export function publicBaseUrl(
-  config: { publicUrl: string | undefined; port: number },
-  req: IncomingMessage,
-): string {
-  return config.publicUrl ?? `http://${req.headers.host ?? `localhost:${config.port}`}`;
+interface BaseUrlConfig {
+  publicUrl: string | undefined;
+  allowedHosts?: readonly string[];
+  host?: string;
 }
 
-/** The client's address, without the IPv4-mapped IPv6 prefix. */
+/** One host policy per configuration (the config is read once, so this holds one entry). */
+const policies = new WeakMap<BaseUrlConfig, HostPolicy>();
+
+/**
+ * The base URL clients reach this server at: ONAIR_PUBLIC_URL, else the request's
+ * Host when it names this server (see HostPolicy), else '' so URLs stay relative.
+ */
+export function publicBaseUrl(config: BaseUrlConfig, req: IncomingMessage): string {
+  let policy = policies.get(config);
+  if (!policy) {
+    policy = new HostPolicy({
+      publicUrl: config.publicUrl,
+      allowedHosts: config.allowedHosts ?? [],
+      listenHost: config.host,
+    });
+    policies.set(config, policy);
+  }
+  return policy.baseUrl(req);
+}
+
+/** Client addresses resolved at the edge (through trusted proxies), per request. */
+const resolvedAddresses = new WeakMap<IncomingMessage, string>();
+
+/** Records who the client of `req` is (server/app.ts does, once, before any handler runs). */
+export function setClientAddress(req: IncomingMessage, address: string): void {
+  resolvedAddresses.set(req, address);
+}
+
+/** The client's address: as resolved at the edge, else the socket peer's. */
 export function clientAddress(req: IncomingMessage): string {
-  const addr = req.socket.remoteAddress ?? '';
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  return resolvedAddresses.get(req) ?? socketAddress(req);
 }

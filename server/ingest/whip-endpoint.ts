@@ -95,7 +95,13 @@ export function whipMount(
             });
             return;
           }
-          await handlePost(req, res, channelId);
+          try {
+            await handlePost(req, res, channelId);
+          } catch (err) {
+            // Only failed POSTs count: a publisher that gets in is never slowed down.
+            if (err instanceof OnairError && err.code !== 'rate_limited') limiter.hit(clientAddress(req));
+            throw err;
+          }
           return;
         }
         if (parts.length === 4 && parts[2] === 'sessions') {
@@ -171,7 +177,8 @@ export function whipMount(
 
   async function handlePost(req: IncomingMessage, res: ServerResponse, channelId: string): Promise<void> {
     const address = clientAddress(req);
-    if (!limiter.take(address)) throw new OnairError('rate_limited', 'too many WHIP requests; slow down');
+    if (limiter.isLimited(address))
+      throw new OnairError('rate_limited', 'too many failed WHIP requests; slow down');
     if (mediaType(req) !== 'application/sdp') {
       throw new OnairError(
         'unsupported_media_type',

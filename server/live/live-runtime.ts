@@ -16,7 +16,13 @@ import type { MediaMount } from '../http/mount.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
 import type { Sample } from '../observability/metrics.ts';
-import { liveMount, timeMount, type OriginChannel, type OriginChannelInfo } from '../origin/origin.ts';
+import {
+  liveMount,
+  timeMount,
+  type OriginChannel,
+  type OriginChannelInfo,
+  type VerifyPlayback,
+} from '../origin/origin.ts';
 import { LiveOutput } from '../packager/live-output.ts';
 import type { SfuEngine } from '../sfu/engine.ts';
 import { WeriftEngine } from '../sfu/werift/werift-engine.ts';
@@ -31,6 +37,8 @@ export interface LiveRuntimeDeps {
   log: Logger;
   event: (channelId: string, type: ChannelEventType, message: string) => void;
   engine?: SfuEngine;
+  /** Checks playback tokens for channels whose playback is `token`. */
+  verifyPlayback?: VerifyPlayback;
 }
 
 /** What the HTTP server needs beyond the control plane's runtime: endpoints and figures. */
@@ -48,6 +56,7 @@ function offlineInfo(c: ChannelRecord): OriginChannelInfo {
     state: c.state,
     preview: c.preview,
     segmentSeconds: c.segmentSeconds,
+    playback: c.playback,
   };
 }
 
@@ -274,6 +283,7 @@ export class LiveRuntime implements MediaRuntime {
         getOffline: offline,
         liveWindowSegments: config.liveWindowSegments,
         publicUrl: (req: IncomingMessage) => publicBaseUrl(config, req),
+        verifyPlayback: this.#deps.verifyPlayback,
       }),
       timeMount(),
     ];

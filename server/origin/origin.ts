@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
-import type { ChannelState } from '../../lib/schemas.ts';
+import type { ChannelState, PlaybackMode } from '../../lib/schemas.ts';
 import { isAllowed } from '../http/allow-list.ts';
 import { clientAddress, sendText } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
@@ -24,7 +24,11 @@ export interface OriginChannelInfo {
   readonly state: ChannelState;
   readonly preview: readonly string[];
   readonly segmentSeconds: number;
+  readonly playback: PlaybackMode;
 }
+
+/** Throws an OnairError (401/403) unless `token` lets its bearer watch the channel. */
+export type VerifyPlayback = (token: string | undefined, scope: { channelId: string }) => void;
 
 /** A running channel, as the origin reads it: its settings snapshot and its output. */
 export interface OriginChannel {
@@ -42,6 +46,8 @@ export interface OriginDeps {
   getOffline(id: string): OriginChannelInfo | undefined;
   liveWindowSegments: number;
   publicUrl: (req: IncomingMessage) => string;
+  /** Checks playback tokens of channels whose playback is `token` (none: such channels serve nothing). */
+  verifyPlayback?: VerifyPlayback;
 }
 
 const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Content-Length, Date' };
@@ -68,15 +74,30 @@ export function liveMount(deps: OriginDeps): MediaMount {
       if (method !== 'GET' && method !== 'HEAD') {
         throw new OnairError('method_not_allowed', 'the origin serves GET and HEAD');
       }
-      const m = /^\/live\/([^/]+)\/(.+)$/.exec(url.pathname);
+      const m = /^\/live\/([^/]+)\/(?:t\/([^/]+)\/)?(.+)$/.exec(url.pathname);
       if (!m) throw new OnairError('not_found', 'not found');
       const channelId = m[1]!;
-      const rest = m[2]!;
+      const token = m[2];
+      const rest = m[3]!;
       const live = deps.getLive(channelId);
       const channel = live?.info ?? deps.getOffline(channelId);
       if (!channel) throw new OnairError('channel_not_found', 'no such channel');
       if (!isAllowed(channel.preview, clientAddress(req))) {
         throw new OnairError('forbidden', "your address is not in the channel's preview allow-list");
+      }
+      const queryToken = url.searchParams.get('token');
+      if (token === undefined && queryToken) {
+        // `?token=` is accepted for convenience: the path form keeps it in every relative URI.
+        const q = new URLSearchParams(url.searchParams);
+        q.delete('token');
+        const tail = q.size > 0 ? `?${q.toString()}` : '';
+        const location = `/live/${encodeURIComponent(channelId)}/t/${encodeURIComponent(queryToken)}/${rest}${tail}`;
+        res.writeHead(302, { Location: location, 'Cache-Control': 'no-store', ...CORS }).end();
+        return;
+      }
+      if (channel.playback === 'token') {
+        if (!deps.verifyPlayback) throw new OnairError('forbidden', 'playback tokens are not available');
+        deps.verifyPlayback(token, { channelId: channel.id });
       }
       if (rest === 'channel.json') {
         // Public facts for the watch page; never the stream key.

@@ -55,4 +55,53 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX channel_events_channel ON channel_events(channel_id, id);
     `,
   },
+  // Versions 20 and up: playback protection, console sessions, webhooks (issue 13).
+  {
+    version: 20,
+    name: 'channel playback protection',
+    sql: `ALTER TABLE channels ADD COLUMN playback TEXT NOT NULL DEFAULT 'public';`,
+  },
+  {
+    version: 21,
+    name: 'console sessions',
+    sql: `
+      CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        admin_fingerprint TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX console_sessions_expiry ON console_sessions(expires_at);
+    `,
+  },
+  {
+    version: 22,
+    name: 'webhooks and their deliveries',
+    sql: `
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        response_status INTEGER,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        next_attempt_at TEXT
+      );
+      CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id);
+      CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state);
+    `,
+  },
 ];

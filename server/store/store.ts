@@ -5,7 +5,19 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { Asset, Channel, ChannelMode, ChannelState, Program, ProgramState } from '../../lib/schemas.ts';
+import type {
+  Asset,
+  Channel,
+  ChannelMode,
+  ChannelState,
+  DeliveryState,
+  Program,
+  ProgramState,
+  Webhook,
+  WebhookDelivery,
+  WebhookSubscription,
+} from '../../lib/schemas.ts';
+import type { WebhookEventType } from '../../lib/events.ts';
 import type { LadderName } from '../../lib/ladders.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -13,6 +25,10 @@ import { MIGRATIONS } from './migrations.ts';
 export type ChannelRecord = Omit<Channel, 'urls' | 'live'>;
 export type ProgramRecord = Program;
 export type AssetRecord = Asset;
+
+/** A webhook as stored: the API adds its last delivery. */
+export type WebhookRecord = Omit<Webhook, 'lastDelivery'>;
+export type DeliveryRecord = WebhookDelivery;
 
 export interface ChannelEventRecord {
   id: number;
@@ -47,8 +63,37 @@ function toChannel(r: Row): ChannelRecord {
     streamKey: str(r.stream_key),
     ingest: JSON.parse(str(r.ingest)) as string[],
     preview: JSON.parse(str(r.preview)) as string[],
+    playback: str(r.playback) === 'token' ? 'token' : 'public',
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
+  };
+}
+
+function toWebhook(r: Row): WebhookRecord {
+  return {
+    id: str(r.id),
+    url: str(r.url),
+    events: JSON.parse(str(r.events)) as WebhookSubscription[],
+    description: str(r.description),
+    secret: str(r.secret),
+    createdAt: str(r.created_at),
+  };
+}
+
+function toDelivery(r: Row): DeliveryRecord {
+  return {
+    id: Number(r.id),
+    webhookId: str(r.webhook_id),
+    eventId: str(r.event_id),
+    eventType: str(r.event_type) as WebhookEventType,
+    state: str(r.state) as DeliveryState,
+    attempts: Number(r.attempts),
+    responseStatus:
+      r.response_status === null || r.response_status === undefined ? null : Number(r.response_status),
+    error: strOrNull(r.error),
+    createdAt: str(r.created_at),
+    updatedAt: str(r.updated_at),
+    nextAttemptAt: strOrNull(r.next_attempt_at),
   };
 }
 
@@ -90,6 +135,7 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
     c.streamKey,
     JSON.stringify(c.ingest),
     JSON.stringify(c.preview),
+    c.playback,
     c.updatedAt,
   ];
 }
@@ -162,15 +208,15 @@ export class Store {
   // ── channels ──────────────────────────────────────────────────────────
   insertChannel(c: ChannelRecord): void {
     this.#stmt(
-      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, updated_at, id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback, updated_at, id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
     this.#stmt(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
-           stream_key = ?, ingest = ?, preview = ?, updated_at = ? WHERE id = ?`,
+           stream_key = ?, ingest = ?, preview = ?, playback = ?, updated_at = ? WHERE id = ?`,
     ).run(...channelColumns(c), c.id);
   }
 
@@ -194,6 +240,15 @@ export class Store {
 
   deleteChannel(id: string): void {
     this.#stmt('DELETE FROM channels WHERE id = ?').run(id);
+  }
+
+  countChannels(): number {
+    return Number((this.#stmt('SELECT COUNT(*) AS n FROM channels').get() as Row).n);
+  }
+
+  /** Channels that hold media resources: starting, running or stopping. */
+  countActiveChannels(): number {
+    return Number((this.#stmt("SELECT COUNT(*) AS n FROM channels WHERE state != 'stopped'").get() as Row).n);
   }
 
   // ── programs ──────────────────────────────────────────────────────────
@@ -314,5 +369,126 @@ export class Store {
 
   clearEvents(channelId: string): void {
     this.#stmt('DELETE FROM channel_events WHERE channel_id = ?').run(channelId);
+  }
+
+  // ── console sessions ──────────────────────────────────────────────────
+  insertSession(idHash: string, adminFingerprint: string, createdAt: string, expiresAt: number): void {
+    this.#stmt(
+      'INSERT INTO console_sessions (id_hash, admin_fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)',
+    ).run(idHash, adminFingerprint, createdAt, expiresAt);
+  }
+
+  /** The session's expiry (Unix seconds) if it exists for this admin token. */
+  sessionExpiry(idHash: string, adminFingerprint: string): number | undefined {
+    const row = this.#stmt(
+      'SELECT expires_at FROM console_sessions WHERE id_hash = ? AND admin_fingerprint = ?',
+    ).get(idHash, adminFingerprint) as Row | undefined;
+    return row ? Number(row.expires_at) : undefined;
+  }
+
+  deleteSession(idHash: string): void {
+    this.#stmt('DELETE FROM console_sessions WHERE id_hash = ?').run(idHash);
+  }
+
+  /** Drops expired sessions and those of another admin token; returns how many are left. */
+  pruneSessions(adminFingerprint: string, now: number): number {
+    this.#stmt('DELETE FROM console_sessions WHERE expires_at <= ? OR admin_fingerprint != ?').run(
+      now,
+      adminFingerprint,
+    );
+    return Number((this.#stmt('SELECT COUNT(*) AS n FROM console_sessions').get() as Row).n);
+  }
+
+  /** Keeps the newest `keep` sessions. */
+  trimSessions(keep: number): void {
+    this.#stmt(
+      'DELETE FROM console_sessions WHERE id_hash NOT IN (SELECT id_hash FROM console_sessions ORDER BY expires_at DESC LIMIT ?)',
+    ).run(keep);
+  }
+
+  // ── webhooks ──────────────────────────────────────────────────────────
+  insertWebhook(w: WebhookRecord): void {
+    this.#stmt(
+      'INSERT INTO webhooks (id, url, events, description, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(w.id, w.url, JSON.stringify(w.events), w.description, w.secret, w.createdAt);
+  }
+
+  getWebhook(id: string): WebhookRecord | undefined {
+    const row = this.#stmt('SELECT * FROM webhooks WHERE id = ?').get(id) as Row | undefined;
+    return row ? toWebhook(row) : undefined;
+  }
+
+  allWebhooks(): WebhookRecord[] {
+    return (this.#stmt('SELECT * FROM webhooks ORDER BY created_at, id').all() as Row[]).map(toWebhook);
+  }
+
+  deleteWebhook(id: string): void {
+    this.#stmt('DELETE FROM webhooks WHERE id = ?').run(id);
+  }
+
+  /** Records a delivery to make (state pending) and returns its id. */
+  insertDelivery(d: Omit<DeliveryRecord, 'id'>, payload: string): number {
+    const r = this.#stmt(
+      `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, state, attempts, response_status, error, created_at, updated_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      d.webhookId,
+      d.eventId,
+      d.eventType,
+      payload,
+      d.state,
+      d.attempts,
+      d.responseStatus,
+      d.error,
+      d.createdAt,
+      d.updatedAt,
+      d.nextAttemptAt,
+    );
+    return Number(r.lastInsertRowid);
+  }
+
+  updateDelivery(d: DeliveryRecord): void {
+    this.#stmt(
+      `UPDATE webhook_deliveries SET state = ?, attempts = ?, response_status = ?, error = ?, updated_at = ?, next_attempt_at = ?
+         WHERE id = ?`,
+    ).run(d.state, d.attempts, d.responseStatus, d.error, d.updatedAt, d.nextAttemptAt, d.id);
+  }
+
+  listDeliveries(
+    webhookId: string,
+    limit: number,
+    offset: number,
+  ): { items: DeliveryRecord[]; total: number } {
+    const rows = this.#stmt(
+      'SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ? OFFSET ?',
+    ).all(webhookId, limit, offset) as Row[];
+    const total = Number(
+      (this.#stmt('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = ?').get(webhookId) as Row)
+        .n,
+    );
+    return { items: rows.map(toDelivery), total };
+  }
+
+  lastDelivery(webhookId: string): DeliveryRecord | undefined {
+    const row = this.#stmt(
+      'SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1',
+    ).get(webhookId) as Row | undefined;
+    return row ? toDelivery(row) : undefined;
+  }
+
+  /** Deliveries still to make (after a restart), oldest first, with their bodies. */
+  pendingDeliveries(): { delivery: DeliveryRecord; payload: string }[] {
+    const rows = this.#stmt(
+      "SELECT * FROM webhook_deliveries WHERE state = 'pending' ORDER BY id",
+    ).all() as Row[];
+    return rows.map((r) => ({ delivery: toDelivery(r), payload: str(r.payload) }));
+  }
+
+  /** Keeps the newest `keep` deliveries of a webhook (the history is for looking at, not an archive). */
+  trimDeliveries(webhookId: string, keep: number): void {
+    this.#stmt(
+      `DELETE FROM webhook_deliveries WHERE webhook_id = ? AND state != 'pending' AND id NOT IN
+         (SELECT id FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?)`,
+    ).run(webhookId, webhookId, keep);
   }
 }

@@ -491,7 +491,7 @@ void describe('WHIP with ICE servers and a tight rate limit', () => {
     assert.match(header(opts, 'link'), /<stun:stun\.example\.com:3478>;\s*rel="ice-server"/);
     const offer = await weriftOffer();
     try {
-      const res = await postOffer(s2, c2.id, offer.sdp, c2.streamKey); // 1st POST of 3
+      const res = await postOffer(s2, c2.id, offer.sdp, c2.streamKey); // a success: not counted by the limiter
       assert.equal(res.status, 201, res.text);
       assert.match(header(res, 'link'), /<stun:stun\.example\.com:3478>;\s*rel="ice-server"/);
       for (const c of res.text.matchAll(/^a=candidate:\S+ \d+ \w+ \d+ (\S+) /gm))
@@ -505,11 +505,11 @@ void describe('WHIP with ICE servers and a tight rate limit', () => {
     }
   });
 
-  void test('more than ONAIR_WHIP_RATE_LIMIT POSTs a minute from one address → 429 with Retry-After', async () => {
+  void test('more than ONAIR_WHIP_RATE_LIMIT failed POSTs a minute from one address → 429 with Retry-After', async () => {
     const statuses: number[] = [];
-    // POSTs 2 and 3 of the window are answered normally (garbage SDP: 400).
-    for (let i = 0; i < 2; i++) statuses.push((await postOffer(s2, c2.id, 'garbage', c2.streamKey)).status);
-    assert.deepEqual(statuses, [400, 400]);
+    // The successful POST above did not count; three failures (garbage SDP: 400) use up the window.
+    for (let i = 0; i < 3; i++) statuses.push((await postOffer(s2, c2.id, 'garbage', c2.streamKey)).status);
+    assert.deepEqual(statuses, [400, 400, 400]);
     for (let i = 0; i < 2; i++) {
       const res = await postOffer(s2, c2.id, VALID, c2.streamKey);
       assertError(res, 429, 'rate_limited');

@@ -58,6 +58,7 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
     streamKey: 'sk_test',
     ingest: [],
     preview: [],
+    playback: 'public',
     ...over,
   });
 }

@@ -1,0 +1,165 @@
+/**
+ * Webhooks: receivers that other systems register to hear what happens (a
+ * publisher going live, a channel stopping, an asset ready). Kept in SQLite;
+ * each event becomes one delivery per subscribed receiver, handed to the
+ * dispatcher's queue.
+ */
+import { randomBytes } from 'node:crypto';
+import { OnairError } from '../../lib/errors.ts';
+import type { WebhookEvent, WebhookEventType } from '../../lib/events.ts';
+import { WebhookCreateSchema, type Page, type PageQuery, type Webhook } from '../../lib/schemas.ts';
+import { parseWith } from '../../lib/validate.ts';
+import type { Logger } from '../log.ts';
+import { newId, newSecret } from '../store/ids.ts';
+import type { DeliveryRecord, Store, WebhookRecord } from '../store/store.ts';
+import { checkReceiver } from './address-guard.ts';
+import { WebhookDispatcher } from './dispatcher.ts';
+
+export const MAX_WEBHOOKS = 50;
+/** Deliveries kept per webhook for the API and the console to show. */
+const HISTORY = 100;
+
+export interface WebhooksOptions {
+  store: Store;
+  log: Logger;
+  allowPrivate: boolean;
+  maxAttempts: number;
+  backoffMs: number;
+}
+
+export class Webhooks {
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #allowPrivate: boolean;
+  readonly #dispatcher: WebhookDispatcher;
+
+  constructor(opts: WebhooksOptions) {
+    this.#store = opts.store;
+    this.#log = opts.log;
+    this.#allowPrivate = opts.allowPrivate;
+    this.#dispatcher = new WebhookDispatcher({
+      store: opts.store,
+      log: opts.log,
+      allowPrivate: opts.allowPrivate,
+      maxAttempts: opts.maxAttempts,
+      backoffMs: opts.backoffMs,
+    });
+  }
+
+  /** Deliveries left pending by the last run go out again (at least once, in order). */
+  resume(): void {
+    const hooks = new Map(this.#store.allWebhooks().map((w) => [w.id, w]));
+    for (const { delivery, payload } of this.#store.pendingDeliveries()) {
+      const hook = hooks.get(delivery.webhookId);
+      if (hook) this.#dispatcher.enqueue({ delivery, url: hook.url, secret: hook.secret, payload });
+    }
+  }
+
+  get pending(): number {
+    return this.#dispatcher.pending;
+  }
+
+  require(id: string): WebhookRecord {
+    const w = this.#store.getWebhook(id);
+    if (!w) throw OnairError.notFound('webhook', id);
+    return w;
+  }
+
+  view(w: WebhookRecord): Webhook {
+    return { ...w, lastDelivery: this.#store.lastDelivery(w.id) ?? null };
+  }
+
+  list(): Webhook[] {
+    return this.#store.allWebhooks().map((w) => this.view(w));
+  }
+
+  async create(input: unknown): Promise<WebhookRecord> {
+    const body = parseWith(WebhookCreateSchema, input);
+    if (this.#store.allWebhooks().length >= MAX_WEBHOOKS) {
+      throw new OnairError('webhook_limit_reached', `at most ${MAX_WEBHOOKS} webhooks; delete one first`);
+    }
+    const problem = await checkReceiver(body.url, this.#allowPrivate);
+    if (problem) throw OnairError.validation('url', problem);
+    const w: WebhookRecord = {
+      id: newId('wh'),
+      url: body.url,
+      events: body.events,
+      description: body.description,
+      secret: newSecret('whsec'),
+      createdAt: new Date().toISOString(),
+    };
+    this.#store.insertWebhook(w);
+    this.#log.info({ webhookId: w.id, events: w.events }, 'webhook added');
+    return w;
+  }
+
+  delete(id: string): void {
+    this.require(id);
+    this.#dispatcher.forget(id);
+    this.#store.deleteWebhook(id);
+  }
+
+  deliveries(id: string, q: PageQuery): Page<DeliveryRecord> {
+    this.require(id);
+    const { items, total } = this.#store.listDeliveries(id, q.limit, q.offset);
+    return { items, total, limit: q.limit, offset: q.offset };
+  }
+
+  /** Sends a `webhook.ping` to one receiver, to try it. */
+  ping(id: string): DeliveryRecord {
+    const w = this.require(id);
+    const event = this.#event({
+      type: 'webhook.ping',
+      at: new Date().toISOString(),
+      data: { message: 'a test delivery from onair' },
+    });
+    return this.#deliver(w, event);
+  }
+
+  /** An event happened: one delivery per receiver subscribed to it. Never throws. */
+  publish(e: Omit<WebhookEvent, 'id'>): void {
+    try {
+      const hooks = this.#store.allWebhooks().filter((w) => subscribed(w, e.type));
+      if (hooks.length === 0) return;
+      const event = this.#event(e);
+      for (const w of hooks) this.#deliver(w, event);
+    } catch (err) {
+      this.#log.error({ err, event: e.type }, 'webhook event not queued');
+    }
+  }
+
+  #event(e: Omit<WebhookEvent, 'id'>): WebhookEvent {
+    return { id: `evt_${randomBytes(12).toString('hex')}`, ...e };
+  }
+
+  #deliver(w: WebhookRecord, event: WebhookEvent): DeliveryRecord {
+    const payload = JSON.stringify(event);
+    const now = new Date().toISOString();
+    const draft: Omit<DeliveryRecord, 'id'> = {
+      webhookId: w.id,
+      eventId: event.id,
+      eventType: event.type,
+      state: 'pending',
+      attempts: 0,
+      responseStatus: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      nextAttemptAt: now,
+    };
+    const id = this.#store.insertDelivery(draft, payload);
+    this.#store.trimDeliveries(w.id, HISTORY);
+    const delivery: DeliveryRecord = { id, ...draft };
+    this.#dispatcher.enqueue({ delivery, url: w.url, secret: w.secret, payload });
+    return delivery;
+  }
+
+  close(): void {
+    this.#dispatcher.close();
+  }
+}
+
+function subscribed(w: WebhookRecord, type: WebhookEventType): boolean {
+  if (type === 'webhook.ping') return false; // only on request, to one receiver
+  return w.events.includes('*') || w.events.includes(type);
+}
