@@ -52,6 +52,7 @@ export default tseslint.config(
         HTMLElement: 'readonly',
         URL: 'readonly',
         URLSearchParams: 'readonly',
+        console: 'readonly',
       },
     },
   },

@@ -5,7 +5,20 @@
 import type { ErrorCode } from './errors.ts';
 import { isErrorBody } from './errors.ts';
 import type { ChannelEvent } from './events.ts';
-import type { Asset, Channel, ChannelCreate, ChannelPatch, Page, Program, ProgramCreate } from './schemas.ts';
+import type {
+  Asset,
+  Channel,
+  ChannelCreate,
+  ChannelPatch,
+  Page,
+  PlaybackToken,
+  PlaybackTokenCreate,
+  Program,
+  ProgramCreate,
+  Webhook,
+  WebhookCreate,
+  WebhookDelivery,
+} from './schemas.ts';
 import type { ChannelStats } from './stats.ts';
 
 export class ApiError extends Error {
@@ -119,6 +132,34 @@ export class ApiClient {
   listAssets() {
     return this.request<Page<Asset>>('GET', '/api/v1/assets?limit=200');
   }
+  mintPlaybackToken(channelId: string, input: PlaybackTokenCreate = {}) {
+    return this.request<PlaybackToken>(
+      'POST',
+      `/api/v1/channels/${encodeURIComponent(channelId)}/playback-tokens`,
+      input,
+    );
+  }
+  rotatePlaybackSecret() {
+    return this.request<{ rotatedAt: string }>('POST', '/api/v1/playback-secret/rotate');
+  }
+  listWebhooks() {
+    return this.request<Page<Webhook>>('GET', '/api/v1/webhooks');
+  }
+  createWebhook(input: WebhookCreate) {
+    return this.request<Webhook>('POST', '/api/v1/webhooks', input);
+  }
+  deleteWebhook(id: string) {
+    return this.request<void>('DELETE', `/api/v1/webhooks/${encodeURIComponent(id)}`);
+  }
+  webhookDeliveries(id: string, limit = 20) {
+    return this.request<Page<WebhookDelivery>>(
+      'GET',
+      `/api/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=${limit}`,
+    );
+  }
+  pingWebhook(id: string) {
+    return this.request<WebhookDelivery>('POST', `/api/v1/webhooks/${encodeURIComponent(id)}/ping`);
+  }
 }
 
 /** Words a person understands, for the codes a console user can run into. */
@@ -129,6 +170,10 @@ export function describeError(err: unknown): string {
         return 'Your session has expired or the admin token is wrong. Sign in again.';
       case 'network_error':
         return 'The onair server cannot be reached. Check that it is running.';
+      case 'cross_origin_request':
+        return 'The server refused a request that did not come from the console itself. Reload the page.';
+      case 'rate_limited':
+        return 'Too many failed attempts from your address. Wait a minute, then try again.';
       case 'channel_running':
         return `${err.message}.`.replace(/\.\.$/, '.');
       default:

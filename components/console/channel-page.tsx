@@ -97,7 +97,7 @@ export function ChannelPage({ channelId }: { channelId: string }) {
         </div>
         <div className="flex min-w-0 flex-col gap-5">
           <IngestPanel channel={channel} />
-          <PlaybackPanel channel={channel} />
+          <PlaybackPanel channel={channel} onChanged={poll.refresh} />
         </div>
       </div>
       <ProgramsPanel channel={channel} programs={programs} now={data.at} onChanged={poll.refresh} />

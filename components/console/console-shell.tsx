@@ -1,4 +1,6 @@
+import Link from 'next/link';
 import type { ReactNode } from 'react';
+import { buttonClasses } from '../ui/button.tsx';
 import { Brand } from './brand.tsx';
 import { SignOutButton } from './sign-out-button.tsx';
 
@@ -8,7 +10,17 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
     <div className="min-h-screen">
       <header className="sticky top-0 z-20 border-b border-zinc-800 bg-zinc-950/85 backdrop-blur">
         <div className="mx-auto flex h-14 max-w-6xl items-center justify-between gap-4 px-4">
-          <Brand />
+          <div className="flex items-center gap-4">
+            <Brand />
+            <nav aria-label="Console" className="flex gap-1">
+              <Link href="/console" className={buttonClasses('ghost', 'sm')}>
+                Channels
+              </Link>
+              <Link href="/console/webhooks" className={buttonClasses('ghost', 'sm')}>
+                Webhooks
+              </Link>
+            </nav>
+          </div>
           <SignOutButton />
         </div>
       </header>

@@ -11,6 +11,7 @@ import { formatKbps } from './format.ts';
 import { NewChannelDialog } from './new-channel-dialog.tsx';
 import { StateBadge } from './state-badge.tsx';
 import { Thumbnail } from './thumbnail.tsx';
+import { usePlaybackToken } from './use-playback-token.ts';
 import { usePoll } from './use-poll.ts';
 
 interface ChannelRow {
@@ -109,12 +110,7 @@ export function Dashboard() {
                 data-testid="channel-card"
               >
                 <div className="relative">
-                  <Thumbnail
-                    channelId={channel.id}
-                    live={channel.live}
-                    tick={poll.data?.tick ?? 0}
-                    name={channel.name}
-                  />
+                  <CardThumbnail channel={channel} tick={poll.data?.tick ?? 0} />
                   {channel.live && <LiveBadge className="absolute top-2 left-2" />}
                 </div>
                 <div className="flex flex-col gap-2 p-4">
@@ -151,5 +147,19 @@ export function Dashboard() {
 
       <NewChannelDialog open={creating} onClose={() => setCreating(false)} onCreated={poll.refresh} />
     </div>
+  );
+}
+
+/** A card's live picture; a channel that needs a playback token gets one minted for the console. */
+function CardThumbnail({ channel, tick }: { channel: Channel; tick: number }) {
+  const token = usePlaybackToken(channel);
+  return (
+    <Thumbnail
+      channelId={channel.id}
+      live={channel.live && (channel.playback === 'public' || token !== undefined)}
+      tick={tick}
+      name={channel.name}
+      token={token}
+    />
   );
 }

@@ -37,11 +37,32 @@ function attr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
-/** The two ways to embed a channel in another page: an iframe, or the script and its custom element. */
-export function embedSnippets(channel: Pick<Channel, 'id' | 'urls'>): { iframe: string; script: string } {
-  const origin = new URL(channel.urls.embed).origin;
-  const iframe = `<iframe src="${attr(channel.urls.embed)}" width="640" height="360" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen style="border:0"></iframe>`;
-  const script = `<script src="${attr(origin)}/embed.js" async></script><onair-player channel="${attr(channel.id)}" server="${attr(origin)}"></onair-player>`;
+/**
+ * An absolute URL: the API gives relative ones when the request's Host is not a
+ * name the server knows, so they are resolved against the console's own address.
+ */
+export function absoluteUrl(url: string, base: string): string {
+  try {
+    return new URL(url, base).toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The two ways to embed a channel in another page: an iframe, or the script and
+ * its custom element. With a playback token, both carry it.
+ */
+export function embedSnippets(
+  channel: Pick<Channel, 'id' | 'urls'>,
+  opts: { token?: string; base?: string } = {},
+): { iframe: string; script: string } {
+  const embed = absoluteUrl(channel.urls.embed, opts.base ?? 'http://localhost');
+  const src = opts.token ? `${embed}?token=${encodeURIComponent(opts.token)}` : embed;
+  const origin = new URL(embed).origin;
+  const iframe = `<iframe src="${attr(src)}" width="640" height="360" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen style="border:0"></iframe>`;
+  const token = opts.token ? ` token="${attr(opts.token)}"` : '';
+  const script = `<script src="${attr(origin)}/embed.js" async></script><onair-player channel="${attr(channel.id)}" server="${attr(origin)}"${token}></onair-player>`;
   return { iframe, script };
 }
 

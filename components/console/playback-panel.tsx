@@ -1,34 +1,211 @@
-import type { Channel } from '../../lib/schemas.ts';
-import { buttonClasses } from '../ui/button.tsx';
+'use client';
+import { useState } from 'react';
+import { ApiClient, describeError } from '../../lib/api-client.ts';
+import type { Channel, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
+import { Alert } from '../ui/alert.tsx';
+import { Button, buttonClasses } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
-import { embedSnippets } from './format.ts';
+import { Field, Select } from '../ui/field.tsx';
+import { ConfirmDialog } from './confirm-dialog.tsx';
+import { absoluteUrl, embedSnippets } from './format.ts';
+import { SECRET_ROTATED_EVENT } from './use-playback-token.ts';
+import { redirectIfSignedOut } from './use-poll.ts';
 
-export function PlaybackPanel({ channel }: { channel: Channel }) {
-  const { iframe, script } = embedSnippets(channel);
+const LIFETIMES = [
+  [3600, '1 hour'],
+  [24 * 3600, '1 day'],
+  [7 * 24 * 3600, '7 days'],
+  [30 * 24 * 3600, '30 days'],
+] as const;
+
+function here(): string {
+  return typeof window === 'undefined' ? 'http://localhost' : window.location.origin;
+}
+
+export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChanged?: () => void }) {
+  const [busy, setBusy] = useState<'mode' | 'mint' | 'revoke'>();
+  const [error, setError] = useState<string>();
+  const [lifetime, setLifetime] = useState<number>(24 * 3600);
+  const [signed, setSigned] = useState<PlaybackToken>();
+  const [confirmRevoke, setConfirmRevoke] = useState(false);
+  const base = here();
+  const protectedPlayback = channel.playback === 'token';
+  const link = signed?.channelId === channel.id ? signed : undefined;
+
+  const setMode = async (playback: PlaybackMode) => {
+    if (playback === channel.playback) return;
+    setBusy('mode');
+    setError(undefined);
+    try {
+      await new ApiClient().updateChannel(channel.id, { playback });
+      onChanged?.();
+    } catch (err) {
+      if (redirectIfSignedOut(err)) return;
+      setError(`Could not change who can watch. ${describeError(err)}`);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  const mint = async () => {
+    setBusy('mint');
+    setError(undefined);
+    try {
+      setSigned(await new ApiClient().mintPlaybackToken(channel.id, { expiresInSeconds: lifetime }));
+    } catch (err) {
+      if (redirectIfSignedOut(err)) return;
+      setError(`Could not create a signed link. ${describeError(err)}`);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  const revoke = async () => {
+    setBusy('revoke');
+    setError(undefined);
+    try {
+      await new ApiClient().rotatePlaybackSecret();
+      window.dispatchEvent(new Event(SECRET_ROTATED_EVENT));
+      setSigned(undefined);
+      setConfirmRevoke(false);
+    } catch (err) {
+      if (redirectIfSignedOut(err)) return;
+      setError(`Could not revoke the signed links. ${describeError(err)}`);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  const watchHref = protectedPlayback ? link?.urls.watch : `/watch/${encodeURIComponent(channel.id)}`;
+  const snippets = embedSnippets(channel, { token: protectedPlayback ? link?.token : undefined, base });
+
   return (
     <Panel
       id="playback"
       title="Playback"
-      description="Where viewers watch. No sign-in needed."
+      description={
+        protectedPlayback
+          ? 'Viewers need a signed link. Each link works until it expires.'
+          : 'Where viewers watch. No sign-in needed.'
+      }
       actions={
-        <a
-          href={`/watch/${encodeURIComponent(channel.id)}`}
-          target="_blank"
-          rel="noopener"
-          className={buttonClasses('secondary', 'sm')}
-        >
-          Open watch page <span aria-hidden>↗</span>
-        </a>
+        watchHref ? (
+          <a
+            href={absoluteUrl(watchHref, base)}
+            target="_blank"
+            rel="noopener"
+            className={buttonClasses('secondary', 'sm')}
+          >
+            Open watch page <span aria-hidden>↗</span>
+          </a>
+        ) : undefined
       }
     >
       <div className="flex flex-col gap-4">
-        <CopyField label="Watch page" value={channel.urls.watch} />
-        <CopyField label="HLS URL" value={channel.urls.hls} />
-        <CopyField label="DASH URL" value={channel.urls.dash} />
-        <CopyField label="Embed snippet (iframe)" value={iframe} multiline />
-        <CopyField label="Embed snippet (script)" value={script} multiline />
+        <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
+          <legend className="mb-1 text-xs font-medium text-zinc-300">Who can watch</legend>
+          <div className="grid grid-cols-1 gap-2 sm:grid-cols-2">
+            {(
+              [
+                ['public', 'Anyone with the link', 'Watch page, HLS and DASH are public.'],
+                ['token', 'Only with a signed link', 'Every playlist and segment needs a token.'],
+              ] as const
+            ).map(([value, title, hint]) => (
+              <label
+                key={value}
+                className="flex cursor-pointer flex-col rounded-md border border-zinc-700 px-3 py-2 text-sm has-checked:border-sky-500 has-checked:bg-sky-950/40 has-focus-visible:outline-2 has-focus-visible:outline-sky-400"
+              >
+                <span className="flex items-center gap-2 font-medium">
+                  <input
+                    type="radio"
+                    name={`playback-${channel.id}`}
+                    value={value}
+                    checked={channel.playback === value}
+                    onChange={() => void setMode(value)}
+                    className="accent-sky-500"
+                  />
+                  {title}
+                </span>
+                <span className="text-xs text-zinc-400">{hint}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        {error && <Alert tone="error">{error}</Alert>}
+
+        {protectedPlayback ? (
+          <>
+            <div className="flex flex-wrap items-end gap-2">
+              <Field id={`lifetime-${channel.id}`} label="Link valid for" className="w-36">
+                <Select
+                  id={`lifetime-${channel.id}`}
+                  value={lifetime}
+                  onChange={(e) => setLifetime(Number(e.target.value))}
+                >
+                  {LIFETIMES.map(([seconds, label]) => (
+                    <option key={seconds} value={seconds}>
+                      {label}
+                    </option>
+                  ))}
+                </Select>
+              </Field>
+              <Button variant="primary" busy={busy === 'mint'} onClick={() => void mint()}>
+                {link ? 'Create another signed link' : 'Create a signed link'}
+              </Button>
+            </div>
+            {link ? (
+              <>
+                <p className="text-xs text-zinc-400" data-testid="signed-expiry">
+                  Signed link valid until {new Date(link.expiresAt).toLocaleString()}.
+                </p>
+                <CopyField label="Signed watch link" value={absoluteUrl(link.urls.watch, base)} />
+                <CopyField label="Signed HLS URL" value={absoluteUrl(link.urls.hls, base)} />
+                <CopyField label="Signed DASH URL" value={absoluteUrl(link.urls.dash, base)} />
+                <CopyField label="Embed snippet (iframe)" value={snippets.iframe} multiline />
+                <CopyField label="Embed snippet (script)" value={snippets.script} multiline />
+              </>
+            ) : (
+              <p className="text-sm text-zinc-500">
+                Create a signed link to share the watch page, the HLS and DASH URLs or an embed snippet. Links
+                without a token are refused.
+              </p>
+            )}
+            <div className="border-t border-zinc-800 pt-3">
+              <Button
+                size="sm"
+                variant="ghost"
+                onClick={() => {
+                  setError(undefined);
+                  setConfirmRevoke(true);
+                }}
+              >
+                Revoke all signed links…
+              </Button>
+            </div>
+          </>
+        ) : (
+          <>
+            <CopyField label="Watch page" value={absoluteUrl(channel.urls.watch, base)} />
+            <CopyField label="HLS URL" value={absoluteUrl(channel.urls.hls, base)} />
+            <CopyField label="DASH URL" value={absoluteUrl(channel.urls.dash, base)} />
+            <CopyField label="Embed snippet (iframe)" value={snippets.iframe} multiline />
+            <CopyField label="Embed snippet (script)" value={snippets.script} multiline />
+          </>
+        )}
       </div>
+      <ConfirmDialog
+        open={confirmRevoke}
+        title="Revoke every signed link?"
+        confirmLabel="Revoke all links"
+        busy={busy === 'revoke'}
+        error={confirmRevoke ? error : undefined}
+        onConfirm={() => void revoke()}
+        onClose={() => setConfirmRevoke(false)}
+      >
+        The server gets a new playback secret: every signed link of every channel stops working at once,
+        including the ones viewers are watching now. The console&apos;s own previews renew themselves.
+      </ConfirmDialog>
     </Panel>
   );
 }

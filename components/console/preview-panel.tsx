@@ -1,10 +1,16 @@
+'use client';
 import type { Channel } from '../../lib/schemas.ts';
 import { LivePlayer } from '../player/live-player.tsx';
 import { Panel } from '../ui/card.tsx';
+import { Spinner } from '../ui/spinner.tsx';
 import type { ChannelPhase } from './channel-actions.ts';
+import { usePlaybackToken } from './use-playback-token.ts';
 
 /** The channel's HLS output as viewers get it (a few seconds behind the publisher). */
 export function PreviewPanel({ channel, phase }: { channel: Channel; phase: ChannelPhase }) {
+  // A channel that needs a playback token is previewed with one minted for the console.
+  const token = usePlaybackToken(channel);
+  const waitingForToken = channel.playback === 'token' && token === undefined;
   return (
     <Panel
       id="preview"
@@ -16,10 +22,18 @@ export function PreviewPanel({ channel, phase }: { channel: Channel; phase: Chan
           <div className="flex aspect-video items-center justify-center p-4 text-center text-sm text-zinc-500">
             The channel is stopped. Start it and go live to see the output here.
           </div>
+        ) : waitingForToken ? (
+          <div
+            role="status"
+            className="flex aspect-video items-center justify-center gap-2 text-sm text-zinc-400"
+          >
+            <Spinner /> Signing a preview link…
+          </div>
         ) : (
           <LivePlayer
             key={channel.id}
             channelId={channel.id}
+            token={token}
             protocol="hls"
             autoplay
             muted

@@ -1,5 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
+import { liveBase } from '../player/live-player.tsx';
 import { cx } from '../ui/cx.ts';
 
 /**
@@ -11,12 +12,15 @@ export function Thumbnail({
   live,
   tick,
   name,
+  token,
   className,
 }: {
   channelId: string;
   live: boolean;
   tick: number;
   name: string;
+  /** A playback token, for a channel that needs one. */
+  token?: string;
   className?: string;
 }) {
   const [src, setSrc] = useState<string>();
@@ -27,7 +31,7 @@ export function Thumbnail({
       return;
     }
     let alive = true;
-    const url = `/live/${encodeURIComponent(channelId)}/thumbnail.jpg?t=${tick}`;
+    const url = `${liveBase('', channelId, token)}/thumbnail.jpg?t=${tick}`;
     const img = new Image();
     img.onload = () => alive && setSrc(url);
     img.onerror = () => alive && setSrc(undefined);
@@ -35,7 +39,7 @@ export function Thumbnail({
     return () => {
       alive = false;
     };
-  }, [channelId, live, tick]);
+  }, [channelId, live, tick, token]);
 
   return (
     <div className={cx('relative aspect-video overflow-hidden bg-zinc-900', className)}>

@@ -26,6 +26,8 @@ export interface LivePlayerProps {
   onProtocolChange?: (p: Protocol) => void;
   /** Base URL of the onair server; empty for same-origin. */
   server?: string;
+  /** A playback token, for channels that need one: it travels in the media path (`/t/<token>/`). */
+  token?: string;
   className?: string;
 }
 
@@ -56,6 +58,7 @@ export function LivePlayer({
   protocolSwitch = false,
   onProtocolChange,
   server = '',
+  token,
   className = '',
 }: LivePlayerProps) {
   const videoRef = useRef<HTMLVideoElement>(null);
@@ -69,7 +72,7 @@ export function LivePlayer({
   const [engineName, setEngineName] = useState<PlaybackEngine | undefined>(undefined);
   const [needsTap, setNeedsTap] = useState(false);
 
-  const base = `${server.replace(/\/+$/, '')}/live/${encodeURIComponent(channelId)}`;
+  const base = liveBase(server, channelId, token);
   const src = protocol === 'dash' ? `${base}/manifest.mpd` : `${base}/master.m3u8`;
 
   const retryLater = useCallback((why: string) => {
@@ -102,12 +105,16 @@ export function LivePlayer({
         return;
       }
       if (cancelled) return;
+      if (res.status === 401 || res.status === 403) {
+        // A missing, wrong or expired playback link does not mend itself: no retry.
+        const why = await refusal(res);
+        if (cancelled) return;
+        setStatus('error');
+        setMessage(why);
+        return;
+      }
       if (!res.ok) {
-        fail(
-          res.status === 403
-            ? 'This stream is not available from your network.'
-            : 'The channel is offline. It will start playing when the stream comes back.',
-        );
+        fail('The channel is offline. It will start playing when the stream comes back.');
         return;
       }
       const engine = selectEngine(protocol, detectCapabilities());
@@ -272,6 +279,32 @@ export function LivePlayer({
       )}
     </div>
   );
+}
+
+/** Where a channel's media is: `/live/<id>`, or `/live/<id>/t/<token>` with a playback token. */
+export function liveBase(server: string, channelId: string, token?: string): string {
+  const base = `${server.replace(/\/+$/, '')}/live/${encodeURIComponent(channelId)}`;
+  return token ? `${base}/t/${encodeURIComponent(token)}` : base;
+}
+
+/** Words for a 401/403 from the origin. */
+async function refusal(res: Response): Promise<string> {
+  let code = '';
+  try {
+    code = ((await res.json()) as { error?: { code?: string } }).error?.code ?? '';
+  } catch {
+    // not JSON: fall through
+  }
+  switch (code) {
+    case 'token_required':
+      return 'This stream is private. Open it with the signed link you were given.';
+    case 'token_expired':
+      return 'This playback link has expired. Ask for a new one.';
+    case 'token_invalid':
+      return 'This playback link is not valid for this stream.';
+    default:
+      return 'This stream is not available from your network.';
+  }
 }
 
 async function createEngine(

@@ -4,12 +4,13 @@ import { useSearchParams } from 'next/navigation';
 import { LivePlayer } from '../player/live-player.tsx';
 import { parseFlag, parseProtocol } from '../player/select-engine.ts';
 
-/** The chromeless player for iframes: ?autoplay, ?muted, ?protocol, ?controls. */
+/** The chromeless player for iframes: ?autoplay, ?muted, ?protocol, ?controls, ?token. */
 export function EmbedView({ channelId }: { channelId: string }) {
   const params = useSearchParams();
   return (
     <LivePlayer
       channelId={channelId}
+      token={params.get('token') ?? undefined}
       protocol={parseProtocol(params.get('protocol'))}
       autoplay={parseFlag(params.get('autoplay'), true)}
       muted={parseFlag(params.get('muted'), true)}

@@ -2,7 +2,7 @@
 
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { LivePlayer } from '../player/live-player.tsx';
+import { LivePlayer, liveBase } from '../player/live-player.tsx';
 import { parseProtocol, type Protocol } from '../player/select-engine.ts';
 
 interface PublicChannel {
@@ -15,13 +15,14 @@ interface PublicChannel {
 export function WatchView({ channelId }: { channelId: string }) {
   const params = useSearchParams();
   const router = useRouter();
+  const token = params.get('token') ?? undefined;
   const [protocol, setProtocol] = useState<Protocol>(parseProtocol(params.get('protocol')));
   const [info, setInfo] = useState<PublicChannel | undefined>(undefined);
 
   useEffect(() => {
     let stop = false;
     const load = () =>
-      fetch(`/live/${encodeURIComponent(channelId)}/channel.json`, { cache: 'no-store' })
+      fetch(`${liveBase('', channelId, token)}/channel.json`, { cache: 'no-store' })
         .then((r) => (r.ok ? (r.json() as Promise<PublicChannel>) : undefined))
         .then((c) => !stop && setInfo(c))
         .catch(() => undefined);
@@ -31,11 +32,14 @@ export function WatchView({ channelId }: { channelId: string }) {
       stop = true;
       clearInterval(t);
     };
-  }, [channelId]);
+  }, [channelId, token]);
 
   const switchProtocol = (p: Protocol) => {
     setProtocol(p);
-    router.replace(`?protocol=${p}`, { scroll: false });
+    // The playback token stays in the address: a reload or a shared link keeps working.
+    const q = new URLSearchParams({ protocol: p });
+    if (token) q.set('token', token);
+    router.replace(`?${q.toString()}`, { scroll: false });
   };
 
   return (
@@ -46,6 +50,7 @@ export function WatchView({ channelId }: { channelId: string }) {
       </header>
       <LivePlayer
         channelId={channelId}
+        token={token}
         protocol={protocol}
         protocolSwitch
         onProtocolChange={switchProtocol}
