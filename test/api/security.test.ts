@@ -460,7 +460,7 @@ void describe('9. limits and names', () => {
     assert.equal((await start(d, made[0]!.id)).status, 200);
     assert.equal((await start(d, made[1]!.id)).status, 200);
     assertError(
-      await start(d, made[2]!.id),
+      await start(d, made[2].id),
       409,
       'running_channel_limit_reached',
       'ONAIR_MAX_RUNNING_CHANNELS',
@@ -468,7 +468,7 @@ void describe('9. limits and names', () => {
     // Starting a running channel again is not a new one.
     assert.equal((await start(d, made[0]!.id)).status, 200);
     assert.equal(keep(await d.api('POST', `/api/v1/channels/${made[1]!.id}/stop`)).status, 200);
-    assert.equal((await start(d, made[2]!.id)).status, 200);
+    assert.equal((await start(d, made[2].id)).status, 200);
   });
 
   void test('names with control characters or lone surrogates → 422 naming the field', async () => {
