@@ -10,7 +10,7 @@ const PORT = 3107;
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const E2E_ADMIN_TOKEN = 'onair-e2e-admin-token-0123456789';
 // Under outputDir, which Playwright empties before it starts the web server: a fresh dir every run.
-const DATA_DIR = path.join(import.meta.dirname, 'test-results', 'e2e-data');
+export const E2E_DATA_DIR = path.join(import.meta.dirname, 'test-results', 'e2e-data');
 
 export default defineConfig({
   testDir: 'e2e',
@@ -62,13 +62,15 @@ export default defineConfig({
     env: {
       PORT: String(PORT),
       HOST: '127.0.0.1',
-      ONAIR_DATA_DIR: DATA_DIR,
+      ONAIR_DATA_DIR: E2E_DATA_DIR,
       ONAIR_ADMIN_TOKEN: E2E_ADMIN_TOKEN,
       ONAIR_UI: '1',
       ONAIR_LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
       // Every ICE candidate the server gathers or answers is on 127.0.0.1.
       ONAIR_LOOPBACK_ONLY_ICE: '1',
+      // Webhook receivers in the tests listen on 127.0.0.1.
+      ONAIR_WEBHOOK_ALLOW_PRIVATE: '1',
     },
   },
 });

@@ -11,7 +11,7 @@ export function Brand({ href = '/console' }: { href?: string }) {
         <span className="relative inline-flex h-3 w-3 rounded-full bg-red-500" />
       </span>
       <span>
-        onair <span className="font-normal text-zinc-400">console</span>
+        onair <span className="hidden font-normal text-zinc-400 sm:inline">console</span>
       </span>
     </Link>
   );

@@ -230,30 +230,32 @@ function WebhookCard({ row, onChanged }: { row: Row; onChanged: () => void }) {
       {deliveries.length > 0 && (
         <details className="rounded-md border border-zinc-800 bg-zinc-950/50 text-xs">
           <summary className="cursor-pointer px-3 py-2 text-zinc-300">Recent deliveries</summary>
-          <table className="w-full text-left">
-            <thead className="text-zinc-500">
-              <tr>
-                <th className="px-3 py-1 font-medium">Event</th>
-                <th className="px-3 py-1 font-medium">State</th>
-                <th className="px-3 py-1 font-medium">Attempts</th>
-                <th className="px-3 py-1 font-medium">Status</th>
-                <th className="px-3 py-1 font-medium">When</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.map((d) => (
-                <tr key={d.id} className="border-t border-zinc-800/70">
-                  <td className="px-3 py-1 font-mono">{d.eventType}</td>
-                  <td className="px-3 py-1">
-                    <Badge tone={STATE_TONE[d.state]}>{d.state}</Badge>
-                  </td>
-                  <td className="px-3 py-1 tabular-nums">{d.attempts}</td>
-                  <td className="px-3 py-1">{d.responseStatus ?? d.error ?? '—'}</td>
-                  <td className="px-3 py-1">{formatTime(d.updatedAt)}</td>
+          <div className="overflow-x-auto">
+            <table className="w-full text-left">
+              <thead className="text-zinc-500">
+                <tr>
+                  <th className="px-3 py-1 font-medium">Event</th>
+                  <th className="px-3 py-1 font-medium">State</th>
+                  <th className="hidden px-3 py-1 font-medium sm:table-cell">Attempts</th>
+                  <th className="px-3 py-1 font-medium">Status</th>
+                  <th className="px-3 py-1 font-medium">When</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {deliveries.map((d) => (
+                  <tr key={d.id} className="border-t border-zinc-800/70">
+                    <td className="px-3 py-1 font-mono">{d.eventType}</td>
+                    <td className="px-3 py-1">
+                      <Badge tone={STATE_TONE[d.state]}>{d.state}</Badge>
+                    </td>
+                    <td className="hidden px-3 py-1 tabular-nums sm:table-cell">{d.attempts}</td>
+                    <td className="px-3 py-1">{d.responseStatus ?? d.error ?? '—'}</td>
+                    <td className="px-3 py-1">{formatTime(d.updatedAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </details>
       )}
       {error && <Alert tone="error">{error}</Alert>}

@@ -31,7 +31,7 @@ export interface LivePlayerProps {
   className?: string;
 }
 
-type Status = 'loading' | 'playing' | 'offline' | 'error';
+type Status = 'loading' | 'playing' | 'offline' | 'error' | 'denied';
 
 interface Quality {
   id: string;
@@ -109,7 +109,7 @@ export function LivePlayer({
         // A missing, wrong or expired playback link does not mend itself: no retry.
         const why = await refusal(res);
         if (cancelled) return;
-        setStatus('error');
+        setStatus('denied');
         setMessage(why);
         return;
       }
@@ -207,7 +207,7 @@ export function LivePlayer({
               />
             ) : (
               <span className="rounded bg-zinc-800 px-2 py-1 text-xs font-semibold uppercase tracking-wide text-zinc-300">
-                {status === 'offline' ? 'Offline' : 'Playback error'}
+                {status === 'offline' ? 'Offline' : status === 'denied' ? 'Private' : 'Playback error'}
               </span>
             )}
             <p className="max-w-sm text-sm text-zinc-300">
