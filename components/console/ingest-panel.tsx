@@ -1,12 +1,20 @@
+'use client';
 import type { Channel } from '../../lib/schemas.ts';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
+import { absoluteUrl } from './format.ts';
 
 export function IngestPanel({ channel }: { channel: Channel }) {
   return (
     <Panel id="ingest" title="Ingest" description="Publish to this channel over WHIP from any encoder.">
       <div className="flex flex-col gap-4">
-        <CopyField label="WHIP URL" value={channel.urls.whip} />
+        <CopyField
+          label="WHIP URL"
+          value={absoluteUrl(
+            channel.urls.whip,
+            typeof window === 'undefined' ? 'http://localhost' : window.location.origin,
+          )}
+        />
         <CopyField label="Stream key" value={channel.streamKey} secret />
         <details className="group rounded-md border border-zinc-800 bg-zinc-950/50 text-sm">
           <summary className="cursor-pointer list-none rounded-md px-3 py-2 text-zinc-300 hover:text-white focus-visible:outline-2 focus-visible:outline-sky-400">

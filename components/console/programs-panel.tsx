@@ -10,6 +10,7 @@ import { Field, fieldAria, Input } from '../ui/field.tsx';
 import { allowedProgramActions, type ProgramAction } from './channel-actions.ts';
 import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
 import { formatDuration, programDurationSeconds } from './format.ts';
+import { usePlaybackToken } from './use-playback-token.ts';
 import { redirectIfSignedOut } from './use-poll.ts';
 
 export function ProgramsPanel({
@@ -27,6 +28,11 @@ export function ProgramsPanel({
   const clock = useClock(running > 0, now);
   const [busy, setBusy] = useState<{ id: string; action: ProgramAction }>();
   const [error, setError] = useState<string>();
+  // A channel that needs a playback token gets links with the console's own token in them.
+  const token = usePlaybackToken(channel);
+  const t = token ? encodeURIComponent(token) : undefined;
+  const watchHref = t ? `/watch/${encodeURIComponent(channel.id)}?token=${t}` : channel.urls.watch;
+  const hlsHref = t ? `/live/${encodeURIComponent(channel.id)}/t/${t}/master.m3u8` : channel.urls.hls;
 
   const act = async (p: Program, action: ProgramAction) => {
     setBusy({ id: p.id, action });
@@ -99,12 +105,7 @@ export function ProgramsPanel({
                         <span className="block truncate">{p.name}</span>
                         <span className="block text-xs font-normal text-zinc-500 sm:hidden">
                           {p.archiveWindowMinutes} min ·{' '}
-                          <a
-                            href={channel.urls.watch}
-                            target="_blank"
-                            rel="noopener"
-                            className="text-sky-400"
-                          >
+                          <a href={watchHref} target="_blank" rel="noopener" className="text-sky-400">
                             Watch
                           </a>
                         </span>
@@ -128,7 +129,7 @@ export function ProgramsPanel({
                       </td>
                       <td className="hidden py-2 pr-3 text-xs sm:table-cell">
                         <a
-                          href={channel.urls.watch}
+                          href={watchHref}
                           target="_blank"
                           rel="noopener"
                           className="text-sky-400 underline-offset-2 hover:underline"
@@ -137,7 +138,7 @@ export function ProgramsPanel({
                         </a>
                         <span className="text-zinc-600"> · </span>
                         <a
-                          href={channel.urls.hls}
+                          href={hlsHref}
                           target="_blank"
                           rel="noopener"
                           className="text-sky-400 underline-offset-2 hover:underline"

@@ -190,6 +190,43 @@ void describe('Webhooks and their deliveries', () => {
     assert.equal(hooks.pending, 0);
   });
 
+  void test('deliveries still pending when the server stops go out after it starts again', async () => {
+    // A receiver that is down, and a long backoff: the delivery waits for its retry when the "server" stops.
+    const down = await receiver();
+    await new Promise((r) => down.server.close(r));
+    const first = new Webhooks({ store, log, allowPrivate: true, maxAttempts: 4, backoffMs: 60_000 });
+    const w = await first.create({ url: down.url, events: ['channel.stopped'] });
+    first.publish(event('channel.stopped', 7));
+    await waitFor('a failed first attempt', () => first.view(w).lastDelivery?.attempts === 1, 5000);
+    assert.equal(first.view(w).lastDelivery?.state, 'pending');
+    first.close();
+    // The receiver comes back on the same port; the next run resumes.
+    const port = Number(new URL(down.url).port);
+    const back = await new Promise<{ got: string[]; server: Server }>((resolve) => {
+      const got: string[] = [];
+      const server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          got.push(body);
+          res.writeHead(200).end();
+        });
+      }).listen(port, '127.0.0.1', () => resolve({ got, server }));
+    });
+    servers.push(back.server);
+    const second = new Webhooks({ store, log, allowPrivate: true, maxAttempts: 4, backoffMs: 100 });
+    try {
+      second.resume();
+      await waitFor('redelivered', () => back.got.length === 1, 5000);
+      assert.equal((JSON.parse(back.got[0]!) as WebhookEvent).data.message, 'event 7');
+      await waitFor('recorded', () => second.view(w).lastDelivery?.state === 'delivered', 5000);
+      assert.equal(second.view(w).lastDelivery?.attempts, 2);
+      second.delete(w.id);
+    } finally {
+      second.close();
+    }
+  });
+
   void test('a bad body is a 422 naming the field; an unknown webhook is a 404', async () => {
     await assert.rejects(
       hooks.create({ url: 'ftp://example.com/', events: ['*'] }),
