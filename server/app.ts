@@ -32,6 +32,7 @@ export interface OnairOptions {
     config: Config;
     log: Logger;
     event: (channelId: string, type: ChannelEventType, message: string) => void;
+    assetGrew: (assetId: string, bytes: number) => void;
   }) => MediaRuntime;
   ui?: (log: Logger) => Promise<UiHandler | undefined>;
 }
@@ -74,6 +75,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
         config,
         log,
         event: (id, type, message) => late.control?.recordEvent(id, type, message),
+        assetGrew: (id, bytes) => late.control?.assetGrew(id, bytes),
       })
     : new NoMediaRuntime();
   const cp = new ControlPlane({ store, runtime, log });
