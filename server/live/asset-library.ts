@@ -11,7 +11,7 @@ import type { KeptAsset } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
 import { hasAllFiles, linkView, sweepDir, viewFiles } from '../packager/archive.ts';
 import { recordingOf, type Recording } from '../packager/live-output.ts';
-import type { TimelineView } from '../packager/timeline.ts';
+import { spanView, type TimelineView } from '../packager/timeline.ts';
 import type { AssetRecord, Store } from '../store/store.ts';
 import { remuxToMp4, type RemuxPart } from '../transcode/remux.ts';
 import { makeThumbnail } from '../transcode/thumbnail.ts';
@@ -116,7 +116,7 @@ export class AssetLibrary {
   async recording(assetId: string, start: number, end: number): Promise<Recording | undefined> {
     const media = await this.media(assetId);
     if (!media) return undefined;
-    return recordingOf(filterView(media.view, start, end));
+    return recordingOf(spanView(media.view, start, end));
   }
 
   /** The record changed (name, publishing): forget the cached copy. */
@@ -193,20 +193,6 @@ export class AssetLibrary {
   }
 }
 
-/** The segments of a view that start in [start, end) (epoch ms), with the overlapping ones of other tracks. */
-export function filterView(view: TimelineView, start: number, end: number): TimelineView {
-  const runs = [];
-  for (const run of view.runs) {
-    const tracks = new Map();
-    for (const [id, t] of run.tracks) {
-      const segments = t.segments.filter((s) => s.pdt + 0.5 >= start && s.pdt + 0.5 < end);
-      if (segments.length > 0) tracks.set(id, { ...t, segments });
-    }
-    if (tracks.size > 0) runs.push({ ...run, tracks });
-  }
-  return { runs };
-}
-
 /** The top video rendition and the audio of each run, as files for the remuxer. */
 export function remuxParts(view: TimelineView, dir: string): RemuxPart[] {
   const parts: RemuxPart[] = [];
@@ -219,7 +205,13 @@ export function remuxParts(view: TimelineView, dir: string): RemuxPart[] {
     if (!video) continue;
     const files = (t: typeof video) =>
       [t.initUri, ...t.segments.map((s) => s.uri)].map((u) => path.join(dir, u));
-    parts.push({ video: files(video), audio: audio ? files(audio) : undefined });
+    const v0 = video.segments[0]?.pdt ?? 0;
+    const a0 = audio?.segments[0]?.pdt ?? v0;
+    parts.push({
+      video: files(video),
+      audio: audio ? files(audio) : undefined,
+      audioOffsetSeconds: Math.round(a0 - v0) / 1000,
+    });
   }
   return parts;
 }

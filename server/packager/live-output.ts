@@ -14,6 +14,7 @@ import { sweepDir, viewFiles } from './archive.ts';
 import { RunIndexer, type IndexerTrack } from './segment-indexer.ts';
 import {
   Timeline,
+  spanView,
   type Run,
   type RunTrack,
   type Segment,
@@ -180,7 +181,7 @@ export class LiveOutput {
    * program recorded, or a clip of it. Segment-accurate.
    */
   recording(since: number, until = Infinity): Recording {
-    return recordingOf(this.timeline.window({ maxSegments: ALL, since, until }));
+    return recordingOf(spanView(this.timeline.window({ maxSegments: ALL }), since, until));
   }
 
   /** Keeps the recording's segments from pruning until the returned function is called. */

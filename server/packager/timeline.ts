@@ -95,6 +95,35 @@ interface TrackStats {
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
+/**
+ * The segments of a view that start in [since, until) (epoch ms), every track
+ * alike: a recording or a clip takes whole segments, cut where they start.
+ * (Half a millisecond of slack for rounding.)
+ */
+export function spanView(view: TimelineView, since: number, until: number): TimelineView {
+  const runs: Run[] = [];
+  for (const run of view.runs) {
+    // Audio is written apart from video and may be a segment ahead: it stops where the video stops.
+    let videoEnd: number | undefined;
+    for (const t of run.tracks.values()) {
+      if (t.info.kind !== 'video') continue;
+      for (const s of t.segments) {
+        if (s.pdt + 0.5 < since || s.pdt + 0.5 >= until) continue;
+        const end = s.pdt + (s.duration / t.info.timescale) * 1000;
+        if (videoEnd === undefined || end > videoEnd) videoEnd = end;
+      }
+    }
+    const last = Math.min(until, videoEnd ?? Infinity);
+    const tracks = new Map<string, RunTrack>();
+    for (const [id, t] of run.tracks) {
+      const segments = t.segments.filter((s) => s.pdt + 0.5 >= since && s.pdt + 0.5 < last);
+      if (segments.length > 0) tracks.set(id, { ...t, segments });
+    }
+    if (tracks.size > 0) runs.push({ ...run, tracks });
+  }
+  return { runs };
+}
+
 export class Timeline {
   private readonly runs: Run[] = [];
   private readonly now: () => number;

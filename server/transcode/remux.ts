@@ -18,21 +18,34 @@ export interface RemuxPart {
   /** init segment first, then media segments in order (absolute paths). */
   video: readonly string[];
   audio: readonly string[] | undefined;
+  /**
+   * Where the audio starts relative to the video, in seconds (each input's
+   * timestamps are otherwise taken from zero, which would shift the sound).
+   */
+  audioOffsetSeconds: number;
 }
 
 /** argv to copy one part (video on stdin, audio on fd 3) into `out`. */
-export function buildRemuxPartArgs(hasAudio: boolean, out: string, faststart: boolean): string[] {
+export function buildRemuxPartArgs(
+  part: Pick<RemuxPart, 'audio' | 'audioOffsetSeconds'>,
+  out: string,
+  faststart: boolean,
+): string[] {
+  const hasAudio = part.audio !== undefined;
+  // The later input is delayed by the difference: offsets are never negative.
+  const offset = (seconds: number) => (seconds > 0 ? ['-itsoffset', seconds.toFixed(3)] : []);
   return [
     '-hide_banner',
     '-nostdin',
     '-loglevel',
     'error',
     '-y',
+    ...offset(-part.audioOffsetSeconds),
     '-f',
     'mp4',
     '-i',
     'pipe:0',
-    ...(hasAudio ? ['-f', 'mp4', '-i', 'pipe:3'] : []),
+    ...(hasAudio ? [...offset(part.audioOffsetSeconds), '-f', 'mp4', '-i', 'pipe:3'] : []),
     '-map',
     '0:v:0',
     ...(hasAudio ? ['-map', '1:a:0'] : []),
@@ -117,12 +130,12 @@ export async function remuxToMp4(
   try {
     if (parts.length === 1) {
       const p = parts[0]!;
-      await run(ffmpegPath, buildRemuxPartArgs(p.audio !== undefined, tmp, true), [p.video, p.audio]);
+      await run(ffmpegPath, buildRemuxPartArgs(p, tmp, true), [p.video, p.audio]);
     } else {
       for (const [i, p] of parts.entries()) {
         const partPath = `${out}.part${i}.mp4`;
         made.push(partPath);
-        await run(ffmpegPath, buildRemuxPartArgs(p.audio !== undefined, partPath, false), [p.video, p.audio]);
+        await run(ffmpegPath, buildRemuxPartArgs(p, partPath, false), [p.video, p.audio]);
       }
       const list = `${out}.parts.txt`;
       made.push(list);

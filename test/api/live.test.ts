@@ -17,6 +17,7 @@ import { startServer, type Reply, type TestServer } from '../helpers/server.ts';
 import type { WhipPublisher } from '../support/whip-publisher.ts';
 import { publishWhipProcess } from '../support/publisher-process.ts';
 import { allProcesses, ffmpegChildren, isAlive, udpPortsOf, waitFor } from '../support/procs.ts';
+import { parseMediaPlaylist, type MediaSegment } from '../support/playlists.ts';
 
 const run = promisify(execFile);
 const SEGMENT_SECONDS = 2;
@@ -143,38 +144,6 @@ async function waitForEvents(
     timeoutMs,
     300,
   );
-}
-
-interface MediaSegment {
-  uri: string;
-  map: string;
-  pdt: string | undefined;
-}
-
-function parseMediaPlaylist(text: string): {
-  segments: MediaSegment[];
-  maps: string[];
-  discontinuities: number;
-} {
-  const segments: MediaSegment[] = [];
-  const maps: string[] = [];
-  let map = '';
-  let pdt: string | undefined;
-  let discontinuities = 0;
-  for (const line of text.split('\n')) {
-    const m = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line);
-    if (m) {
-      map = m[1]!;
-      maps.push(map);
-    } else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:'))
-      pdt = line.slice('#EXT-X-PROGRAM-DATE-TIME:'.length);
-    else if (line === '#EXT-X-DISCONTINUITY') discontinuities++;
-    else if (line && !line.startsWith('#')) {
-      segments.push({ uri: line, map, pdt });
-      pdt = undefined;
-    }
-  }
-  return { segments, maps, discontinuities };
 }
 
 async function mediaPlaylist(channelId: string, trackId: string) {
