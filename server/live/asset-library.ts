@@ -5,11 +5,12 @@
  * origin reads assets through `media()`, which is cached: no database read per
  * segment request.
  */
+import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KeptAsset } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
-import { hasAllFiles, linkView, sweepDir, viewFiles } from '../packager/archive.ts';
+import { hasAllFiles, linkView, readHlsRecording, sweepDir, viewFiles } from '../packager/archive.ts';
 import { recordingOf, type Recording } from '../packager/live-output.ts';
 import { spanView, type TimelineView } from '../packager/timeline.ts';
 import type { AssetRecord, Store } from '../store/store.ts';
@@ -26,8 +27,6 @@ export interface AssetMedia {
   record: AssetRecord;
   dir: string;
   view: TimelineView;
-  /** Kept before the durable index existed: its folder holds HLS playlists and nothing else is known. */
-  legacy: boolean;
 }
 
 export interface AssetLibraryOptions {
@@ -97,13 +96,7 @@ export class AssetLibrary {
     const record = this.#opts.store.getAsset(assetId);
     if (!record) return undefined;
     const view: TimelineView = { runs: savedTimeline(this.#opts.store.loadTimeline(assetId)) };
-    const legacy =
-      view.runs.length === 0 &&
-      (await stat(path.join(this.dir(assetId), 'master.m3u8')).then(
-        () => true,
-        () => false,
-      ));
-    const media: AssetMedia = { record, dir: this.dir(assetId), view, legacy };
+    const media: AssetMedia = { record, dir: this.dir(assetId), view };
     // Only finished assets are cached: a processing one changes.
     if (record.status !== 'processing') {
       this.#cache.set(assetId, media);
@@ -165,7 +158,25 @@ export class AssetLibrary {
     await rm(this.dir(assetId), { recursive: true, force: true });
   }
 
-  /** After a restart: folders of deleted assets go, and files no asset index lists. */
+  /** An asset kept as HLS files before the segment index was durable: its index, read back from them. */
+  async #importHls(assetId: string): Promise<TimelineView> {
+    const dir = this.dir(assetId);
+    if (!existsSync(path.join(dir, 'master.m3u8'))) return { runs: [] };
+    try {
+      const view = await readHlsRecording(dir);
+      saveView(this.#opts.store, assetId, view.runs);
+      this.#opts.log.info({ assetId, runs: view.runs.length }, 'indexed an asset kept as HLS files');
+      return view;
+    } catch (err) {
+      this.#opts.log.warn({ err, assetId }, 'an asset kept as HLS files could not be read');
+      return { runs: [] };
+    }
+  }
+
+  /**
+   * After a restart: folders of deleted assets go, assets kept as HLS files get
+   * an index, and files no asset index lists go.
+   */
   async sweep(known: readonly string[]): Promise<void> {
     const root = path.join(this.#opts.mediaDir, 'assets');
     const ids = new Set(known);
@@ -180,8 +191,9 @@ export class AssetLibrary {
         await rm(path.join(root, name), { recursive: true, force: true });
         continue;
       }
-      const view: TimelineView = { runs: savedTimeline(this.#opts.store.loadTimeline(name)) };
-      if (view.runs.length === 0) continue; // a legacy asset, or one being kept: leave it
+      let view: TimelineView = { runs: savedTimeline(this.#opts.store.loadTimeline(name)) };
+      if (view.runs.length === 0) view = await this.#importHls(name);
+      if (view.runs.length === 0) continue; // being kept: leave it
       const keep = new Set([...viewFiles(view), POSTER, DOWNLOAD]);
       const removed = await sweepDir(path.join(root, name), keep);
       if (removed.length > 0)

@@ -1,9 +1,15 @@
 /** Pure parts of programs and assets: spans of the timeline, the journal and restore, byte ranges, remux argv, VOD manifests. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readHlsRecording } from '../../server/packager/archive.ts';
 import { recordingOf } from '../../server/packager/live-output.ts';
 import { renderDashMpd } from '../../server/packager/dash.ts';
-import { renderHlsMediaPlaylist } from '../../server/packager/hls.ts';
+import { renderHlsMaster, renderHlsMediaPlaylist } from '../../server/packager/hls.ts';
+import { RunIndexer } from '../../server/packager/segment-indexer.ts';
 import {
   Timeline,
   spanView,
@@ -253,5 +259,88 @@ void describe('on-demand manifests', () => {
     assert.match(mpd, /timescale="90000" presentationTimeOffset="360000"/);
     assert.match(mpd, /timescale="48000" presentationTimeOffset="192240"/);
     assert.match(mpd, /mediaPresentationDuration="PT2S"/);
+  });
+});
+
+void describe('assets kept as HLS files (before the segment index was durable)', () => {
+  void test('their index is read back from the playlists and the MP4 boxes', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'onair-legacy-'));
+    try {
+      const runDir = path.join(dir, 'r1');
+      mkdirSync(runDir);
+      execFileSync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x180:rate=20',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-t',
+        '4',
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-c:v',
+        'libx264',
+        '-bf',
+        '0',
+        '-g',
+        '20',
+        '-c:a',
+        'aac',
+        '-f',
+        'hls',
+        '-hls_time',
+        '1',
+        '-hls_segment_type',
+        'fmp4',
+        '-hls_fmp4_init_filename',
+        '../%v/init.mp4',
+        '-hls_segment_filename',
+        `${runDir}/%v/seg_%05d.m4s`,
+        '-var_stream_map',
+        'v:0,name:source a:0,name:audio',
+        `${runDir}/%v/index.m3u8`,
+      ]);
+      const tl = new Timeline();
+      tl.beginRun('r1');
+      const indexer = new RunIndexer({
+        runDir,
+        runId: 'r1',
+        timeline: tl,
+        tracks: [{ id: 'source' }, { id: 'audio' }],
+      });
+      await indexer.flush();
+      indexer.close();
+      const view = all(tl);
+      writeFileSync(path.join(dir, 'master.m3u8'), renderHlsMaster(tl.latestTracks()));
+      for (const id of ['source', 'audio'])
+        writeFileSync(
+          path.join(dir, `${id}.m3u8`),
+          renderHlsMediaPlaylist(view, id, { targetDuration: 1, ended: true }),
+        );
+      const back = await readHlsRecording(dir);
+      assert.equal(back.runs.length, 1);
+      for (const id of ['source', 'audio']) {
+        const want = view.runs[0]!.tracks.get(id)!;
+        const got = back.runs[0]!.tracks.get(id)!;
+        assert.equal(got.initUri, want.initUri);
+        assert.equal(got.info.timescale, want.info.timescale);
+        assert.equal(got.info.kind, want.info.kind);
+        assert.deepEqual(
+          got.segments.map((s) => [s.uri, s.start, s.duration, s.bytes, Math.round(s.pdt)]),
+          want.segments.map((s) => [s.uri, s.start, s.duration, s.bytes, Math.round(s.pdt)]),
+        );
+      }
+      assert.ok(recordingOf(back).durationSeconds >= 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
