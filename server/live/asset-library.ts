@@ -85,7 +85,7 @@ export class AssetLibrary {
   }
 
   /** The asset's media, from the cache or the store. Undefined for an unknown asset. */
-  async media(assetId: string): Promise<AssetMedia | undefined> {
+  media(assetId: string): AssetMedia | undefined {
     const cached = this.#cache.get(assetId);
     if (cached) {
       // Most recently used last.
@@ -106,8 +106,8 @@ export class AssetLibrary {
   }
 
   /** [start, end) of an asset's recording, segment-accurate. */
-  async recording(assetId: string, start: number, end: number): Promise<Recording | undefined> {
-    const media = await this.media(assetId);
+  recording(assetId: string, start: number, end: number): Recording | undefined {
+    const media = this.media(assetId);
     if (!media) return undefined;
     return recordingOf(spanView(media.view, start, end));
   }
@@ -135,7 +135,7 @@ export class AssetLibrary {
       () => {
         // One remux at a time: it is disk-bound, and players of other assets come first.
         const next = this.#remuxQueue.then(async () => {
-          const media = await this.media(assetId);
+          const media = this.media(assetId);
           if (!media) throw new Error('asset gone');
           await remuxToMp4(this.#opts.ffmpegPath, remuxParts(media.view, media.dir), out);
           this.#opts.onGrew?.(assetId, (await stat(out)).size);

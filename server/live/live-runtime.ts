@@ -231,12 +231,12 @@ export class LiveRuntime implements MediaRuntime {
     this.#programAssets.delete(program.id);
   }
 
-  async spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined> {
-    const recording = await this.#recording(source, start, end);
-    return recording ? span(recording) : undefined;
+  spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined> {
+    const recording = this.#recording(source, start, end);
+    return Promise.resolve(recording ? span(recording) : undefined);
   }
 
-  async #recording(source: RecordingSource, start: number, end: number): Promise<Recording | undefined> {
+  #recording(source: RecordingSource, start: number, end: number): Recording | undefined {
     if (source.kind === 'channel')
       return this.#channels.get(source.channelId)?.hub.output.recording(start, end);
     return this.#library.recording(source.assetId, start, end);
@@ -258,7 +258,7 @@ export class LiveRuntime implements MediaRuntime {
       return this.#library.keep(asset, recording, output.liveDir).finally(release);
     }
     return (async () => {
-      const recording = await this.#library.recording(source.assetId, start, end);
+      const recording = this.#library.recording(source.assetId, start, end);
       if (!recording || recording.view.runs.length === 0) {
         throw new OnairError('clip_out_of_range', 'nothing recorded in that range');
       }
@@ -295,8 +295,8 @@ export class LiveRuntime implements MediaRuntime {
     return list;
   }
 
-  async #assetPlayable(assetId: string): Promise<Playable | undefined> {
-    const media = await this.#library.media(assetId);
+  #assetPlayable(assetId: string): Playable | undefined {
+    const media = this.#library.media(assetId);
     if (!media || !media.record.published) return undefined;
     if (media.record.status !== 'ready') {
       throw new OnairError(
@@ -308,7 +308,7 @@ export class LiveRuntime implements MediaRuntime {
     return { preview: this.#preview(media.record.channelId), source };
   }
 
-  async #programPlayable(programId: string): Promise<Playable | undefined> {
+  #programPlayable(programId: string): Playable | undefined {
     const channelId = this.#programChannels.get(programId);
     const hub = channelId ? this.#channels.get(channelId)?.hub : undefined;
     if (hub?.hasProgram(programId)) {

@@ -47,9 +47,9 @@ export interface OriginDeps {
   /** A channel that is not running (rare: offline players polling), from the store. */
   getOffline(id: string): OriginChannelInfo | undefined;
   /** A program: its DVR window while it runs, its recording after. */
-  getProgram(id: string): Promise<Playable | undefined>;
+  getProgram(id: string): Playable | undefined;
   /** A published asset. */
-  getAsset(id: string): Promise<Playable | undefined>;
+  getAsset(id: string): Playable | undefined;
   publicUrl: (req: IncomingMessage) => string;
 }
 
@@ -129,7 +129,7 @@ export function programsMount(deps: OriginDeps): MediaMount {
       const r = route(req, res, url, '/programs');
       if (!r) return;
       const [programId, rest] = r;
-      const playable = await deps.getProgram(programId);
+      const playable = deps.getProgram(programId);
       if (!playable) throw OnairError.notFound('program', programId);
       checkPreview(req, playable.preview);
       await servePlayback(req, res, playable.source, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
@@ -144,7 +144,7 @@ export function vodMount(deps: OriginDeps): MediaMount {
       const r = route(req, res, url, '/vod');
       if (!r) return;
       const [assetId, rest] = r;
-      const playable = await deps.getAsset(assetId);
+      const playable = deps.getAsset(assetId);
       if (!playable) throw OnairError.notFound('asset', assetId);
       checkPreview(req, playable.preview);
       await servePlayback(req, res, playable.source, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
