@@ -85,6 +85,7 @@ export class LiveRuntime implements MediaRuntime {
   /** Running programs → their channel; stopped programs → their asset. Filled as programs come and go. */
   readonly #programChannels = new Map<string, string>();
   readonly #programAssets = new Map<string, string | null>();
+  readonly #programNames = new Map<string, string>();
   /** Preview allow-lists of channels, for playback of programs and assets. */
   readonly #previews = new Map<string, readonly string[]>();
   #closed = false;
@@ -217,6 +218,7 @@ export class LiveRuntime implements MediaRuntime {
     const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
     hub.programStarted(program.id, started, program.archiveWindowMinutes * 60);
     this.#programChannels.set(program.id, program.channelId);
+    this.#programNames.set(program.id, program.name);
     this.#programAssets.delete(program.id);
   }
 
@@ -228,6 +230,7 @@ export class LiveRuntime implements MediaRuntime {
   programStopped(program: ProgramRecord): void {
     this.#channels.get(program.channelId)?.hub.programStopped(program.id);
     this.#programChannels.delete(program.id);
+    this.#programNames.delete(program.id);
     this.#programAssets.delete(program.id);
   }
 
@@ -305,14 +308,41 @@ export class LiveRuntime implements MediaRuntime {
       );
     }
     const source = new VodPlayback(media, this.#library);
-    return { preview: this.#preview(media.record.channelId), source };
+    const r = media.record;
+    return {
+      preview: this.#preview(r.channelId),
+      source,
+      info: {
+        id: r.id,
+        kind: 'asset',
+        name: r.name,
+        channelId: r.channelId,
+        state: 'recorded',
+        durationSeconds: r.durationSeconds,
+        startedAt: r.rangeStart,
+      },
+    };
   }
 
   #programPlayable(programId: string): Playable | undefined {
     const channelId = this.#programChannels.get(programId);
     const hub = channelId ? this.#channels.get(channelId)?.hub : undefined;
     if (hub?.hasProgram(programId)) {
-      return { preview: hub.config.preview, source: new DvrPlayback(hub, programId) };
+      const recording = hub.programRecording(programId);
+      return {
+        preview: hub.config.preview,
+        source: new DvrPlayback(hub, programId),
+        info: {
+          id: programId,
+          kind: 'program',
+          name: this.#programNames.get(programId) ?? programId,
+          channelId: hub.channelId,
+          state: 'live',
+          durationSeconds: recording?.durationSeconds ?? 0,
+          startedAt:
+            recording && recording.durationSeconds > 0 ? new Date(recording.start).toISOString() : null,
+        },
+      };
     }
     let assetId = this.#programAssets.get(programId);
     if (assetId === undefined) {
@@ -326,7 +356,8 @@ export class LiveRuntime implements MediaRuntime {
       this.#programAssets.set(programId, assetId);
     }
     if (assetId === null) throw new OnairError('not_found', 'the program has not recorded anything yet');
-    return this.#assetPlayable(assetId);
+    const asset = this.#assetPlayable(assetId);
+    return asset && { ...asset, info: { ...asset.info, id: programId, kind: 'program' } };
   }
 
   // ── figures ──────────────────────────────────────────────────────────

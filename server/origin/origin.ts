@@ -34,11 +34,40 @@ export interface OriginChannel {
   readonly playback: PlaybackSource;
 }
 
+/** Public facts about a program or an asset, for watch pages (`info.json`). */
+export interface PlayableInfo {
+  id: string;
+  kind: 'program' | 'asset';
+  name: string;
+  channelId: string;
+  /** `live`: a running program (DVR); `recorded`: on demand. */
+  state: 'live' | 'recorded';
+  durationSeconds: number;
+  /** Program time of the start of the recording (ISO), when known. */
+  startedAt: string | null;
+}
+
 /** A program or an asset, ready to serve: who may watch it, and what. */
 export interface Playable {
   /** The channel's preview allow-list (empty: anyone). */
   readonly preview: readonly string[];
   readonly source: PlaybackSource;
+  readonly info: PlayableInfo;
+}
+
+async function servePlayable(
+  req: IncomingMessage,
+  res: ServerResponse,
+  playable: Playable,
+  rest: string,
+  deps: OriginDeps,
+): Promise<void> {
+  checkPreview(req, playable.preview);
+  if (rest === 'info.json') {
+    sendText(res, 200, JSON.stringify(playable.info), 'application/json; charset=utf-8', NO_CACHE);
+    return;
+  }
+  await servePlayback(req, res, playable.source, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
 }
 
 export interface OriginDeps {
@@ -131,8 +160,7 @@ export function programsMount(deps: OriginDeps): MediaMount {
       const [programId, rest] = r;
       const playable = deps.getProgram(programId);
       if (!playable) throw OnairError.notFound('program', programId);
-      checkPreview(req, playable.preview);
-      await servePlayback(req, res, playable.source, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
+      await servePlayable(req, res, playable, rest, deps);
     },
   };
 }
@@ -146,8 +174,7 @@ export function vodMount(deps: OriginDeps): MediaMount {
       const [assetId, rest] = r;
       const playable = deps.getAsset(assetId);
       if (!playable) throw OnairError.notFound('asset', assetId);
-      checkPreview(req, playable.preview);
-      await servePlayback(req, res, playable.source, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
+      await servePlayable(req, res, playable, rest, deps);
     },
   };
 }
