@@ -172,7 +172,7 @@ void describe('a program with DVR, its asset and clips', () => {
     const started = await s.api<ProgramView>('POST', `/api/v1/programs/${created.json.id}/start`);
     assert.equal(started.status, 200, started.text);
     program = started.json;
-    const dvr = await waitForSegments(s, `/programs/${program.id}/source.m3u8`, 10, 40_000);
+    const dvr = await waitForSegments(s, `/programs/${program.id}/source.m3u8`, 13, 40_000);
     const live = await playlist(s, `/live/${ch.id}/source.m3u8`);
     assert.ok(live.segments.length <= 3, `the live window keeps 3 segments, got ${live.segments.length}`);
     assert.ok(dvr.segments.length > live.segments.length);
@@ -209,7 +209,7 @@ void describe('a program with DVR, its asset and clips', () => {
     const t0 = Date.now();
     const clip = await s.api<AssetView>('POST', `/api/v1/programs/${program.id}/clips`, {
       name: 'Highlight',
-      startOffsetSeconds: 6,
+      startOffsetSeconds: 11,
       endOffsetSeconds: 1,
     });
     const took = Date.now() - t0;
@@ -219,7 +219,7 @@ void describe('a program with DVR, its asset and clips', () => {
     assert.equal(clip.json.status, 'ready');
     assert.equal(clip.json.programId, program.id);
     assert.ok(
-      Math.abs(clip.json.durationSeconds - 5) <= SEGMENT + 0.1,
+      Math.abs(clip.json.durationSeconds - 10) <= SEGMENT + 0.1,
       `clip lasts ${clip.json.durationSeconds} s`,
     );
     const pl = await playlist(s, `/vod/${clip.json.id}/source.m3u8`);
