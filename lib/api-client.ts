@@ -6,15 +6,17 @@ import type { ErrorCode } from './errors.ts';
 import { isErrorBody } from './errors.ts';
 import type { ChannelEvent } from './events.ts';
 import type {
-  Asset,
+  AssetPatch,
+  AssetView,
   Channel,
   ChannelCreate,
   ChannelPatch,
+  ClipCreate,
   Page,
   PlaybackToken,
   PlaybackTokenCreate,
-  Program,
   ProgramCreate,
+  ProgramView,
   Webhook,
   WebhookCreate,
   WebhookDelivery,
@@ -115,22 +117,38 @@ export class ApiClient {
     );
   }
   listPrograms(channelId: string) {
-    return this.request<Page<Program>>(
+    return this.request<Page<ProgramView>>(
       'GET',
       `/api/v1/channels/${encodeURIComponent(channelId)}/programs?limit=200`,
     );
   }
   createProgram(channelId: string, input: ProgramCreate) {
-    return this.request<Program>('POST', `/api/v1/channels/${encodeURIComponent(channelId)}/programs`, input);
+    return this.request<ProgramView>(
+      'POST',
+      `/api/v1/channels/${encodeURIComponent(channelId)}/programs`,
+      input,
+    );
+  }
+  getProgram(id: string) {
+    return this.request<ProgramView>('GET', `/api/v1/programs/${encodeURIComponent(id)}`);
   }
   programAction(id: string, action: 'start' | 'stop') {
-    return this.request<Program>('POST', `/api/v1/programs/${encodeURIComponent(id)}/${action}`);
+    return this.request<ProgramView>('POST', `/api/v1/programs/${encodeURIComponent(id)}/${action}`);
+  }
+  createClip(programId: string, input: ClipCreate) {
+    return this.request<AssetView>('POST', `/api/v1/programs/${encodeURIComponent(programId)}/clips`, input);
   }
   deleteProgram(id: string) {
     return this.request<void>('DELETE', `/api/v1/programs/${encodeURIComponent(id)}`);
   }
   listAssets() {
-    return this.request<Page<Asset>>('GET', '/api/v1/assets?limit=200');
+    return this.request<Page<AssetView>>('GET', '/api/v1/assets?limit=200');
+  }
+  updateAsset(id: string, patch: AssetPatch) {
+    return this.request<AssetView>('PATCH', `/api/v1/assets/${encodeURIComponent(id)}`, patch);
+  }
+  deleteAsset(id: string) {
+    return this.request<void>('DELETE', `/api/v1/assets/${encodeURIComponent(id)}`);
   }
   mintPlaybackToken(channelId: string, input: PlaybackTokenCreate = {}) {
     return this.request<PlaybackToken>(

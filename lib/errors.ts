@@ -37,6 +37,7 @@ export const ERROR_STATUS = {
   validation_failed: 422,
   unsupported_offer: 422,
   unprocessable_media: 422,
+  clip_out_of_range: 422,
   rate_limited: 429,
   internal_error: 500,
   unavailable: 503,

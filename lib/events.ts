@@ -7,7 +7,9 @@ export const CHANNEL_EVENT_TYPES = [
   'channel.reset',
   'program.started',
   'program.stopped',
-  'program.archive_failed',
+  'asset.ready',
+  'asset.failed',
+  'asset.deleted',
   'publisher.connected',
   'publisher.disconnected',
   'encoder.started',
@@ -26,15 +28,11 @@ export interface ChannelEvent {
   message: string;
 }
 
-/** Events about assets (recordings), which outlive their channel. */
-export const ASSET_EVENT_TYPES = ['asset.ready', 'asset.deleted'] as const;
-export type AssetEventType = (typeof ASSET_EVENT_TYPES)[number];
-
 /**
- * What a webhook can subscribe to: every channel event, the asset events, and
- * `webhook.ping` (sent on request, to try a receiver). `*` subscribes to all.
+ * What a webhook can subscribe to: every channel event (asset events among
+ * them), and `webhook.ping` (sent on request, to try a receiver). `*` subscribes to all.
  */
-export const WEBHOOK_EVENT_TYPES = [...CHANNEL_EVENT_TYPES, ...ASSET_EVENT_TYPES, 'webhook.ping'] as const;
+export const WEBHOOK_EVENT_TYPES = [...CHANNEL_EVENT_TYPES, 'webhook.ping'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** The JSON body of every webhook delivery. */

@@ -136,6 +136,61 @@ export const WebhookCreateSchema = z.strictObject({
   description: description.default(''),
 });
 export type WebhookCreate = z.input<typeof WebhookCreateSchema>;
+/**
+ * A clip of a program: an ISO time range, or offsets in seconds back from the
+ * live edge (the end of what the program recorded). Segment-accurate: the
+ * clip takes every segment that starts within the range.
+ */
+export const ClipCreateSchema = z
+  .strictObject({
+    name,
+    start: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).optional(),
+    end: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).optional(),
+    startOffsetSeconds: z
+      .number({ error: 'must be a number of seconds' })
+      .min(0, { error: 'must be 0 or more' })
+      .max(90_000, { error: 'must be at most 90000' })
+      .optional(),
+    endOffsetSeconds: z
+      .number({ error: 'must be a number of seconds' })
+      .min(0, { error: 'must be 0 or more' })
+      .max(90_000, { error: 'must be at most 90000' })
+      .optional(),
+  })
+  .superRefine((v, ctx) => {
+    const absolute = v.start !== undefined || v.end !== undefined;
+    const relative = v.startOffsetSeconds !== undefined || v.endOffsetSeconds !== undefined;
+    if (absolute && relative) {
+      ctx.addIssue({ code: 'custom', path: ['start'], message: 'give start/end or offsets, not both' });
+    } else if (absolute && (v.start === undefined || v.end === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [v.start === undefined ? 'start' : 'end'],
+        message: 'is required',
+      });
+    } else if (!absolute && v.startOffsetSeconds === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['startOffsetSeconds'],
+        message: 'is required (or start and end)',
+      });
+    } else if (absolute && Date.parse(v.end!) <= Date.parse(v.start!)) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+    } else if (relative && (v.endOffsetSeconds ?? 0) >= v.startOffsetSeconds!) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endOffsetSeconds'],
+        message: 'must be less than startOffsetSeconds',
+      });
+    }
+  });
+export type ClipCreate = z.input<typeof ClipCreateSchema>;
+
+export const AssetPatchSchema = z.strictObject({
+  name: name.optional(),
+  published: z.boolean({ error: 'must be true or false' }).optional(),
+});
+export type AssetPatch = z.input<typeof AssetPatchSchema>;
 
 export const PageQuerySchema = z.object({
   limit: z.coerce
@@ -174,8 +229,17 @@ export interface Channel {
   playback: PlaybackMode;
   urls: ChannelUrls;
   live: boolean;
+  /** Bytes the channel's live window and running programs keep on disk. */
+  bytes: number;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface PlaybackUrls {
+  hls: string;
+  dash: string;
+  watch: string;
+  embed: string;
 }
 
 export interface Program {
@@ -190,14 +254,40 @@ export interface Program {
   createdAt: string;
 }
 
+/** A program as the API shows it: what it recorded so far, and where to watch it. */
+export interface ProgramView extends Program {
+  /** Seconds of media in its window (running) or in its asset (stopped). */
+  durationSeconds: number;
+  bytes: number;
+  urls: PlaybackUrls;
+}
+
+export const ASSET_KINDS = ['program', 'clip'] as const;
+export type AssetKind = (typeof ASSET_KINDS)[number];
+export const ASSET_STATUSES = ['processing', 'ready', 'failed'] as const;
+export type AssetStatus = (typeof ASSET_STATUSES)[number];
+
 export interface Asset {
   id: string;
   programId: string;
   channelId: string;
   name: string;
+  kind: AssetKind;
+  /** `processing` while its files are being kept; `ready` plays. */
+  status: AssetStatus;
+  /** Unpublished assets answer 404 publicly and stay in the API. */
+  published: boolean;
   durationSeconds: number;
+  /** Bytes on disk (segments, poster, download file). */
   bytes: number;
+  /** The recorded span (program time), or null for recordings made before onair kept it. */
+  rangeStart: string | null;
+  rangeEnd: string | null;
   createdAt: string;
+}
+
+export interface AssetView extends Asset {
+  urls: PlaybackUrls & { poster: string; download: string };
 }
 
 export interface Page<T> {

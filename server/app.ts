@@ -46,6 +46,7 @@ export interface OnairOptions {
     config: Config;
     log: Logger;
     event: (channelId: string, type: ChannelEventType, message: string) => void;
+    assetGrew: (assetId: string, bytes: number) => void;
     verifyPlayback: VerifyPlayback;
   }) => MediaRuntime;
   ui?: (log: Logger) => Promise<UiHandler | undefined>;
@@ -100,6 +101,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
         config,
         log,
         event: (id, type, message) => late.control?.recordEvent(id, type, message),
+        assetGrew: (id, bytes) => late.control?.assetGrew(id, bytes),
         verifyPlayback: playbackTokens.verifier,
       })
     : new NoMediaRuntime();

@@ -2,7 +2,7 @@
 import Link from 'next/link';
 import { useCallback } from 'react';
 import { ApiClient, ApiError, type ChannelEvent, type ChannelStats } from '../../lib/api-client.ts';
-import type { Channel, Program } from '../../lib/schemas.ts';
+import type { Channel, ProgramView } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { LoadError } from './load-error.tsx';
 import { LiveBadge } from '../ui/badge.tsx';
@@ -23,7 +23,7 @@ import { usePoll } from './use-poll.ts';
 export interface ChannelData {
   channel: Channel;
   stats: ChannelStats | undefined;
-  programs: Program[];
+  programs: ProgramView[];
   events: ChannelEvent[];
   at: number;
 }

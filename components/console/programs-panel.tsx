@@ -1,7 +1,12 @@
 'use client';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiClient, describeError } from '../../lib/api-client.ts';
-import { MAX_RUNNING_PROGRAMS, ProgramCreateSchema, type Channel, type Program } from '../../lib/schemas.ts';
+import {
+  MAX_RUNNING_PROGRAMS,
+  ProgramCreateSchema,
+  type Channel,
+  type ProgramView,
+} from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Badge } from '../ui/badge.tsx';
 import { Button } from '../ui/button.tsx';
@@ -9,8 +14,9 @@ import { Panel } from '../ui/card.tsx';
 import { Field, fieldAria, Input } from '../ui/field.tsx';
 import { allowedProgramActions, type ProgramAction } from './channel-actions.ts';
 import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
-import { formatDuration, programDurationSeconds } from './format.ts';
 import { usePlaybackToken } from './use-playback-token.ts';
+import { ClipDialog } from './clip-dialog.tsx';
+import { formatBytes, formatDuration, formatTime, programDurationSeconds } from './format.ts';
 import { redirectIfSignedOut } from './use-poll.ts';
 
 export function ProgramsPanel({
@@ -20,10 +26,12 @@ export function ProgramsPanel({
   onChanged,
 }: {
   channel: Channel;
-  programs: Program[];
+  programs: ProgramView[];
   now: number;
   onChanged: () => void;
 }) {
+  const [clipping, setClipping] = useState<ProgramView>();
+  const [notice, setNotice] = useState<string>();
   const running = programs.filter((p) => p.state === 'running').length;
   const clock = useClock(running > 0, now);
   const [busy, setBusy] = useState<{ id: string; action: ProgramAction }>();
@@ -31,10 +39,10 @@ export function ProgramsPanel({
   // A channel that needs a playback token gets links with the console's own token in them.
   const token = usePlaybackToken(channel);
   const t = token ? encodeURIComponent(token) : undefined;
-  const watchHref = t ? `/watch/${encodeURIComponent(channel.id)}?token=${t}` : channel.urls.watch;
-  const hlsHref = t ? `/live/${encodeURIComponent(channel.id)}/t/${t}/master.m3u8` : channel.urls.hls;
+  const signedWatch = (url: string) => (t ? `${url}?token=${t}` : url);
+  const signedMedia = (url: string) => (t ? url.replace(/\/master\.m3u8$/, `/t/${t}/master.m3u8`) : url);
 
-  const act = async (p: Program, action: ProgramAction) => {
+  const act = async (p: ProgramView, action: ProgramAction) => {
     setBusy({ id: p.id, action });
     setError(undefined);
     const api = new ApiClient();
@@ -59,6 +67,15 @@ export function ProgramsPanel({
       <div className="flex flex-col gap-4">
         <NewProgramForm channelId={channel.id} onCreated={onChanged} />
         {error && <Alert tone="error">{error}</Alert>}
+        {notice && <Alert tone="success">{notice}</Alert>}
+        <ClipDialog
+          program={clipping}
+          onClose={() => setClipping(undefined)}
+          onCreated={(message) => {
+            setNotice(message);
+            onChanged();
+          }}
+        />
         {programs.length === 0 ? (
           <p className="text-sm text-zinc-500">
             No programs yet. Create one above, then start it while the channel is live.
@@ -74,11 +91,17 @@ export function ProgramsPanel({
                   <th scope="col" className="py-2 pr-3 font-medium">
                     State
                   </th>
+                  <th scope="col" className="hidden py-2 pr-3 font-medium md:table-cell">
+                    Started
+                  </th>
                   <th scope="col" className="py-2 pr-3 font-medium">
                     Duration
                   </th>
                   <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
-                    Archive window
+                    Window
+                  </th>
+                  <th scope="col" className="hidden py-2 pr-3 font-medium md:table-cell">
+                    Size
                   </th>
                   <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
                     Playback
@@ -104,10 +127,20 @@ export function ProgramsPanel({
                       <th scope="row" className="max-w-[14rem] py-2 pr-3 font-medium text-zinc-100">
                         <span className="block truncate">{p.name}</span>
                         <span className="block text-xs font-normal text-zinc-500 sm:hidden">
-                          {p.archiveWindowMinutes} min ·{' '}
-                          <a href={watchHref} target="_blank" rel="noopener" className="text-sky-400">
-                            Watch
-                          </a>
+                          {p.archiveWindowMinutes} min
+                          {p.startedAt && (
+                            <>
+                              {' · '}
+                              <a
+                                href={signedWatch(p.urls.watch)}
+                                target="_blank"
+                                rel="noopener"
+                                className="text-sky-400"
+                              >
+                                {p.state === 'running' ? 'DVR' : 'VOD'}
+                              </a>
+                            </>
+                          )}
                         </span>
                       </th>
                       <td className="py-2 pr-3">
@@ -121,30 +154,47 @@ export function ProgramsPanel({
                           <Badge tone="neutral">ready</Badge>
                         )}
                       </td>
+                      <td className="hidden py-2 pr-3 text-xs text-zinc-400 md:table-cell">
+                        {p.startedAt ? formatTime(p.startedAt) : '—'}
+                      </td>
                       <td className="py-2 pr-3 font-mono text-xs text-zinc-300 tabular-nums">
                         {duration === null ? '—' : formatDuration(duration)}
                       </td>
                       <td className="hidden py-2 pr-3 text-xs text-zinc-400 sm:table-cell">
                         {p.archiveWindowMinutes} min
                       </td>
+                      <td className="hidden py-2 pr-3 font-mono text-xs text-zinc-400 tabular-nums md:table-cell">
+                        {p.startedAt ? formatBytes(p.bytes) : '—'}
+                      </td>
                       <td className="hidden py-2 pr-3 text-xs sm:table-cell">
-                        <a
-                          href={watchHref}
-                          target="_blank"
-                          rel="noopener"
-                          className="text-sky-400 underline-offset-2 hover:underline"
-                        >
-                          Watch
-                        </a>
-                        <span className="text-zinc-600"> · </span>
-                        <a
-                          href={hlsHref}
-                          target="_blank"
-                          rel="noopener"
-                          className="text-sky-400 underline-offset-2 hover:underline"
-                        >
-                          HLS
-                        </a>
+                        {p.startedAt ? (
+                          <>
+                            <a
+                              href={signedWatch(p.urls.watch)}
+                              target="_blank"
+                              rel="noopener"
+                              className="text-sky-400 underline-offset-2 hover:underline"
+                              title={
+                                p.state === 'running'
+                                  ? 'Watch with DVR (seek back in the window)'
+                                  : 'Watch the recording'
+                              }
+                            >
+                              {p.state === 'running' ? 'DVR' : 'VOD'}
+                            </a>
+                            <span className="text-zinc-600"> · </span>
+                            <a
+                              href={signedMedia(p.urls.hls)}
+                              target="_blank"
+                              rel="noopener"
+                              className="text-sky-400 underline-offset-2 hover:underline"
+                            >
+                              HLS
+                            </a>
+                          </>
+                        ) : (
+                          <span className="text-zinc-600">—</span>
+                        )}
                       </td>
                       <td className="py-2">
                         <div className="flex flex-col items-end gap-1 sm:flex-row sm:justify-end sm:gap-2">
@@ -177,6 +227,19 @@ export function ProgramsPanel({
                               onClick={() => void act(p, 'start')}
                             >
                               Start
+                            </Button>
+                          )}
+                          {p.startedAt && (
+                            <Button
+                              size="sm"
+                              variant="secondary"
+                              aria-label={`Clip program ${p.name}`}
+                              onClick={() => {
+                                setNotice(undefined);
+                                setClipping(p);
+                              }}
+                            >
+                              Clip
                             </Button>
                           )}
                           <Button

@@ -5,7 +5,8 @@
  * same CMAF segments. Starts by itself (muted where autoplay needs it), shows an
  * offline poster while the channel has no stream and starts when it comes back.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { SeekBar } from './seek-bar.tsx';
 import {
   detectCapabilities,
   renditionLabel,
@@ -14,8 +15,23 @@ import {
   type Protocol,
 } from './select-engine.ts';
 
+/** A program (DVR while it runs, its recording after) or an asset, instead of a channel's live stream. */
+export interface PlayerMedia {
+  kind: 'program' | 'asset';
+  id: string;
+}
+
+/** What a page can ask of a playing player. */
+export interface PlayerApi {
+  /** Program time (epoch ms) at the playhead, when the stream carries it. */
+  programTime(): number | undefined;
+}
+
 export interface LivePlayerProps {
   channelId: string;
+  /** Play this program or asset (channelId is then only a label). */
+  media?: PlayerMedia;
+  apiRef?: RefObject<PlayerApi | undefined>;
   protocol?: Protocol;
   autoplay?: boolean;
   muted?: boolean;
@@ -44,6 +60,7 @@ interface EngineHandle {
   setQuality: (id: string) => void;
   latency: () => number | undefined;
   toLive: () => void;
+  programTime: () => number | undefined;
   destroy: () => void;
 }
 
@@ -51,6 +68,8 @@ const RETRY_MS = 4000;
 
 export function LivePlayer({
   channelId,
+  media,
+  apiRef,
   protocol = 'hls',
   autoplay = true,
   muted = true,
@@ -72,7 +91,9 @@ export function LivePlayer({
   const [engineName, setEngineName] = useState<PlaybackEngine | undefined>(undefined);
   const [needsTap, setNeedsTap] = useState(false);
 
-  const base = liveBase(server, channelId, token);
+  const base = mediaBase(server, channelId, media, token);
+  const vod = media?.kind === 'asset';
+  const isMedia = media !== undefined;
   const src = protocol === 'dash' ? `${base}/manifest.mpd` : `${base}/master.m3u8`;
 
   const retryLater = useCallback((why: string) => {
@@ -114,14 +135,18 @@ export function LivePlayer({
         return;
       }
       if (!res.ok) {
-        fail('The channel is offline. It will start playing when the stream comes back.');
+        fail(
+          isMedia
+            ? 'This recording is not available (yet). Retrying…'
+            : 'The channel is offline. It will start playing when the stream comes back.',
+        );
         return;
       }
       const engine = selectEngine(protocol, detectCapabilities());
       setEngineName(engine);
       video.muted = muted;
       try {
-        engineRef.current = await createEngine(engine, video, src, fail);
+        engineRef.current = await createEngine(engine, video, src, fail, { dvr: isMedia });
       } catch (err) {
         if (cancelled) return;
         setStatus('error');
@@ -132,6 +157,7 @@ export function LivePlayer({
         engineRef.current?.destroy();
         return;
       }
+      if (apiRef) apiRef.current = { programTime: () => engineRef.current?.programTime() };
       if (autoplay) {
         video.play().catch(() => {
           // Browsers refuse unmuted autoplay: start muted, let the viewer unmute.
@@ -169,14 +195,14 @@ export function LivePlayer({
       engineRef.current?.destroy();
       engineRef.current = undefined;
     };
-  }, [src, protocol, autoplay, muted, attempt, retryLater]);
+  }, [src, protocol, autoplay, muted, attempt, retryLater, isMedia, apiRef]);
 
   const changeQuality = (id: string) => {
     setQuality(id);
     engineRef.current?.setQuality(id);
   };
 
-  const behind = latency !== undefined && latency > 0 ? latency : undefined;
+  const behind = !vod && latency !== undefined && latency > 0 ? latency : undefined;
   const atLive = behind === undefined || behind < 12;
 
   return (
@@ -225,9 +251,14 @@ export function LivePlayer({
           </button>
         )}
       </div>
+      {controls && status === 'playing' && (
+        <div className="border-t border-zinc-800 bg-zinc-900 px-3 pt-2 empty:hidden">
+          <SeekBar video={videoRef.current} vod={vod} />
+        </div>
+      )}
       {controls && (
         <div className="flex flex-wrap items-center gap-2 border-t border-zinc-800 bg-zinc-900 px-3 py-2 text-sm">
-          {status === 'playing' && (
+          {status === 'playing' && !vod && (
             <button
               type="button"
               onClick={() => engineRef.current?.toLive()}
@@ -281,10 +312,21 @@ export function LivePlayer({
   );
 }
 
-/** Where a channel's media is: `/live/<id>`, or `/live/<id>/t/<token>` with a playback token. */
-export function liveBase(server: string, channelId: string, token?: string): string {
-  const base = `${server.replace(/\/+$/, '')}/live/${encodeURIComponent(channelId)}`;
+/**
+ * Where media is: `/live/<channel>`, `/programs/<id>` or `/vod/<id>`, followed by
+ * `/t/<token>` with a playback token (every relative URI then stays under it).
+ */
+export function mediaBase(server: string, channelId: string, media?: PlayerMedia, token?: string): string {
+  const root = server.replace(/\/+$/, '');
+  const base = media
+    ? `${root}/${media.kind === 'program' ? 'programs' : 'vod'}/${encodeURIComponent(media.id)}`
+    : `${root}/live/${encodeURIComponent(channelId)}`;
   return token ? `${base}/t/${encodeURIComponent(token)}` : base;
+}
+
+/** Where a channel's live media is, with a playback token when given. */
+export function liveBase(server: string, channelId: string, token?: string): string {
+  return mediaBase(server, channelId, undefined, token);
 }
 
 /** Words for a 401/403 from the origin. */
@@ -312,6 +354,7 @@ async function createEngine(
   video: HTMLVideoElement,
   src: string,
   fail: (why: string) => void,
+  opts: { dvr: boolean },
 ): Promise<EngineHandle> {
   if (engine === 'unsupported')
     throw new Error('This browser cannot play this stream. Try another browser or the other protocol.');
@@ -329,6 +372,11 @@ async function createEngine(
       toLive: () => {
         if (video.seekable.length > 0) video.currentTime = video.seekable.end(video.seekable.length - 1) - 6;
       },
+      programTime: () => {
+        const start = (video as HTMLVideoElement & { getStartDate?: () => Date }).getStartDate?.();
+        const t = start ? start.getTime() : Number.NaN;
+        return Number.isFinite(t) ? t + video.currentTime * 1000 : undefined;
+      },
       destroy: () => {
         video.removeEventListener('error', onError);
         video.removeAttribute('src');
@@ -340,7 +388,8 @@ async function createEngine(
     const Hls = (await import('hls.js')).default;
     const hls = new Hls({
       liveSyncDurationCount: 3,
-      liveMaxLatencyDurationCount: 10,
+      // A channel's live window: catch up when far behind. A program's DVR window: stay where the viewer seeks.
+      liveMaxLatencyDurationCount: opts.dvr ? Infinity : 10,
       manifestLoadingMaxRetry: 2,
       levelLoadingMaxRetry: 4,
     });
@@ -370,6 +419,7 @@ async function createEngine(
       toLive: () => {
         if (hls.liveSyncPosition !== null) video.currentTime = hls.liveSyncPosition;
       },
+      programTime: () => hls.playingDate?.getTime(),
       destroy: () => hls.destroy(),
     };
   }
@@ -401,6 +451,11 @@ async function createEngine(
       return Number.isFinite(l) && l > 0 ? l : undefined;
     },
     toLive: () => player.seekToOriginalLive(),
+    programTime: () => {
+      // Live and DVR: the playhead as wall-clock time (the MPD's availabilityStartTime + position).
+      const t = player.isDynamic() ? player.timeAsUTC() : Number.NaN;
+      return Number.isFinite(t) && t > 0 ? t * 1000 : undefined;
+    },
     destroy: () => player.destroy(),
   };
 }

@@ -1,15 +1,16 @@
 'use client';
 
 import { useSearchParams } from 'next/navigation';
-import { LivePlayer } from '../player/live-player.tsx';
+import { LivePlayer, type PlayerMedia } from '../player/live-player.tsx';
 import { parseFlag, parseProtocol } from '../player/select-engine.ts';
 
 /** The chromeless player for iframes: ?autoplay, ?muted, ?protocol, ?controls, ?token. */
-export function EmbedView({ channelId }: { channelId: string }) {
+export function EmbedView({ channelId, media }: { channelId: string; media?: PlayerMedia }) {
   const params = useSearchParams();
   return (
     <LivePlayer
       channelId={channelId}
+      {...(media ? { media } : {})}
       token={params.get('token') ?? undefined}
       protocol={parseProtocol(params.get('protocol'))}
       autoplay={parseFlag(params.get('autoplay'), true)}

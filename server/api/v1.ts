@@ -68,38 +68,49 @@ export function buildApiRouter({ control, baseUrl, stats, playbackTokens, webhoo
     sendJson(ctx.res, 200, body);
   });
 
+  const program = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['programView']>[0]) =>
+    sendJson(ctx.res, status, control.programView(rec, baseUrl(ctx)));
+  const asset = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['assetView']>[0]) =>
+    sendJson(ctx.res, status, control.assetView(rec, baseUrl(ctx)));
+
   r.on('GET', '/api/v1/channels/:id/programs', (ctx) => {
     const p = control.listPrograms(id(ctx), page(ctx));
-    sendJson(ctx.res, 200, { ...p, items: p.items.map((x) => control.programView(x)) });
+    sendJson(ctx.res, 200, { ...p, items: p.items.map((x) => control.programView(x, baseUrl(ctx))) });
   });
   r.on('POST', '/api/v1/channels/:id/programs', async (ctx) => {
     control.requireChannel(id(ctx));
     const body = await readJson(ctx.req);
-    sendJson(ctx.res, 201, control.programView(control.createProgram(id(ctx), body)));
+    program(ctx, 201, control.createProgram(id(ctx), body));
   });
-  r.on('GET', '/api/v1/programs/:id', (ctx) =>
-    sendJson(ctx.res, 200, control.programView(control.requireProgram(id(ctx)))),
-  );
+  r.on('GET', '/api/v1/programs/:id', (ctx) => program(ctx, 200, control.requireProgram(id(ctx))));
   r.on('DELETE', '/api/v1/programs/:id', (ctx) => {
     control.deleteProgram(id(ctx));
     ctx.res.writeHead(204).end();
   });
   r.on('POST', '/api/v1/programs/:id/start', async (ctx) => {
     await readJson(ctx.req, { allowEmpty: true });
-    sendJson(ctx.res, 200, control.programView(control.startProgram(id(ctx))));
+    program(ctx, 200, control.startProgram(id(ctx)));
   });
   r.on('POST', '/api/v1/programs/:id/stop', async (ctx) => {
     await readJson(ctx.req, { allowEmpty: true });
-    sendJson(ctx.res, 200, control.programView(control.stopProgram(id(ctx))));
+    program(ctx, 200, control.stopProgram(id(ctx)));
+  });
+  r.on('POST', '/api/v1/programs/:id/clips', async (ctx) => {
+    control.requireProgram(id(ctx));
+    const body = await readJson(ctx.req);
+    asset(ctx, 201, await control.createClip(id(ctx), body));
   });
 
   r.on('GET', '/api/v1/assets', (ctx) => {
     const p = control.listAssets(page(ctx));
-    sendJson(ctx.res, 200, { ...p, items: p.items.map((a) => control.assetView(a)) });
+    sendJson(ctx.res, 200, { ...p, items: p.items.map((a) => control.assetView(a, baseUrl(ctx))) });
   });
-  r.on('GET', '/api/v1/assets/:id', (ctx) =>
-    sendJson(ctx.res, 200, control.assetView(control.requireAsset(id(ctx)))),
-  );
+  r.on('GET', '/api/v1/assets/:id', (ctx) => asset(ctx, 200, control.requireAsset(id(ctx))));
+  r.on('PATCH', '/api/v1/assets/:id', async (ctx) => {
+    control.requireAsset(id(ctx));
+    const body = await readJson(ctx.req);
+    asset(ctx, 200, control.patchAsset(id(ctx), body));
+  });
   r.on('DELETE', '/api/v1/assets/:id', async (ctx) => {
     await control.deleteAsset(id(ctx));
     ctx.res.writeHead(204).end();
@@ -142,6 +153,11 @@ function addPlaybackRoutes(
       : body.assetId
         ? `${base}/vod/${body.assetId}/t/${t}`
         : `${base}/live/${c.id}/t/${t}`;
+    const pagePath = body.programId
+      ? `programs/${body.programId}`
+      : body.assetId
+        ? `assets/${body.assetId}`
+        : c.id;
     const reply: PlaybackToken = {
       token,
       channelId: c.id,
@@ -151,8 +167,8 @@ function addPlaybackRoutes(
       urls: {
         hls: `${media}/master.m3u8`,
         dash: `${media}/manifest.mpd`,
-        watch: `${base}/watch/${c.id}?token=${t}`,
-        embed: `${base}/embed/${c.id}?token=${t}`,
+        watch: `${base}/watch/${pagePath}?token=${t}`,
+        embed: `${base}/embed/${pagePath}?token=${t}`,
       },
     };
     sendJson(ctx.res, 201, reply);

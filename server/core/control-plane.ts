@@ -6,16 +6,18 @@
 import { OnairError } from '../../lib/errors.ts';
 import {
   MAX_RUNNING_PROGRAMS,
-  type Asset,
+  type AssetView,
   type Channel,
   type ChannelCreate,
   type ChannelPatch,
   type Page,
   type PageQuery,
-  type Program,
   type ProgramCreate,
+  type ProgramView,
+  AssetPatchSchema,
   ChannelCreateSchema,
   ChannelPatchSchema,
+  ClipCreateSchema,
   ProgramCreateSchema,
 } from '../../lib/schemas.ts';
 import type { ChannelEventType, WebhookEvent } from '../../lib/events.ts';
@@ -23,7 +25,7 @@ import { parseWith } from '../../lib/validate.ts';
 import type { Logger } from '../log.ts';
 import { newId, newSecret } from '../store/ids.ts';
 import type { AssetRecord, ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
-import { channelConfig, type ChannelRuntime } from './runtime.ts';
+import { channelConfig, type ChannelRuntime, type RecordedSpan, type RecordingSource } from './runtime.ts';
 
 /** An event for other systems (webhooks), as the control plane reports it. */
 export type Notification = Omit<WebhookEvent, 'id'>;
@@ -88,6 +90,7 @@ export class ControlPlane {
         embed: `${baseUrl}/embed/${c.id}`,
       },
       live: c.state === 'running' && this.#runtime.isLive(c.id),
+      bytes: this.#runtime.channelBytes(c.id),
       createdAt: c.createdAt,
       updatedAt: c.updatedAt,
     };
@@ -230,8 +233,19 @@ export class ControlPlane {
     return next;
   }
 
-  /** After a restart: channels that were running come back running. */
+  /** After a restart: assets being kept are checked, channels that were running come back running. */
   async restore(): Promise<void> {
+    const assets = this.#store.allAssets();
+    await this.#runtime.sweepAssets(assets.map((a) => a.id));
+    for (const a of assets.filter((x) => x.status === 'processing')) {
+      const kept = await this.#runtime.checkAsset(a);
+      this.#store.updateAsset(
+        kept
+          ? { ...a, status: 'ready', bytes: kept.bytes, durationSeconds: round3(kept.durationSeconds) }
+          : { ...a, status: 'failed' },
+      );
+      this.#log.info({ assetId: a.id, kept: kept !== undefined }, 'asset checked after a restart');
+    }
     for (const c of this.#store.allChannels()) {
       if (c.state === 'stopping') this.#setState(c, 'stopped');
       if (c.state === 'running' || c.state === 'starting') {
@@ -282,8 +296,13 @@ export class ControlPlane {
     }
   }
 
-  recordEvent(channelId: string, type: ChannelEventType, message: string): void {
-    if (this.#store.getChannel(channelId)) this.#event(channelId, type, message);
+  recordEvent(
+    channelId: string,
+    type: ChannelEventType,
+    message: string,
+    about: { programId?: string; assetId?: string } = {},
+  ): void {
+    if (this.#store.getChannel(channelId)) this.#event(channelId, type, message, about);
   }
 
   // ── programs ──────────────────────────────────────────────────────────
@@ -346,21 +365,31 @@ export class ControlPlane {
 
   stopProgram(id: string): ProgramRecord {
     const p = this.requireProgram(id);
-    if (p.state === 'stopped') return p;
+    if (p.state !== 'running') {
+      throw new OnairError('program_not_running', `program is ${p.state}; only a running program stops`);
+    }
     return this.#finishProgram(p);
   }
 
+  /** Ends a program: what its window holds becomes an asset, kept in the background. */
   #finishProgram(p: ProgramRecord): ProgramRecord {
     const stoppedAt = this.#iso();
-    const assetId = newId('as');
-    const summary = this.#runtime.programStopped(p, assetId);
+    const span = this.#runtime.programSpan(p);
+    const started = p.startedAt ? Date.parse(p.startedAt) : Date.parse(stoppedAt);
     const asset: AssetRecord = {
-      id: assetId,
+      id: newId('as'),
       programId: p.id,
       channelId: p.channelId,
       name: p.name,
-      durationSeconds: Math.round(summary.durationSeconds * 1000) / 1000,
-      bytes: summary.bytes,
+      kind: 'program',
+      status: span ? 'processing' : 'ready',
+      published: true,
+      durationSeconds: round3(
+        span ? span.durationSeconds : Math.max(0, (Date.parse(stoppedAt) - started) / 1000),
+      ),
+      bytes: span?.bytes ?? 0,
+      rangeStart: new Date(span?.start ?? started).toISOString(),
+      rangeEnd: new Date(span?.end ?? Date.parse(stoppedAt)).toISOString(),
       createdAt: stoppedAt,
     };
     const next: ProgramRecord = { ...p, state: 'stopped', stoppedAt, assetId: asset.id };
@@ -368,21 +397,102 @@ export class ControlPlane {
       this.#store.insertAsset(asset);
       this.#store.updateProgram(next);
     });
+    if (span) void this.#keep(asset, { kind: 'channel', channelId: p.channelId });
+    this.#runtime.programStopped(p);
     this.#event(p.channelId, 'program.stopped', `program "${p.name}" stopped; asset ${asset.id} created`, {
       programId: p.id,
       assetId: asset.id,
     });
-    this.#tell({
-      type: 'asset.ready',
-      at: stoppedAt,
-      data: {
-        channelId: p.channelId,
-        programId: p.id,
-        assetId: asset.id,
-        message: `asset ${asset.id} of program "${p.name}" is ready (${asset.durationSeconds} s)`,
-      },
-    });
     return next;
+  }
+
+  /** Keeps an asset's media; its row says `ready` (or `failed`) when done. */
+  #keep(asset: AssetRecord, source: RecordingSource): Promise<AssetRecord> {
+    return this.#runtime.keepAsset(asset, source).then(
+      (kept) => {
+        const ready: AssetRecord = {
+          ...(this.#store.getAsset(asset.id) ?? asset),
+          status: 'ready',
+          bytes: kept.bytes,
+          durationSeconds: round3(kept.durationSeconds),
+        };
+        if (this.#store.getAsset(asset.id)) this.#store.updateAsset(ready);
+        this.recordEvent(asset.channelId, 'asset.ready', `asset ${asset.id} ("${asset.name}") is ready`, {
+          assetId: asset.id,
+        });
+        return ready;
+      },
+      (err: unknown) => {
+        const failed: AssetRecord = { ...(this.#store.getAsset(asset.id) ?? asset), status: 'failed' };
+        if (this.#store.getAsset(asset.id)) this.#store.updateAsset(failed);
+        this.#log.error({ err, assetId: asset.id }, 'asset could not be kept');
+        this.recordEvent(
+          asset.channelId,
+          'asset.failed',
+          `asset ${asset.id} could not be kept: ${(err as Error).message}`,
+        );
+        return failed;
+      },
+    );
+  }
+
+  /**
+   * A clip of a program's recording, made by reference to its segments:
+   * segment-accurate (every segment that starts in the range), in well under a second.
+   */
+  async createClip(programId: string, input: unknown): Promise<AssetRecord> {
+    const p = this.requireProgram(programId);
+    const body = parseWith(ClipCreateSchema, input);
+    let source: RecordingSource;
+    let recorded: { start: number; end: number } | undefined;
+    if (p.state === 'running') {
+      source = { kind: 'channel', channelId: p.channelId };
+      recorded = this.#runtime.programSpan(p);
+    } else {
+      const asset = p.assetId ? this.#store.getAsset(p.assetId) : undefined;
+      if (!asset || asset.status !== 'ready' || asset.rangeStart === null || asset.rangeEnd === null) {
+        throw new OnairError('program_not_running', 'the program has no recording to clip from (yet)');
+      }
+      source = { kind: 'asset', assetId: asset.id };
+      recorded = { start: Date.parse(asset.rangeStart), end: Date.parse(asset.rangeEnd) };
+    }
+    if (!recorded || recorded.end <= recorded.start) {
+      throw new OnairError('clip_out_of_range', 'the program has recorded nothing yet');
+    }
+    const start =
+      body.start !== undefined
+        ? Date.parse(body.start)
+        : recorded.end - (body.startOffsetSeconds ?? 0) * 1000;
+    const end =
+      body.end !== undefined ? Date.parse(body.end) : recorded.end - (body.endOffsetSeconds ?? 0) * 1000;
+    // A segment of slack at either end: the recorded range is segment-aligned, requests are not.
+    const slack = CLIP_SLACK_MS;
+    if (start < recorded.start - slack || end > recorded.end + slack) {
+      throw new OnairError(
+        'clip_out_of_range',
+        `the clip (${new Date(start).toISOString()} to ${new Date(end).toISOString()}) is outside what the program recorded (${new Date(recorded.start).toISOString()} to ${new Date(recorded.end).toISOString()})`,
+      );
+    }
+    const span: RecordedSpan | undefined = await this.#runtime.spanOf(source, start, end);
+    if (!span || span.durationSeconds <= 0) {
+      throw new OnairError('clip_out_of_range', 'no segment starts within that range');
+    }
+    const asset: AssetRecord = {
+      id: newId('as'),
+      programId: p.id,
+      channelId: p.channelId,
+      name: body.name,
+      kind: 'clip',
+      status: 'processing',
+      published: true,
+      durationSeconds: round3(span.durationSeconds),
+      bytes: span.bytes,
+      rangeStart: new Date(span.start).toISOString(),
+      rangeEnd: new Date(span.end).toISOString(),
+      createdAt: this.#iso(),
+    };
+    this.#store.insertAsset(asset);
+    return this.#keep(asset, source);
   }
 
   deleteProgram(id: string): void {
@@ -392,8 +502,29 @@ export class ControlPlane {
     this.#store.deleteProgram(id);
   }
 
-  programView(p: ProgramRecord): Program {
-    return { ...p };
+  programView(p: ProgramRecord, baseUrl: string): ProgramView {
+    let durationSeconds = 0;
+    let bytes = 0;
+    if (p.state === 'running') {
+      const span = this.#runtime.programSpan(p);
+      durationSeconds = span?.durationSeconds ?? 0;
+      bytes = span?.bytes ?? 0;
+    } else if (p.assetId) {
+      const a = this.#store.getAsset(p.assetId);
+      durationSeconds = a?.durationSeconds ?? 0;
+      bytes = a?.bytes ?? 0;
+    }
+    return {
+      ...p,
+      durationSeconds: round3(durationSeconds),
+      bytes,
+      urls: {
+        hls: `${baseUrl}/programs/${p.id}/master.m3u8`,
+        dash: `${baseUrl}/programs/${p.id}/manifest.mpd`,
+        watch: `${baseUrl}/watch/programs/${p.id}`,
+        embed: `${baseUrl}/embed/programs/${p.id}`,
+      },
+    };
   }
 
   // ── assets ────────────────────────────────────────────────────────────
@@ -408,25 +539,44 @@ export class ControlPlane {
     return { items, total, limit: q.limit, offset: q.offset };
   }
 
+  patchAsset(id: string, input: unknown): AssetRecord {
+    const a = this.requireAsset(id);
+    const patch = parseWith(AssetPatchSchema, input);
+    const next: AssetRecord = { ...a, ...stripUndefined(patch) };
+    this.#store.updateAsset(next);
+    this.#runtime.assetChanged(next);
+    return next;
+  }
+
+  /** The asset's files grew by `bytes` (a download file was made). */
+  assetGrew(assetId: string, bytes: number): void {
+    const a = this.#store.getAsset(assetId);
+    if (a) this.#store.updateAsset({ ...a, bytes: a.bytes + bytes });
+  }
+
   /** Checks and forgets the asset at once (a 404 is thrown, not returned), then drops its media. */
   deleteAsset(id: string): Promise<void> {
     const a = this.requireAsset(id);
     this.#store.deleteAsset(id);
-    this.#tell({
-      type: 'asset.deleted',
-      at: this.#iso(),
-      data: {
-        channelId: a.channelId,
-        programId: a.programId,
+    return this.#runtime.deleteAsset(id).then(() =>
+      this.recordEvent(a.channelId, 'asset.deleted', `asset ${a.id} ("${a.name}") deleted`, {
         assetId: a.id,
-        message: `asset ${a.id} ("${a.name}") deleted`,
-      },
-    });
-    return this.#runtime.deleteAsset(id);
+      }),
+    );
   }
 
-  assetView(a: AssetRecord): Asset {
-    return { ...a };
+  assetView(a: AssetRecord, baseUrl: string): AssetView {
+    return {
+      ...a,
+      urls: {
+        hls: `${baseUrl}/vod/${a.id}/master.m3u8`,
+        dash: `${baseUrl}/vod/${a.id}/manifest.mpd`,
+        poster: `${baseUrl}/vod/${a.id}/poster.jpg`,
+        download: `${baseUrl}/vod/${a.id}/download.mp4`,
+        watch: `${baseUrl}/watch/assets/${a.id}`,
+        embed: `${baseUrl}/embed/assets/${a.id}`,
+      },
+    };
   }
 
   // ── figures for /metrics ──────────────────────────────────────────────
@@ -452,6 +602,11 @@ export class ControlPlane {
     return { items, total, limit: q.limit, offset: q.offset };
   }
 }
+
+/** How far a clip's range may reach beyond what was recorded (requests are not segment-aligned). */
+const CLIP_SLACK_MS = 2000;
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
 function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;

@@ -8,9 +8,21 @@
  */
 import type { LadderName } from '../../lib/ladders.ts';
 import type { ChannelMode, PlaybackMode } from '../../lib/schemas.ts';
-import type { ChannelRecord, ProgramRecord } from '../store/store.ts';
+import type { AssetRecord, ChannelRecord, ProgramRecord } from '../store/store.ts';
 
-export interface RecordingSummary {
+/** A span of recorded media: program time (epoch ms) from the first segment's start to the last one's end. */
+export interface RecordedSpan {
+  start: number;
+  end: number;
+  durationSeconds: number;
+  bytes: number;
+}
+
+/** Where an asset's media comes from: a running channel's output, or another asset. */
+export type RecordingSource = { kind: 'channel'; channelId: string } | { kind: 'asset'; assetId: string };
+
+/** What an asset holds once kept. */
+export interface KeptAsset {
   durationSeconds: number;
   bytes: number;
 }
@@ -51,24 +63,39 @@ export interface ChannelRuntime {
   stopChannel(channelId: string): Promise<void>;
   /** Disconnects the publisher and clears runtime state (the key was rotated). */
   resetChannel(config: ChannelConfig): Promise<void>;
-  /** Drops media files of a deleted channel. */
+  /** Drops the media of a deleted channel (assets keep their own). */
   deleteChannel(channelId: string): Promise<void>;
   /** The channel's settings changed (not mode, ladder or segment length while running). */
   updateChannel(config: ChannelConfig): void;
   isLive(channelId: string): boolean;
+  /** Bytes on disk for the channel's live window and running programs. */
+  channelBytes(channelId: string): number;
   /** A program runs (started now, or still running after a restart): keep its window. */
   programStarted(program: ProgramRecord): void;
+  /** What a running program's window holds now; undefined when its channel has no output. */
+  programSpan(program: ProgramRecord): RecordedSpan | undefined;
+  /** The program stopped: its window is no longer kept (its asset has taken what it needs). */
+  programStopped(program: ProgramRecord): void;
+  /** What [start, end) of a source holds (segment-accurate: segments that start in it). */
+  spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined>;
   /**
-   * The program stopped; keeps what it recorded as asset `assetId` and returns
-   * its size at once (files are archived in the background).
+   * Keeps [asset.rangeStart, asset.rangeEnd) of `source` as the asset's media
+   * (its own index, links to the segment files, a poster). The span is held
+   * from this call on; resolves once the asset plays.
    */
-  programStopped(program: ProgramRecord, assetId: string): RecordingSummary;
+  keepAsset(asset: AssetRecord, source: RecordingSource): Promise<KeptAsset>;
+  /** After a restart: whether an asset that was being kept is complete. */
+  checkAsset(asset: AssetRecord): Promise<KeptAsset | undefined>;
+  /** An asset's name or publishing changed. */
+  assetChanged(asset: AssetRecord): void;
   /** Removes an asset's media. Idempotent. */
   deleteAsset(assetId: string): Promise<void>;
+  /** After a restart: media of assets that no longer exist is removed. */
+  sweepAssets(known: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A runtime with no media: channels start at once and nothing is ever live. */
+/** A runtime with no media: channels start at once, nothing is ever live, nothing is recorded. */
 export class IdleRuntime implements ChannelRuntime {
   startChannel(): Promise<void> {
     return Promise.resolve();
@@ -86,13 +113,29 @@ export class IdleRuntime implements ChannelRuntime {
   isLive(): boolean {
     return false;
   }
+  channelBytes(): number {
+    return 0;
+  }
   programStarted(): void {}
+  programSpan(): RecordedSpan | undefined {
+    return undefined;
+  }
+  programStopped(): void {}
+  spanOf(): Promise<RecordedSpan | undefined> {
+    return Promise.resolve(undefined);
+  }
+  keepAsset(asset: AssetRecord): Promise<KeptAsset> {
+    return Promise.resolve({ durationSeconds: asset.durationSeconds, bytes: 0 });
+  }
+  checkAsset(asset: AssetRecord): Promise<KeptAsset | undefined> {
+    return Promise.resolve({ durationSeconds: asset.durationSeconds, bytes: 0 });
+  }
+  assetChanged(): void {}
   deleteAsset(): Promise<void> {
     return Promise.resolve();
   }
-  programStopped(program: ProgramRecord): RecordingSummary {
-    const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
-    return { durationSeconds: Math.max(0, (Date.now() - started) / 1000), bytes: 0 };
+  sweepAssets(): Promise<void> {
+    return Promise.resolve();
   }
   close(): Promise<void> {
     return Promise.resolve();

@@ -14,11 +14,11 @@ import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import { LADDERS } from '../../lib/ladders.ts';
 import type { ChannelLiveStats } from '../../lib/stats.ts';
-import type { ChannelConfig, RecordingSummary } from '../core/runtime.ts';
+import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
 import type { OfferSummary } from '../media/sdp.ts';
 import { describeSource, type MediaSource } from '../media/source.ts';
-import type { LiveOutput } from '../packager/live-output.ts';
+import type { LiveOutput, Recording } from '../packager/live-output.ts';
 import type { ChannelRouter, PublisherSession } from '../sfu/engine.ts';
 import type { Encoder, EncoderHooks, EncoderInput } from '../transcode/supervisor.ts';
 import { IngestMeter } from './ingest-meter.ts';
@@ -228,20 +228,26 @@ export class ChannelHub {
     this.output.setWindow(programId, { since: startedAt, seconds: windowSeconds });
   }
 
-  /** A program stopped: what it recorded (its last window) is archived in the background. */
-  programStopped(programId: string, since: number, assetDir: string): RecordingSummary {
-    const recording = this.output.recordingSince(since);
-    this.output.archive(recording, assetDir).then(
-      () => this.output.deleteWindow(programId),
-      (err: unknown) => {
-        this.output.deleteWindow(programId);
-        this.#deps.event(
-          'program.archive_failed',
-          `the recording could not be archived: ${(err as Error).message}`,
-        );
-      },
-    );
-    return { durationSeconds: recording.durationSeconds, bytes: recording.bytes };
+  /** Whether a program's window is kept here (the program runs on this channel). */
+  hasProgram(programId: string): boolean {
+    return this.output.window(programId) !== undefined;
+  }
+
+  /** Program time (epoch ms) from which a running program's window holds segments now. */
+  programSince(programId: string, now = Date.now()): number | undefined {
+    const w = this.output.window(programId);
+    return w ? Math.max(w.since, now - w.seconds * 1000) : undefined;
+  }
+
+  /** What a running program's window holds now. */
+  programRecording(programId: string): Recording | undefined {
+    const since = this.programSince(programId);
+    return since === undefined ? undefined : this.output.recording(since);
+  }
+
+  /** A program stopped: its window is no longer kept (an asset holds what it needs). */
+  programStopped(programId: string): void {
+    this.output.deleteWindow(programId);
   }
 
   /** Live figures for GET /api/v1/channels/:id/stats. */

@@ -1,7 +1,8 @@
 /**
- * The media runtime: one ChannelHub per running channel, the SFU engine, and
- * the media endpoints (/whip, /live, /time). Implements what the control plane
- * needs (ChannelRuntime) and what the HTTP server mounts.
+ * The media runtime: one ChannelHub per running channel, the SFU engine, the
+ * asset library, and the media endpoints (/whip, /live, /programs, /vod,
+ * /time). Implements what the control plane needs (ChannelRuntime) and what
+ * the HTTP server mounts.
  */
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -9,8 +10,15 @@ import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import { OFFLINE_STATS, type ChannelLiveStats } from '../../lib/stats.ts';
+import type { PlaybackMode } from '../../lib/schemas.ts';
 import type { Config } from '../config.ts';
-import type { ChannelConfig, ChannelRuntime, RecordingSummary } from '../core/runtime.ts';
+import type {
+  ChannelConfig,
+  ChannelRuntime,
+  KeptAsset,
+  RecordedSpan,
+  RecordingSource,
+} from '../core/runtime.ts';
 import { publicBaseUrl } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
@@ -18,24 +26,33 @@ import type { Logger } from '../log.ts';
 import type { Sample } from '../observability/metrics.ts';
 import {
   liveMount,
+  programsMount,
   timeMount,
+  vodMount,
   type OriginChannel,
   type OriginChannelInfo,
+  type Playable,
   type VerifyPlayback,
 } from '../origin/origin.ts';
-import { LiveOutput } from '../packager/live-output.ts';
+import { LiveOutput, type Recording } from '../packager/live-output.ts';
 import type { SfuEngine } from '../sfu/engine.ts';
 import { WeriftEngine } from '../sfu/werift/werift-engine.ts';
-import type { ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
+import type { AssetRecord, ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
+import { awaitOrphanedRuns } from '../transcode/ffmpeg-run.ts';
 import { EncoderSupervisor } from '../transcode/supervisor.ts';
 import { Thumbnailer } from '../transcode/thumbnail.ts';
+import { AssetLibrary } from './asset-library.ts';
 import { ChannelHub } from './channel-hub.ts';
+import { DvrPlayback, LivePlayback, VodPlayback } from './playback-sources.ts';
+import { SqliteTimelineJournal, savedTimeline } from './timeline-journal.ts';
 
 export interface LiveRuntimeDeps {
   store: Store;
   config: Config;
   log: Logger;
   event: (channelId: string, type: ChannelEventType, message: string) => void;
+  /** An asset's files grew (its download MP4 was made). */
+  assetGrew?: (assetId: string, bytes: number) => void;
   engine?: SfuEngine;
   /** Checks playback tokens for channels whose playback is `token`. */
   verifyPlayback?: VerifyPlayback;
@@ -48,62 +65,38 @@ export interface MediaRuntime extends ChannelRuntime {
   metrics(): Sample[];
 }
 
-function offlineInfo(c: ChannelRecord): OriginChannelInfo {
-  return {
-    id: c.id,
-    name: c.name,
-    description: c.description,
-    state: c.state,
-    preview: c.preview,
-    segmentSeconds: c.segmentSeconds,
-    playback: c.playback,
-  };
-}
-
-/** A running channel as the origin sees it. */
-class OriginView implements OriginChannel {
-  readonly #hub: ChannelHub;
-  #info: OriginChannelInfo;
-
-  constructor(hub: ChannelHub) {
-    this.#hub = hub;
-    this.#info = OriginView.info(hub.config);
-  }
-
-  static info(c: ChannelConfig): OriginChannelInfo {
-    return Object.freeze({ ...c, state: 'running' as const });
-  }
-
-  refresh(): void {
-    this.#info = OriginView.info(this.#hub.config);
-  }
-
-  get info(): OriginChannelInfo {
-    return this.#info;
-  }
-
-  get output(): LiveOutput {
-    return this.#hub.output;
-  }
-
-  get live(): boolean {
-    return this.#hub.live;
-  }
-
-  thumbnailPath(): string | undefined {
-    return this.#hub.thumbnailPath();
-  }
+function span(r: Recording): RecordedSpan | undefined {
+  return r.view.runs.length === 0
+    ? undefined
+    : { start: r.start, end: r.end, durationSeconds: r.durationSeconds, bytes: r.bytes };
 }
 
 interface RunningChannel {
   hub: ChannelHub;
-  origin: OriginView;
+  journal: SqliteTimelineJournal;
+  origin: OriginChannel;
+}
+
+const CACHE_LIMIT = 1000;
+
+interface ChannelAccess {
+  readonly preview: readonly string[];
+  readonly playback: PlaybackMode;
 }
 
 export class LiveRuntime implements MediaRuntime {
   readonly #deps: LiveRuntimeDeps;
   readonly #engine: SfuEngine;
+  readonly #library: AssetLibrary;
   readonly #channels = new Map<string, RunningChannel>();
+  /** Channels starting (their output recovering after a restart). */
+  readonly #starting = new Map<string, Promise<void>>();
+  /** Running programs → their channel; stopped programs → their asset. Filled as programs come and go. */
+  readonly #programChannels = new Map<string, string>();
+  readonly #programAssets = new Map<string, string | null>();
+  readonly #programNames = new Map<string, string>();
+  /** Who may watch each channel (preview allow-list, playback mode), for playback of programs and assets. */
+  readonly #access = new Map<string, ChannelAccess>();
   #closed = false;
 
   constructor(deps: LiveRuntimeDeps) {
@@ -117,94 +110,268 @@ export class LiveRuntime implements MediaRuntime {
         portRange: deps.config.rtcPortRange,
         loopbackOnly: deps.config.loopbackOnlyIce,
       });
+    this.#library = new AssetLibrary({
+      store: deps.store,
+      mediaDir: deps.config.mediaDir,
+      ffmpegPath: deps.config.ffmpegPath,
+      log: deps.log.child({ component: 'assets' }),
+      ...(deps.assetGrew ? { onGrew: deps.assetGrew } : {}),
+    });
   }
 
   startChannel(config: ChannelConfig): Promise<void> {
     if (this.#channels.has(config.id)) return Promise.resolve();
     if (this.#closed) return Promise.reject(new OnairError('unavailable', 'the server is shutting down'));
-    const { config: cfg, log } = this.#deps;
+    let starting = this.#starting.get(config.id);
+    if (!starting) {
+      starting = this.#start(config).finally(() => this.#starting.delete(config.id));
+      this.#starting.set(config.id, starting);
+    }
+    return starting;
+  }
+
+  async #start(config: ChannelConfig): Promise<void> {
+    const { config: cfg, log, store } = this.#deps;
     const channelDir = path.join(cfg.mediaDir, config.id);
     const liveDir = path.join(channelDir, 'live');
     const channelLog = log.child({ channelId: config.id });
+    this.#access.set(config.id, { preview: config.preview, playback: config.playback });
+    // After a crash, FFmpeg may still be finishing segments: they belong to the recording.
+    const orphans = await awaitOrphanedRuns(liveDir);
+    if (orphans > 0) channelLog.info({ orphans }, 'waited for encoders left from before the restart');
+    const journal = new SqliteTimelineJournal(store, config.id, channelLog);
+    const saved = store.loadTimeline(config.id);
+    let startedAt = store.outputStartedAt(config.id);
+    if (startedAt === undefined) {
+      startedAt = Date.now();
+      store.setOutputStartedAt(config.id, startedAt);
+    }
+    const output = new LiveOutput({
+      liveDir,
+      liveWindowSegments: cfg.liveWindowSegments,
+      segmentSeconds: config.segmentSeconds,
+      log: channelLog,
+      journal,
+      restore: savedTimeline(saved),
+      startedAt,
+    });
+    await output.recover();
+    journal.flush();
     const hub = new ChannelHub({
       config,
       router: this.#engine.createRouter(config.id),
       createEncoder: (hooks) =>
         new EncoderSupervisor({ ffmpegPath: cfg.ffmpegPath, liveDir, log: channelLog, hooks }),
-      output: new LiveOutput({
-        liveDir,
-        liveWindowSegments: cfg.liveWindowSegments,
-        segmentSeconds: config.segmentSeconds,
-        log: channelLog,
-      }),
+      output,
       thumbnails: new Thumbnailer(cfg.ffmpegPath, path.join(channelDir, 'thumbnail.jpg')),
       log: channelLog,
       event: (type, message) => this.#deps.event(config.id, type, message),
     });
-    this.#channels.set(config.id, { hub, origin: new OriginView(hub) });
-    return Promise.resolve();
+    const playback = new LivePlayback(hub, cfg.liveWindowSegments);
+    const origin: OriginChannel = {
+      get info(): OriginChannelInfo {
+        return { ...hub.config, state: 'running' };
+      },
+      get live() {
+        return hub.live;
+      },
+      playback,
+    };
+    this.#channels.set(config.id, { hub, journal, origin });
   }
 
   async stopChannel(channelId: string): Promise<void> {
+    await this.#starting.get(channelId)?.catch(() => undefined);
     const running = this.#channels.get(channelId);
     if (!running) return;
     await running.hub.close();
+    running.journal.close();
     this.#channels.delete(channelId);
+    for (const [programId, ch] of this.#programChannels)
+      if (ch === channelId) this.#programChannels.delete(programId);
   }
 
   async resetChannel(config: ChannelConfig): Promise<void> {
+    this.#access.set(config.id, { preview: config.preview, playback: config.playback });
     const running = this.#channels.get(config.id);
     if (!running) return;
     await running.hub.reset(config);
-    running.origin.refresh();
+    running.journal.flush();
   }
 
   async deleteChannel(channelId: string): Promise<void> {
     await this.stopChannel(channelId);
     await rm(path.join(this.#deps.config.mediaDir, channelId), { recursive: true, force: true });
+    this.#deps.store.deleteTimeline(channelId);
+    this.#deps.store.setOutputStartedAt(channelId, undefined);
   }
 
   updateChannel(config: ChannelConfig): void {
-    const running = this.#channels.get(config.id);
-    if (!running) return;
-    running.hub.setConfig(config);
-    running.origin.refresh();
+    this.#access.set(config.id, { preview: config.preview, playback: config.playback });
+    this.#channels.get(config.id)?.hub.setConfig(config);
   }
 
   isLive(channelId: string): boolean {
     return this.#channels.get(channelId)?.hub.live ?? false;
   }
 
-  programStarted(program: ProgramRecord): void {
-    const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
-    this.#channels
-      .get(program.channelId)
-      ?.hub.programStarted(program.id, started, program.archiveWindowMinutes * 60);
+  channelBytes(channelId: string): number {
+    const running = this.#channels.get(channelId);
+    return running ? running.hub.output.bytes() : this.#deps.store.timelineBytes(channelId);
   }
 
-  programStopped(program: ProgramRecord, assetId: string): RecordingSummary {
-    const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
-    // The archive window is what a program keeps: its last N minutes.
-    const since = Math.max(started, Date.now() - program.archiveWindowMinutes * 60_000);
+  // ── programs and assets ─────────────────────────────────────────────
+  programStarted(program: ProgramRecord): void {
     const hub = this.#channels.get(program.channelId)?.hub;
-    const recorded = hub?.programStopped(program.id, since, this.#assetDir(assetId));
+    if (!hub) return;
+    const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
+    hub.programStarted(program.id, started, program.archiveWindowMinutes * 60);
+    this.#programChannels.set(program.id, program.channelId);
+    this.#programNames.set(program.id, program.name);
+    this.#programAssets.delete(program.id);
+  }
+
+  programSpan(program: ProgramRecord): RecordedSpan | undefined {
+    const recording = this.#channels.get(program.channelId)?.hub.programRecording(program.id);
+    return recording ? span(recording) : undefined;
+  }
+
+  programStopped(program: ProgramRecord): void {
+    this.#channels.get(program.channelId)?.hub.programStopped(program.id);
+    this.#programChannels.delete(program.id);
+    this.#programNames.delete(program.id);
+    this.#programAssets.delete(program.id);
+  }
+
+  spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined> {
+    const recording = this.#recording(source, start, end);
+    return Promise.resolve(recording ? span(recording) : undefined);
+  }
+
+  #recording(source: RecordingSource, start: number, end: number): Recording | undefined {
+    if (source.kind === 'channel')
+      return this.#channels.get(source.channelId)?.hub.output.recording(start, end);
+    return this.#library.recording(source.assetId, start, end);
+  }
+
+  keepAsset(asset: AssetRecord, source: RecordingSource): Promise<KeptAsset> {
+    if (asset.rangeStart === null || asset.rangeEnd === null) {
+      return Promise.reject(new OnairError('validation_failed', 'the asset has no range'));
+    }
+    const start = Date.parse(asset.rangeStart);
+    // The range ends where its last segment ends: take every segment that starts before.
+    const end = Date.parse(asset.rangeEnd);
+    if (source.kind === 'channel') {
+      const output = this.#channels.get(source.channelId)?.hub.output;
+      if (!output) return Promise.reject(new OnairError('channel_not_running', 'the channel is not running'));
+      const recording = output.recording(start, end);
+      // Held from now: the program's window may go at once, its files may not.
+      const release = output.hold(recording);
+      return this.#library.keep(asset, recording, output.liveDir).finally(release);
+    }
+    return (async () => {
+      const recording = this.#library.recording(source.assetId, start, end);
+      if (!recording || recording.view.runs.length === 0) {
+        throw new OnairError('clip_out_of_range', 'nothing recorded in that range');
+      }
+      return this.#library.keep(asset, recording, this.#library.dir(source.assetId));
+    })();
+  }
+
+  checkAsset(asset: AssetRecord): Promise<KeptAsset | undefined> {
+    return this.#library.check(asset);
+  }
+
+  assetChanged(asset: AssetRecord): void {
+    this.#library.invalidate(asset.id);
+  }
+
+  deleteAsset(assetId: string): Promise<void> {
+    for (const [programId, a] of this.#programAssets)
+      if (a === assetId) this.#programAssets.delete(programId);
+    return this.#library.delete(assetId);
+  }
+
+  sweepAssets(known: readonly string[]): Promise<void> {
+    return this.#library.sweep(known);
+  }
+
+  #channelAccess(channelId: string): ChannelAccess {
+    let access = this.#access.get(channelId);
+    if (!access) {
+      // A deleted channel's recordings stay public.
+      const c = this.#deps.store.getChannel(channelId);
+      access = { preview: c?.preview ?? [], playback: c?.playback ?? 'public' };
+      if (this.#access.size > CACHE_LIMIT) this.#access.clear();
+      this.#access.set(channelId, access);
+    }
+    return access;
+  }
+
+  #assetPlayable(assetId: string): Playable | undefined {
+    const media = this.#library.media(assetId);
+    if (!media || !media.record.published) return undefined;
+    if (media.record.status !== 'ready') {
+      throw new OnairError(
+        'not_found',
+        `asset ${assetId} is ${media.record.status === 'failed' ? 'broken' : 'being prepared'}`,
+      );
+    }
+    const source = new VodPlayback(media, this.#library);
+    const r = media.record;
     return {
-      durationSeconds:
-        recorded && recorded.durationSeconds > 0
-          ? recorded.durationSeconds
-          : Math.max(0, (Date.now() - started) / 1000),
-      bytes: recorded?.bytes ?? 0,
+      ...this.#channelAccess(r.channelId),
+      source,
+      info: {
+        id: r.id,
+        kind: 'asset',
+        name: r.name,
+        channelId: r.channelId,
+        state: 'recorded',
+        durationSeconds: r.durationSeconds,
+        startedAt: r.rangeStart,
+      },
     };
   }
 
-  #assetDir(assetId: string): string {
-    return path.join(this.#deps.config.mediaDir, 'assets', assetId);
+  #programPlayable(programId: string): Playable | undefined {
+    const channelId = this.#programChannels.get(programId);
+    const hub = channelId ? this.#channels.get(channelId)?.hub : undefined;
+    if (hub?.hasProgram(programId)) {
+      const recording = hub.programRecording(programId);
+      return {
+        preview: hub.config.preview,
+        playback: hub.config.playback,
+        source: new DvrPlayback(hub, programId),
+        info: {
+          id: programId,
+          kind: 'program',
+          name: this.#programNames.get(programId) ?? programId,
+          channelId: hub.channelId,
+          state: 'live',
+          durationSeconds: recording?.durationSeconds ?? 0,
+          startedAt:
+            recording && recording.durationSeconds > 0 ? new Date(recording.start).toISOString() : null,
+        },
+      };
+    }
+    let assetId = this.#programAssets.get(programId);
+    if (assetId === undefined) {
+      const program = this.#deps.store.getProgram(programId);
+      if (!program) return undefined;
+      if (program.state === 'running') {
+        throw new OnairError('channel_not_running', 'the program is running but its channel is offline');
+      }
+      assetId = program.assetId;
+      if (this.#programAssets.size > CACHE_LIMIT) this.#programAssets.clear();
+      this.#programAssets.set(programId, assetId);
+    }
+    if (assetId === null) throw new OnairError('not_found', 'the program has not recorded anything yet');
+    const asset = this.#assetPlayable(assetId);
+    return asset && { ...asset, info: { ...asset.info, id: programId, kind: 'program' } };
   }
 
-  async deleteAsset(assetId: string): Promise<void> {
-    await rm(this.#assetDir(assetId), { recursive: true, force: true });
-  }
-
+  // ── figures ──────────────────────────────────────────────────────────
   stats(channelId: string): ChannelLiveStats {
     return this.#channels.get(channelId)?.hub.stats() ?? OFFLINE_STATS;
   }
@@ -213,6 +380,7 @@ export class LiveRuntime implements MediaRuntime {
     const ingest: Sample['values'] = [];
     const speed: Sample['values'] = [];
     const segments: Sample['values'] = [];
+    const bytes: Sample['values'] = [];
     let live = 0;
     for (const [id, { hub }] of this.#channels) {
       const s = hub.stats();
@@ -220,6 +388,7 @@ export class LiveRuntime implements MediaRuntime {
       ingest.push({ labels: { channel: id }, value: (s.ingest?.kbps ?? 0) * 1000 });
       speed.push({ labels: { channel: id }, value: s.encoder?.speed ?? 0 });
       segments.push({ labels: { channel: id }, value: s.output?.segments ?? 0 });
+      bytes.push({ labels: { channel: id }, value: hub.output.bytes() });
     }
     return [
       {
@@ -247,6 +416,12 @@ export class LiveRuntime implements MediaRuntime {
         values: segments,
       },
       {
+        name: 'onair_output_bytes',
+        help: 'Bytes on disk for the live window and running programs.',
+        type: 'gauge',
+        values: bytes,
+      },
+      {
         name: 'onair_publishers_live',
         help: 'Channels with a connected publisher.',
         type: 'gauge',
@@ -257,9 +432,27 @@ export class LiveRuntime implements MediaRuntime {
 
   mounts(): MediaMount[] {
     const { store, config } = this.#deps;
-    const offline = (id: string) => {
-      const c = store.getChannel(id);
-      return c ? offlineInfo(c) : undefined;
+    const offline = (id: string): OriginChannelInfo | undefined => {
+      const c: ChannelRecord | undefined = store.getChannel(id);
+      return c
+        ? {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            state: c.state,
+            preview: c.preview,
+            segmentSeconds: c.segmentSeconds,
+            playback: c.playback,
+          }
+        : undefined;
+    };
+    const origin = {
+      getLive: (id: string) => this.#channels.get(id)?.origin,
+      getOffline: offline,
+      getProgram: (id: string) => this.#programPlayable(id),
+      getAsset: (id: string) => this.#assetPlayable(id),
+      publicUrl: (req: IncomingMessage) => publicBaseUrl(config, req),
+      verifyPlayback: this.#deps.verifyPlayback,
     };
     return [
       whipMount(
@@ -278,13 +471,9 @@ export class LiveRuntime implements MediaRuntime {
         },
         { iceServers: config.iceServers, rateLimitPerMinute: config.whipRateLimitPerMinute },
       ),
-      liveMount({
-        getLive: (id) => this.#channels.get(id)?.origin,
-        getOffline: offline,
-        liveWindowSegments: config.liveWindowSegments,
-        publicUrl: (req: IncomingMessage) => publicBaseUrl(config, req),
-        verifyPlayback: this.#deps.verifyPlayback,
-      }),
+      liveMount(origin),
+      programsMount(origin),
+      vodMount(origin),
       timeMount(),
     ];
   }
@@ -292,7 +481,9 @@ export class LiveRuntime implements MediaRuntime {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#starting.values()]);
     await Promise.all([...this.#channels.values()].map(({ hub }) => hub.close()));
+    for (const { journal } of this.#channels.values()) journal.close();
     this.#channels.clear();
     await this.#engine.close();
   }

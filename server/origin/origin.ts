@@ -1,20 +1,24 @@
 /**
- * The streaming origin: /live/:channelId/… serves HLS playlists and the DASH MPD
- * rendered from the channel's timeline (dynamic packaging), and the CMAF
- * segments themselves. Playlists are no-cache; segments are immutable.
+ * The streaming origin (dynamic packaging, as a streaming endpoint does):
+ *
+ *   /live/:channelId/…      the channel's live window
+ *   /programs/:programId/…  a running program's DVR window; once stopped, its recording
+ *   /vod/:assetId/…         an asset on demand, its poster and its download
+ *   /time                   the clock DASH players sync to
+ *
+ * Each is one PlaybackSource served by servePlayback(). The preview allow-list
+ * of the channel applies to all of them; unpublished assets answer 404. When the
+ * channel's playback is `token`, each needs a playback token, carried in the
+ * path right after the id (`/live/:channelId/t/:token/master.m3u8`) so every
+ * relative URI of the playlists and MPD stays under it.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelState, PlaybackMode } from '../../lib/schemas.ts';
 import { isAllowed } from '../http/allow-list.ts';
 import { clientAddress, sendText } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
-import { renderDashMpd } from '../packager/dash.ts';
-import { renderHlsMaster, renderHlsMediaPlaylist } from '../packager/hls.ts';
-import type { LiveOutput } from '../packager/live-output.ts';
+import { CORS, NO_CACHE, servePlayback, type PlaybackSource } from './playback.ts';
 
 /** What the origin needs of a channel's settings. */
 export interface OriginChannelInfo {
@@ -27,16 +31,63 @@ export interface OriginChannelInfo {
   readonly playback: PlaybackMode;
 }
 
-/** Throws an OnairError (401/403) unless `token` lets its bearer watch the channel. */
-export type VerifyPlayback = (token: string | undefined, scope: { channelId: string }) => void;
+/** What a request asks to watch: a channel, or one program or asset of it. */
+export interface PlaybackScope {
+  channelId: string;
+  programId?: string;
+  assetId?: string;
+}
 
-/** A running channel, as the origin reads it: its settings snapshot and its output. */
+/** Throws an OnairError (401/403) unless `token` lets its bearer watch `scope`. */
+export type VerifyPlayback = (token: string | undefined, scope: PlaybackScope) => void;
+
+/** A running channel, as the origin reads it: its settings snapshot and its live window. */
 export interface OriginChannel {
   readonly info: OriginChannelInfo;
-  readonly output: LiveOutput;
   readonly live: boolean;
-  /** The latest thumbnail JPEG, if one was made. */
-  thumbnailPath(): string | undefined;
+  readonly playback: PlaybackSource;
+}
+
+/** Public facts about a program or an asset, for watch pages (`info.json`). */
+export interface PlayableInfo {
+  id: string;
+  kind: 'program' | 'asset';
+  name: string;
+  channelId: string;
+  /** `live`: a running program (DVR); `recorded`: on demand. */
+  state: 'live' | 'recorded';
+  durationSeconds: number;
+  /** Program time of the start of the recording (ISO), when known. */
+  startedAt: string | null;
+}
+
+/** A program or an asset, ready to serve: who may watch it, and what. */
+export interface Playable {
+  /** The channel's preview allow-list (empty: anyone). */
+  readonly preview: readonly string[];
+  /** The channel's playback: `token` asks every request for a playback token. */
+  readonly playback: PlaybackMode;
+  readonly source: PlaybackSource;
+  readonly info: PlayableInfo;
+}
+
+async function servePlayable(
+  req: IncomingMessage,
+  res: ServerResponse,
+  playable: Playable,
+  r: Route,
+  deps: OriginDeps,
+  scope: PlaybackScope,
+): Promise<void> {
+  checkPreview(req, playable.preview);
+  if (redirectQueryToken(res, r)) return;
+  checkToken(deps, playable.playback, r.token, scope);
+  const rest = r.rest;
+  if (rest === 'info.json') {
+    sendText(res, 200, JSON.stringify(playable.info), 'application/json; charset=utf-8', NO_CACHE);
+    return;
+  }
+  await servePlayback(req, res, playable.source, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
 }
 
 export interface OriginDeps {
@@ -44,61 +95,95 @@ export interface OriginDeps {
   getLive(id: string): OriginChannel | undefined;
   /** A channel that is not running (rare: offline players polling), from the store. */
   getOffline(id: string): OriginChannelInfo | undefined;
-  liveWindowSegments: number;
+  /** A program: its DVR window while it runs, its recording after. */
+  getProgram(id: string): Playable | undefined;
+  /** A published asset. */
+  getAsset(id: string): Playable | undefined;
   publicUrl: (req: IncomingMessage) => string;
   /** Checks playback tokens of channels whose playback is `token` (none: such channels serve nothing). */
   verifyPlayback?: VerifyPlayback;
 }
 
-const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Content-Length, Date' };
-const NO_CACHE = { 'Cache-Control': 'no-cache', ...CORS };
-const IMMUTABLE = { 'Cache-Control': 'public, max-age=31536000, immutable', ...CORS };
-const SEGMENT_PATH = /^(r[a-z0-9]+)\/([a-z0-9]+)\/(init\.mp4|seg_\d{5,9}\.m4s)$/;
-const TRACK_PLAYLIST = /^([a-z0-9]+)\.m3u8$/;
+function preflight(res: ServerResponse): void {
+  res
+    .writeHead(204, {
+      ...CORS,
+      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': 'Range',
+      'Access-Control-Max-Age': '600',
+    })
+    .end();
+}
+
+/** A media request: `/<prefix>/<id>/[t/<token>/]<rest>`. */
+interface Route {
+  prefix: string;
+  id: string;
+  token: string | undefined;
+  rest: string;
+  url: URL;
+}
+
+/** `/<prefix>/<id>/[t/<token>/]<rest>` of a GET or HEAD; answers OPTIONS itself (returns undefined). */
+function route(req: IncomingMessage, res: ServerResponse, url: URL, prefix: string): Route | undefined {
+  const method = req.method ?? 'GET';
+  if (method === 'OPTIONS') {
+    preflight(res);
+    return undefined;
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    throw new OnairError('method_not_allowed', 'the origin serves GET and HEAD');
+  }
+  const m = new RegExp(`^${prefix}/([^/]+)/(?:t/([^/]+)/)?(.+)$`).exec(url.pathname);
+  if (!m) throw new OnairError('not_found', 'not found');
+  return { prefix, id: decodeURIComponent(m[1]!), token: m[2], rest: m[3]!, url };
+}
+
+/**
+ * `?token=` is accepted for convenience: answers 302 to the path form, which
+ * keeps the token in every relative URI. True when it answered.
+ */
+function redirectQueryToken(res: ServerResponse, r: Route): boolean {
+  const token = r.url.searchParams.get('token');
+  if (r.token !== undefined || !token) return false;
+  const q = new URLSearchParams(r.url.searchParams);
+  q.delete('token');
+  const tail = q.size > 0 ? `?${q.toString()}` : '';
+  const location = `${r.prefix}/${encodeURIComponent(r.id)}/t/${encodeURIComponent(token)}/${r.rest}${tail}`;
+  res.writeHead(302, { Location: location, 'Cache-Control': 'no-store', ...CORS }).end();
+  return true;
+}
+
+function checkToken(
+  deps: OriginDeps,
+  playback: PlaybackMode,
+  token: string | undefined,
+  scope: PlaybackScope,
+): void {
+  if (playback !== 'token') return;
+  if (!deps.verifyPlayback) throw new OnairError('forbidden', 'playback tokens are not available');
+  deps.verifyPlayback(token, scope);
+}
+
+function checkPreview(req: IncomingMessage, preview: readonly string[]): void {
+  if (!isAllowed(preview, clientAddress(req))) {
+    throw new OnairError('forbidden', "your address is not in the channel's preview allow-list");
+  }
+}
 
 export function liveMount(deps: OriginDeps): MediaMount {
   return {
     prefix: '/live',
-    async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-      const method = req.method ?? 'GET';
-      if (method === 'OPTIONS') {
-        res
-          .writeHead(204, {
-            ...CORS,
-            'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-            'Access-Control-Max-Age': '600',
-          })
-          .end();
-        return;
-      }
-      if (method !== 'GET' && method !== 'HEAD') {
-        throw new OnairError('method_not_allowed', 'the origin serves GET and HEAD');
-      }
-      const m = /^\/live\/([^/]+)\/(?:t\/([^/]+)\/)?(.+)$/.exec(url.pathname);
-      if (!m) throw new OnairError('not_found', 'not found');
-      const channelId = m[1]!;
-      const token = m[2];
-      const rest = m[3]!;
+    async handle(req, res, url): Promise<void> {
+      const r = route(req, res, url, '/live');
+      if (!r) return;
+      const { id: channelId, rest } = r;
       const live = deps.getLive(channelId);
       const channel = live?.info ?? deps.getOffline(channelId);
       if (!channel) throw new OnairError('channel_not_found', 'no such channel');
-      if (!isAllowed(channel.preview, clientAddress(req))) {
-        throw new OnairError('forbidden', "your address is not in the channel's preview allow-list");
-      }
-      const queryToken = url.searchParams.get('token');
-      if (token === undefined && queryToken) {
-        // `?token=` is accepted for convenience: the path form keeps it in every relative URI.
-        const q = new URLSearchParams(url.searchParams);
-        q.delete('token');
-        const tail = q.size > 0 ? `?${q.toString()}` : '';
-        const location = `/live/${encodeURIComponent(channelId)}/t/${encodeURIComponent(queryToken)}/${rest}${tail}`;
-        res.writeHead(302, { Location: location, 'Cache-Control': 'no-store', ...CORS }).end();
-        return;
-      }
-      if (channel.playback === 'token') {
-        if (!deps.verifyPlayback) throw new OnairError('forbidden', 'playback tokens are not available');
-        deps.verifyPlayback(token, { channelId: channel.id });
-      }
+      checkPreview(req, channel.preview);
+      if (redirectQueryToken(res, r)) return;
+      checkToken(deps, channel.playback, r.token, { channelId: channel.id });
       if (rest === 'channel.json') {
         // Public facts for the watch page; never the stream key.
         const body = JSON.stringify({
@@ -111,107 +196,42 @@ export function liveMount(deps: OriginDeps): MediaMount {
         sendText(res, 200, body, 'application/json; charset=utf-8', NO_CACHE);
         return;
       }
-      if (rest === 'thumbnail.jpg') {
-        const file = live?.thumbnailPath();
-        if (!file) throw new OnairError('not_found', 'no thumbnail yet');
-        await sendFile(req, res, file, 'image/jpeg', NO_CACHE);
-        return;
+      if (!live) {
+        if (rest === 'thumbnail.jpg') throw new OnairError('not_found', 'no thumbnail yet');
+        throw new OnairError('channel_not_running', 'channel is offline');
       }
-      if (!live) throw new OnairError('channel_not_running', 'channel is offline');
-      const output = live.output;
-      const timeline = output.timeline;
-      const window = () => timeline.window({ maxSegments: deps.liveWindowSegments });
-      // A publisher that left is not the end: players keep polling until it is back.
-      const ended = output.ended;
-
-      if (rest === 'master.m3u8') {
-        const tracks = timeline.latestTracks();
-        // A master listing only the renditions that happened to be ready would stay that way in players.
-        if (!tracks.some((t) => t.kind === 'video') || tracks.length < output.expectedTracks) {
-          throw new OnairError('not_found', 'the stream has not started yet');
-        }
-        sendText(res, 200, renderHlsMaster(tracks), 'application/vnd.apple.mpegurl', NO_CACHE);
-        return;
-      }
-      if (rest === 'manifest.mpd') {
-        const view = window();
-        // A Period is published only once every track of it has a segment: dash.js
-        // does not pick up an AdaptationSet that appears in a later refresh.
-        const current = view.runs.at(-1);
-        if (
-          current &&
-          current.id === timeline.latestRun()?.id &&
-          current.tracks.size < output.expectedTracks
-        ) {
-          view.runs.pop();
-        }
-        if (view.runs.length === 0) throw new OnairError('not_found', 'the stream has not started yet');
-        const seg = channel.segmentSeconds;
-        const mpd = renderDashMpd(view, {
-          availabilityStartTime: output.startedAt,
-          publishTime: Date.now(),
-          minimumUpdatePeriodSeconds: seg,
-          timeShiftBufferDepthSeconds: deps.liveWindowSegments * seg,
-          suggestedPresentationDelaySeconds: seg * 3,
-          minBufferTimeSeconds: seg,
-          utcTimingUrl: `${deps.publicUrl(req)}/time`,
-          ended,
-        });
-        sendText(res, 200, mpd, 'application/dash+xml', NO_CACHE);
-        return;
-      }
-      const pl = TRACK_PLAYLIST.exec(rest);
-      if (pl) {
-        const trackId = pl[1]!;
-        const view = window();
-        const has = view.runs.some((r) => (r.tracks.get(trackId)?.segments.length ?? 0) > 0);
-        if (!has) throw new OnairError('not_found', 'no such rendition, or no segments yet');
-        const body = renderHlsMediaPlaylist(view, trackId, {
-          targetDuration: channel.segmentSeconds,
-          ended,
-        });
-        sendText(res, 200, body, 'application/vnd.apple.mpegurl', NO_CACHE);
-        return;
-      }
-      const sm = SEGMENT_PATH.exec(rest);
-      if (!sm) throw new OnairError('not_found', 'not found');
-      const file = path.join(output.liveDir, sm[1]!, sm[2]!, sm[3]!);
-      // The regex admits no "..", so the file is always inside the channel's folder.
-      await sendFile(req, res, file, sm[2] === 'audio' ? 'audio/mp4' : 'video/mp4', IMMUTABLE);
+      await servePlayback(req, res, live.playback, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
     },
   };
 }
 
-async function sendFile(
-  req: IncomingMessage,
-  res: ServerResponse,
-  file: string,
-  type: string,
-  headers: Record<string, string>,
-): Promise<void> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    size = st.isFile() ? st.size : -1;
-  } catch {
-    size = -1;
-  }
-  if (size < 0) throw new OnairError('not_found', 'not found (a segment may have left the window)');
-  res.writeHead(200, { 'Content-Type': type, 'Content-Length': size, ...headers });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    const stream = createReadStream(file);
-    stream.on('error', () => {
-      res.destroy();
-      resolve();
-    });
-    stream.on('end', resolve);
-    res.on('close', resolve);
-    stream.pipe(res);
-  });
+export function programsMount(deps: OriginDeps): MediaMount {
+  return {
+    prefix: '/programs',
+    async handle(req, res, url): Promise<void> {
+      const r = route(req, res, url, '/programs');
+      if (!r) return;
+      const playable = deps.getProgram(r.id);
+      if (!playable) throw OnairError.notFound('program', r.id);
+      await servePlayable(req, res, playable, r, deps, {
+        channelId: playable.info.channelId,
+        programId: r.id,
+      });
+    },
+  };
+}
+
+export function vodMount(deps: OriginDeps): MediaMount {
+  return {
+    prefix: '/vod',
+    async handle(req, res, url): Promise<void> {
+      const r = route(req, res, url, '/vod');
+      if (!r) return;
+      const playable = deps.getAsset(r.id);
+      if (!playable) throw OnairError.notFound('asset', r.id);
+      await servePlayable(req, res, playable, r, deps, { channelId: playable.info.channelId, assetId: r.id });
+    },
+  };
 }
 
 /** GET /time: the clock DASH players sync to (UTCTiming urn:mpeg:dash:utc:http-iso:2014). */

@@ -16,6 +16,11 @@ export interface DashOptions {
   minBufferTimeSeconds: number;
   utcTimingUrl: string;
   ended: boolean;
+  /**
+   * On-demand (an asset, a clip): each Period starts at its first segment in the
+   * view, not at its run's first segment ever (a clip starts mid-run).
+   */
+  vod?: boolean;
 }
 
 function esc(value: string | number): string {
@@ -80,14 +85,31 @@ function segmentTimeline(segments: readonly Segment[], indent: string): string[]
   );
 }
 
-function segmentTemplate(run: Run, track: RunTrack, indent: string): string[] {
+/** Program time (epoch ms) at which a Period of this run starts. */
+function periodStart(run: Run, opts: DashOptions): number | undefined {
+  if (!opts.vod) return run.anchor;
+  let first: number | undefined;
+  for (const t of run.tracks.values()) {
+    const s = t.segments[0];
+    if (s && (first === undefined || s.pdt < first)) first = s.pdt;
+  }
+  return first;
+}
+
+function segmentTemplate(run: Run, track: RunTrack, startPdt: number, indent: string): string[] {
   const segments = addressable(track.segments);
   const first = segments[0];
   if (!first) return [];
+  const firstStart = track.firstStart ?? first.start;
+  // The media time at the Period's start: for live, the run's first segment ever (fixed, so the
+  // Period's timing never shifts between refreshes); on demand, where the view starts.
+  const pto =
+    run.anchor === undefined
+      ? firstStart
+      : Math.round(firstStart + ((startPdt - run.anchor) * track.info.timescale) / 1000);
   const template = attrs([
     ['timescale', track.info.timescale],
-    // Fixed per run (first segment ever, not first in window) so the Period's timing never shifts between refreshes.
-    ['presentationTimeOffset', track.firstStart ?? first.start],
+    ['presentationTimeOffset', pto],
     ['initialization', track.initUri],
     ['media', `${run.id}/${track.info.id}/seg_$Number%05d$.m4s`],
     ['startNumber', first.number],
@@ -102,7 +124,8 @@ function segmentTemplate(run: Run, track: RunTrack, indent: string): string[] {
 }
 
 function renderPeriod(run: Run, opts: DashOptions): string[] {
-  if (run.anchor === undefined) return [];
+  const startPdt = periodStart(run, opts);
+  if (run.anchor === undefined || startPdt === undefined) return [];
   const tracks = [...run.tracks.values()].filter((t) => t.segments.length > 0);
   const video = tracks
     .filter((t) => t.info.kind === 'video')
@@ -111,7 +134,7 @@ function renderPeriod(run: Run, opts: DashOptions): string[] {
     .filter((t) => t.info.kind === 'audio')
     .sort((a, b) => b.info.bandwidth - a.info.bandwidth);
   // The anchor is the program time of every track's first segment in the run.
-  const start = (run.anchor - opts.availabilityStartTime) / 1000;
+  const start = (startPdt - opts.availabilityStartTime) / 1000;
   const lines = [
     `  <Period${attrs([
       ['id', run.id],
@@ -142,7 +165,7 @@ function renderPeriod(run: Run, opts: DashOptions): string[] {
           ['height', t.info.height],
           ['frameRate', frameRate(t.info.frameRate)],
         ])}>`,
-        ...segmentTemplate(run, t, '        '),
+        ...segmentTemplate(run, t, startPdt, '        '),
         '      </Representation>',
       );
     }
@@ -176,7 +199,7 @@ function renderPeriod(run: Run, opts: DashOptions): string[] {
           ])}/>`,
         );
       }
-      lines.push(...segmentTemplate(run, t, '        '), '      </Representation>');
+      lines.push(...segmentTemplate(run, t, startPdt, '        '), '      </Representation>');
     }
     lines.push('    </AdaptationSet>');
   }

@@ -54,6 +54,8 @@ export interface HlsMediaOptions {
   /** The configured segment length in seconds: the target duration never goes below it. */
   targetDuration?: number;
   ended: boolean;
+  /** `VOD` for assets (a playlist that never changes). */
+  playlistType?: 'VOD' | 'EVENT';
 }
 
 export function renderHlsMediaPlaylist(view: TimelineView, trackId: string, opts: HlsMediaOptions): string {
@@ -80,6 +82,7 @@ export function renderHlsMediaPlaylist(view: TimelineView, trackId: string, opts
     `#EXT-X-TARGETDURATION:${targetDuration}`,
     `#EXT-X-MEDIA-SEQUENCE:${first?.seq ?? 0}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${parts[0]?.discontinuity ?? 0}`,
+    ...(opts.playlistType ? [`#EXT-X-PLAYLIST-TYPE:${opts.playlistType}`] : []),
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   parts.forEach((p, i) => {

@@ -2,15 +2,25 @@
  * A channel's output: the segment timeline fed by each encoder run's indexer,
  * the retention windows over it (the live window, and each running program's
  * archive window), pruning of what no window needs, and recordings cut from it.
- * The hub wires runs in and out; the origin reads the timeline.
+ * The hub wires runs in and out; the origin reads the timeline. With a journal,
+ * every change is also written to the durable index, and after a restart the
+ * output continues from it (`restore`, then `recover()`).
  */
-import { link, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
 import { TypedEmitter } from '../media/typed-emitter.ts';
-import { renderHlsMaster, renderHlsMediaPlaylist } from './hls.ts';
+import { sweepDir, viewFiles } from './archive.ts';
 import { RunIndexer, type IndexerTrack } from './segment-indexer.ts';
-import { Timeline, type Run, type RunTrack, type Segment, type TimelineView } from './timeline.ts';
+import {
+  Timeline,
+  spanView,
+  type Run,
+  type RunTrack,
+  type Segment,
+  type TimelineJournal,
+  type TimelineView,
+} from './timeline.ts';
 
 export interface OutputRun {
   runId: string;
@@ -26,8 +36,12 @@ export interface RetentionWindow {
   seconds: number;
 }
 
+/** A span of the timeline: what a program recorded, or a clip of it. */
 export interface Recording {
   view: TimelineView;
+  /** Program time (epoch ms) of the first segment's start and of the last segment's end. */
+  start: number;
+  end: number;
   durationSeconds: number;
   bytes: number;
 }
@@ -45,7 +59,15 @@ export interface LiveOutputOptions {
   segmentSeconds: number;
   log: Logger;
   now?: () => number;
+  /** Told of every timeline change (the durable index). */
+  journal?: TimelineJournal;
+  /** Runs saved before a restart: the timeline continues after them. */
+  restore?: readonly Run[];
+  /** The output's epoch kept from before a restart (the DASH availabilityStartTime). */
+  startedAt?: number;
 }
+
+const ALL = Number.MAX_SAFE_INTEGER;
 
 export class LiveOutput {
   readonly liveDir: string;
@@ -57,9 +79,8 @@ export class LiveOutput {
   readonly #events: TypedEmitter<LiveOutputEvents>;
   readonly #indexers = new Map<string, RunIndexer>();
   readonly #windows = new Map<string, RetentionWindow>();
-  /** Files being archived must outlive pruning until they are linked. */
+  /** Recordings being kept outlive pruning until their files are linked. */
   readonly #pinned = new Map<symbol, number>();
-  readonly #archives = new Set<Promise<void>>();
   #current: OutputRun | undefined;
   #segmentsWritten = 0;
   #closed = false;
@@ -68,8 +89,9 @@ export class LiveOutput {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
     this.liveDir = opts.liveDir;
-    this.timeline = new Timeline({ now: this.#now });
-    this.startedAt = this.#now();
+    this.timeline = new Timeline({ now: this.#now, ...(opts.journal ? { journal: opts.journal } : {}) });
+    if (opts.restore && opts.restore.length > 0) this.timeline.restore(opts.restore);
+    this.startedAt = opts.startedAt ?? this.#now();
     this.#events = new TypedEmitter((err) => opts.log.error({ err }, 'output listener failed'));
   }
 
@@ -131,6 +153,10 @@ export class LiveOutput {
     this.#windows.delete(id);
   }
 
+  window(id: string): RetentionWindow | undefined {
+    return this.#windows.get(id);
+  }
+
   /** Epoch ms before which no window needs a segment. */
   #keepAfter(now: number): number {
     const seg = this.#opts.segmentSeconds;
@@ -150,96 +176,102 @@ export class LiveOutput {
     for (const runId of runIds) void rm(path.join(this.liveDir, runId), { recursive: true, force: true });
   }
 
-  /** What the timeline holds since `since` (epoch ms): the segments a program recorded. */
-  recordingSince(since: number): Recording {
-    let bytes = 0;
-    let seconds = 0;
-    const full = this.timeline.window({ maxSegments: Number.MAX_SAFE_INTEGER });
-    const runs: Run[] = [];
-    for (const run of full.runs) {
-      const tracks = new Map<string, RunTrack>();
-      let counted = false;
-      for (const [id, track] of run.tracks) {
-        const segments = track.segments.filter((seg) => seg.pdt + 1 >= since);
-        if (segments.length === 0) continue;
-        tracks.set(id, { ...track, segments });
-        for (const seg of segments) bytes += seg.bytes;
-        if (!counted && track.info.kind === 'video') {
-          counted = true;
-          seconds += segments.reduce((n, seg) => n + seg.duration / track.info.timescale, 0);
-        }
-      }
-      if (tracks.size > 0) runs.push({ ...run, ended: true, tracks });
-    }
-    return { view: { runs }, durationSeconds: seconds, bytes };
+  /**
+   * The segments that start in [since, until) (epoch ms), of every track: what a
+   * program recorded, or a clip of it. Segment-accurate.
+   */
+  recording(since: number, until = Infinity): Recording {
+    return recordingOf(spanView(this.timeline.window({ maxSegments: ALL }), since, until));
+  }
+
+  /** Keeps the recording's segments from pruning until the returned function is called. */
+  hold(recording: Recording): () => void {
+    const pin = Symbol('hold');
+    this.#pinned.set(pin, recording.start - 1);
+    return () => {
+      this.#pinned.delete(pin);
+    };
+  }
+
+  /** Bytes of every segment the output keeps (the live window and running programs' windows). */
+  bytes(): number {
+    let n = 0;
+    for (const run of this.timeline.window({ maxSegments: ALL }).runs)
+      for (const t of run.tracks.values()) for (const s of t.segments) n += s.bytes;
+    return n;
   }
 
   /**
-   * Keeps a recording beyond the live window: its files are hard-linked into
-   * `assetDir` with VOD playlists. Runs in the background (never on a request's
-   * path); the segments stay pinned until they are linked. Rejects on failure.
+   * After a restart: indexes what FFmpeg completed after the last saved segment
+   * (each file's completion time stands in for when it was seen), then removes
+   * the files no index lists (half-written left-overs of a crash).
    */
-  archive(recording: Recording, assetDir: string): Promise<void> {
-    const pin = Symbol('archive');
-    const first = recording.view.runs[0]?.tracks.values().next().value?.segments[0];
-    this.#pinned.set(pin, first ? first.pdt - 1 : this.#now());
-    const job = writeArchive(recording.view, this.liveDir, assetDir, this.#opts.segmentSeconds).finally(
-      () => {
-        this.#pinned.delete(pin);
-        this.#archives.delete(job);
-      },
-    );
-    this.#archives.add(job);
-    job.catch(() => undefined);
-    return job;
+  async recover(): Promise<void> {
+    for (const run of this.timeline.window({ maxSegments: ALL }).runs) {
+      const indexer = new RunIndexer({
+        runDir: path.join(this.liveDir, run.id),
+        runId: run.id,
+        timeline: this.timeline,
+        tracks: [...run.tracks.values()].map((t) => ({
+          id: t.info.id,
+          bandwidth: t.info.bandwidth,
+          after: t.segments.at(-1)?.number ?? -1,
+        })),
+        useFileTimes: true,
+        onError: (trackId, err) => this.#events.emit('indexError', trackId, err),
+      });
+      await indexer.flush();
+      indexer.close();
+    }
+    const keep = new Set(viewFiles(this.timeline.window({ maxSegments: ALL })));
+    const removed = await sweepDir(this.liveDir, keep);
+    if (removed.length > 0) {
+      this.#opts.log.info(
+        { liveDir: this.liveDir, removed: removed.length },
+        'removed files that no index references',
+      );
+    }
   }
 
   /** Forgets the live window (the channel was reset): every run's files are removed. */
   async reset(): Promise<void> {
-    const runs = this.timeline.prune(Number.MAX_SAFE_INTEGER);
+    const runs = this.timeline.prune(ALL);
     for (const runId of runs.runIds)
       await rm(path.join(this.liveDir, runId), { recursive: true, force: true });
   }
 
-  /** Stops indexing; waits for archives in progress. Files stay for the next start. Idempotent. */
+  /** Stops indexing. Files stay for the next start. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const [runId] of this.#indexers) await this.endRun(runId);
-    await Promise.allSettled([...this.#archives]);
     this.#events.removeAll();
   }
 }
 
-async function writeArchive(
-  view: TimelineView,
-  liveDir: string,
-  assetDir: string,
-  segmentSeconds: number,
-): Promise<void> {
-  if (view.runs.length === 0) return;
-  const trackIds = new Set<string>();
+/** The figures of a view: its span, duration (of one track, video when there is one) and bytes. */
+export function recordingOf(view: TimelineView): Recording {
+  let bytes = 0;
+  let seconds = 0;
+  let start = Infinity;
+  let end = -Infinity;
+  const runs: Run[] = [];
   for (const run of view.runs) {
-    for (const [id, track] of run.tracks) {
-      trackIds.add(id);
-      for (const uri of [track.initUri, ...track.segments.map((seg) => seg.uri)]) {
-        const target = path.join(assetDir, uri);
-        await mkdir(path.dirname(target), { recursive: true });
-        const exists = await stat(target).then(
-          () => true,
-          () => false,
-        );
-        if (!exists) await link(path.join(liveDir, uri), target);
+    const tracks = new Map<string, RunTrack>();
+    for (const [id, track] of run.tracks) if (track.segments.length > 0) tracks.set(id, track);
+    if (tracks.size === 0) continue;
+    const timed = [...tracks.values()].find((t) => t.info.kind === 'video') ?? [...tracks.values()][0]!;
+    seconds += timed.segments.reduce((n, seg) => n + seg.duration / timed.info.timescale, 0);
+    for (const track of tracks.values()) {
+      const ms = 1000 / track.info.timescale;
+      for (const seg of track.segments) {
+        bytes += seg.bytes;
+        start = Math.min(start, seg.pdt);
+        end = Math.max(end, seg.pdt + seg.duration * ms);
       }
     }
+    runs.push({ ...run, ended: true, tracks });
   }
-  const latest = view.runs.at(-1)!;
-  await writeFile(
-    path.join(assetDir, 'master.m3u8'),
-    renderHlsMaster([...latest.tracks.values()].map((t) => t.info)),
-  );
-  for (const id of trackIds) {
-    const body = renderHlsMediaPlaylist(view, id, { targetDuration: segmentSeconds, ended: true });
-    await writeFile(path.join(assetDir, `${id}.m3u8`), body);
-  }
+  if (runs.length === 0) return { view: { runs: [] }, start: 0, end: 0, durationSeconds: 0, bytes: 0 };
+  return { view: { runs }, start, end, durationSeconds: seconds, bytes };
 }

@@ -3,7 +3,7 @@
  * per-track index.m3u8 is only the "segment complete" signal: a segment listed
  * there has been fully written, so it is read, parsed and added in order.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { parseInitSegment, parseMediaSegment } from './mp4.ts';
 import type { FragmentInfo, InitInfo } from './mp4.ts';
@@ -14,6 +14,8 @@ export interface IndexerTrack {
   id: string;
   /** Declared bits/s (from the ladder); omitted for passthrough, where it is measured. */
   bandwidth?: number;
+  /** FFmpeg file numbers up to this one are indexed already (after a restart). */
+  after?: number;
 }
 
 export interface RunIndexerOptions {
@@ -27,6 +29,11 @@ export interface RunIndexerOptions {
   /** A segment or init that cannot be read or parsed; it is skipped, polling goes on. */
   onError?: (trackId: string, error: unknown) => void;
   intervalMs?: number;
+  /**
+   * Date each segment by its file's modification time instead of now: when
+   * indexing after a restart what FFmpeg finished while onair was down.
+   */
+  useFileTimes?: boolean;
 }
 
 interface TrackState {
@@ -89,7 +96,7 @@ export class RunIndexer {
       init: undefined,
       info: undefined,
       initUri: undefined,
-      lastNumber: -1,
+      lastNumber: t.after ?? -1,
       measuredBytes: 0,
       measuredSeconds: 0,
       measuredSegments: 0,
@@ -173,14 +180,20 @@ export class RunIndexer {
         continue;
       }
       this.measure(state, buf.length, fragment.duration / init.timescale);
-      const segment = this.opts.timeline.addSegment(this.opts.runId, state.id, {
-        number,
-        uri: `${this.opts.runId}/${state.id}/${name}`,
-        start: fragment.baseMediaDecodeTime,
-        duration: fragment.duration,
-        bytes: buf.length,
-        sampleCount: fragment.sampleCount,
-      });
+      const completedAt = this.opts.useFileTimes ? (await stat(join(dir, name))).mtimeMs : undefined;
+      const segment = this.opts.timeline.addSegment(
+        this.opts.runId,
+        state.id,
+        {
+          number,
+          uri: `${this.opts.runId}/${state.id}/${name}`,
+          start: fragment.baseMediaDecodeTime,
+          duration: fragment.duration,
+          bytes: buf.length,
+          sampleCount: fragment.sampleCount,
+        },
+        completedAt,
+      );
       this.opts.onSegment?.(state.id, segment);
     }
   }

@@ -71,6 +71,22 @@ export interface PruneResult {
   runIds: string[];
 }
 
+/**
+ * Told of every change, after it is made: the durable index (SQLite) follows
+ * the timeline through this, so a crash loses nothing that was indexed.
+ */
+export interface TimelineJournal {
+  runBegan(run: Run): void;
+  /** A track was declared or its info changed (e.g. a measured bandwidth). */
+  trackSet(run: Run, track: RunTrack): void;
+  /** The run got its anchor (with its first segment). */
+  runAnchored(run: Run): void;
+  segmentAdded(run: Run, trackId: string, segment: Segment): void;
+  runEnded(run: Run): void;
+  /** Segments and whole runs left the timeline. */
+  pruned(segments: { runId: string; trackId: string; number: number }[], runIds: string[]): void;
+}
+
 interface TrackStats {
   samples: number;
   ticks: number;
@@ -79,6 +95,35 @@ interface TrackStats {
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
+/**
+ * The segments of a view that start in [since, until) (epoch ms), every track
+ * alike: a recording or a clip takes whole segments, cut where they start.
+ * (Half a millisecond of slack for rounding.)
+ */
+export function spanView(view: TimelineView, since: number, until: number): TimelineView {
+  const runs: Run[] = [];
+  for (const run of view.runs) {
+    // Audio is written apart from video and may be a segment ahead: it stops where the video stops.
+    let videoEnd: number | undefined;
+    for (const t of run.tracks.values()) {
+      if (t.info.kind !== 'video') continue;
+      for (const s of t.segments) {
+        if (s.pdt + 0.5 < since || s.pdt + 0.5 >= until) continue;
+        const end = s.pdt + (s.duration / t.info.timescale) * 1000;
+        if (videoEnd === undefined || end > videoEnd) videoEnd = end;
+      }
+    }
+    const last = Math.min(until, videoEnd ?? Infinity);
+    const tracks = new Map<string, RunTrack>();
+    for (const [id, t] of run.tracks) {
+      const segments = t.segments.filter((s) => s.pdt + 0.5 >= since && s.pdt + 0.5 < last);
+      if (segments.length > 0) tracks.set(id, { ...t, segments });
+    }
+    if (tracks.size > 0) runs.push({ ...run, tracks });
+  }
+  return { runs };
+}
+
 export class Timeline {
   private readonly runs: Run[] = [];
   private readonly now: () => number;
@@ -86,9 +131,33 @@ export class Timeline {
   private readonly lastDiscontinuity = new Map<string, number>();
   private readonly stats = new WeakMap<RunTrack, TrackStats>();
   private lastAdded: number | undefined;
+  private readonly journal: TimelineJournal | undefined;
 
-  constructor(options: { now?: () => number } = {}) {
+  constructor(options: { now?: () => number; journal?: TimelineJournal } = {}) {
     this.now = options.now ?? Date.now;
+    this.journal = options.journal;
+  }
+
+  /**
+   * Takes back runs saved earlier (after a restart): they are ended, and media
+   * sequence and discontinuity numbers continue after theirs. Only on an empty timeline.
+   */
+  restore(runs: readonly Run[]): void {
+    if (this.runs.length > 0) throw new MediaError('invalid_state', 'restore needs an empty timeline');
+    for (const saved of runs) {
+      const run: Run = { ...saved, ended: true, tracks: new Map() };
+      for (const [id, t] of saved.tracks) {
+        const track: RunTrack = { ...t, info: { ...t.info }, segments: [...t.segments] };
+        run.tracks.set(id, track);
+        const last = track.segments.at(-1);
+        if (last) this.nextSeq.set(id, Math.max(this.nextSeq.get(id) ?? 0, last.seq + 1));
+        if (track.firstStart !== undefined) {
+          this.lastDiscontinuity.set(id, Math.max(this.lastDiscontinuity.get(id) ?? -1, track.discontinuity));
+        }
+        this.stats.set(track, { samples: 0, ticks: 0, declaredFrameRate: true });
+      }
+      this.runs.push(run);
+    }
   }
 
   beginRun(id: string, startedAt: number = this.now()): Run {
@@ -98,11 +167,16 @@ export class Timeline {
     if (prev) prev.ended = true;
     const run: Run = { id, startedAt, ended: false, anchor: undefined, tracks: new Map() };
     this.runs.push(run);
+    if (prev) this.journal?.runEnded(prev);
+    this.journal?.runBegan(run);
     return run;
   }
 
   endRun(runId: string): void {
-    this.getRun(runId).ended = true;
+    const run = this.getRun(runId);
+    if (run.ended) return;
+    run.ended = true;
+    this.journal?.runEnded(run);
   }
 
   /** Declare (or update, e.g. a measured bandwidth) a track of a run. Segments are kept. */
@@ -118,6 +192,7 @@ export class Timeline {
         if (!stats.declaredFrameRate && computed !== undefined) existing.info.frameRate = computed;
       }
       existing.initUri = initUri;
+      this.journal?.trackSet(run, existing);
       return existing;
     }
     const track: RunTrack = {
@@ -129,6 +204,7 @@ export class Timeline {
     };
     this.stats.set(track, { samples: 0, ticks: 0, declaredFrameRate: info.frameRate !== undefined });
     run.tracks.set(info.id, track);
+    this.journal?.trackSet(run, track);
     return track;
   }
 
@@ -153,12 +229,14 @@ export class Timeline {
       const prevEnd = this.endPdtBefore(run);
       if (prevEnd !== undefined && anchor < prevEnd) anchor = prevEnd;
       run.anchor = anchor;
+      this.journal?.runAnchored(run);
     }
     if (track.firstStart === undefined) {
       track.firstStart = input.start;
       const d = this.lastDiscontinuity.get(trackId);
       track.discontinuity = d === undefined ? 0 : d + 1;
       this.lastDiscontinuity.set(trackId, track.discontinuity);
+      this.journal?.trackSet(run, track);
     }
 
     const seq = this.nextSeq.get(trackId) ?? 0;
@@ -179,8 +257,15 @@ export class Timeline {
     if (stats && track.info.kind === 'video' && input.sampleCount !== undefined && input.sampleCount > 0) {
       stats.samples += input.sampleCount;
       stats.ticks += input.duration;
-      if (!stats.declaredFrameRate) track.info.frameRate = round3(stats.samples / (stats.ticks / timescale));
+      if (!stats.declaredFrameRate) {
+        const fps = round3(stats.samples / (stats.ticks / timescale));
+        if (fps !== track.info.frameRate) {
+          track.info.frameRate = fps;
+          this.journal?.trackSet(run, track);
+        }
+      }
     }
+    this.journal?.segmentAdded(run, trackId, segment);
     return segment;
   }
 
@@ -189,15 +274,18 @@ export class Timeline {
    * segments of the other (audio) tracks that overlap the same time span.
    * Without video, the last `maxSegments` of each track.
    */
-  window(options: { maxSegments: number }): TimelineView {
+  window(options: { maxSegments: number; since?: number; until?: number }): TimelineView {
     const max = Math.max(1, Math.floor(options.maxSegments));
+    const since = options.since ?? -Infinity;
+    const until = options.until ?? Infinity;
     const perTrack = new Map<string, Segment[]>();
     const kinds = new Map<string, 'video' | 'audio'>();
     for (const run of this.runs) {
       for (const [id, track] of run.tracks) {
         kinds.set(id, track.info.kind);
         const list = perTrack.get(id) ?? [];
-        list.push(...track.segments);
+        // A segment belongs to [since, until) when it starts in it (half a millisecond of slack).
+        for (const seg of track.segments) if (seg.pdt + 0.5 >= since && seg.pdt + 0.5 < until) list.push(seg);
         perTrack.set(id, list);
       }
     }
@@ -219,7 +307,8 @@ export class Timeline {
         }
         const ms = 1000 / track.info.timescale;
         // Half a millisecond of slack so rounding does not pull in a segment that merely touches the cut.
-        for (const s of track.segments) if (s.pdt + s.duration * ms > cut + 0.5) keep.add(s);
+        for (const s of track.segments)
+          if (s.pdt + s.duration * ms > cut + 0.5 && s.pdt + 0.5 < until) keep.add(s);
       }
     }
     const runs: Run[] = [];
@@ -241,15 +330,18 @@ export class Timeline {
   prune(keepAfterPdt: number): PruneResult {
     const uris: string[] = [];
     const runIds: string[] = [];
+    const removed: { runId: string; trackId: string; number: number }[] = [];
     const last = this.runs[this.runs.length - 1];
     for (const run of [...this.runs]) {
       let remaining = 0;
-      for (const track of run.tracks.values()) {
+      for (const [trackId, track] of run.tracks) {
         const ms = 1000 / track.info.timescale;
         const kept: Segment[] = [];
         for (const s of track.segments) {
-          if (s.pdt + s.duration * ms <= keepAfterPdt) uris.push(s.uri);
-          else kept.push(s);
+          if (s.pdt + s.duration * ms <= keepAfterPdt) {
+            uris.push(s.uri);
+            removed.push({ runId: run.id, trackId, number: s.number });
+          } else kept.push(s);
         }
         track.segments = kept;
         remaining += kept.length;
@@ -261,6 +353,7 @@ export class Timeline {
         runIds.push(run.id);
       }
     }
+    if (removed.length > 0 || runIds.length > 0) this.journal?.pruned(removed, runIds);
     return { uris, runIds };
   }
 

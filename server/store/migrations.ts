@@ -55,6 +55,53 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX channel_events_channel ON channel_events(channel_id, id);
     `,
   },
+  {
+    version: 3,
+    name: 'durable segment index, asset ranges and publishing',
+    sql: `
+      CREATE TABLE timeline_runs (
+        owner TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        anchor REAL,
+        ended INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (owner, run_id)
+      );
+      CREATE TABLE timeline_tracks (
+        owner TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        track_id TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        info TEXT NOT NULL,
+        init_uri TEXT NOT NULL,
+        discontinuity INTEGER NOT NULL,
+        first_start INTEGER,
+        PRIMARY KEY (owner, run_id, track_id)
+      );
+      CREATE TABLE timeline_segments (
+        owner TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        track_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        uri TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        duration INTEGER NOT NULL,
+        pdt REAL NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (owner, run_id, track_id, number)
+      );
+      CREATE TABLE channel_outputs (
+        channel_id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL
+      );
+      ALTER TABLE assets ADD COLUMN kind TEXT NOT NULL DEFAULT 'program';
+      ALTER TABLE assets ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE assets ADD COLUMN status TEXT NOT NULL DEFAULT 'ready';
+      ALTER TABLE assets ADD COLUMN range_start REAL;
+      ALTER TABLE assets ADD COLUMN range_end REAL;
+    `,
+  },
   // Versions 20 and up: playback protection, console sessions, webhooks (issue 13).
   {
     version: 20,

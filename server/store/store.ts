@@ -7,6 +7,8 @@ import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type {
   Asset,
+  AssetKind,
+  AssetStatus,
   Channel,
   ChannelMode,
   ChannelState,
@@ -22,7 +24,7 @@ import type { LadderName } from '../../lib/ladders.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 /** Rows as the API shows them, less what is computed at read time (urls, live). */
-export type ChannelRecord = Omit<Channel, 'urls' | 'live'>;
+export type ChannelRecord = Omit<Channel, 'urls' | 'live' | 'bytes'>;
 export type ProgramRecord = Program;
 export type AssetRecord = Asset;
 
@@ -111,17 +113,60 @@ function toProgram(r: Row): ProgramRecord {
   };
 }
 
+const isoOrNull = (v: SQLInputValue | undefined): string | null =>
+  v === null || v === undefined ? null : new Date(Number(v)).toISOString();
+
 function toAsset(r: Row): AssetRecord {
   return {
     id: str(r.id),
     programId: str(r.program_id),
     channelId: str(r.channel_id),
     name: str(r.name),
+    kind: str(r.kind) as AssetKind,
+    status: str(r.status) as AssetStatus,
+    published: Number(r.published) === 1,
     durationSeconds: Number(r.duration_seconds),
     bytes: Number(r.bytes),
+    rangeStart: isoOrNull(r.range_start),
+    rangeEnd: isoOrNull(r.range_end),
     createdAt: str(r.created_at),
   };
 }
+
+// ── the durable segment index ────────────────────────────────────────────
+// A timeline belongs to an owner: a channel (its live window and running
+// programs, files under media/<channelId>/live) or an asset (media/assets/<id>).
+
+export interface SavedSegment {
+  number: number;
+  seq: number;
+  uri: string;
+  start: number;
+  duration: number;
+  pdt: number;
+  bytes: number;
+}
+
+export interface SavedTrack {
+  trackId: string;
+  ord: number;
+  /** The packager's track info, as JSON. */
+  info: unknown;
+  initUri: string;
+  discontinuity: number;
+  firstStart: number | null;
+  segments: SavedSegment[];
+}
+
+export interface SavedRun {
+  runId: string;
+  startedAt: number;
+  anchor: number | null;
+  ended: boolean;
+  tracks: SavedTrack[];
+}
+
+export type SegmentKey = { runId: string; trackId: string; number: number };
 
 /** The mutable columns of a channel row, in the order the statements list them. */
 function channelColumns(c: ChannelRecord): SQLInputValue[] {
@@ -312,8 +357,38 @@ export class Store {
   // ── assets ────────────────────────────────────────────────────────────
   insertAsset(a: AssetRecord): void {
     this.#stmt(
-      `INSERT INTO assets (id, program_id, channel_id, name, duration_seconds, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(a.id, a.programId, a.channelId, a.name, a.durationSeconds, a.bytes, a.createdAt);
+      `INSERT INTO assets (id, program_id, channel_id, name, kind, status, published, duration_seconds, bytes,
+         range_start, range_end, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      a.id,
+      a.programId,
+      a.channelId,
+      a.name,
+      a.kind,
+      a.status,
+      a.published ? 1 : 0,
+      a.durationSeconds,
+      a.bytes,
+      a.rangeStart === null ? null : Date.parse(a.rangeStart),
+      a.rangeEnd === null ? null : Date.parse(a.rangeEnd),
+      a.createdAt,
+    );
+  }
+
+  updateAsset(a: AssetRecord): void {
+    this.#stmt(
+      'UPDATE assets SET name = ?, status = ?, published = ?, duration_seconds = ?, bytes = ? WHERE id = ?',
+    ).run(a.name, a.status, a.published ? 1 : 0, a.durationSeconds, a.bytes, a.id);
+  }
+
+  allAssets(): AssetRecord[] {
+    return (this.#stmt('SELECT * FROM assets ORDER BY created_at, id').all() as Row[]).map(toAsset);
+  }
+
+  assetsOfProgram(programId: string): AssetRecord[] {
+    return (
+      this.#stmt('SELECT * FROM assets WHERE program_id = ? ORDER BY created_at, id').all(programId) as Row[]
+    ).map(toAsset);
   }
 
   getAsset(id: string): AssetRecord | undefined {
@@ -332,6 +407,125 @@ export class Store {
 
   deleteAsset(id: string): void {
     this.#stmt('DELETE FROM assets WHERE id = ?').run(id);
+  }
+
+  // ── the durable segment index ─────────────────────────────────────────
+  saveRun(owner: string, run: Omit<SavedRun, 'tracks'>): void {
+    this.#stmt(
+      `INSERT INTO timeline_runs (owner, run_id, started_at, anchor, ended) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (owner, run_id) DO UPDATE SET anchor = excluded.anchor, ended = excluded.ended`,
+    ).run(owner, run.runId, run.startedAt, run.anchor, run.ended ? 1 : 0);
+  }
+
+  saveTrack(owner: string, runId: string, t: Omit<SavedTrack, 'segments'>): void {
+    this.#stmt(
+      `INSERT INTO timeline_tracks (owner, run_id, track_id, ord, info, init_uri, discontinuity, first_start)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (owner, run_id, track_id) DO UPDATE SET info = excluded.info, init_uri = excluded.init_uri,
+           discontinuity = excluded.discontinuity, first_start = excluded.first_start`,
+    ).run(owner, runId, t.trackId, t.ord, JSON.stringify(t.info), t.initUri, t.discontinuity, t.firstStart);
+  }
+
+  saveSegment(owner: string, runId: string, trackId: string, seg: SavedSegment): void {
+    this.#stmt(
+      `INSERT OR REPLACE INTO timeline_segments (owner, run_id, track_id, number, seq, uri, start, duration, pdt, bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(owner, runId, trackId, seg.number, seg.seq, seg.uri, seg.start, seg.duration, seg.pdt, seg.bytes);
+  }
+
+  deleteSegment(owner: string, key: SegmentKey): void {
+    this.#stmt(
+      'DELETE FROM timeline_segments WHERE owner = ? AND run_id = ? AND track_id = ? AND number = ?',
+    ).run(owner, key.runId, key.trackId, key.number);
+  }
+
+  deleteRun(owner: string, runId: string): void {
+    this.#stmt('DELETE FROM timeline_segments WHERE owner = ? AND run_id = ?').run(owner, runId);
+    this.#stmt('DELETE FROM timeline_tracks WHERE owner = ? AND run_id = ?').run(owner, runId);
+    this.#stmt('DELETE FROM timeline_runs WHERE owner = ? AND run_id = ?').run(owner, runId);
+  }
+
+  deleteTimeline(owner: string): void {
+    this.#stmt('DELETE FROM timeline_segments WHERE owner = ?').run(owner);
+    this.#stmt('DELETE FROM timeline_tracks WHERE owner = ?').run(owner);
+    this.#stmt('DELETE FROM timeline_runs WHERE owner = ?').run(owner);
+  }
+
+  /** A whole timeline, runs in start order, tracks in declaration order, segments by number. */
+  loadTimeline(owner: string): SavedRun[] {
+    const runs = new Map<string, SavedRun>();
+    for (const r of this.#stmt('SELECT * FROM timeline_runs WHERE owner = ? ORDER BY started_at, run_id').all(
+      owner,
+    ) as Row[]) {
+      runs.set(str(r.run_id), {
+        runId: str(r.run_id),
+        startedAt: Number(r.started_at),
+        anchor: r.anchor === null || r.anchor === undefined ? null : Number(r.anchor),
+        ended: Number(r.ended) === 1,
+        tracks: [],
+      });
+    }
+    const tracks = new Map<string, SavedTrack>();
+    for (const r of this.#stmt('SELECT * FROM timeline_tracks WHERE owner = ? ORDER BY run_id, ord').all(
+      owner,
+    ) as Row[]) {
+      const run = runs.get(str(r.run_id));
+      if (!run) continue;
+      const track: SavedTrack = {
+        trackId: str(r.track_id),
+        ord: Number(r.ord),
+        info: JSON.parse(str(r.info)) as unknown,
+        initUri: str(r.init_uri),
+        discontinuity: Number(r.discontinuity),
+        firstStart: r.first_start === null || r.first_start === undefined ? null : Number(r.first_start),
+        segments: [],
+      };
+      run.tracks.push(track);
+      tracks.set(`${run.runId}\u0000${track.trackId}`, track);
+    }
+    for (const r of this.#stmt(
+      'SELECT * FROM timeline_segments WHERE owner = ? ORDER BY run_id, track_id, number',
+    ).all(owner) as Row[]) {
+      tracks.get(`${str(r.run_id)}\u0000${str(r.track_id)}`)?.segments.push({
+        number: Number(r.number),
+        seq: Number(r.seq),
+        uri: str(r.uri),
+        start: Number(r.start),
+        duration: Number(r.duration),
+        pdt: Number(r.pdt),
+        bytes: Number(r.bytes),
+      });
+    }
+    return [...runs.values()];
+  }
+
+  /** Bytes of the segments an owner's timeline lists. */
+  timelineBytes(owner: string): number {
+    const row = this.#stmt('SELECT COALESCE(SUM(bytes), 0) AS n FROM timeline_segments WHERE owner = ?').get(
+      owner,
+    ) as Row;
+    return Number(row.n);
+  }
+
+  /** The owners that have a saved timeline. */
+  timelineOwners(): string[] {
+    return (this.#stmt('SELECT DISTINCT owner FROM timeline_runs').all() as Row[]).map((r) => str(r.owner));
+  }
+
+  /** The epoch of a channel's output (DASH availabilityStartTime), kept across restarts. */
+  outputStartedAt(channelId: string): number | undefined {
+    const row = this.#stmt('SELECT started_at FROM channel_outputs WHERE channel_id = ?').get(channelId) as
+      Row | undefined;
+    return row ? Number(row.started_at) : undefined;
+  }
+
+  setOutputStartedAt(channelId: string, startedAt: number | undefined): void {
+    if (startedAt === undefined)
+      this.#stmt('DELETE FROM channel_outputs WHERE channel_id = ?').run(channelId);
+    else
+      this.#stmt(
+        'INSERT INTO channel_outputs (channel_id, started_at) VALUES (?, ?) ON CONFLICT (channel_id) DO UPDATE SET started_at = excluded.started_at',
+      ).run(channelId, startedAt);
   }
 
   // ── events ────────────────────────────────────────────────────────────

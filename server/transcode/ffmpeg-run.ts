@@ -7,7 +7,8 @@
  * runs and restarts them.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { Ladder } from '../../lib/ladders.ts';
 import type { ChannelMode } from '../../lib/schemas.ts';
@@ -29,6 +30,44 @@ const VIDEO_PT = 96;
 const AUDIO_PT = 111;
 /** FFmpeg exits by itself this long after its RTP input stops. */
 export const INPUT_TIMEOUT_SECONDS = 2;
+
+const PID_FILE = 'ffmpeg.pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * After onair was killed (not stopped), FFmpeg processes it started may still be
+ * finishing their last segments: they exit by themselves once their input has
+ * been silent for a while. Wait for every one that writes under `liveDir`
+ * (found by its pid file and command line), then kill what is left.
+ */
+export async function awaitOrphanedRuns(liveDir: string, timeoutMs = 10_000): Promise<number> {
+  const pids: number[] = [];
+  let runs: string[];
+  try {
+    runs = await readdir(liveDir);
+  } catch {
+    return 0;
+  }
+  for (const run of runs) {
+    const runDir = path.join(liveDir, run);
+    const pid = Number(await readFile(path.join(runDir, PID_FILE), 'utf8').catch(() => ''));
+    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(runDir)) pids.push(pid);
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+  return pids.length;
+}
 
 /** Where FFmpeg listens for the source's RTP: one port per track, on loopback. */
 export interface RtpInputEndpoint {
@@ -210,6 +249,8 @@ export class FfmpegRun {
     }
     liveChildren.add(child);
     child.once('exit', () => liveChildren.delete(child));
+    // Should onair itself be killed, the next start finds this FFmpeg and lets it finish its files.
+    await writeFile(path.join(runDir, PID_FILE), String(child.pid ?? '')).catch(() => undefined);
     const run = new FfmpegRun(opts, runDir, built.tracks, child);
     opts.log.debug({ runId: opts.runId, args: built.args.join(' ') }, 'ffmpeg started');
     try {

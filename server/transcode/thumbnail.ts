@@ -1,6 +1,6 @@
 /**
- * Thumbnails: one JPEG from a CMAF segment (init + media piped to FFmpeg),
- * written atomically. One process at a time; `close()` kills a running one.
+ * Thumbnails and posters: one JPEG from a CMAF segment (init + media piped to
+ * FFmpeg), written atomically.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -29,6 +29,48 @@ export function buildThumbnailArgs(outPath: string, width = 320): string[] {
   ];
 }
 
+/**
+ * One JPEG from a CMAF segment (its init and media piped to FFmpeg), written to
+ * `outPath` atomically. Resolves true when the picture was made.
+ */
+export function makeThumbnail(
+  ffmpegPath: string,
+  initPath: string,
+  segmentPath: string,
+  outPath: string,
+  opts: { width?: number; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<boolean> {
+  const tmp = `${outPath}.tmp.jpg`;
+  const child = spawn(ffmpegPath, buildThumbnailArgs(tmp, opts.width), {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  opts.onSpawn?.(child);
+  child.on('error', () => undefined);
+  child.stdin.on('error', () => undefined);
+  const stdin = child.stdin;
+  const init = createReadStream(initPath);
+  init.on('error', () => stdin.end());
+  init.on('end', () => {
+    const seg = createReadStream(segmentPath);
+    seg.on('error', () => stdin.end());
+    seg.pipe(stdin);
+  });
+  init.pipe(stdin, { end: false });
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      if (code !== 0) {
+        resolve(false);
+        return;
+      }
+      rename(tmp, outPath).then(
+        () => resolve(true),
+        () => resolve(false),
+      );
+    });
+  });
+}
+
+/** The live thumbnail of a channel: one process at a time, at most one picture per interval. */
 export class Thumbnailer {
   readonly #ffmpegPath: string;
   readonly #outPath: string;
@@ -52,29 +94,14 @@ export class Thumbnailer {
   offer(initPath: string, segmentPath: string): void {
     if (this.#closed || this.#child || Date.now() - this.#lastAt < this.#minIntervalMs) return;
     this.#lastAt = Date.now();
-    const tmp = `${this.#outPath}.tmp.jpg`;
-    const child = spawn(this.#ffmpegPath, buildThumbnailArgs(tmp), { stdio: ['pipe', 'ignore', 'ignore'] });
-    this.#child = child;
-    child.on('error', () => undefined);
-    child.stdin?.on('error', () => undefined);
-    child.once('exit', (code) => {
+    void makeThumbnail(this.#ffmpegPath, initPath, segmentPath, this.#outPath, {
+      onSpawn: (child) => {
+        this.#child = child;
+      },
+    }).then((made) => {
       this.#child = undefined;
-      if (code === 0 && !this.#closed) {
-        rename(tmp, this.#outPath).then(
-          () => (this.#ready = true),
-          () => undefined,
-        );
-      }
+      if (made && !this.#closed) this.#ready = true;
     });
-    const stdin = child.stdin;
-    const init = createReadStream(initPath);
-    init.on('error', () => stdin.end());
-    init.on('end', () => {
-      const seg = createReadStream(segmentPath);
-      seg.on('error', () => stdin.end());
-      seg.pipe(stdin);
-    });
-    init.pipe(stdin, { end: false });
   }
 
   close(): void {

@@ -172,10 +172,9 @@ void describe('programs', () => {
     const assetId = stopped.json.assetId;
     assert.ok(assetId, 'stop sets assetId');
 
-    // Stopping again is a no-op and makes no second asset.
-    const again = await s.api<Program>('POST', `/api/v1/programs/${p.id}/stop`);
-    assert.equal(again.status, 200);
-    assert.equal(again.json.assetId, assetId);
+    // Stopping again is a conflict and makes no second asset.
+    assertError(await s.api<Program>('POST', `/api/v1/programs/${p.id}/stop`), 409, 'program_not_running');
+    assert.equal((await s.api<Program>('GET', `/api/v1/programs/${p.id}`)).json.assetId, assetId);
 
     const a = await s.api<Asset>('GET', `/api/v1/assets/${assetId}`);
     assert.equal(a.status, 200, a.text);

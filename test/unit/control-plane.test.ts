@@ -330,15 +330,16 @@ void describe('programs', () => {
     assert.equal(asset.channelId, c.id);
     assert.equal(asset.name, 'show');
     assert.ok(asset.durationSeconds >= 0);
-    assert.equal(cp.stopProgram(p.id).assetId, stopped.assetId, 'stopping again is a no-op');
+    throwsCode(() => cp.stopProgram(p.id), 'program_not_running');
     assert.equal(cp.listAssets({ limit: 50, offset: 0 }).total, 1);
     throwsCode(() => cp.startProgram(p.id), 'program_finished');
   });
 
-  void test('a stopped program that never ran makes no asset when stopped', () => {
+  void test('stopping a program that never ran is a conflict and makes no asset', () => {
     const c = cp.createChannel({ name: 'c' });
     const p = cp.createProgram(c.id, { name: 'p' });
-    assert.equal(cp.stopProgram(p.id).assetId, null);
+    throwsCode(() => cp.stopProgram(p.id), 'program_not_running');
+    assert.equal(cp.requireProgram(p.id).assetId, null);
     assert.equal(cp.listAssets({ limit: 50, offset: 0 }).total, 0);
   });
 

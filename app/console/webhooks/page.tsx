@@ -6,7 +6,7 @@ export const metadata: Metadata = { title: 'Webhooks' };
 
 export default function WebhooksRoute() {
   return (
-    <ConsoleShell>
+    <ConsoleShell section="webhooks">
       <WebhooksPage />
     </ConsoleShell>
   );

@@ -1,0 +1,147 @@
+/**
+ * The three playback sources the origin serves, over a channel's live output
+ * or an asset: the live window, a running program's DVR window, an asset on
+ * demand. Each is a view of a timeline; no media is copied.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { PlaybackKind, PlaybackSource } from '../origin/playback.ts';
+import { viewTracks } from '../origin/playback.ts';
+import type { TimelineView, TrackInfo } from '../packager/timeline.ts';
+import type { AssetLibrary, AssetMedia } from './asset-library.ts';
+import { POSTER } from './asset-library.ts';
+import type { ChannelHub } from './channel-hub.ts';
+import { recordingOf } from '../packager/live-output.ts';
+
+const ALL = Number.MAX_SAFE_INTEGER;
+
+abstract class OutputPlayback implements PlaybackSource {
+  abstract readonly kind: PlaybackKind;
+  protected readonly hub: ChannelHub;
+
+  constructor(hub: ChannelHub) {
+    this.hub = hub;
+  }
+
+  abstract view(): TimelineView;
+  abstract readonly timeShiftBufferDepthSeconds: number;
+
+  get dir(): string {
+    return this.hub.output.liveDir;
+  }
+  get segmentSeconds(): number {
+    return this.hub.config.segmentSeconds;
+  }
+  tracks(): TrackInfo[] {
+    return this.hub.output.timeline.latestTracks();
+  }
+  get expectedTracks(): number {
+    return this.hub.output.expectedTracks;
+  }
+  get currentRunId(): string | undefined {
+    return this.hub.output.timeline.latestRun()?.id;
+  }
+  get ended(): boolean {
+    // A publisher that left is not the end: players keep polling until it is back.
+    return this.hub.output.ended;
+  }
+  get availabilityStartTime(): number {
+    return this.hub.output.startedAt;
+  }
+  picture(): string | undefined {
+    return this.hub.thumbnailPath();
+  }
+}
+
+/** The channel's live window: the last N segments. */
+export class LivePlayback extends OutputPlayback {
+  readonly kind = 'live' as const;
+  readonly #windowSegments: number;
+
+  constructor(hub: ChannelHub, windowSegments: number) {
+    super(hub);
+    this.#windowSegments = windowSegments;
+  }
+
+  view(): TimelineView {
+    return this.hub.output.timeline.window({ maxSegments: this.#windowSegments });
+  }
+
+  get timeShiftBufferDepthSeconds(): number {
+    return this.#windowSegments * this.segmentSeconds;
+  }
+}
+
+/** A running program's DVR window: everything since it started, at most its archive window. */
+export class DvrPlayback extends OutputPlayback {
+  readonly kind = 'dvr' as const;
+  readonly #programId: string;
+
+  constructor(hub: ChannelHub, programId: string) {
+    super(hub);
+    this.#programId = programId;
+  }
+
+  view(): TimelineView {
+    const since = this.hub.programSince(this.#programId);
+    if (since === undefined) return { runs: [] };
+    return this.hub.output.timeline.window({ maxSegments: ALL, since });
+  }
+
+  get timeShiftBufferDepthSeconds(): number {
+    return this.hub.output.window(this.#programId)?.seconds ?? this.segmentSeconds * 3;
+  }
+}
+
+/** An asset on demand. */
+export class VodPlayback implements PlaybackSource {
+  readonly kind = 'vod' as const;
+  readonly ended = true;
+  readonly expectedTracks = 0;
+  readonly currentRunId = undefined;
+  readonly #media: AssetMedia;
+  readonly #library: AssetLibrary;
+  readonly #start: number;
+  readonly #duration: number;
+  readonly #segmentSeconds: number;
+
+  constructor(media: AssetMedia, library: AssetLibrary) {
+    this.#media = media;
+    this.#library = library;
+    const r = recordingOf(media.view);
+    this.#start = r.start;
+    this.#duration = r.durationSeconds;
+    let longest = 1;
+    for (const run of media.view.runs)
+      for (const t of run.tracks.values())
+        for (const s of t.segments) longest = Math.max(longest, s.duration / t.info.timescale);
+    this.#segmentSeconds = Math.round(longest);
+  }
+
+  get dir(): string {
+    return this.#media.dir;
+  }
+  get segmentSeconds(): number {
+    return this.#segmentSeconds;
+  }
+  view(): TimelineView {
+    return this.#media.view;
+  }
+  tracks(): TrackInfo[] {
+    return viewTracks(this.#media.view);
+  }
+  get availabilityStartTime(): number {
+    return this.#start;
+  }
+  get timeShiftBufferDepthSeconds(): number {
+    return this.#duration;
+  }
+  picture(): string | undefined {
+    const file = path.join(this.#media.dir, POSTER);
+    return existsSync(file) ? file : undefined;
+  }
+  async download(): Promise<{ path: string; filename: string }> {
+    const file = await this.#library.download(this.#media.record.id);
+    return { path: file, filename: `${this.#media.record.name || this.#media.record.id}.mp4` };
+  }
+}
