@@ -205,6 +205,54 @@ void describe('playback tokens', () => {
     assert.ok(Math.abs(expires - (Date.now() + 86_400_000)) < 120_000);
   });
 
+  void test("a program's DVR window and its recording (/programs, /vod) need a token too", async () => {
+    const p = (await s.api<Program>('POST', `/api/v1/channels/${ch.id}/programs`, { name: 'guarded' })).json;
+    assert.equal((await s.api('POST', `/api/v1/programs/${p.id}/start`)).status, 200);
+    const programToken = (await mint(ch.id, { programId: p.id })).token;
+    assert.ok((await mint(ch.id, { programId: p.id })).urls.hls.includes(`/programs/${p.id}/t/`));
+    const dvr = (t?: string) => `/programs/${p.id}${t ? `/t/${t}` : ''}/master.m3u8`;
+    await waitFor('the DVR playlist', async () => (await get(dvr(token.token))).status === 200, 20_000);
+    assertError(await get(dvr()), 401, 'token_required');
+    assert.equal((await get(dvr(programToken))).status, 200, 'a token for this program');
+    const other = (await s.api<Program>('POST', `/api/v1/channels/${ch.id}/programs`, { name: 'other' }))
+      .json;
+    assertError(await get(dvr((await mint(ch.id, { programId: other.id })).token)), 403, 'token_invalid');
+    assertError(await get(`/programs/${p.id}/info.json`), 401, 'token_required');
+
+    await waitFor(
+      'four seconds recorded',
+      async () =>
+        ((await s.api<{ durationSeconds: number }>('GET', `/api/v1/programs/${p.id}`)).json.durationSeconds ??
+          0) >= 4,
+      30_000,
+    );
+    const stopped = (await s.api<Program>('POST', `/api/v1/programs/${p.id}/stop`)).json;
+    const assetId = stopped.assetId!;
+    const vod = (t?: string) => `/vod/${assetId}${t ? `/t/${t}` : ''}/master.m3u8`;
+    let last = '';
+    await waitFor(
+      'the asset on demand',
+      async () => {
+        const res = await get(vod(token.token));
+        last = `${res.status} ${res.text.slice(0, 200)}`;
+        return res.status === 200;
+      },
+      30_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last: ${last}`);
+    });
+    assertError(await get(vod()), 401, 'token_required');
+    assertError(await get(`/vod/${assetId}/poster.jpg`), 401, 'token_required');
+    assert.equal(
+      (await get(vod((await mint(ch.id, { assetId })).token))).status,
+      200,
+      'a token for this asset',
+    );
+    assertError(await get(vod(programToken)), 403, 'token_invalid');
+    // The program's page keeps serving its recording with the program's own token.
+    assert.equal((await get(dvr(programToken))).status, 200);
+  });
+
   void test('rotating the playback secret revokes every token', async () => {
     assert.equal((await get(`${under(token.token)}/${media.master}`)).status, 200);
     const rotated = await s.api<{ rotatedAt: string }>('POST', '/api/v1/playback-secret/rotate');

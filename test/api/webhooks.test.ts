@@ -187,19 +187,40 @@ void describe('webhooks', () => {
   void test('programs and assets: started, stopped, asset ready, asset deleted', async () => {
     const r = await receiver();
     await addWebhook(r.url, ['program.started', 'program.stopped', 'asset.ready', 'asset.deleted']);
-    const c = await createChannel();
+    const c = await createChannel({ mode: 'passthrough' });
     assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/start`)).status, 200);
+    const pub = await publishWhipProcess({
+      url: `${s.url}/whip/${c.id}`,
+      token: c.streamKey,
+      width: 640,
+      height: 360,
+      fps: 20,
+      gop: 40,
+    });
+    publishers.push(pub);
+    await pub.connected;
     const p = (await s.api<Program>('POST', `/api/v1/channels/${c.id}/programs`, { name: 'Keynote' })).json;
     assert.equal((await s.api('POST', `/api/v1/programs/${p.id}/start`)).status, 200);
+    // A recording with something in it: an asset that becomes ready once its files are kept.
+    await waitFor(
+      'two seconds recorded',
+      async () =>
+        ((await s.api<{ durationSeconds: number }>('GET', `/api/v1/programs/${p.id}`)).json.durationSeconds ??
+          0) >= 2,
+      30_000,
+    );
     const stopped = await s.api<Program>('POST', `/api/v1/programs/${p.id}/stop`);
     const assetId = stopped.json.assetId;
     assert.ok(assetId);
+    await waitFor('asset.ready', () => r.types().includes('asset.ready'), 20_000);
     assert.equal((await s.api('DELETE', `/api/v1/assets/${assetId}`)).status, 204);
-    await waitFor('four events', () => r.got.length >= 4, 10_000);
+    await waitFor('asset.deleted', () => r.types().includes('asset.deleted'), 10_000);
     assert.deepEqual(r.types(), ['program.started', 'program.stopped', 'asset.ready', 'asset.deleted']);
     assert.equal(r.got[0]!.event.data.programId, p.id);
+    assert.equal(r.got[1]!.event.data.assetId, assetId);
     assert.equal(r.got[2]!.event.data.assetId, assetId);
     assert.equal(r.got[3]!.event.data.assetId, assetId);
+    await pub.stop();
     await s.api('POST', `/api/v1/channels/${c.id}/stop`);
   });
 
