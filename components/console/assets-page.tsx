@@ -16,6 +16,7 @@ import { Spinner } from '../ui/spinner.tsx';
 import { ConfirmDialog } from './confirm-dialog.tsx';
 import { formatBytes, formatDuration } from './format.ts';
 import { LoadError } from './load-error.tsx';
+import { useChannelTokens } from './use-playback-token.ts';
 import { redirectIfSignedOut, usePoll } from './use-poll.ts';
 
 const loadAssets = () => new ApiClient().listAssets();
@@ -29,6 +30,16 @@ export function AssetsPage() {
   /** Publishing as the viewer just set it, until the server's answer is in the list. */
   const [published, setPublished] = useState<Record<string, boolean>>({});
   const assets = poll.data?.items.slice().reverse();
+  // Recordings of a channel that needs playback tokens are played with the console's own.
+  const tokens = useChannelTokens(assets?.map((a) => a.channelId) ?? []);
+  const signedMedia = (a: AssetView, url: string) => {
+    const t = tokens[a.channelId];
+    return t ? url.replace(`/vod/${a.id}/`, `/vod/${a.id}/t/${encodeURIComponent(t)}/`) : url;
+  };
+  const signedPage = (a: AssetView, url: string) => {
+    const t = tokens[a.channelId];
+    return t ? `${url}?token=${encodeURIComponent(t)}` : url;
+  };
 
   const togglePublished = async (a: AssetView, next: boolean) => {
     setPublished((p) => ({ ...p, [a.id]: next }));
@@ -100,7 +111,7 @@ export function AssetsPage() {
               >
                 {a.status === 'ready' ? (
                   <img
-                    src={a.urls.poster}
+                    src={signedMedia(a, a.urls.poster)}
                     alt=""
                     className="h-full w-full object-cover opacity-90 group-hover:opacity-100"
                   />
@@ -143,14 +154,14 @@ export function AssetsPage() {
                     Play
                   </Button>
                   <a
-                    href={a.urls.download}
+                    href={signedMedia(a, a.urls.download)}
                     className="inline-flex items-center rounded border border-zinc-700 px-2.5 py-1 text-xs font-medium text-zinc-200 hover:bg-zinc-800"
                     download
                   >
                     Download MP4
                   </a>
                   <a
-                    href={a.urls.watch}
+                    href={signedPage(a, a.urls.watch)}
                     target="_blank"
                     rel="noopener"
                     className="inline-flex items-center px-1 py-1 text-xs text-sky-400 hover:underline"
@@ -182,6 +193,7 @@ export function AssetsPage() {
           <LivePlayer
             channelId={playing.channelId}
             media={{ kind: 'asset', id: playing.id }}
+            token={tokens[playing.channelId]}
             autoplay
             muted
             controls

@@ -49,3 +49,55 @@ export function usePlaybackToken(channel: Pick<Channel, 'id' | 'playback'>): str
 
   return needed && token?.channelId === channel.id ? token.value : undefined;
 }
+
+/**
+ * Playback tokens for the console's views of recordings: one per channel (a
+ * channel token opens its assets), renewed like usePlaybackToken's. A channel
+ * that no longer exists gets none (its recordings are public).
+ */
+export function useChannelTokens(channelIds: readonly string[]): Readonly<Record<string, string>> {
+  const [tokens, setTokens] = useState<Record<string, string>>({});
+  const key = [...new Set(channelIds)].sort().join(',');
+
+  useEffect(() => {
+    const ids = key ? key.split(',') : [];
+    if (ids.length === 0) return;
+    let alive = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const mint = async () => {
+      const api = new ApiClient();
+      const next: Record<string, string> = {};
+      let soonest = Infinity;
+      await Promise.all(
+        ids.map(async (id) => {
+          try {
+            const t = await api.mintPlaybackToken(id, { expiresInSeconds: LIFETIME_SECONDS });
+            next[id] = t.token;
+            soonest = Math.min(soonest, Date.parse(t.expiresAt));
+          } catch {
+            // a deleted channel: its recordings need no token
+          }
+        }),
+      );
+      if (!alive) return;
+      setTokens(next);
+      const wait = Number.isFinite(soonest)
+        ? soonest - Date.now() - RENEW_BEFORE_MS
+        : LIFETIME_SECONDS * 1000;
+      timer = setTimeout(() => void mint(), Math.max(10_000, wait));
+    };
+    void mint();
+    const renew = () => {
+      clearTimeout(timer);
+      void mint();
+    };
+    window.addEventListener(SECRET_ROTATED_EVENT, renew);
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+      window.removeEventListener(SECRET_ROTATED_EVENT, renew);
+    };
+  }, [key]);
+
+  return tokens;
+}
