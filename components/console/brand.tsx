@@ -1,6 +1,7 @@
 import Link from 'next/link';
 
-export function Brand({ href = '/console' }: { href?: string }) {
+/** The onair mark; `compact` shows only the dot on small screens (the console header needs the room). */
+export function Brand({ href = '/console', compact = false }: { href?: string; compact?: boolean }) {
   return (
     <Link
       href={href}
@@ -10,7 +11,7 @@ export function Brand({ href = '/console' }: { href?: string }) {
         <span className="absolute inline-flex h-full w-full animate-ping rounded-full bg-red-500 opacity-40" />
         <span className="relative inline-flex h-3 w-3 rounded-full bg-red-500" />
       </span>
-      <span>
+      <span className={compact ? 'sr-only sm:not-sr-only' : undefined}>
         onair <span className="hidden font-normal text-zinc-400 sm:inline">console</span>
       </span>
     </Link>

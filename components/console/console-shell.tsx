@@ -27,7 +27,7 @@ export function ConsoleShell({
       <header className="sticky top-0 z-20 border-b border-zinc-800 bg-zinc-950/85 backdrop-blur">
         <div className="mx-auto flex h-14 max-w-6xl items-center justify-between gap-4 px-4">
           <div className="flex min-w-0 items-center gap-2 sm:gap-4">
-            <Brand />
+            <Brand compact />
             <nav aria-label="Console" className="flex items-center gap-0.5 sm:gap-1">
               {tab('/console', 'Channels', 'channels')}
               {tab('/console/assets', 'Assets', 'assets')}
