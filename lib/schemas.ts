@@ -9,6 +9,10 @@ export type ChannelState = (typeof CHANNEL_STATES)[number];
 export const CHANNEL_MODES = ['encode', 'passthrough'] as const;
 export type ChannelMode = (typeof CHANNEL_MODES)[number];
 
+/** The two ingest points of a channel: the output follows the primary while it is healthy. */
+export const INGEST_ROLES = ['primary', 'backup'] as const;
+export type IngestRole = (typeof INGEST_ROLES)[number];
+
 export const PROGRAM_STATES = ['stopped', 'running'] as const;
 export type ProgramState = (typeof PROGRAM_STATES)[number];
 

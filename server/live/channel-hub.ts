@@ -13,6 +13,7 @@ import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import { LADDERS } from '../../lib/ladders.ts';
+import type { IngestRole } from '../../lib/schemas.ts';
 import type { ChannelLiveStats } from '../../lib/stats.ts';
 import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
@@ -143,7 +144,11 @@ export class ChannelHub {
   }
 
   /** A WHIP publisher: negotiated by the router, then attached as the channel's source. */
-  async publish(offer: string, summary: OfferSummary): Promise<PublisherSession> {
+  async publish(
+    offer: string,
+    summary: OfferSummary,
+    role: IngestRole = 'primary',
+  ): Promise<PublisherSession> {
     this.#assertCanAttach();
     const ladder = LADDERS[this.#config.ladder];
     const topKbps = ladder.renditions[0]?.videoKbps ?? 3000;
@@ -166,7 +171,7 @@ export class ChannelHub {
     }
     this.#sessions.set(session.id, session);
     session.on('ended', () => this.#sessions.delete(session.id));
-    this.attach(session);
+    this.attach(session, role);
     return session;
   }
 
@@ -180,8 +185,13 @@ export class ChannelHub {
     }
   }
 
-  /** Makes `source` the channel's input. One at a time. */
-  attach(source: MediaSource): void {
+  /**
+   * Makes `source` the channel's input in `role` (a WHIP, RTMP or SRT publisher
+   * alike). One source at a time for now; a backup role is the redundant-ingest
+   * seam (primary and backup at once, the output following one of them).
+   */
+  attach(source: MediaSource, role: IngestRole = 'primary'): void {
+    void role;
     this.#assertCanAttach();
     this.#source = source;
     const onLive = () => {
