@@ -28,6 +28,7 @@ export const ERROR_STATUS = {
   program_not_running: 409,
   program_finished: 409,
   publisher_exists: 409,
+  input_unavailable: 409,
   channel_limit_reached: 409,
   running_channel_limit_reached: 409,
   webhook_limit_reached: 409,

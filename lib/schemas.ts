@@ -55,6 +55,23 @@ const mode = z.enum(CHANNEL_MODES, { error: `must be one of ${CHANNEL_MODES.join
 const ladder = z.enum(LADDER_NAMES, { error: `must be one of ${LADDER_NAMES.join(', ')}` });
 const playback = z.enum(PLAYBACK_MODES, { error: `must be one of ${PLAYBACK_MODES.join(', ')}` });
 
+/** How the output moves back to the primary once it is healthy again after a failover. */
+export const FAILBACK_MODES = ['manual', 'auto'] as const;
+export type FailbackMode = (typeof FAILBACK_MODES)[number];
+
+const failoverAfterMs = z
+  .number({ error: 'must be a whole number of milliseconds from 250 to 10000' })
+  .int({ error: 'must be a whole number of milliseconds from 250 to 10000' })
+  .min(250, { error: 'must be a whole number of milliseconds from 250 to 10000' })
+  .max(10_000, { error: 'must be a whole number of milliseconds from 250 to 10000' });
+const slateAfterMs = z
+  .number({ error: 'must be 0 (no slate) or milliseconds from 500 to 60000' })
+  .int({ error: 'must be 0 (no slate) or milliseconds from 500 to 60000' })
+  .refine((v) => v === 0 || (v >= 500 && v <= 60_000), {
+    error: 'must be 0 (no slate) or milliseconds from 500 to 60000',
+  });
+const failback = z.enum(FAILBACK_MODES, { error: `must be one of ${FAILBACK_MODES.join(', ')}` });
+
 export const ChannelCreateSchema = z.strictObject({
   name,
   description: description.default(''),
@@ -64,6 +81,9 @@ export const ChannelCreateSchema = z.strictObject({
   ingest: allowList.default([]),
   preview: allowList.default([]),
   playback: playback.default('public'),
+  failoverAfterMs: failoverAfterMs.default(1000),
+  slateAfterMs: slateAfterMs.default(2000),
+  failback: failback.default('manual'),
 });
 export type ChannelCreate = z.input<typeof ChannelCreateSchema>;
 
@@ -76,6 +96,9 @@ export const ChannelPatchSchema = z.strictObject({
   ingest: allowList.optional(),
   preview: allowList.optional(),
   playback: playback.optional(),
+  failoverAfterMs: failoverAfterMs.optional(),
+  slateAfterMs: slateAfterMs.optional(),
+  failback: failback.optional(),
 });
 export type ChannelPatch = z.input<typeof ChannelPatchSchema>;
 
@@ -213,6 +236,8 @@ export type PageQuery = z.output<typeof PageQuerySchema>;
 
 export interface ChannelUrls {
   whip: string;
+  /** The backup ingest point (same stream key). */
+  whipBackup: string;
   hls: string;
   dash: string;
   watch: string;
@@ -231,6 +256,11 @@ export interface Channel {
   ingest: string[];
   preview: string[];
   playback: PlaybackMode;
+  /** An input that sends no media for this long has failed: the output moves to the other one. */
+  failoverAfterMs: number;
+  /** With no input for this long, viewers see the slate (0: no slate). */
+  slateAfterMs: number;
+  failback: FailbackMode;
   urls: ChannelUrls;
   live: boolean;
   /** Bytes the channel's live window and running programs keep on disk. */
@@ -308,7 +338,7 @@ export interface PlaybackToken {
   assetId?: string;
   expiresAt: string;
   /** The channel's URLs with the token in them: the HLS/DASH URLs carry it in the path, the pages in `?token=`. */
-  urls: Omit<ChannelUrls, 'whip'>;
+  urls: Omit<ChannelUrls, 'whip' | 'whipBackup'>;
 }
 
 export type WebhookSubscription = WebhookEventType | '*';

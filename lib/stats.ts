@@ -25,6 +25,32 @@ export interface IngestStats {
   connectedSince: string | null;
 }
 
+/** One of a channel's two ingest points. */
+export interface InputHealth {
+  source: string;
+  state: 'connecting' | 'live' | 'ended';
+  /** Live, sending media, ready to go on air. */
+  healthy: boolean;
+  onAir: boolean;
+  videoCodec: string;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  kbps: number;
+  packetsLost: number;
+  connectedSince: string | null;
+}
+
+/** Redundant ingest: which input is on air, both inputs' health, how often the output switched. */
+export interface InputsStats {
+  active: 'primary' | 'backup' | 'slate' | null;
+  primary: InputHealth | null;
+  backup: InputHealth | null;
+  switches: number;
+  /** Seconds the output has shown the slate since the channel started. */
+  slateSeconds: number;
+}
+
 export interface EncoderStats {
   running: boolean;
   mode: ChannelMode;
@@ -58,6 +84,7 @@ export interface OutputStats {
 export interface ChannelLiveStats {
   live: boolean;
   ingest: IngestStats | null;
+  inputs: InputsStats | null;
   encoder: EncoderStats | null;
   output: OutputStats | null;
   /** One sample a second, the last two minutes. */
@@ -72,6 +99,7 @@ export interface ChannelStats extends ChannelLiveStats {
 export const OFFLINE_STATS: ChannelLiveStats = Object.freeze({
   live: false,
   ingest: null,
+  inputs: null,
   encoder: null,
   output: null,
   history: [],

@@ -25,6 +25,8 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   'server/sfu': [...BASE, 'server/config.ts', 'server/media'],
   'server/transcode': [...BASE, 'server/media'],
   'server/packager': [...BASE, 'server/media'],
+  // Sources that are not an SFU's publishers: the failover switcher, the slate.
+  'server/source': [...BASE, 'server/media', 'server/transcode'],
   'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
   'server/origin': [...BASE, 'server/media', 'server/http', 'server/packager'],
   'server/core': [...BASE, 'server/store'],
@@ -32,6 +34,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   'server/webhooks': [...BASE, 'server/store'],
   'server/live': [
     ...BASE,
+    'server/source',
     'server/config.ts',
     'server/media',
     'server/http',

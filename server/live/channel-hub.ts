@@ -4,7 +4,12 @@
  * the encoder supervisor runs FFmpeg; the live output indexes segments and keeps
  * the windows that programs need.
  *
- *   source ──▶ router ──▶ plain RTP ──▶ encoder (FFmpeg) ──▶ output (timeline) ──▶ origin
+ *   inputs ──▶ failover ──▶ router ──▶ plain RTP ──▶ encoder (FFmpeg) ──▶ output ──▶ origin
+ *   (primary, backup, slate)
+ *
+ * The channel's source is a failover switcher over a primary and a backup input
+ * (WHIP, RTMP, SRT publishers alike) and a slate: the encoder and viewers see one
+ * continuous stream whichever input is on air.
  *
  * Lifecycle: made when the channel starts; `close()` (idempotent) ends the
  * source, the encoder, the router and the output, in that order.
@@ -14,13 +19,19 @@ import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import { LADDERS } from '../../lib/ladders.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
-import type { ChannelLiveStats } from '../../lib/stats.ts';
+import type { ChannelLiveStats, InputHealth } from '../../lib/stats.ts';
 import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
 import type { OfferSummary } from '../media/sdp.ts';
 import { describeSource, type MediaSource } from '../media/source.ts';
 import type { LiveOutput, Recording } from '../packager/live-output.ts';
 import type { ChannelRouter, PublisherSession } from '../sfu/engine.ts';
+import {
+  FailoverSource,
+  type InputName,
+  type SessionCodecs,
+  type SwitchEvent,
+} from '../source/failover-source.ts';
 import type { Encoder, EncoderHooks, EncoderInput } from '../transcode/supervisor.ts';
 import { IngestMeter } from './ingest-meter.ts';
 
@@ -41,6 +52,8 @@ export interface ChannelHubDeps {
   event: (type: ChannelEventType, message: string) => void;
   /** Sampling period of the ingest meter (default 1000 ms; 0 turns sampling off). */
   sampleEveryMs?: number;
+  /** The slate input (a still image and silence in the session's codecs). */
+  createSlate?: (codecs: SessionCodecs) => MediaSource;
 }
 
 /** Encode mode: a keyframe now and then bounds how long a lost packet spoils the picture. */
@@ -53,10 +66,13 @@ export class ChannelHub {
   readonly #deps: ChannelHubDeps;
   readonly #router: ChannelRouter;
   readonly #encoder: Encoder;
-  readonly #meter = new IngestMeter();
+  readonly #meters: Record<IngestRole, IngestMeter> = {
+    primary: new IngestMeter(),
+    backup: new IngestMeter(),
+  };
   readonly #sessions = new Map<string, PublisherSession>();
   readonly #sampler: NodeJS.Timeout | undefined;
-  #source: MediaSource | undefined;
+  #switch: FailoverSource;
   #closed = false;
 
   constructor(deps: ChannelHubDeps) {
@@ -106,11 +122,75 @@ export class ChannelHub {
     this.output.on('indexError', (trackId, err) =>
       deps.log.warn({ err, trackId, channelId: this.channelId }, 'segment could not be indexed'),
     );
+    this.#switch = this.#newSwitch();
     const every = deps.sampleEveryMs ?? 1000;
     if (every > 0) {
-      this.#sampler = setInterval(() => this.#meter.sample(this.#source), every);
+      this.#sampler = setInterval(() => {
+        for (const role of ['primary', 'backup'] as const)
+          this.#meters[role].sample(this.#switch.input(role));
+      }, every);
       this.#sampler.unref();
     }
+  }
+
+  /** The switcher over the inputs, wired to the encoder and to channel events. */
+  #newSwitch(): FailoverSource {
+    const c = this.#config;
+    const sw = new FailoverSource({
+      id: `${this.channelId}-input`,
+      log: this.#deps.log,
+      failoverAfterMs: c.failoverAfterMs,
+      slateAfterMs: c.slateAfterMs,
+      failback: c.failback,
+      ...(this.#deps.createSlate ? { createSlate: this.#deps.createSlate } : {}),
+    });
+    const event = this.#deps.event;
+    sw.on('input', (name, state, detail) => {
+      if (state === 'live') {
+        const source = sw.input(name);
+        const video = source?.tracks.find((t) => t.kind === 'video');
+        const audio = source?.tracks.find((t) => t.kind === 'audio');
+        event(
+          'publisher.connected',
+          `${name} publisher connected (${detail}: ${video?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'})`,
+        );
+      } else {
+        event('publisher.disconnected', `${name} publisher disconnected: ${detail}`);
+        if (name !== 'slate') this.#meters[name].reset();
+      }
+    });
+    sw.on('active', () => this.#startEncoder(sw));
+    sw.on('idle', () => void this.#encoder.stop());
+    sw.on('switched', (e) => this.#switched(sw, e));
+    return sw;
+  }
+
+  #startEncoder(sw: FailoverSource): void {
+    if (this.#closed || sw !== this.#switch) return;
+    const c = this.#config;
+    this.#encoder.start(this.#encoderInput(sw), {
+      ladder: LADDERS[c.ladder],
+      mode: c.mode,
+      segmentSeconds: c.segmentSeconds,
+    });
+  }
+
+  #switched(sw: FailoverSource, e: SwitchEvent): void {
+    const event = this.#deps.event;
+    // Passthrough copies the publisher's H.264: other parameter sets need a new run (a discontinuity).
+    const newRun = e.reconfigured && this.#config.mode === 'passthrough';
+    const note = newRun ? ' (its encoder settings differ: a new encoder run, with a discontinuity)' : '';
+    if (e.to === 'slate') {
+      event('slate.on', `no input: viewers see the slate (${e.reason})${note}`);
+    } else if (e.from === 'slate') {
+      event('slate.off', `the slate ends: ${e.to} is on air${note}`);
+      event('input.restored', `${e.to} is on air again (${e.reason})`);
+    } else if (e.to === 'primary' && e.from === 'backup') {
+      event('input.restored', `back to the primary (${e.reason})${note}`);
+    } else {
+      event('input.failover', `${e.to} is on air instead of ${e.from ?? 'nothing'} (${e.reason})${note}`);
+    }
+    if (newRun) this.#startEncoder(sw);
   }
 
   get config(): ChannelConfig {
@@ -120,15 +200,33 @@ export class ChannelHub {
   /** New settings (name, allow-lists, a rotated key); mode, ladder and segment length stay. */
   setConfig(config: ChannelConfig): void {
     this.#config = config;
+    this.#switch.configure({
+      failoverAfterMs: config.failoverAfterMs,
+      slateAfterMs: config.slateAfterMs,
+      failback: config.failback,
+    });
   }
 
-  /** A source is live and feeding the encoder. */
+  /** A publisher's media is on air (not the slate). */
   get live(): boolean {
-    return this.#source?.state === 'live';
+    const a = this.#switch.active;
+    return a === 'primary' || a === 'backup';
   }
 
+  /** The channel's source: one continuous stream whichever input is on air (undefined before any). */
   get source(): MediaSource | undefined {
-    return this.#source;
+    return this.#switch.state === 'live' ? this.#switch : undefined;
+  }
+
+  /** The input on air. */
+  get activeInput(): InputName | undefined {
+    return this.#switch.active;
+  }
+
+  /** An operator's switch to `to` (default: the other input); 409 when it sends nothing. */
+  switchInput(to?: IngestRole): InputName {
+    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+    return this.#switch.switchTo(to);
   }
 
   get closed(): boolean {
@@ -143,13 +241,13 @@ export class ChannelHub {
     return this.#sessions.get(sessionId);
   }
 
-  /** A WHIP publisher: negotiated by the router, then attached as the channel's source. */
+  /** A WHIP publisher: negotiated by the router, then attached as the channel's input in `role`. */
   async publish(
     offer: string,
     summary: OfferSummary,
     role: IngestRole = 'primary',
   ): Promise<PublisherSession> {
-    this.#assertCanAttach();
+    this.#assertCanAttach(role, summary);
     const ladder = LADDERS[this.#config.ladder];
     const topKbps = ladder.renditions[0]?.videoKbps ?? 3000;
     const session = await this.#router.createPublisher({
@@ -164,7 +262,7 @@ export class ChannelHub {
     });
     // Two POSTs may race: the second one to finish negotiating loses.
     try {
-      this.#assertCanAttach();
+      this.#assertCanAttach(role, summary);
     } catch (err) {
       session.close('another publisher won the race');
       throw err;
@@ -175,47 +273,39 @@ export class ChannelHub {
     return session;
   }
 
-  #assertCanAttach(): void {
+  #assertCanAttach(role: IngestRole, offer?: Pick<OfferSummary, 'videoCodec' | 'audio'>): void {
     if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
-    if (this.#source && this.#source.state !== 'ended') {
+    if (!this.#switch.available(role)) {
       throw new OnairError(
         'publisher_exists',
-        'channel already has a live publisher; end that session first',
+        `channel already has a live ${role} publisher; end that session first`,
       );
+    }
+    // Both inputs feed one encoder run: they must send the same codecs.
+    const session = this.#switch.active ? this.#switch.session : undefined;
+    if (offer && session) {
+      if (offer.videoCodec !== session.video.name) {
+        throw new OnairError(
+          'unsupported_offer',
+          `the channel is on air with ${session.video.name} video; the ${role} input must send ${session.video.name} too`,
+        );
+      }
+      if ((offer.audio === undefined) !== (session.audio === undefined)) {
+        throw new OnairError(
+          'unsupported_offer',
+          `the channel is on air ${session.audio ? 'with' : 'without'} audio; the ${role} input must match`,
+        );
+      }
     }
   }
 
   /**
    * Makes `source` the channel's input in `role` (a WHIP, RTMP or SRT publisher
-   * alike). One source at a time for now; a backup role is the redundant-ingest
-   * seam (primary and backup at once, the output following one of them).
+   * alike): the primary, or the backup the output switches to when the primary fails.
    */
   attach(source: MediaSource, role: IngestRole = 'primary'): void {
-    void role;
-    this.#assertCanAttach();
-    this.#source = source;
-    const onLive = () => {
-      const video = source.tracks.find((t) => t.kind === 'video');
-      const audio = source.tracks.find((t) => t.kind === 'audio');
-      this.#deps.event(
-        'publisher.connected',
-        `publisher connected (${video?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'})`,
-      );
-      const c = this.#config;
-      this.#encoder.start(this.#encoderInput(source), {
-        ladder: LADDERS[c.ladder],
-        mode: c.mode,
-        segmentSeconds: c.segmentSeconds,
-      });
-    };
-    source.on('live', onLive);
-    source.on('ended', (reason) => {
-      this.#deps.event('publisher.disconnected', `publisher disconnected: ${reason}`);
-      if (this.#source !== source) return;
-      this.#source = undefined;
-      void this.#encoder.stop();
-    });
-    if (source.state === 'live') onLive();
+    this.#assertCanAttach(role);
+    this.#switch.setInput(role, source);
   }
 
   #encoderInput(source: MediaSource): EncoderInput {
@@ -262,8 +352,17 @@ export class ChannelHub {
 
   /** Live figures for GET /api/v1/channels/:id/stats. */
   stats(): ChannelLiveStats {
-    const source = this.#source;
-    const last = this.#meter.last;
+    const active = this.#switch.active;
+    const role: IngestRole | undefined =
+      active === 'primary' || active === 'backup'
+        ? active
+        : this.#switch.input('primary')
+          ? 'primary'
+          : this.#switch.input('backup')
+            ? 'backup'
+            : undefined;
+    const source = role ? this.#switch.input(role) : undefined;
+    const last = role ? this.#meters[role].last : undefined;
     const encoder = this.#encoder;
     const progress = encoder.progress;
     const lastSegmentAt = this.output.timeline.lastSegmentAt();
@@ -287,9 +386,34 @@ export class ChannelHub {
         connectedSince: source.liveSince ? new Date(source.liveSince).toISOString() : null,
       };
     }
+    const health = (r: IngestRole): InputHealth | null => {
+      const src = this.#switch.input(r);
+      if (!src) return null;
+      const st = src.stats();
+      return {
+        source: src.kind,
+        state: src.state,
+        healthy: this.#switch.healthy(r),
+        onAir: active === r,
+        videoCodec: src.tracks.find((t) => t.kind === 'video')?.codec.name ?? '',
+        width: st.width ?? null,
+        height: st.height ?? null,
+        fps: st.fps ?? null,
+        kbps: this.#meters[r].last?.kbps ?? 0,
+        packetsLost: st.tracks.reduce((n, t) => n + t.packetsLost, 0),
+        connectedSince: src.liveSince ? new Date(src.liveSince).toISOString() : null,
+      };
+    };
     return {
       live: this.live,
       ingest,
+      inputs: {
+        active: active ?? null,
+        primary: health('primary'),
+        backup: health('backup'),
+        switches: this.#switch.switches,
+        slateSeconds: Math.round(this.#switch.slateMs / 100) / 10,
+      },
       encoder: {
         running: encoder.running,
         mode: this.#config.mode,
@@ -303,16 +427,19 @@ export class ChannelHub {
         lastSegmentAt: lastSegmentAt !== undefined ? new Date(lastSegmentAt).toISOString() : null,
         tracks: this.output.timeline.latestTracks(),
       },
-      history: this.#meter.history(),
+      history: (role ? this.#meters[role] : this.#meters.primary).history(),
     };
   }
 
   /** The stream key was rotated: the publisher goes, and so does the live window. */
   async reset(config: ChannelConfig): Promise<void> {
     this.#config = config;
-    this.#source?.close('channel reset');
+    const old = this.#switch;
+    this.#switch = this.#newSwitch();
+    old.close('channel reset');
     await this.#encoder.stop();
-    this.#meter.reset();
+    this.#meters.primary.reset();
+    this.#meters.backup.reset();
     await this.output.reset();
   }
 
@@ -321,7 +448,7 @@ export class ChannelHub {
     this.#closed = true;
     if (this.#sampler) clearInterval(this.#sampler);
     this.#deps.thumbnails?.close();
-    this.#source?.close('channel stopped');
+    this.#switch.close('channel stopped');
     await this.#encoder.close();
     this.#router.close();
     await this.output.close();

@@ -4,11 +4,14 @@
  * /time). Implements what the control plane needs (ChannelRuntime) and what
  * the HTTP server mounts.
  */
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
+import type { IngestRole } from '../../lib/schemas.ts';
 import { OFFLINE_STATS, type ChannelLiveStats } from '../../lib/stats.ts';
 import type { PlaybackMode } from '../../lib/schemas.ts';
 import type { Config } from '../config.ts';
@@ -43,6 +46,8 @@ import { EncoderSupervisor } from '../transcode/supervisor.ts';
 import { Thumbnailer } from '../transcode/thumbnail.ts';
 import { AssetLibrary } from './asset-library.ts';
 import { ChannelHub } from './channel-hub.ts';
+import type { InputName } from '../source/failover-source.ts';
+import { SlateSource } from '../source/slate-source.ts';
 import { DvrPlayback, LivePlayback, VodPlayback } from './playback-sources.ts';
 import { SqliteTimelineJournal, savedTimeline } from './timeline-journal.ts';
 
@@ -63,6 +68,11 @@ export interface MediaRuntime extends ChannelRuntime {
   mounts(): MediaMount[];
   stats(channelId: string): ChannelLiveStats;
   metrics(): Sample[];
+  /** Redundant ingest: an operator's switch, and the channel's slate picture. */
+  switchInput(channelId: string, to?: IngestRole): InputName;
+  slateImage(channelId: string): string;
+  setSlateImage(channelId: string, image: Buffer): Promise<void>;
+  deleteSlateImage(channelId: string): Promise<void>;
 }
 
 function span(r: Recording): RecordedSpan | undefined {
@@ -78,6 +88,13 @@ interface RunningChannel {
 }
 
 const CACHE_LIMIT = 1000;
+
+/** The default slate: a "We'll be right back" card. */
+const DEFAULT_SLATE = fileURLToPath(new URL('../../public/slate.png', import.meta.url));
+const SLATE_TYPES = [
+  { ext: 'png', magic: [0x89, 0x50, 0x4e, 0x47] },
+  { ext: 'jpg', magic: [0xff, 0xd8, 0xff] },
+] as const;
 
 interface ChannelAccess {
   readonly preview: readonly string[];
@@ -166,6 +183,14 @@ export class LiveRuntime implements MediaRuntime {
       thumbnails: new Thumbnailer(cfg.ffmpegPath, path.join(channelDir, 'thumbnail.jpg')),
       log: channelLog,
       event: (type, message) => this.#deps.event(config.id, type, message),
+      createSlate: (codecs) =>
+        new SlateSource({
+          ffmpegPath: cfg.ffmpegPath,
+          image: this.slateImage(config.id),
+          video: codecs.video,
+          audio: codecs.audio,
+          log: channelLog,
+        }),
     });
     const playback = new LivePlayback(hub, cfg.liveWindowSegments);
     const origin: OriginChannel = {
@@ -204,6 +229,7 @@ export class LiveRuntime implements MediaRuntime {
     await rm(path.join(this.#deps.config.mediaDir, channelId), { recursive: true, force: true });
     this.#deps.store.deleteTimeline(channelId);
     this.#deps.store.setOutputStartedAt(channelId, undefined);
+    await this.deleteSlateImage(channelId);
   }
 
   updateChannel(config: ChannelConfig): void {
@@ -218,6 +244,43 @@ export class LiveRuntime implements MediaRuntime {
   channelBytes(channelId: string): number {
     const running = this.#channels.get(channelId);
     return running ? running.hub.output.bytes() : this.#deps.store.timelineBytes(channelId);
+  }
+
+  // ── redundant ingest ─────────────────────────────────────────────────
+  /** An operator's switch between the primary and the backup input. */
+  switchInput(channelId: string, to?: IngestRole): InputName {
+    const running = this.#channels.get(channelId);
+    if (!running) throw new OnairError('channel_not_running', 'channel is not running');
+    return running.hub.switchInput(to);
+  }
+
+  /** The picture shown when every input is gone: the channel's own, or the default card. */
+  slateImage(channelId: string): string {
+    for (const ext of SLATE_TYPES.map((t) => t.ext)) {
+      const file = path.join(this.#slateDir(), `${channelId}.${ext}`);
+      if (existsSync(file)) return file;
+    }
+    return DEFAULT_SLATE;
+  }
+
+  #slateDir(): string {
+    return path.join(this.#deps.config.dataDir, 'slates');
+  }
+
+  /** Keeps an uploaded slate image (PNG or JPEG) for the channel; used from the next slate on. */
+  async setSlateImage(channelId: string, image: Buffer): Promise<void> {
+    const type = SLATE_TYPES.find((t) => t.magic.every((b, i) => image[i] === b));
+    if (!type) throw new OnairError('unsupported_media_type', 'the slate must be a PNG or a JPEG image');
+    await mkdir(this.#slateDir(), { recursive: true });
+    await this.deleteSlateImage(channelId);
+    const file = path.join(this.#slateDir(), `${channelId}.${type.ext}`);
+    await writeFile(`${file}.tmp`, image);
+    await rename(`${file}.tmp`, file);
+  }
+
+  async deleteSlateImage(channelId: string): Promise<void> {
+    for (const t of SLATE_TYPES)
+      await rm(path.join(this.#slateDir(), `${channelId}.${t.ext}`), { force: true });
   }
 
   // ── programs and assets ─────────────────────────────────────────────
@@ -381,10 +444,16 @@ export class LiveRuntime implements MediaRuntime {
     const speed: Sample['values'] = [];
     const segments: Sample['values'] = [];
     const bytes: Sample['values'] = [];
+    const inputs: Sample['values'] = [];
+    const switches: Sample['values'] = [];
+    const slate: Sample['values'] = [];
     let live = 0;
     for (const [id, { hub }] of this.#channels) {
       const s = hub.stats();
       if (hub.live) live++;
+      if (s.inputs?.active) inputs.push({ labels: { channel: id, input: s.inputs.active }, value: 1 });
+      switches.push({ labels: { channel: id }, value: s.inputs?.switches ?? 0 });
+      slate.push({ labels: { channel: id }, value: s.inputs?.slateSeconds ?? 0 });
       ingest.push({ labels: { channel: id }, value: (s.ingest?.kbps ?? 0) * 1000 });
       speed.push({ labels: { channel: id }, value: s.encoder?.speed ?? 0 });
       segments.push({ labels: { channel: id }, value: s.output?.segments ?? 0 });
@@ -420,6 +489,24 @@ export class LiveRuntime implements MediaRuntime {
         help: 'Bytes on disk for the live window and running programs.',
         type: 'gauge',
         values: bytes,
+      },
+      {
+        name: 'onair_input_active',
+        help: 'The input on air (primary, backup or slate), 1 per running channel that has one.',
+        type: 'gauge',
+        values: inputs,
+      },
+      {
+        name: 'onair_input_switches_total',
+        help: 'Times the output switched inputs (failovers, failbacks, slate).',
+        type: 'counter',
+        values: switches,
+      },
+      {
+        name: 'onair_slate_seconds_total',
+        help: 'Seconds the output showed the slate.',
+        type: 'counter',
+        values: slate,
       },
       {
         name: 'onair_publishers_live',
@@ -462,10 +549,10 @@ export class LiveRuntime implements MediaRuntime {
             if (running) return { ...running.hub.config, state: 'running' };
             return store.getChannel(id);
           },
-          publish: (channelId, offer, summary) => {
+          publish: (channelId, offer, summary, role) => {
             const running = this.#channels.get(channelId);
             if (!running) throw new OnairError('channel_not_running', 'channel is not running');
-            return running.hub.publish(offer, summary);
+            return running.hub.publish(offer, summary, role);
           },
           findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findSession(sessionId),
         },

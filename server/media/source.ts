@@ -55,7 +55,7 @@ export interface SourceStats {
   fps: number | undefined;
 }
 
-export type SourceKind = 'webrtc' | 'failover' | 'rtmp' | 'srt';
+export type SourceKind = 'webrtc' | 'failover' | 'rtmp' | 'srt' | 'slate';
 export type SourceState = 'connecting' | 'live' | 'ended';
 
 export interface SourceEvents {

@@ -66,6 +66,9 @@ function toChannel(r: Row): ChannelRecord {
     ingest: JSON.parse(str(r.ingest)) as string[],
     preview: JSON.parse(str(r.preview)) as string[],
     playback: str(r.playback) === 'token' ? 'token' : 'public',
+    failoverAfterMs: Number(r.failover_after_ms),
+    slateAfterMs: Number(r.slate_after_ms),
+    failback: str(r.failback) === 'auto' ? 'auto' : 'manual',
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
   };
@@ -181,6 +184,9 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
     JSON.stringify(c.ingest),
     JSON.stringify(c.preview),
     c.playback,
+    c.failoverAfterMs,
+    c.slateAfterMs,
+    c.failback,
     c.updatedAt,
   ];
 }
@@ -253,15 +259,17 @@ export class Store {
   // ── channels ──────────────────────────────────────────────────────────
   insertChannel(c: ChannelRecord): void {
     this.#stmt(
-      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback, updated_at, id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback,
+           failover_after_ms, slate_after_ms, failback, updated_at, id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
     this.#stmt(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
-           stream_key = ?, ingest = ?, preview = ?, playback = ?, updated_at = ? WHERE id = ?`,
+           stream_key = ?, ingest = ?, preview = ?, playback = ?, failover_after_ms = ?, slate_after_ms = ?, failback = ?,
+           updated_at = ? WHERE id = ?`,
     ).run(...channelColumns(c), c.id);
   }
 

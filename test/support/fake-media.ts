@@ -59,6 +59,9 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
     ingest: [],
     preview: [],
     playback: 'public',
+    failoverAfterMs: 1000,
+    slateAfterMs: 2000,
+    failback: 'manual',
     ...over,
   });
 }
@@ -88,10 +91,35 @@ export class FakeSource implements PublisherSession {
     ];
   }
 
+  #seq = 100;
+  #ts = 1000;
+
+  /** An RTP packet with a real header and an H.264 (keyframe or not) or Opus payload. */
+  packet(kind: 'video' | 'audio', opts: { key?: boolean; marker?: boolean } = {}): Buffer {
+    const payload = kind === 'audio' ? [0xfc, 0] : opts.key ? [0x65, 0x88, 0x84] : [0x41, 0x9a];
+    const b = Buffer.alloc(12 + payload.length);
+    b[0] = 0x80;
+    b[1] = (kind === 'video' ? 102 : 111) | (opts.marker ? 0x80 : 0);
+    b.writeUInt16BE(this.#seq++ & 0xffff, 2);
+    b.writeUInt32BE((this.#ts += kind === 'video' ? 4500 : 960), 4);
+    b.writeUInt32BE(kind === 'video' ? 1111 : 2222, 8);
+    Buffer.from(payload).copy(b, 12);
+    return b;
+  }
+
+  /** Sends a real RTP packet on a track (what a publisher's media looks like to the channel). */
+  send(trackId: 'video' | 'audio', opts: { key?: boolean } = {}): void {
+    const p = this.packet(trackId, opts);
+    this.bytes += p.length;
+    for (const l of this.#listeners.get(trackId) ?? []) l(p);
+  }
+
+  /** Live, and a first keyframe sent (the channel goes on air at a keyframe). */
   goLive(): this {
     this.state = 'live';
     this.liveSince = Date.now();
     this.#events.emit('live');
+    this.send('video', { key: true });
     return this;
   }
 

@@ -108,7 +108,13 @@ void describe('ChannelHub', () => {
     );
     // The router made the consumer: one target per track, payload types from the encoder's SDP.
     const transport = router.transports[0]!;
-    assert.equal(transport.opts.source, session);
+    assert.equal(
+      transport.opts.source,
+      hub.source,
+      'the channel source (the failover switcher), not the session',
+    );
+    assert.equal(hub.source?.kind, 'failover');
+    assert.equal(hub.activeInput, 'primary');
     assert.deepEqual(
       transport.opts.targets.map((t) => [t.trackId, t.port, t.payloadType, t.host]),
       [
@@ -118,11 +124,16 @@ void describe('ChannelHub', () => {
     );
     assert.equal(transport.opts.keyframeIntervalMs, 10_000, 'encode mode: a keyframe every 10 s');
     assert.ok(session.keyframeRequests >= 1, 'the consumer asked for a keyframe when it started');
-    session.emit('video', 102);
-    session.emit('audio', 111);
+    session.send('video');
+    session.send('audio');
+    // The keyframe the channel went on air with, then what followed.
     assert.deepEqual(
       transport.received.map((r) => r.trackId),
-      ['video', 'audio'],
+      ['video', 'video', 'audio'],
+    );
+    assert.deepEqual(
+      transport.received.map((r) => r.payloadType),
+      [102, 102, 111],
     );
     // The output was told about the run before anything else.
     assert.equal(output.runs.length, 1);
@@ -186,7 +197,7 @@ void describe('ChannelHub', () => {
     assert.deepEqual(router.transports[0]?.closedWith, { bye: true });
     assert.deepEqual(output.endedRuns, [output.runs[0]?.runId]);
     assert.equal(hub.live, false);
-    assert.equal(hub.source, undefined);
+    assert.equal(hub.activeInput, undefined);
     assert.ok(types().includes('publisher.disconnected'));
     assert.ok(types().includes('encoder.stopped'));
     assert.equal(router.closed, false, 'the channel keeps running');
