@@ -26,6 +26,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   'server/transcode': [...BASE, 'server/media'],
   'server/packager': [...BASE, 'server/media'],
   'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
+  'server/egress': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
   'server/origin': [...BASE, 'server/media', 'server/http', 'server/packager'],
   'server/core': [...BASE, 'server/store'],
   'server/live': [
@@ -39,6 +40,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
     'server/transcode',
     'server/packager',
     'server/ingest',
+    'server/egress',
     'server/origin',
     'server/core',
   ],

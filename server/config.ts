@@ -51,6 +51,17 @@ const EnvSchema = z.object({
     .int({ error: 'must be a whole number' })
     .min(1, { error: 'must be 1 or more' })
     .default(30),
+  ONAIR_WHEP_MAX_VIEWERS: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be 1 or more' })
+    .max(100_000, { error: 'must be 100000 or less' })
+    .default(200),
+  ONAIR_WHEP_RATE_LIMIT: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be 1 or more' })
+    .default(120),
   ONAIR_LOOPBACK_ONLY_ICE: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('0'),
   ONAIR_UI: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('1'),
   NODE_ENV: z.string().default('production'),
@@ -70,6 +81,8 @@ export interface Config {
   ffmpegPath: string;
   liveWindowSegments: number;
   whipRateLimitPerMinute: number;
+  whepMaxViewers: number;
+  whepRateLimitPerMinute: number;
   loopbackOnlyIce: boolean;
   ui: boolean;
   dev: boolean;
@@ -122,6 +135,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ffmpegPath: e.ONAIR_FFMPEG_PATH,
     liveWindowSegments: e.ONAIR_LIVE_WINDOW_SEGMENTS,
     whipRateLimitPerMinute: e.ONAIR_WHIP_RATE_LIMIT,
+    whepMaxViewers: e.ONAIR_WHEP_MAX_VIEWERS,
+    whepRateLimitPerMinute: e.ONAIR_WHEP_RATE_LIMIT,
     loopbackOnlyIce: e.ONAIR_LOOPBACK_ONLY_ICE === '1',
     ui: e.ONAIR_UI === '1',
     dev: e.NODE_ENV === 'development',

@@ -5,9 +5,10 @@
  * the windows that programs need.
  *
  *   source ──▶ router ──▶ plain RTP ──▶ encoder (FFmpeg) ──▶ output (timeline) ──▶ origin
+ *                 └────▶ viewers (WHEP, channel-viewers.ts)
  *
  * Lifecycle: made when the channel starts; `close()` (idempotent) ends the
- * source, the encoder, the router and the output, in that order.
+ * viewers, the source, the encoder, the router and the output, in that order.
  */
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
@@ -16,11 +17,12 @@ import { LADDERS } from '../../lib/ladders.ts';
 import type { ChannelLiveStats } from '../../lib/stats.ts';
 import type { ChannelConfig, RecordingSummary } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
-import type { OfferSummary } from '../media/sdp.ts';
+import type { OfferSummary, ViewerOfferSummary } from '../media/sdp.ts';
 import { describeSource, type MediaSource } from '../media/source.ts';
 import type { LiveOutput } from '../packager/live-output.ts';
-import type { ChannelRouter, PublisherSession } from '../sfu/engine.ts';
+import type { ChannelRouter, PublisherSession, ViewerSession } from '../sfu/engine.ts';
 import type { Encoder, EncoderHooks, EncoderInput } from '../transcode/supervisor.ts';
+import { ChannelViewers } from './channel-viewers.ts';
 import { IngestMeter } from './ingest-meter.ts';
 
 /** Thumbnails of the live picture (transcode/thumbnail.ts). */
@@ -40,6 +42,10 @@ export interface ChannelHubDeps {
   event: (type: ChannelEventType, message: string) => void;
   /** Sampling period of the ingest meter (default 1000 ms; 0 turns sampling off). */
   sampleEveryMs?: number;
+  /** WebRTC viewers at once (default 200). */
+  maxViewers?: number;
+  /** How long viewers wait for a publisher to come back (default 30 s). */
+  viewerWaitMs?: number;
 }
 
 /** Encode mode: a keyframe now and then bounds how long a lost packet spoils the picture. */
@@ -55,6 +61,7 @@ export class ChannelHub {
   readonly #meter = new IngestMeter();
   readonly #sessions = new Map<string, PublisherSession>();
   readonly #sampler: NodeJS.Timeout | undefined;
+  readonly #viewers: ChannelViewers;
   #source: MediaSource | undefined;
   #closed = false;
 
@@ -64,6 +71,12 @@ export class ChannelHub {
     this.channelId = deps.config.id;
     this.#router = deps.router;
     this.output = deps.output;
+    this.#viewers = new ChannelViewers({
+      router: deps.router,
+      maxViewers: deps.maxViewers ?? 200,
+      ...(deps.viewerWaitMs !== undefined ? { waitForSourceMs: deps.viewerWaitMs } : {}),
+      log: deps.log,
+    });
     this.#encoder = deps.createEncoder({
       runStarted: (run) =>
         this.output.beginRun({
@@ -142,6 +155,16 @@ export class ChannelHub {
     return this.#sessions.get(sessionId);
   }
 
+  findViewer(sessionId: string): ViewerSession | undefined {
+    return this.#viewers.find(sessionId);
+  }
+
+  /** A WHEP viewer of the live source: 409 publisher_not_live without one, 503 at the limit. */
+  watch(offer: string, summary: ViewerOfferSummary): Promise<ViewerSession> {
+    if (this.#closed) return Promise.reject(new OnairError('channel_not_running', 'channel is stopping'));
+    return this.#viewers.add(offer, summary);
+  }
+
   /** A WHIP publisher: negotiated by the router, then attached as the channel's source. */
   async publish(offer: string, summary: OfferSummary): Promise<PublisherSession> {
     this.#assertCanAttach();
@@ -197,12 +220,14 @@ export class ChannelHub {
         mode: c.mode,
         segmentSeconds: c.segmentSeconds,
       });
+      this.#viewers.setSource(source);
     };
     source.on('live', onLive);
     source.on('ended', (reason) => {
       this.#deps.event('publisher.disconnected', `publisher disconnected: ${reason}`);
       if (this.#source !== source) return;
       this.#source = undefined;
+      this.#viewers.setSource(undefined);
       void this.#encoder.stop();
     });
     if (source.state === 'live') onLive();
@@ -287,6 +312,7 @@ export class ChannelHub {
         lastSegmentAt: lastSegmentAt !== undefined ? new Date(lastSegmentAt).toISOString() : null,
         tracks: this.output.timeline.latestTracks(),
       },
+      viewers: this.#viewers.stats(),
       history: this.#meter.history(),
     };
   }
@@ -294,6 +320,7 @@ export class ChannelHub {
   /** The stream key was rotated: the publisher goes, and so does the live window. */
   async reset(config: ChannelConfig): Promise<void> {
     this.#config = config;
+    this.#viewers.closeAll('channel reset');
     this.#source?.close('channel reset');
     await this.#encoder.stop();
     this.#meter.reset();
@@ -305,6 +332,7 @@ export class ChannelHub {
     this.#closed = true;
     if (this.#sampler) clearInterval(this.#sampler);
     this.#deps.thumbnails?.close();
+    this.#viewers.close();
     this.#source?.close('channel stopped');
     await this.#encoder.close();
     this.#router.close();

@@ -1,6 +1,6 @@
 /**
  * The media runtime: one ChannelHub per running channel, the SFU engine, and
- * the media endpoints (/whip, /live, /time). Implements what the control plane
+ * the media endpoints (/whip, /whep, /live, /time). Implements what the control plane
  * needs (ChannelRuntime) and what the HTTP server mounts.
  */
 import { rm } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import type { Config } from '../config.ts';
 import type { ChannelConfig, ChannelRuntime, RecordingSummary } from '../core/runtime.ts';
 import { publicBaseUrl } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
+import { whepMount } from '../egress/whep-endpoint.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
 import type { Sample } from '../observability/metrics.ts';
@@ -131,6 +132,7 @@ export class LiveRuntime implements MediaRuntime {
       thumbnails: new Thumbnailer(cfg.ffmpegPath, path.join(channelDir, 'thumbnail.jpg')),
       log: channelLog,
       event: (type, message) => this.#deps.event(config.id, type, message),
+      maxViewers: cfg.whepMaxViewers,
     });
     this.#channels.set(config.id, { hub, origin: new OriginView(hub) });
     return Promise.resolve();
@@ -204,13 +206,20 @@ export class LiveRuntime implements MediaRuntime {
     const ingest: Sample['values'] = [];
     const speed: Sample['values'] = [];
     const segments: Sample['values'] = [];
+    const viewers: Sample['values'] = [];
+    const viewerPackets: Sample['values'] = [];
+    const viewerDrops: Sample['values'] = [];
     let live = 0;
     for (const [id, { hub }] of this.#channels) {
       const s = hub.stats();
       if (hub.live) live++;
-      ingest.push({ labels: { channel: id }, value: (s.ingest?.kbps ?? 0) * 1000 });
-      speed.push({ labels: { channel: id }, value: s.encoder?.speed ?? 0 });
-      segments.push({ labels: { channel: id }, value: s.output?.segments ?? 0 });
+      const labels = { channel: id };
+      ingest.push({ labels, value: (s.ingest?.kbps ?? 0) * 1000 });
+      speed.push({ labels, value: s.encoder?.speed ?? 0 });
+      segments.push({ labels, value: s.output?.segments ?? 0 });
+      viewers.push({ labels, value: s.viewers?.count ?? 0 });
+      viewerPackets.push({ labels, value: s.viewers?.packetsSent ?? 0 });
+      viewerDrops.push({ labels, value: s.viewers?.packetsDropped ?? 0 });
     }
     return [
       {
@@ -236,6 +245,24 @@ export class LiveRuntime implements MediaRuntime {
         help: 'Segments written by the encoder since the channel started.',
         type: 'counter',
         values: segments,
+      },
+      {
+        name: 'onair_whep_viewers',
+        help: 'WebRTC (WHEP) viewer sessions now.',
+        type: 'gauge',
+        values: viewers,
+      },
+      {
+        name: 'onair_whep_packets_sent_total',
+        help: 'RTP packets forwarded to WebRTC viewers since the channel started.',
+        type: 'counter',
+        values: viewerPackets,
+      },
+      {
+        name: 'onair_whep_packets_dropped_total',
+        help: 'RTP packets not forwarded because a viewer could not take them.',
+        type: 'counter',
+        values: viewerDrops,
       },
       {
         name: 'onair_publishers_live',
@@ -268,6 +295,22 @@ export class LiveRuntime implements MediaRuntime {
           findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findSession(sessionId),
         },
         { iceServers: config.iceServers, rateLimitPerMinute: config.whipRateLimitPerMinute },
+      ),
+      whepMount(
+        {
+          getChannel: (id) => {
+            const running = this.#channels.get(id);
+            if (running) return running.origin.info;
+            return store.getChannel(id);
+          },
+          watch: (channelId, offer, summary) => {
+            const running = this.#channels.get(channelId);
+            if (!running) throw new OnairError('channel_not_running', 'channel is not running');
+            return running.hub.watch(offer, summary);
+          },
+          findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findViewer(sessionId),
+        },
+        { iceServers: config.iceServers, rateLimitPerMinute: config.whepRateLimitPerMinute },
       ),
       liveMount({
         getLive: (id) => this.#channels.get(id)?.origin,
