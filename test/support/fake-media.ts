@@ -291,6 +291,8 @@ export class FakeRouter implements ChannelRouter {
   gate: Promise<void> = Promise.resolve();
   /** Hold createViewer until this resolves. */
   viewerGate: Promise<void> = Promise.resolve();
+  /** The video codec the next publishers send. */
+  publisherCodec: RtpCodec = H264;
 
   constructor(channelId = 'ch_test') {
     this.channelId = channelId;
@@ -299,7 +301,7 @@ export class FakeRouter implements ChannelRouter {
   async createPublisher(opts: PublisherOptions): Promise<PublisherSession> {
     this.publisherOptions.push(opts);
     await this.gate;
-    const source = new FakeSource({ audio: opts.withAudio });
+    const source = new FakeSource({ audio: opts.withAudio, video: this.publisherCodec });
     this.publishers.push(source);
     return source;
   }
