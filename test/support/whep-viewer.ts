@@ -183,7 +183,7 @@ export async function watchWhep(o: WhepViewerOptions): Promise<WhepViewer> {
     await close();
     const failed = Promise.reject(new Error(`WHEP POST answered ${res.status}: ${answer}`));
     failed.catch(() => undefined);
-    return { ...base, connected: failed, stop: () => Promise.resolve(undefined), vanish: close };
+    return Object.assign(base, { connected: failed, stop: () => Promise.resolve(undefined), vanish: close });
   }
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   const connected = new Promise<void>((resolve, reject) => {
@@ -199,8 +199,8 @@ export async function watchWhep(o: WhepViewerOptions): Promise<WhepViewer> {
     });
   });
   connected.catch(() => undefined);
-  return {
-    ...base,
+  // (Object.assign, not a spread: the connectionState getter must stay a getter.)
+  return Object.assign(base, {
     connected,
     stop: async () => {
       let status: number | undefined;
@@ -214,5 +214,5 @@ export async function watchWhep(o: WhepViewerOptions): Promise<WhepViewer> {
       return status;
     },
     vanish: close,
-  };
+  });
 }

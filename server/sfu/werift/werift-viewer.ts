@@ -33,6 +33,12 @@ export interface WeriftViewerOptions {
   connectTimeoutMs?: number;
   /** A disconnected ICE connection that does not recover in this time is closed. */
   disconnectTimeoutMs?: number;
+  /**
+   * A viewer that sends no RTCP (receiver reports, which browsers send every
+   * second or so) for this long while media flows to it is gone: closed, rather
+   * than sent to until ICE consent expires (30 s).
+   */
+  silenceTimeoutMs?: number;
   /** Sends not yet handed to the socket, per viewer, beyond which packets are dropped. */
   maxBacklog?: number;
 }
@@ -54,6 +60,7 @@ export class WeriftViewer implements ViewerSession {
   readonly #maxBacklog: number;
   #backlog = 0;
   #nacked = 0;
+  #lastHeardAt = Date.now();
   #timers: NodeJS.Timeout[] = [];
   #disconnectTimer: NodeJS.Timeout | undefined;
 
@@ -90,13 +97,13 @@ export class WeriftViewer implements ViewerSession {
     for (const sender of Object.values(this.#senders))
       sender.onGenericNack.subscribe((nack) => (this.#nacked += nack.lost.length));
     const video = this.#senders.video;
-    if (video) {
-      video.onPictureLossIndication.subscribe(() => this.#forwarder.requestKeyframe());
-      video.dtlsTransport.onRtcp.subscribe((rtcp) => {
-        if (rtcp instanceof RtcpPayloadSpecificFeedback && rtcp.feedback.count === FIR_COUNT)
-          this.#forwarder.requestKeyframe();
-      });
-    }
+    video?.onPictureLossIndication.subscribe(() => this.#forwarder.requestKeyframe());
+    // One transport (BUNDLE): every RTCP packet of the viewer passes here.
+    Object.values(this.#senders)[0]?.dtlsTransport.onRtcp.subscribe((rtcp) => {
+      this.#lastHeardAt = Date.now();
+      if (video && rtcp instanceof RtcpPayloadSpecificFeedback && rtcp.feedback.count === FIR_COUNT)
+        this.#forwarder.requestKeyframe();
+    });
     await pc.setRemoteDescription({ type: 'offer', sdp: plan.offer });
     await pc.setLocalDescription(await pc.createAnswer());
     await gatheringComplete(pc, 3000);
@@ -129,7 +136,22 @@ export class WeriftViewer implements ViewerSession {
 
   setSource(source: MediaSource | undefined): boolean {
     if (this.state === 'closed') return false;
+    // Silence is judged only while media flows: a waiting viewer has nothing to report on.
+    this.#lastHeardAt = Date.now();
     return this.#forwarder.setSource(source);
+  }
+
+  #startSilenceWatch(): void {
+    const limit = this.#opts.silenceTimeoutMs ?? 15_000;
+    const timer = setInterval(
+      () => {
+        if (this.#forwarder.source && Date.now() - this.#lastHeardAt > limit)
+          this.close(`no RTCP from the viewer for ${Math.round(limit / 1000)} s`);
+      },
+      Math.min(1000, limit),
+    );
+    timer.unref();
+    this.#timers.push(timer);
   }
 
   #onConnectionState(state: string): void {
@@ -140,7 +162,9 @@ export class WeriftViewer implements ViewerSession {
       if (this.state === 'connecting') {
         this.state = 'connected';
         this.connectedSince = Date.now();
+        this.#lastHeardAt = Date.now();
         this.#forwarder.start();
+        this.#startSilenceWatch();
         this.#events.emit('connected');
       }
     } else if (state === 'disconnected') {
@@ -177,7 +201,7 @@ export class WeriftViewer implements ViewerSession {
   close(reason = 'closed'): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) clearInterval(t);
     if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
     this.#forwarder.close();
     this.#pc.close().catch((err: unknown) => this.#opts.log.warn({ err }, 'peer connection close failed'));
