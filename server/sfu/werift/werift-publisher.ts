@@ -18,6 +18,10 @@ import type { PublisherOptions, PublisherSession } from '../engine.ts';
 import { KeyframeGate } from '../keyframe-gate.ts';
 import { RtpStreamCounter } from '../rtp-stats.ts';
 import { VideoProbe } from '../video-probe.ts';
+import { enlargeReceiveBuffers, useKeyObjects } from './tuning.ts';
+
+/** Room for a keyframe burst while the event loop forwards the previous packets to every viewer. */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface WeriftPublisherOptions {
   log: Logger;
@@ -144,6 +148,10 @@ export class WeriftPublisher implements PublisherSession {
       if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
       this.#disconnectTimer = undefined;
       if (this.state !== 'live') {
+        for (const t of this.#pc.getTransceivers()) {
+          useKeyObjects(t.receiver.dtlsTransport);
+          enlargeReceiveBuffers(t.receiver.dtlsTransport, RECEIVE_BUFFER_BYTES);
+        }
         this.state = 'live';
         this.liveSince = Date.now();
         this.#lastPacketAt = Date.now();

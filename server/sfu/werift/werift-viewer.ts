@@ -21,6 +21,7 @@ import type { MediaKind, MediaSource } from '../../media/source.ts';
 import { TypedEmitter } from '../../media/typed-emitter.ts';
 import type { ViewerEvents, ViewerSession, ViewerState, ViewerStats } from '../engine.ts';
 import type { FanoutRegistry } from '../fanout.ts';
+import { LeanRtpSender, useKeyObjects } from './tuning.ts';
 import { ViewerForwarder, type ForwardTarget } from '../viewer-forwarder.ts';
 import type { ViewerPlan } from '../viewer-plan.ts';
 
@@ -56,6 +57,7 @@ export class WeriftViewer implements ViewerSession {
   readonly #opts: WeriftViewerOptions;
   readonly #events: TypedEmitter<ViewerEvents>;
   readonly #senders: Partial<Record<MediaKind, RTCRtpSender>> = {};
+  readonly #lean: Partial<Record<MediaKind, LeanRtpSender>> = {};
   readonly #forwarder: ViewerForwarder;
   readonly #maxBacklog: number;
   #backlog = 0;
@@ -74,6 +76,8 @@ export class WeriftViewer implements ViewerSession {
       if (!t) continue;
       const transceiver = pc.addTransceiver(t.kind, { direction: 'sendonly', streams: [stream] });
       this.#senders[t.kind] = transceiver.sender;
+      const lean = LeanRtpSender.for(transceiver.sender, this.#maxBacklog);
+      if (lean) this.#lean[t.kind] = lean;
     }
     const target: ForwardTarget = {
       send: (kind, seq, ts, marker, payload) => this.#send(kind, seq, ts, marker, payload),
@@ -121,8 +125,11 @@ export class WeriftViewer implements ViewerSession {
   }
 
   #send(kind: MediaKind, seq: number, ts: number, marker: boolean, payload: Buffer): boolean {
+    if (this.state !== 'connected') return false;
+    const lean = this.#lean[kind];
+    if (lean) return lean.send(seq, ts, marker, payload);
     const sender = this.#senders[kind];
-    if (!sender || this.state !== 'connected') return false;
+    if (!sender) return false;
     // A viewer that cannot keep up loses packets; it never holds up the source or other viewers.
     if (this.#backlog >= this.#maxBacklog) return false;
     this.#backlog++;
@@ -160,6 +167,7 @@ export class WeriftViewer implements ViewerSession {
       if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
       this.#disconnectTimer = undefined;
       if (this.state === 'connecting') {
+        for (const sender of Object.values(this.#senders)) useKeyObjects(sender.dtlsTransport);
         this.state = 'connected';
         this.connectedSince = Date.now();
         this.#lastHeardAt = Date.now();
