@@ -83,6 +83,8 @@ export type PageQuery = z.output<typeof PageQuerySchema>;
 
 export interface ChannelUrls {
   whip: string;
+  /** Real-time playback (WHEP). */
+  whep: string;
   hls: string;
   dash: string;
   watch: string;

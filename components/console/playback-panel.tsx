@@ -26,6 +26,7 @@ export function PlaybackPanel({ channel }: { channel: Channel }) {
         <CopyField label="Watch page" value={channel.urls.watch} />
         <CopyField label="HLS URL" value={channel.urls.hls} />
         <CopyField label="DASH URL" value={channel.urls.dash} />
+        <CopyField label="Real-time URL (WHEP)" value={channel.urls.whep} />
         <CopyField label="Embed snippet (iframe)" value={iframe} multiline />
         <CopyField label="Embed snippet (script)" value={script} multiline />
       </div>

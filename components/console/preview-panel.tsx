@@ -3,13 +3,17 @@ import { LivePlayer } from '../player/live-player.tsx';
 import { Panel } from '../ui/card.tsx';
 import type { ChannelPhase } from './channel-actions.ts';
 
-/** The channel's HLS output as viewers get it (a few seconds behind the publisher). */
+/**
+ * The channel in real time, straight from the SFU over WebRTC (WHEP): well under
+ * a second behind the publisher. Falls back to the HLS output (a few seconds
+ * behind) where WebRTC cannot connect.
+ */
 export function PreviewPanel({ channel, phase }: { channel: Channel; phase: ChannelPhase }) {
   return (
     <Panel
       id="preview"
       title="Preview"
-      description="The channel’s HLS output, as viewers see it (a few seconds behind)."
+      description="What the publisher sends, in real time over WebRTC (HLS where WebRTC cannot connect)."
     >
       <div className="overflow-hidden rounded-md bg-black">
         {phase === 'stopped' ? (
@@ -20,7 +24,8 @@ export function PreviewPanel({ channel, phase }: { channel: Channel; phase: Chan
           <LivePlayer
             key={channel.id}
             channelId={channel.id}
-            protocol="hls"
+            protocol="webrtc"
+            fallbackProtocol="hls"
             autoplay
             muted
             controls={false}

@@ -4,7 +4,7 @@ import { useSearchParams } from 'next/navigation';
 import { LivePlayer } from '../player/live-player.tsx';
 import { parseFlag, parseProtocol } from '../player/select-engine.ts';
 
-/** The chromeless player for iframes: ?autoplay, ?muted, ?protocol, ?controls. */
+/** The chromeless player for iframes: ?autoplay, ?muted, ?protocol (hls, dash, webrtc), ?controls. */
 export function EmbedView({ channelId }: { channelId: string }) {
   const params = useSearchParams();
   return (

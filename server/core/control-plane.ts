@@ -64,6 +64,7 @@ export class ControlPlane {
       preview: c.preview,
       urls: {
         whip: `${baseUrl}/whip/${c.id}`,
+        whep: `${baseUrl}/whep/${c.id}`,
         hls: `${baseUrl}/live/${c.id}/master.m3u8`,
         dash: `${baseUrl}/live/${c.id}/manifest.mpd`,
         watch: `${baseUrl}/watch/${c.id}`,
