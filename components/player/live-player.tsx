@@ -76,6 +76,8 @@ export function LivePlayer({
   const engineRef = useRef<EngineHandle | undefined>(undefined);
   const [status, setStatus] = useState<Status>('loading');
   const [message, setMessage] = useState('');
+  /** The overlay's badge while not playing: Offline, Waiting (nothing live yet), Paused (publisher away). */
+  const [badge, setBadge] = useState('Offline');
   const [attempt, setAttempt] = useState(0);
   const [qualities, setQualities] = useState<Quality[]>([]);
   const [quality, setQuality] = useState<string>('auto');
@@ -99,6 +101,7 @@ export function LivePlayer({
 
   const retryLater = useCallback((why: string) => {
     setStatus('offline');
+    setBadge('Offline');
     setMessage(why);
     const t = setTimeout(() => setAttempt((a) => a + 1), RETRY_MS);
     return () => clearTimeout(t);
@@ -134,6 +137,7 @@ export function LivePlayer({
           e.code === 'channel_not_found' || e.code === 'forbidden' || e.code === 'unsupported_browser';
         setStatus(e.waiting || !permanent ? 'offline' : 'error');
         setMessage(describeWhepError(e));
+        setBadge(e.code === 'publisher_not_live' ? 'Waiting' : 'Offline');
         if (permanent) return;
         const delay = retryDelayMs(failuresRef.current++, e.retryAfterSeconds);
         const t = setTimeout(() => setAttempt((a) => a + 1), delay);
@@ -174,12 +178,16 @@ export function LivePlayer({
               // The server keeps the session while the publisher is away: wait for it here.
               stalled = true;
               setStatus('offline');
+              setBadge('Paused');
               setMessage('The stream paused. It will continue as soon as the publisher is back.');
             }
           },
           () => undefined,
         );
       }, 1000);
+      // A closed tab ends its session at once (keepalive DELETE) rather than after the server's silence timeout.
+      const onPageHide = () => void session.stop({ keepalive: true });
+      window.addEventListener('pagehide', onPageHide);
       engineRef.current = {
         qualities: () => [],
         setQuality: () => undefined,
@@ -188,6 +196,7 @@ export function LivePlayer({
         stalled: () => stalled,
         destroy: () => {
           clearInterval(monitor);
+          window.removeEventListener('pagehide', onPageHide);
           video.srcObject = null;
           void session.stop({ keepalive: true });
         },
@@ -220,7 +229,7 @@ export function LivePlayer({
         );
         return;
       }
-      const engine = selectEngine(protocol, detectCapabilities());
+      const engine = selectEngine(active, detectCapabilities());
       setEngineName(engine);
       video.muted = muted;
       try {
@@ -313,7 +322,7 @@ export function LivePlayer({
               />
             ) : (
               <span className="rounded bg-zinc-800 px-2 py-1 text-xs font-semibold uppercase tracking-wide text-zinc-300">
-                {status === 'offline' ? 'Offline' : 'Playback error'}
+                {status === 'offline' ? badge : 'Playback error'}
               </span>
             )}
             <p className="max-w-sm text-sm text-zinc-300">
