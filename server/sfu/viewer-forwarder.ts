@@ -64,7 +64,10 @@ export interface ViewerForwarderOptions {
   target: ForwardTarget;
   fanouts: FanoutRegistry;
   now?: () => number;
-  /** While video waits for a keyframe, ask again this often (the first request may be lost). */
+  /**
+   * While video waits for a keyframe, ask again this often (default 350 ms): the first request
+   * may be lost, or ignored (Chrome's encoder honours one keyframe request per 300 ms).
+   */
   keyframeRetryMs?: number;
 }
 
@@ -90,7 +93,7 @@ export class ViewerForwarder {
     this.#lanes = opts.tracks.map((t) => new Lane(t, this.#now));
     this.#target = opts.target;
     this.#fanouts = opts.fanouts;
-    this.#retryMs = opts.keyframeRetryMs ?? 1000;
+    this.#retryMs = opts.keyframeRetryMs ?? 350;
   }
 
   get source(): MediaSource | undefined {

@@ -78,7 +78,7 @@ void describe('ViewerForwarder', () => {
     assert.equal(f.counters.packetsSent, 3);
   });
 
-  void test('while waiting for a keyframe, the request is repeated every second, not on every packet', () => {
+  void test('while waiting for a keyframe, the request is repeated every 350 ms, not on every packet', () => {
     let now = 0;
     const { f } = setup({ now: () => now });
     const s = new FakeSource().goLive();
@@ -88,7 +88,7 @@ void describe('ViewerForwarder', () => {
       now += 100;
       video(s, i, i * 4500);
     }
-    assert.equal(s.keyframeRequests, 3, 'at 0, 1.0 and 2.0 s');
+    assert.equal(s.keyframeRequests, 6, 'at 0, 0.4, 0.8, 1.2, 1.6 and 2.0 s');
   });
 
   void test('a new source continues the same sequence numbers and timestamps, at its next keyframe', () => {

@@ -76,6 +76,9 @@ export class WeriftViewer implements ViewerSession {
       if (!t) continue;
       const transceiver = pc.addTransceiver(t.kind, { direction: 'sendonly', streams: [stream] });
       this.#senders[t.kind] = transceiver.sender;
+      // DTLS server (a=setup:passive): the browser sends its ClientHello as soon as ICE is up,
+      // where werift as the client would first wait a fixed 100 ms.
+      transceiver.sender.dtlsTransport.role = 'server';
       const lean = LeanRtpSender.for(transceiver.sender, this.#maxBacklog);
       if (lean) this.#lean[t.kind] = lean;
     }
