@@ -8,6 +8,7 @@
  *   node bench/forwarding.ts [viewers] [packetsPerSecond] [seconds]
  */
 import { createServer, type Server } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { whepMount } from '../server/egress/whep-endpoint.ts';
 import { createLogger } from '../server/log.ts';
@@ -93,20 +94,40 @@ export class SyntheticSource implements MediaSource {
 export interface ForwardingResult {
   viewers: number;
   packetsPerSecond: number;
+  /** Viewer sessions the server saw connected during the measurement. */
+  connected: number;
   /** The process's CPU time per packet sent to one viewer. */
   microsPerPacketPerViewer: number;
   /** Share of one core the process used. */
   cores: number;
-  /** Share of sent packets the viewers received. */
+  /** Share of sent packets the viewers received (all viewers together). */
   received: number;
+  /** The worst viewer's packet loss (sequence gaps over expected). */
+  worstLoss: number;
+  /** Event-loop delay, 99th percentile, ms: a forwarder that cannot keep up shows it here first. */
+  loopDelayP99Ms: number;
+  /**
+   * Share of the intended source rate actually forwarded: the synthetic source shares the event
+   * loop, so a saturated forwarder slows the source down instead of dropping (a real publisher's
+   * packets would overflow the socket instead). Below ~0.97 the process has run out of CPU.
+   */
+  keptUp: number;
 }
 
-/** Forwards `pps` packets a second (1200-byte video, 20 % of them 100-byte audio) to `viewers` viewers. */
-export async function measureForwarding(
-  viewers: number,
-  pps: number,
-  seconds: number,
-): Promise<ForwardingResult> {
+export interface ForwardingOptions {
+  viewers: number;
+  /** Packets a second from the source: 1200-byte video, every fifth a 100-byte audio packet. */
+  pps: number;
+  seconds: number;
+  /** Viewers that count from the SRTP header without decrypting (see whep-viewer.ts). */
+  light?: boolean;
+  /** Viewers per child process. */
+  perProcess?: number;
+}
+
+/** Forwards the synthetic source to `viewers` viewers for `seconds` and measures this process. */
+export async function measureForwarding(o: ForwardingOptions): Promise<ForwardingResult> {
+  const { viewers, pps, seconds } = o;
   const log = createLogger('silent');
   const engine = new WeriftEngine({
     log,
@@ -136,57 +157,78 @@ export async function measureForwarding(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/whep/bench`;
   const groups: ViewerGroup[] = [];
-  const perGroup = Math.min(10, viewers);
+  const perGroup = Math.min(o.perProcess ?? 10, viewers);
+  let ts = 0;
+  let n = 0;
+  const tick = 10; // ms
+  let owed = 0; // packets due but not yet sent: the rate comes out exact
+  let pumping = true;
+  // The source runs from the start (viewers join a live stream); a keyframe about every second.
+  const pump = (async () => {
+    let next = performance.now();
+    while (pumping) {
+      owed += (pps * tick) / 1000;
+      const perTick = Math.floor(owed);
+      owed -= perTick;
+      for (let i = 0; i < perTick; i++, n++) {
+        if (n % 5 === 4) source.send('audio', ts * 48, 100);
+        else source.send('video', ts * 90, 1200, n % Math.round(pps) === 0, i === perTick - 1);
+      }
+      ts += tick;
+      next += tick;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    }
+  })();
   try {
     for (let left = viewers; left > 0; left -= perGroup)
-      groups.push(await watchWhepProcess({ url, count: Math.min(perGroup, left) }));
+      groups.push(await watchWhepProcess({ url, count: Math.min(perGroup, left), light: o.light ?? false }));
     await Promise.all(groups.map((g) => g.connected));
-    // Keyframes open the viewers' video, then steady state.
-    let ts = 0;
-    const tick = 10; // ms
-    const perTick = Math.max(1, Math.round((pps * tick) / 1000));
-    const run = async (ms: number) => {
-      const end = Date.now() + ms;
-      let n = 0;
-      while (Date.now() < end) {
-        for (let i = 0; i < perTick; i++, n++) {
-          if (n % 5 === 4) source.send('audio', ts * 48, 100);
-          else source.send('video', ts * 90, 1200, n % 500 === 0, i === perTick - 1);
-        }
-        ts += tick;
-        await new Promise((r) => setTimeout(r, tick));
-      }
-    };
-    await run(1000);
+    await new Promise((r) => setTimeout(r, 2500)); // every viewer past its first keyframe
+    const connected = [...sessions.values()].filter((s) => s.state === 'connected').length;
     const before = (await Promise.all(groups.map((g) => g.stats()))).flat();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
     const sentBefore = [...sessions.values()].reduce((a, s) => a + s.stats().packetsSent, 0);
-    await run(seconds * 1000);
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    const cpu0 = process.cpuUsage();
+    const n0 = n;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
     const cpu = process.cpuUsage(cpu0);
     const wall = (performance.now() - t0) / 1000;
+    const achievedPps = (n - n0) / wall;
+    loop.disable();
     const sent = [...sessions.values()].reduce((a, s) => a + s.stats().packetsSent, 0) - sentBefore;
     await new Promise((r) => setTimeout(r, 300));
     const after = (await Promise.all(groups.map((g) => g.stats()))).flat();
-    const got = after.reduce((a, r, i) => {
+    let got = 0;
+    let worstLoss = 0;
+    for (const [i, r] of after.entries()) {
       const b = before[i]!;
-      return (
-        a +
+      const packets =
         r.counters.video.packets +
         r.counters.audio.packets -
         b.counters.video.packets -
-        b.counters.audio.packets
-      );
-    }, 0);
+        b.counters.audio.packets;
+      const gaps =
+        r.counters.video.gaps + r.counters.audio.gaps - b.counters.video.gaps - b.counters.audio.gaps;
+      got += packets;
+      worstLoss = Math.max(worstLoss, gaps / Math.max(1, packets + gaps));
+    }
     const micros = (cpu.user + cpu.system) / Math.max(1, sent);
     return {
       viewers,
       packetsPerSecond: pps,
+      connected,
       microsPerPacketPerViewer: Math.round(micros * 10) / 10,
       cores: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100) / 100,
       received: Math.round((got / Math.max(1, sent)) * 1000) / 1000,
+      worstLoss: Math.round(worstLoss * 10000) / 10000,
+      loopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
+      keptUp: Math.round((achievedPps / pps) * 1000) / 1000,
     };
   } finally {
+    pumping = false;
+    await pump;
     for (const g of groups) await g.stop().catch(() => undefined);
     router.close();
     await engine.close();
@@ -195,8 +237,14 @@ export async function measureForwarding(
 }
 
 if (import.meta.main) {
-  const [viewers = 10, pps = 250, seconds = 10] = process.argv.slice(2).map(Number);
-  const r = await measureForwarding(viewers, pps, seconds);
+  const [viewers = 10, pps = 260, seconds = 10] = process.argv.slice(2).map(Number);
+  const r = await measureForwarding({
+    viewers,
+    pps,
+    seconds,
+    light: process.env.LIGHT === '1',
+    perProcess: Number(process.env.PER_PROCESS ?? 10),
+  });
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);
 }

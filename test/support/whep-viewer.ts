@@ -5,7 +5,13 @@
  * sequence gaps, SSRCs, keyframes — and answers nothing but what werift does by
  * itself (receiver reports, NACKs, consent). Real sockets, real SRTP.
  */
-import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtcpRrPacket,
+  SrtpAuthenticationError,
+  type RtpPacket,
+} from 'werift';
 import { isKeyframeStart } from '../../server/media/rtp.ts';
 
 export interface WhepViewerOptions {
@@ -17,6 +23,13 @@ export interface WhepViewerOptions {
   video?: boolean;
   /** Extra request headers (tests). */
   headers?: Record<string, string>;
+  /**
+   * Count packets from the clear-text RTP header of each SRTP packet, without
+   * decrypting or decoding (the benchmark's capacity ramp: many viewers whose own
+   * CPU must stay small next to the server's). Keyframes are not counted; a
+   * receiver report goes out every second so the server keeps the session.
+   */
+  light?: boolean;
 }
 
 export interface KindCounters {
@@ -117,6 +130,12 @@ export async function watchWhep(o: WhepViewerOptions): Promise<WhepViewer> {
     audio: undefined,
   };
   let lastKeyframeTs = -1;
+  let answerSdp = '';
+  if (o.light) {
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') lighten(pc, answerPayloadTypes(answerSdp), c, last);
+    });
+  }
   pc.onTrack.subscribe((track) => {
     const kind = track.kind === 'video' ? 'video' : 'audio';
     const k = c[kind];
@@ -160,6 +179,7 @@ export async function watchWhep(o: WhepViewerOptions): Promise<WhepViewer> {
     body: offer,
   });
   const answer = await res.text();
+  answerSdp = answer;
   const location = res.headers.get('location') ?? undefined;
   let closed = false;
   const close = async () => {
@@ -215,4 +235,63 @@ export async function watchWhep(o: WhepViewerOptions): Promise<WhepViewer> {
     },
     vanish: close,
   });
+}
+
+/** The payload types of the answer's video and audio sections. */
+function answerPayloadTypes(answer: string): { video: Set<number>; audio: Set<number> } {
+  const out = { video: new Set<number>(), audio: new Set<number>() };
+  for (const section of answer.split(/\r?\n(?=m=)/).slice(1)) {
+    const m = /^m=(video|audio) \d+ \S+ ([\d ]+)/.exec(section);
+    if (m) for (const pt of m[2]!.trim().split(' ')) out[m[1] as 'video' | 'audio'].add(Number(pt));
+  }
+  return out;
+}
+
+interface LightDtls {
+  srtp?: { decrypt: (buf: Buffer) => Buffer };
+  sendRtcp(packets: RtcpRrPacket[]): Promise<void>;
+}
+
+/** The light mode: count from the SRTP header, drop the packet before werift decrypts it. */
+function lighten(
+  pc: RTCPeerConnection,
+  pts: { video: Set<number>; audio: Set<number> },
+  c: { video: KindCounters; audio: KindCounters },
+  last: Record<'video' | 'audio', { seq: number; ts: number } | undefined>,
+): void {
+  for (const t of pc.dtlsTransports as unknown as LightDtls[]) {
+    if (!t.srtp) continue;
+    t.srtp.decrypt = (buf: Buffer) => {
+      const pt = (buf[1] ?? 0) & 0x7f;
+      const kind = pts.video.has(pt) ? 'video' : pts.audio.has(pt) ? 'audio' : undefined;
+      if (kind && buf.length >= 12) {
+        const k = c[kind];
+        const seq = buf.readUInt16BE(2);
+        const ts = buf.readUInt32BE(4);
+        const ssrc = buf.readUInt32BE(8);
+        const now = Date.now();
+        k.packets++;
+        k.bytes += buf.length;
+        k.firstAt ??= now;
+        k.lastAt = now;
+        if (!k.ssrcs.includes(ssrc)) k.ssrcs.push(ssrc);
+        const prev = last[kind];
+        if (prev) {
+          const d = (seq - prev.seq) & 0xffff;
+          if (d === 0 || d >= 0x8000) k.backwards++;
+          else {
+            k.gaps += d - 1;
+            last[kind] = { seq, ts };
+          }
+        } else last[kind] = { seq, ts };
+      }
+      // werift drops packets that fail authentication, cheaply and quietly.
+      throw new SrtpAuthenticationError('not decrypted (light viewer)');
+    };
+    const timer = setInterval(() => {
+      if (pc.connectionState === 'closed') return clearInterval(timer);
+      t.sendRtcp([new RtcpRrPacket({ ssrc: 1, reports: [] })]).catch(() => undefined);
+    }, 1000);
+    timer.unref();
+  }
 }
