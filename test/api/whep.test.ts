@@ -322,6 +322,30 @@ void describe('WHEP sessions', () => {
     }
   });
 
+  void test("a viewer's NACKs are answered from the retransmission buffer", async (t) => {
+    // The viewer drops 3 % of what arrives, as a lossy network would, and asks for it again.
+    const group = await watchWhepProcess({ url: `${s.url}/whep/${live.id}`, lossPercent: 3 });
+    try {
+      assert.equal(group.posted[0]?.status, 201, group.posted[0]?.answer);
+      await group.connected;
+      const r = await waitFor(
+        'resent packets at the viewer',
+        async () => {
+          const [x] = await group.stats();
+          return x && x.counters.video.backwards >= 10 ? x : undefined;
+        },
+        15_000,
+      );
+      const st = await stats(s, live.id);
+      t.diagnostic(
+        `viewer: ${r.counters.video.packets} video packets, ${r.counters.video.gaps} dropped, ${r.counters.video.backwards} resent; server: ${st.viewers?.packetsNacked} NACKed`,
+      );
+      assert.ok((st.viewers?.packetsNacked ?? 0) > 0, 'the server counted the NACKs');
+    } finally {
+      await group.stop();
+    }
+  });
+
   void test('an offer that cannot receive the publisher’s codec → 422 naming it', async () => {
     const res = await postOffer(s, live.id, await realOffer({ videoCodecs: ['VP8'] }));
     assertError(res, 422, 'unsupported_offer', /H\.264/);

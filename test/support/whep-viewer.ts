@@ -30,6 +30,8 @@ export interface WhepViewerOptions {
    * receiver report goes out every second so the server keeps the session.
    */
   light?: boolean;
+  /** Drop this share of incoming packets (percent) before werift sees them: the viewer NACKs them. */
+  lossPercent?: number;
 }
 
 export interface KindCounters {
@@ -83,7 +85,7 @@ function counters(): KindCounters {
 }
 
 export async function createViewerPeer(
-  opts: { videoCodecs?: ('H264' | 'VP8')[]; audio?: boolean; video?: boolean } = {},
+  opts: { videoCodecs?: ('H264' | 'VP8')[]; audio?: boolean; video?: boolean; lossPercent?: number } = {},
 ): Promise<{ pc: RTCPeerConnection; offer: string }> {
   const feedback = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }];
   const video = (opts.videoCodecs ?? ['H264', 'VP8']).map((c) =>
@@ -105,6 +107,8 @@ export async function createViewerPeer(
     iceUseTcp: false,
     iceInterfaceAddresses: { udp4: '127.0.0.1' },
     iceAdditionalHostAddresses: ['127.0.0.1'],
+    // werift keeps a packet when (inboundPacketLoss / 100) >= a random number: the value is the share kept.
+    ...(opts.lossPercent ? { debug: { inboundPacketLoss: 100 - opts.lossPercent } } : {}),
   });
   if (opts.video ?? true) pc.addTransceiver('video', { direction: 'recvonly' });
   if (opts.audio ?? true) pc.addTransceiver('audio', { direction: 'recvonly' });
