@@ -111,6 +111,8 @@ test('real-time playback over WHEP: raw viewer, watch page, embed and console pr
     await test.step('3. a bare WHEP viewer: the first frame fast, frames keep coming, audio arrives', async () => {
       if (!channel) throw new Error('no channel');
       await viewer.goto('/console/sign-in');
+      // In a background tab Chromium holds back video frame callbacks: the first frame would read late.
+      await viewer.bringToFront();
       const r = await watchWhepInPage(viewer, channel.urls.whep);
       note(
         `WHEP POST ${r.postMs.toFixed(0)} ms, first decoded frame ${r.firstFrameMs.toFixed(0)} ms after the POST`,
