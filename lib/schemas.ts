@@ -238,6 +238,8 @@ export interface ChannelUrls {
   whip: string;
   /** The backup ingest point (same stream key). */
   whipBackup: string;
+  /** Real-time playback (WHEP). */
+  whep: string;
   hls: string;
   dash: string;
   watch: string;
@@ -338,7 +340,7 @@ export interface PlaybackToken {
   assetId?: string;
   expiresAt: string;
   /** The channel's URLs with the token in them: the HLS/DASH URLs carry it in the path, the pages in `?token=`. */
-  urls: Omit<ChannelUrls, 'whip' | 'whipBackup'>;
+  urls: Omit<ChannelUrls, 'whip' | 'whipBackup' | 'whep'>;
 }
 
 export type WebhookSubscription = WebhookEventType | '*';

@@ -80,6 +80,22 @@ export interface OutputStats {
   tracks: OutputTrack[];
 }
 
+/** WebRTC viewers (WHEP) of a channel: the sessions now, and what they were sent. */
+export interface ViewersStats {
+  /** Sessions now (connecting or connected). */
+  count: number;
+  connected: number;
+  /** At most this many at once (ONAIR_WHEP_MAX_VIEWERS). */
+  limit: number;
+  /** Sessions since the channel started. */
+  sessions: number;
+  /** Over every session since the channel started: */
+  packetsSent: number;
+  packetsDropped: number;
+  packetsNacked: number;
+  keyframeRequests: number;
+}
+
 /** What the media runtime knows of a channel. */
 export interface ChannelLiveStats {
   live: boolean;
@@ -87,6 +103,7 @@ export interface ChannelLiveStats {
   inputs: InputsStats | null;
   encoder: EncoderStats | null;
   output: OutputStats | null;
+  viewers: ViewersStats | null;
   /** One sample a second, the last two minutes. */
   history: IngestSample[];
 }
@@ -102,5 +119,6 @@ export const OFFLINE_STATS: ChannelLiveStats = Object.freeze({
   inputs: null,
   encoder: null,
   output: null,
+  viewers: null,
   history: [],
 });

@@ -28,6 +28,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   // Sources that are not an SFU's publishers: the failover switcher, the slate.
   'server/source': [...BASE, 'server/media', 'server/transcode'],
   'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
+  'server/egress': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
   'server/origin': [...BASE, 'server/media', 'server/http', 'server/packager'],
   'server/core': [...BASE, 'server/store'],
   'server/auth': BASE,
@@ -44,6 +45,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
     'server/transcode',
     'server/packager',
     'server/ingest',
+    'server/egress',
     'server/origin',
     'server/core',
   ],

@@ -88,6 +88,7 @@ export class ControlPlane {
       urls: {
         whip: `${baseUrl}/whip/${c.id}`,
         whipBackup: `${baseUrl}/whip/${c.id}/backup`,
+        whep: `${baseUrl}/whep/${c.id}`,
         hls: `${baseUrl}/live/${c.id}/master.m3u8`,
         dash: `${baseUrl}/live/${c.id}/manifest.mpd`,
         watch: `${baseUrl}/watch/${c.id}`,

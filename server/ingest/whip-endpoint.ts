@@ -9,6 +9,7 @@ import type { ChannelMode, ChannelState, IngestRole } from '../../lib/schemas.ts
 import type { IceServer } from '../config.ts';
 import { isAllowed } from '../http/allow-list.ts';
 import { bearerToken, clientAddress, mediaType, readBody, secretEquals } from '../http/http.ts';
+import { iceServerLinks } from '../http/ice-links.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { checkTransport, inspectOffer, type OfferSummary } from '../media/sdp.ts';
@@ -44,20 +45,6 @@ const CORS = {
   'Access-Control-Expose-Headers': 'Location, ETag, Link, Accept-Patch, Accept-Post',
   'Access-Control-Max-Age': '600',
 };
-
-export function iceServerLinks(servers: readonly IceServer[]): string[] {
-  const links: string[] = [];
-  for (const s of servers) {
-    for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
-      let link = `<${url}>; rel="ice-server"`;
-      if (s.username !== undefined) link += `; username="${s.username.replace(/"/g, '')}"`;
-      if (s.credential !== undefined)
-        link += `; credential="${s.credential.replace(/"/g, '')}"; credential-type="password"`;
-      links.push(link);
-    }
-  }
-  return links;
-}
 
 export function whipMount(
   hub: WhipHub,

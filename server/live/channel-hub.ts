@@ -5,14 +5,15 @@
  * the windows that programs need.
  *
  *   inputs ──▶ failover ──▶ router ──▶ plain RTP ──▶ encoder (FFmpeg) ──▶ output ──▶ origin
- *   (primary, backup, slate)
+ *   (primary,                  └────▶ viewers (WHEP, channel-viewers.ts)
+ *    backup, slate)
  *
  * The channel's source is a failover switcher over a primary and a backup input
  * (WHIP, RTMP, SRT publishers alike) and a slate: the encoder and viewers see one
  * continuous stream whichever input is on air.
  *
  * Lifecycle: made when the channel starts; `close()` (idempotent) ends the
- * source, the encoder, the router and the output, in that order.
+ * viewers, the source, the encoder, the router and the output, in that order.
  */
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
@@ -22,10 +23,10 @@ import type { IngestRole } from '../../lib/schemas.ts';
 import type { ChannelLiveStats, InputHealth } from '../../lib/stats.ts';
 import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
-import type { OfferSummary } from '../media/sdp.ts';
+import type { OfferSummary, ViewerOfferSummary } from '../media/sdp.ts';
 import { describeSource, type MediaSource } from '../media/source.ts';
 import type { LiveOutput, Recording } from '../packager/live-output.ts';
-import type { ChannelRouter, PublisherSession } from '../sfu/engine.ts';
+import type { ChannelRouter, PublisherSession, ViewerSession } from '../sfu/engine.ts';
 import {
   FailoverSource,
   type InputName,
@@ -33,6 +34,7 @@ import {
   type SwitchEvent,
 } from '../source/failover-source.ts';
 import type { Encoder, EncoderHooks, EncoderInput } from '../transcode/supervisor.ts';
+import { ChannelViewers } from './channel-viewers.ts';
 import { IngestMeter } from './ingest-meter.ts';
 
 /** Thumbnails of the live picture (transcode/thumbnail.ts). */
@@ -54,6 +56,10 @@ export interface ChannelHubDeps {
   sampleEveryMs?: number;
   /** The slate input (a still image and silence in the session's codecs). */
   createSlate?: (codecs: SessionCodecs) => MediaSource;
+  /** WebRTC viewers at once (default 200). */
+  maxViewers?: number;
+  /** How long viewers wait for a publisher to come back (default 30 s). */
+  viewerWaitMs?: number;
 }
 
 /** Encode mode: a keyframe now and then bounds how long a lost packet spoils the picture. */
@@ -73,6 +79,7 @@ export class ChannelHub {
   readonly #sessions = new Map<string, PublisherSession>();
   readonly #sampler: NodeJS.Timeout | undefined;
   #switch: FailoverSource;
+  readonly #viewers: ChannelViewers;
   #closed = false;
 
   constructor(deps: ChannelHubDeps) {
@@ -81,6 +88,12 @@ export class ChannelHub {
     this.channelId = deps.config.id;
     this.#router = deps.router;
     this.output = deps.output;
+    this.#viewers = new ChannelViewers({
+      router: deps.router,
+      maxViewers: deps.maxViewers ?? 200,
+      ...(deps.viewerWaitMs !== undefined ? { waitForSourceMs: deps.viewerWaitMs } : {}),
+      log: deps.log,
+    });
     this.#encoder = deps.createEncoder({
       runStarted: (run) =>
         this.output.beginRun({
@@ -159,8 +172,16 @@ export class ChannelHub {
         if (name !== 'slate') this.#meters[name].reset();
       }
     });
-    sw.on('active', () => this.#startEncoder(sw));
-    sw.on('idle', () => void this.#encoder.stop());
+    sw.on('active', () => {
+      this.#startEncoder(sw);
+      // Viewers follow the switcher (new codecs end the sessions that cannot take them).
+      this.#viewers.setSource(undefined);
+      this.#viewers.setSource(sw);
+    });
+    sw.on('idle', () => {
+      this.#viewers.setSource(undefined);
+      void this.#encoder.stop();
+    });
     sw.on('switched', (e) => this.#switched(sw, e));
     return sw;
   }
@@ -239,6 +260,16 @@ export class ChannelHub {
 
   findSession(sessionId: string): PublisherSession | undefined {
     return this.#sessions.get(sessionId);
+  }
+
+  findViewer(sessionId: string): ViewerSession | undefined {
+    return this.#viewers.find(sessionId);
+  }
+
+  /** A WHEP viewer of the channel's source: 409 publisher_not_live without one, 503 at the limit. */
+  watch(offer: string, summary: ViewerOfferSummary): Promise<ViewerSession> {
+    if (this.#closed) return Promise.reject(new OnairError('channel_not_running', 'channel is stopping'));
+    return this.#viewers.add(offer, summary);
   }
 
   /** A WHIP publisher: negotiated by the router, then attached as the channel's input in `role`. */
@@ -427,6 +458,7 @@ export class ChannelHub {
         lastSegmentAt: lastSegmentAt !== undefined ? new Date(lastSegmentAt).toISOString() : null,
         tracks: this.output.timeline.latestTracks(),
       },
+      viewers: this.#viewers.stats(),
       history: (role ? this.#meters[role] : this.#meters.primary).history(),
     };
   }
@@ -434,6 +466,7 @@ export class ChannelHub {
   /** The stream key was rotated: the publisher goes, and so does the live window. */
   async reset(config: ChannelConfig): Promise<void> {
     this.#config = config;
+    this.#viewers.closeAll('channel reset');
     const old = this.#switch;
     this.#switch = this.#newSwitch();
     old.close('channel reset');
@@ -448,6 +481,7 @@ export class ChannelHub {
     this.#closed = true;
     if (this.#sampler) clearInterval(this.#sampler);
     this.#deps.thumbnails?.close();
+    this.#viewers.close();
     this.#switch.close('channel stopped');
     await this.#encoder.close();
     this.#router.close();

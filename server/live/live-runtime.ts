@@ -1,6 +1,6 @@
 /**
  * The media runtime: one ChannelHub per running channel, the SFU engine, the
- * asset library, and the media endpoints (/whip, /live, /programs, /vod,
+ * asset library, and the media endpoints (/whip, /whep, /live, /programs, /vod,
  * /time). Implements what the control plane needs (ChannelRuntime) and what
  * the HTTP server mounts.
  */
@@ -24,6 +24,7 @@ import type {
 } from '../core/runtime.ts';
 import { publicBaseUrl } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
+import { whepMount } from '../egress/whep-endpoint.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
 import type { Sample } from '../observability/metrics.ts';
@@ -191,6 +192,7 @@ export class LiveRuntime implements MediaRuntime {
           audio: codecs.audio,
           log: channelLog,
         }),
+      maxViewers: cfg.whepMaxViewers,
     });
     const playback = new LivePlayback(hub, cfg.liveWindowSegments);
     const origin: OriginChannel = {
@@ -447,6 +449,9 @@ export class LiveRuntime implements MediaRuntime {
     const inputs: Sample['values'] = [];
     const switches: Sample['values'] = [];
     const slate: Sample['values'] = [];
+    const viewers: Sample['values'] = [];
+    const viewerPackets: Sample['values'] = [];
+    const viewerDrops: Sample['values'] = [];
     let live = 0;
     for (const [id, { hub }] of this.#channels) {
       const s = hub.stats();
@@ -458,6 +463,9 @@ export class LiveRuntime implements MediaRuntime {
       speed.push({ labels: { channel: id }, value: s.encoder?.speed ?? 0 });
       segments.push({ labels: { channel: id }, value: s.output?.segments ?? 0 });
       bytes.push({ labels: { channel: id }, value: hub.output.bytes() });
+      viewers.push({ labels: { channel: id }, value: s.viewers?.count ?? 0 });
+      viewerPackets.push({ labels: { channel: id }, value: s.viewers?.packetsSent ?? 0 });
+      viewerDrops.push({ labels: { channel: id }, value: s.viewers?.packetsDropped ?? 0 });
     }
     return [
       {
@@ -509,6 +517,24 @@ export class LiveRuntime implements MediaRuntime {
         values: slate,
       },
       {
+        name: 'onair_whep_viewers',
+        help: 'WebRTC (WHEP) viewer sessions now.',
+        type: 'gauge',
+        values: viewers,
+      },
+      {
+        name: 'onair_whep_packets_sent_total',
+        help: 'RTP packets forwarded to WebRTC viewers since the channel started.',
+        type: 'counter',
+        values: viewerPackets,
+      },
+      {
+        name: 'onair_whep_packets_dropped_total',
+        help: 'RTP packets not forwarded because a viewer could not take them.',
+        type: 'counter',
+        values: viewerDrops,
+      },
+      {
         name: 'onair_publishers_live',
         help: 'Channels with a connected publisher.',
         type: 'gauge',
@@ -557,6 +583,26 @@ export class LiveRuntime implements MediaRuntime {
           findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findSession(sessionId),
         },
         { iceServers: config.iceServers, rateLimitPerMinute: config.whipRateLimitPerMinute },
+      ),
+      whepMount(
+        {
+          getChannel: (id) => {
+            const running = this.#channels.get(id);
+            if (running) return running.origin.info;
+            return store.getChannel(id);
+          },
+          watch: (channelId, offer, summary) => {
+            const running = this.#channels.get(channelId);
+            if (!running) throw new OnairError('channel_not_running', 'channel is not running');
+            return running.hub.watch(offer, summary);
+          },
+          findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findViewer(sessionId),
+        },
+        {
+          iceServers: config.iceServers,
+          rateLimitPerMinute: config.whepRateLimitPerMinute,
+          ...(this.#deps.verifyPlayback ? { verifyPlayback: this.#deps.verifyPlayback } : {}),
+        },
       ),
       liveMount(origin),
       programsMount(origin),

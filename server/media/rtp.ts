@@ -1,84 +1,120 @@
 /**
- * Reading RTP packets (RFC 3550) and the video payloads onair carries: where the
- * payload starts, whether a packet starts a keyframe (H.264 RFC 6184, VP8 RFC
- * 7741), and the parameter sets an H.264 keyframe carries. Pure functions.
+ * Reading RTP packets (RFC 3550) and the video payloads onair carries: header
+ * fields read in place (no copies; the result object may be reused), whether a
+ * packet starts a keyframe (H.264 RFC 6184, VP8 RFC 7741), the parameter sets an
+ * H.264 keyframe carries, and a rewritten copy for another stream. Pure.
  */
-
-export interface RtpHeader {
-  marker: boolean;
+export interface RtpView {
   payloadType: number;
+  marker: boolean;
   sequenceNumber: number;
   timestamp: number;
   ssrc: number;
-  /** Offset of the payload in the packet. */
+  /** Where the payload starts (after CSRCs and the header extension). */
   payloadOffset: number;
+  /** Where the payload ends (before padding). */
+  payloadEnd: number;
 }
 
-/** The header of an RTP packet, or undefined when it is not one. */
-export function readRtpHeader(packet: Uint8Array): RtpHeader | undefined {
-  if (packet.length < 12 || (packet[0]! & 0xc0) !== 0x80) return undefined;
-  const cc = packet[0]! & 0x0f;
-  let offset = 12 + cc * 4;
-  if (packet[0]! & 0x10) {
-    if (packet.length < offset + 4) return undefined;
-    offset += 4 + ((packet[offset + 2]! << 8) | packet[offset + 3]!) * 4;
-  }
-  if (offset > packet.length) return undefined;
-  const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+export function emptyRtpView(): RtpView {
   return {
-    marker: (packet[1]! & 0x80) !== 0,
-    payloadType: packet[1]! & 0x7f,
-    sequenceNumber: view.getUint16(2),
-    timestamp: view.getUint32(4),
-    ssrc: view.getUint32(8),
-    payloadOffset: offset,
+    payloadType: 0,
+    marker: false,
+    sequenceNumber: 0,
+    timestamp: 0,
+    ssrc: 0,
+    payloadOffset: 0,
+    payloadEnd: 0,
   };
 }
 
-/** The NAL unit types an H.264 RTP payload starts (single NAL, STAP-A, or the start of an FU-A). */
-function h264NalTypes(payload: Uint8Array): number[] {
-  const type = (payload[0] ?? 0) & 0x1f;
-  if (type >= 1 && type <= 23) return [type];
-  if (type === 24) {
-    const out: number[] = [];
-    let i = 1;
-    while (i + 2 < payload.length) {
-      const size = (payload[i]! << 8) | payload[i + 1]!;
-      i += 2;
-      if (size === 0 || i + size > payload.length) break;
-      out.push(payload[i]! & 0x1f);
-      i += size;
-    }
-    return out;
+/**
+ * Reads an RTP packet's header into `out` (reused across calls). Returns false
+ * for anything that is not RTP version 2 or is truncated.
+ */
+export function readRtp(packet: Uint8Array, out: RtpView): boolean {
+  const len = packet.length;
+  if (len < 12) return false;
+  const b0 = packet[0]!;
+  if (b0 >> 6 !== 2) return false;
+  const b1 = packet[1]!;
+  let offset = 12 + (b0 & 0x0f) * 4;
+  if (b0 & 0x10) {
+    if (len < offset + 4) return false;
+    offset += 4 + ((packet[offset + 2]! << 8) | packet[offset + 3]!) * 4;
   }
-  if (type === 28 && payload.length > 1 && payload[1]! & 0x80) return [payload[1]! & 0x1f];
-  return [];
+  let end = len;
+  if (b0 & 0x20) end -= packet[len - 1]!;
+  if (offset > end) return false;
+  out.payloadType = b1 & 0x7f;
+  out.marker = (b1 & 0x80) !== 0;
+  out.sequenceNumber = (packet[2]! << 8) | packet[3]!;
+  out.timestamp = ((packet[4]! << 24) | (packet[5]! << 16) | (packet[6]! << 8) | packet[7]!) >>> 0;
+  out.ssrc = ((packet[8]! << 24) | (packet[9]! << 16) | (packet[10]! << 8) | packet[11]!) >>> 0;
+  out.payloadOffset = offset;
+  out.payloadEnd = end;
+  return true;
+}
+
+/** a is newer than b in 16-bit sequence space (RFC 1982 serial arithmetic). */
+export function seqNewer(a: number, b: number): boolean {
+  const d = (a - b) & 0xffff;
+  return d !== 0 && d < 0x8000;
 }
 
 /**
- * Whether this payload begins a keyframe a decoder can start on: an H.264 IDR
- * slice or the SPS sent before it; a VP8 key frame's first partition.
+ * Whether an RTP payload starts a picture the decoder can start from: an H.264
+ * IDR or SPS (single NAL, STAP-A, or the first FU-A fragment), or a VP8 keyframe
+ * (start of partition 0 with the P bit clear, RFC 7741). Audio is always true.
  */
-export function startsKeyframe(codec: string, payload: Uint8Array): boolean {
-  if (codec === 'H264') {
-    const types = h264NalTypes(payload);
-    return types.includes(5) || types.includes(7);
-  }
-  if (codec === 'VP8') {
-    let i = 0;
-    const b0 = payload[i++] ?? 0;
-    // S bit set and partition 0: the start of a frame.
-    if ((b0 & 0x10) === 0 || (b0 & 0x07) !== 0) return false;
-    if (b0 & 0x80) {
-      const x = payload[i++] ?? 0;
-      if (x & 0x80) i += (payload[i] ?? 0) & 0x80 ? 2 : 1;
-      if (x & 0x40) i++;
-      if (x & 0x30) i++;
+export function isKeyframeStart(codec: string, payload: Uint8Array): boolean {
+  if (payload.length === 0) return false;
+  switch (codec) {
+    case 'H264': {
+      const type = payload[0]! & 0x1f;
+      if (type === 5 || type === 7) return true;
+      if (type === 24) {
+        // STAP-A: 16-bit sizes, each followed by a NAL unit.
+        let i = 1;
+        while (i + 2 < payload.length) {
+          const size = (payload[i]! << 8) | payload[i + 1]!;
+          const nal = (payload[i + 2] ?? 0) & 0x1f;
+          if (nal === 5 || nal === 7) return true;
+          if (size === 0) return false;
+          i += 2 + size;
+        }
+        return false;
+      }
+      if (type === 28) {
+        // FU-A: the start bit and the fragmented NAL's type.
+        const fu = payload[1] ?? 0;
+        return (fu & 0x80) !== 0 && (fu & 0x1f) === 5;
+      }
+      return false;
     }
-    // The frame header's inverse key frame flag: 0 means a key frame.
-    return i < payload.length && (payload[i]! & 0x01) === 0;
+    case 'VP8': {
+      let i = 0;
+      const b0 = payload[i++]!;
+      // S (start of partition) and partition index 0.
+      if ((b0 & 0x10) === 0 || (b0 & 0x07) !== 0) return false;
+      if (b0 & 0x80) {
+        const x = payload[i++] ?? 0;
+        if (x & 0x80) i += (payload[i] ?? 0) & 0x80 ? 2 : 1; // PictureID, 7 or 15 bits
+        if (x & 0x40) i++; // TL0PICIDX
+        if (x & 0x30) i++; // TID / KEYIDX
+      }
+      const header = payload[i];
+      return header !== undefined && (header & 0x01) === 0;
+    }
+    default:
+      return true;
   }
-  return false;
+}
+
+/** The header of an RTP packet as a new object, or undefined when it is not one. */
+export function readRtpHeader(packet: Uint8Array): RtpView | undefined {
+  const view = emptyRtpView();
+  return readRtp(packet, view) ? view : undefined;
 }
 
 /** The SPS NAL units inside one H.264 RTP payload (single NAL or STAP-A). */

@@ -21,7 +21,7 @@ import { randomInt } from 'node:crypto';
 import { OnairError } from '../../lib/errors.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
 import type { Logger } from '../log.ts';
-import { readRtpHeader, spsFromH264Payload, startsKeyframe } from '../media/rtp.ts';
+import { readRtpHeader, spsFromH264Payload, isKeyframeStart } from '../media/rtp.ts';
 import type {
   MediaKind,
   MediaSource,
@@ -304,7 +304,7 @@ export class FailoverSource implements MediaSource {
       const h = readRtpHeader(packet);
       const payload = h ? packet.subarray(h.payloadOffset) : undefined;
       const codec = input.video?.codec.name ?? '';
-      keyframe = payload !== undefined && startsKeyframe(codec, payload);
+      keyframe = payload !== undefined && isKeyframeStart(codec, payload);
       if (keyframe && payload && codec === 'H264') {
         const sps = spsFromH264Payload(payload)[0];
         if (sps) input.sps = Buffer.from(sps).toString('hex');

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OnairError } from '../../lib/errors.ts';
 import { createLogger } from '../../server/log.ts';
-import { readRtpHeader, startsKeyframe } from '../../server/media/rtp.ts';
+import { readRtpHeader, isKeyframeStart } from '../../server/media/rtp.ts';
 import type {
   MediaKind,
   MediaSource,
@@ -170,7 +170,7 @@ function setup(opts: { slateAfterMs?: number; failback?: 'auto' | 'manual'; slat
           seq: h.sequenceNumber,
           ts: h.timestamp,
           ssrc: h.ssrc,
-          key: kind === 'video' && startsKeyframe('H264', p.subarray(12)),
+          key: kind === 'video' && isKeyframeStart('H264', p.subarray(12)),
           at: now,
         });
       });
