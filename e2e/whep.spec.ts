@@ -72,7 +72,8 @@ test('real-time playback over WHEP: raw viewer, watch page, embed and console pr
     await test.step('1. a running channel with no publisher: the watch page in Real-time mode waits', async () => {
       const created = await request.post('/api/v1/channels', {
         headers: admin,
-        data: { name: 'e2e real time', mode: 'encode', ladder: '480p', segmentSeconds: 2 },
+        // No slate: the players are to wait (paused) while the publisher is away.
+        data: { name: 'e2e real time', mode: 'encode', ladder: '480p', segmentSeconds: 2, slateAfterMs: 0 },
       });
       expect(created.status(), await created.text()).toBe(201);
       channel = (await created.json()) as Channel;
