@@ -22,6 +22,13 @@ export const MAX_RUNNING_PROGRAMS = 3;
 export const PLAYBACK_MODES = ['public', 'token'] as const;
 export type PlaybackMode = (typeof PLAYBACK_MODES)[number];
 
+/**
+ * `low`: LL-HLS (parts, blocking reload) and low-latency DASH (chunked segments), about 2–3 s behind
+ * live; `standard`: whole segments only, about three segments behind. The same media either way.
+ */
+export const LATENCY_MODES = ['low', 'standard'] as const;
+export type LatencyMode = (typeof LATENCY_MODES)[number];
+
 const cidr = z.union([z.cidrv4(), z.cidrv6(), z.ipv4(), z.ipv6()], {
   error: 'must be an IP address or CIDR such as 192.168.0.0/16',
 });
@@ -54,6 +61,7 @@ const segmentSeconds = z
 const mode = z.enum(CHANNEL_MODES, { error: `must be one of ${CHANNEL_MODES.join(', ')}` });
 const ladder = z.enum(LADDER_NAMES, { error: `must be one of ${LADDER_NAMES.join(', ')}` });
 const playback = z.enum(PLAYBACK_MODES, { error: `must be one of ${PLAYBACK_MODES.join(', ')}` });
+const latency = z.enum(LATENCY_MODES, { error: `must be one of ${LATENCY_MODES.join(', ')}` });
 
 /** How the output moves back to the primary once it is healthy again after a failover. */
 export const FAILBACK_MODES = ['manual', 'auto'] as const;
@@ -81,6 +89,7 @@ export const ChannelCreateSchema = z.strictObject({
   ingest: allowList.default([]),
   preview: allowList.default([]),
   playback: playback.default('public'),
+  latency: latency.default('low'),
   failoverAfterMs: failoverAfterMs.default(1000),
   slateAfterMs: slateAfterMs.default(2000),
   failback: failback.default('manual'),
@@ -96,6 +105,7 @@ export const ChannelPatchSchema = z.strictObject({
   ingest: allowList.optional(),
   preview: allowList.optional(),
   playback: playback.optional(),
+  latency: latency.optional(),
   failoverAfterMs: failoverAfterMs.optional(),
   slateAfterMs: slateAfterMs.optional(),
   failback: failback.optional(),
@@ -258,6 +268,7 @@ export interface Channel {
   ingest: string[];
   preview: string[];
   playback: PlaybackMode;
+  latency: LatencyMode;
   /** An input that sends no media for this long has failed: the output moves to the other one. */
   failoverAfterMs: number;
   /** With no input for this long, viewers see the slate (0: no slate). */

@@ -73,6 +73,12 @@ const EnvSchema = z.object({
     .min(3, { error: 'must be from 3 to 30' })
     .max(30, { error: 'must be from 3 to 30' })
     .default(6),
+  ONAIR_ORIGIN_CACHE_MB: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(0, { error: 'must be from 0 to 65536' })
+    .max(65536, { error: 'must be from 0 to 65536' })
+    .default(256),
   ONAIR_WHIP_RATE_LIMIT: z.coerce
     .number({ error: 'must be a number' })
     .int({ error: 'must be a whole number' })
@@ -111,6 +117,8 @@ export interface Config {
   iceServers: IceServer[];
   ffmpegPath: string;
   liveWindowSegments: number;
+  /** Bytes of hot segments and parts the origin keeps in memory (0: none). */
+  originCacheBytes: number;
   whipRateLimitPerMinute: number;
   whepMaxViewers: number;
   whepRateLimitPerMinute: number;
@@ -193,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     iceServers,
     ffmpegPath: e.ONAIR_FFMPEG_PATH,
     liveWindowSegments: e.ONAIR_LIVE_WINDOW_SEGMENTS,
+    originCacheBytes: e.ONAIR_ORIGIN_CACHE_MB * 1024 * 1024,
     whipRateLimitPerMinute: e.ONAIR_WHIP_RATE_LIMIT,
     whepMaxViewers: e.ONAIR_WHEP_MAX_VIEWERS,
     whepRateLimitPerMinute: e.ONAIR_WHEP_RATE_LIMIT,

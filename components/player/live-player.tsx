@@ -541,7 +541,10 @@ async function createEngine(
   if (engine === 'hls.js') {
     const Hls = (await import('hls.js')).default;
     const hls = new Hls({
-      liveSyncDurationCount: 3,
+      // LL-HLS playlists: parts and blocking reloads, PART-HOLD-BACK behind live; others: the
+      // playlist's HOLD-BACK (3 segments). A liveSync* setting here would override both.
+      lowLatencyMode: true,
+      maxLiveSyncPlaybackRate: 1.1,
       // A channel's live window: catch up when far behind. A program's DVR window: stay where the viewer seeks.
       liveMaxLatencyDurationCount: opts.dvr ? Infinity : 10,
       manifestLoadingMaxRetry: 2,
@@ -579,7 +582,11 @@ async function createEngine(
   }
   const dashjs = await import('dashjs');
   const player = dashjs.MediaPlayer().create();
-  player.updateSettings({ streaming: { delay: { liveDelayFragmentCount: 3 }, retryAttempts: { MPD: 2 } } });
+  // Low-latency MPDs (chunked segments) carry their latency target in a ServiceDescription, which
+  // dash.js applies with catch-up; others their suggestedPresentationDelay (3 segments).
+  player.updateSettings({
+    streaming: { delay: { useSuggestedPresentationDelay: true }, retryAttempts: { MPD: 2 } },
+  });
   player.on(dashjs.MediaPlayer.events.ERROR, () =>
     fail('The stream stopped. It will resume when the channel is back.'),
   );

@@ -82,6 +82,7 @@ export class ControlPlane {
       ingest: c.ingest,
       preview: c.preview,
       playback: c.playback,
+      latency: c.latency,
       failoverAfterMs: c.failoverAfterMs,
       slateAfterMs: c.slateAfterMs,
       failback: c.failback,
@@ -132,6 +133,7 @@ export class ControlPlane {
       slateAfterMs: body.slateAfterMs,
       failback: body.failback,
       playback: body.playback,
+      latency: body.latency,
       createdAt: now,
       updatedAt: now,
     };

@@ -7,7 +7,7 @@
  * side reads or shares the control plane's rows.
  */
 import type { LadderName } from '../../lib/ladders.ts';
-import type { ChannelMode, FailbackMode, PlaybackMode } from '../../lib/schemas.ts';
+import type { ChannelMode, FailbackMode, LatencyMode, PlaybackMode } from '../../lib/schemas.ts';
 import type { AssetRecord, ChannelRecord, ProgramRecord } from '../store/store.ts';
 
 /** A span of recorded media: program time (epoch ms) from the first segment's start to the last one's end. */
@@ -39,6 +39,7 @@ export interface ChannelConfig {
   readonly ingest: readonly string[];
   readonly preview: readonly string[];
   readonly playback: PlaybackMode;
+  readonly latency: LatencyMode;
   readonly failoverAfterMs: number;
   readonly slateAfterMs: number;
   readonly failback: FailbackMode;
@@ -59,6 +60,7 @@ export function channelConfig(c: ChannelRecord): ChannelConfig {
     slateAfterMs: c.slateAfterMs,
     failback: c.failback,
     playback: c.playback,
+    latency: c.latency,
   });
 }
 

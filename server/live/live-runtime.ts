@@ -49,6 +49,7 @@ import { AssetLibrary } from './asset-library.ts';
 import { ChannelHub } from './channel-hub.ts';
 import type { InputName } from '../source/failover-source.ts';
 import { SlateSource } from '../source/slate-source.ts';
+import { FileCache } from '../origin/file-cache.ts';
 import { DvrPlayback, LivePlayback, VodPlayback } from './playback-sources.ts';
 import { SqliteTimelineJournal, savedTimeline } from './timeline-journal.ts';
 
@@ -115,10 +116,17 @@ export class LiveRuntime implements MediaRuntime {
   readonly #programNames = new Map<string, string>();
   /** Who may watch each channel (preview allow-list, playback mode), for playback of programs and assets. */
   readonly #access = new Map<string, ChannelAccess>();
+  /** Hot segments and parts of every channel, program and asset (the origin's memory). */
+  readonly #originCache: FileCache;
   #closed = false;
 
   constructor(deps: LiveRuntimeDeps) {
     this.#deps = deps;
+    // A part or a segment larger than this is streamed from disk each time.
+    this.#originCache = new FileCache({
+      maxBytes: deps.config.originCacheBytes,
+      maxItemBytes: 16 * 1024 * 1024,
+    });
     this.#engine =
       deps.engine ??
       new WeriftEngine({
@@ -566,6 +574,7 @@ export class LiveRuntime implements MediaRuntime {
       getAsset: (id: string) => this.#assetPlayable(id),
       publicUrl: (req: IncomingMessage) => publicBaseUrl(config, req),
       verifyPlayback: this.#deps.verifyPlayback,
+      cache: this.#originCache,
     };
     return [
       whipMount(

@@ -12,6 +12,7 @@ import type { AssetLibrary, AssetMedia } from './asset-library.ts';
 import { POSTER } from './asset-library.ts';
 import type { ChannelHub } from './channel-hub.ts';
 import { recordingOf } from '../packager/live-output.ts';
+import { partSecondsFor } from '../transcode/ffmpeg-args.ts';
 
 const ALL = Number.MAX_SAFE_INTEGER;
 
@@ -25,6 +26,20 @@ abstract class OutputPlayback implements PlaybackSource {
 
   abstract view(): TimelineView;
   abstract readonly timeShiftBufferDepthSeconds: number;
+  abstract readonly cacheKey: string;
+
+  get version(): number {
+    return this.hub.output.timeline.version;
+  }
+  get lowLatency(): boolean {
+    return this.hub.config.latency === 'low';
+  }
+  get partSeconds(): number {
+    return partSecondsFor(this.segmentSeconds);
+  }
+  waitForChange(timeoutMs: number): Promise<boolean> {
+    return this.hub.output.timeline.waitForChange(timeoutMs);
+  }
 
   get dir(): string {
     return this.hub.output.liveDir;
@@ -63,6 +78,11 @@ export class LivePlayback extends OutputPlayback {
     this.#windowSegments = windowSegments;
   }
 
+  get cacheKey(): string {
+    // The latency setting changes what is rendered from the same timeline.
+    return `live/${this.hub.channelId}/${this.hub.config.latency}`;
+  }
+
   view(): TimelineView {
     return this.hub.output.timeline.window({ maxSegments: this.#windowSegments });
   }
@@ -82,6 +102,10 @@ export class DvrPlayback extends OutputPlayback {
     this.#programId = programId;
   }
 
+  get cacheKey(): string {
+    return `dvr/${this.#programId}/${this.hub.config.latency}`;
+  }
+
   view(): TimelineView {
     const since = this.hub.programSince(this.#programId);
     if (since === undefined) return { runs: [] };
@@ -99,6 +123,9 @@ export class VodPlayback implements PlaybackSource {
   readonly ended = true;
   readonly expectedTracks = 0;
   readonly currentRunId = undefined;
+  readonly version = 0;
+  readonly lowLatency = false;
+  readonly partSeconds = 0.5;
   readonly #media: AssetMedia;
   readonly #library: AssetLibrary;
   readonly #start: number;
@@ -120,6 +147,9 @@ export class VodPlayback implements PlaybackSource {
 
   get dir(): string {
     return this.#media.dir;
+  }
+  get cacheKey(): string {
+    return `vod/${this.#media.record.id}`;
   }
   get segmentSeconds(): number {
     return this.#segmentSeconds;

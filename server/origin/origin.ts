@@ -18,7 +18,8 @@ import type { ChannelState, PlaybackMode } from '../../lib/schemas.ts';
 import { isAllowed } from '../http/allow-list.ts';
 import { clientAddress, sendText } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
-import { CORS, NO_CACHE, servePlayback, type PlaybackSource } from './playback.ts';
+import type { FileCache } from './file-cache.ts';
+import { CORS, NO_CACHE, servePlayback, type PlaybackContext, type PlaybackSource } from './playback.ts';
 
 /** What the origin needs of a channel's settings. */
 export interface OriginChannelInfo {
@@ -87,7 +88,7 @@ async function servePlayable(
     sendText(res, 200, JSON.stringify(playable.info), 'application/json; charset=utf-8', NO_CACHE);
     return;
   }
-  await servePlayback(req, res, playable.source, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
+  await servePlayback(req, res, playable.source, rest, context(req, r, deps));
 }
 
 export interface OriginDeps {
@@ -102,6 +103,16 @@ export interface OriginDeps {
   publicUrl: (req: IncomingMessage) => string;
   /** Checks playback tokens of channels whose playback is `token` (none: such channels serve nothing). */
   verifyPlayback?: VerifyPlayback;
+  /** Hot segments and parts in memory. */
+  cache?: FileCache;
+}
+
+function context(req: IncomingMessage, r: Route, deps: OriginDeps): PlaybackContext {
+  return {
+    utcTimingUrl: `${deps.publicUrl(req)}/time`,
+    query: r.url.searchParams,
+    ...(deps.cache ? { cache: deps.cache } : {}),
+  };
 }
 
 function preflight(res: ServerResponse): void {
@@ -200,7 +211,7 @@ export function liveMount(deps: OriginDeps): MediaMount {
         if (rest === 'thumbnail.jpg') throw new OnairError('not_found', 'no thumbnail yet');
         throw new OnairError('channel_not_running', 'channel is offline');
       }
-      await servePlayback(req, res, live.playback, rest, { utcTimingUrl: `${deps.publicUrl(req)}/time` });
+      await servePlayback(req, res, live.playback, rest, context(req, r, deps));
     },
   };
 }

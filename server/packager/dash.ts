@@ -21,6 +21,18 @@ export interface DashOptions {
    * view, not at its run's first segment ever (a clip starts mid-run).
    */
   vod?: boolean;
+  /**
+   * Low-latency DASH: the segment being written is listed (with the expected
+   * duration) and may be fetched `availabilityTimeOffset` early, delivered in
+   * chunks as its parts are written; a ServiceDescription sets the latency target.
+   */
+  lowLatency?: DashLowLatency;
+}
+
+export interface DashLowLatency {
+  segmentSeconds: number;
+  partSeconds: number;
+  targetLatencySeconds: number;
 }
 
 function esc(value: string | number): string {
@@ -96,8 +108,22 @@ function periodStart(run: Run, opts: DashOptions): number | undefined {
   return first;
 }
 
-function segmentTemplate(run: Run, track: RunTrack, startPdt: number, indent: string): string[] {
-  const segments = addressable(track.segments);
+function segmentTemplate(
+  run: Run,
+  track: RunTrack,
+  startPdt: number,
+  indent: string,
+  ll: DashLowLatency | undefined,
+): string[] {
+  const listed: Segment[] = [...track.segments];
+  const pending = ll ? track.pending : undefined;
+  const last = listed.at(-1);
+  if (pending && last && pending.number === last.number + 1) {
+    // The expected duration: the next refresh has the real one (each S carries its own t).
+    const d = Math.round(ll!.segmentSeconds * track.info.timescale);
+    listed.push({ ...pending, duration: d, bytes: 0 });
+  }
+  const segments = addressable(listed);
   const first = segments[0];
   if (!first) return [];
   const firstStart = track.firstStart ?? first.start;
@@ -113,6 +139,8 @@ function segmentTemplate(run: Run, track: RunTrack, startPdt: number, indent: st
     ['initialization', track.initUri],
     ['media', `${run.id}/${track.info.id}/seg_$Number%05d$.m4s`],
     ['startNumber', first.number],
+    ['availabilityTimeOffset', ll ? Number((ll.segmentSeconds - ll.partSeconds).toFixed(3)) : undefined],
+    ['availabilityTimeComplete', ll ? 'false' : undefined],
   ]);
   return [
     `${indent}<SegmentTemplate${template}>`,
@@ -165,7 +193,7 @@ function renderPeriod(run: Run, opts: DashOptions): string[] {
           ['height', t.info.height],
           ['frameRate', frameRate(t.info.frameRate)],
         ])}>`,
-        ...segmentTemplate(run, t, startPdt, '        '),
+        ...segmentTemplate(run, t, startPdt, '        ', opts.lowLatency),
         '      </Representation>',
       );
     }
@@ -199,7 +227,10 @@ function renderPeriod(run: Run, opts: DashOptions): string[] {
           ])}/>`,
         );
       }
-      lines.push(...segmentTemplate(run, t, startPdt, '        '), '      </Representation>');
+      lines.push(
+        ...segmentTemplate(run, t, startPdt, '        ', opts.lowLatency),
+        '      </Representation>',
+      );
     }
     lines.push('    </AdaptationSet>');
   }
@@ -253,7 +284,24 @@ export function renderDashMpd(view: TimelineView, opts: DashOptions): string {
     ];
   }
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<MPD${attrs(mpdAttrs)}>`];
-  for (const run of view.runs) lines.push(...renderPeriod(run, opts));
+  const ll = opts.ended ? undefined : opts.lowLatency;
+  if (ll) {
+    // Before the Periods in the schema's element order.
+    const ms = (s: number): number => Math.round(s * 1000);
+    lines.push(
+      '  <ServiceDescription id="0">',
+      `    <Latency${attrs([
+        ['referenceId', 0],
+        ['target', ms(ll.targetLatencySeconds)],
+        ['min', ms(Math.max(ll.partSeconds * 2, ll.targetLatencySeconds - ll.segmentSeconds))],
+        ['max', ms(ll.targetLatencySeconds + ll.segmentSeconds * 2)],
+      ])}/>`,
+      '    <PlaybackRate min="0.96" max="1.04"/>',
+      '  </ServiceDescription>',
+    );
+  }
+  for (const run of view.runs)
+    lines.push(...renderPeriod(run, { ...opts, ...(ll ? {} : { lowLatency: undefined }) }));
   // UTCTiming comes after the Periods in the MPD schema's element order.
   lines.push(
     `  <UTCTiming${attrs([

@@ -218,6 +218,7 @@ export class LiveOutput {
           after: t.segments.at(-1)?.number ?? -1,
         })),
         useFileTimes: true,
+        readParts: false,
         onError: (trackId, err) => this.#events.emit('indexError', trackId, err),
       });
       await indexer.flush();

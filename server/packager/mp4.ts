@@ -492,3 +492,40 @@ export function parseMediaSegment(buf: Buffer, defaults: SegmentDefaults = {}): 
   const startsWithKeyframe = seenSample && (firstFlags === undefined || isKeyframe(firstFlags));
   return { baseMediaDecodeTime, duration, sampleCount, startsWithKeyframe };
 }
+
+/** One part of a CMAF segment: a byte range ending with a complete moof + mdat. */
+export interface PartRange {
+  offset: number;
+  length: number;
+}
+
+/**
+ * The complete fragments of a segment file, possibly still being written: each
+ * part ends at the end of an mdat that follows a moof, and holds every box
+ * since the previous part (so the first part carries the `styp`). Bytes of a
+ * box not yet complete are left for later. `from` is where the first part starts.
+ */
+export function splitParts(buf: Buffer, from = 0): PartRange[] {
+  const parts: PartRange[] = [];
+  let pos = from;
+  let partStart = from;
+  let sawMoof = false;
+  while (pos + 8 <= buf.length) {
+    let size = buf.readUInt32BE(pos);
+    const type = buf.toString('latin1', pos + 4, pos + 8);
+    if (size === 1) {
+      if (pos + 16 > buf.length) break;
+      size = Number(buf.readBigUInt64BE(pos + 8));
+    }
+    // 0 (to the end of the file) cannot be told apart from a box still being written.
+    if (size < 8 || pos + size > buf.length) break;
+    pos += size;
+    if (type === 'moof') sawMoof = true;
+    else if (type === 'mdat' && sawMoof) {
+      parts.push({ offset: partStart, length: pos - partStart });
+      partStart = pos;
+      sawMoof = false;
+    }
+  }
+  return parts;
+}

@@ -26,6 +26,40 @@ export interface Segment {
   /** Epoch ms of the segment start (may be fractional). */
   pdt: number;
   bytes: number;
+  /** Its CMAF parts (fragments), when read as they were written; not kept in the durable index. */
+  parts?: readonly Part[];
+}
+
+/** A part (CMAF chunk: moof + mdat) of a segment: a byte range of its file. */
+export interface Part {
+  offset: number;
+  length: number;
+  /** In the track timescale. */
+  duration: number;
+  /** Starts with a keyframe (EXT-X-PART INDEPENDENT=YES). */
+  independent: boolean;
+}
+
+/** The segment being written: its parts so far. */
+export interface PendingSegment {
+  /** The media sequence number it will have. */
+  seq: number;
+  number: number;
+  uri: string;
+  /** tfdt of its first part. */
+  start: number;
+  /** Epoch ms of its start. */
+  pdt: number;
+  parts: Part[];
+}
+
+export interface NewPart {
+  /** The segment's FFmpeg file number and uri (its final name). */
+  number: number;
+  uri: string;
+  /** tfdt of the segment's first part. */
+  start: number;
+  part: Part;
 }
 
 export interface RunTrack {
@@ -37,6 +71,8 @@ export interface RunTrack {
   discontinuity: number;
   /** tfdt of the first segment ever added for this track in this run (DASH presentationTimeOffset). */
   firstStart: number | undefined;
+  /** The segment FFmpeg is writing now, if its first part is out (live only). */
+  pending?: PendingSegment;
 }
 
 export interface Run {
@@ -62,6 +98,7 @@ export interface NewSegment {
   bytes: number;
   /** Used to derive the frame rate of video tracks that do not declare one. */
   sampleCount?: number;
+  parts?: readonly Part[];
 }
 
 export interface PruneResult {
@@ -132,6 +169,8 @@ export class Timeline {
   private readonly stats = new WeakMap<RunTrack, TrackStats>();
   private lastAdded: number | undefined;
   private readonly journal: TimelineJournal | undefined;
+  private changes = 0;
+  private readonly waiters = new Set<() => void>();
 
   constructor(options: { now?: () => number; journal?: TimelineJournal } = {}) {
     this.now = options.now ?? Date.now;
@@ -164,11 +203,15 @@ export class Timeline {
     if (this.runs.some((r) => r.id === id)) throw new MediaError('invalid_state', `run ${id} already exists`);
     // A new run implies the previous one is over, whether or not endRun was called.
     const prev = this.runs[this.runs.length - 1];
-    if (prev) prev.ended = true;
     const run: Run = { id, startedAt, ended: false, anchor: undefined, tracks: new Map() };
     this.runs.push(run);
+    if (prev) {
+      prev.ended = true;
+      for (const t of prev.tracks.values()) delete t.pending;
+    }
     if (prev) this.journal?.runEnded(prev);
     this.journal?.runBegan(run);
+    this.changed();
     return run;
   }
 
@@ -176,7 +219,92 @@ export class Timeline {
     const run = this.getRun(runId);
     if (run.ended) return;
     run.ended = true;
+    // A part of a segment FFmpeg never finished is not coming.
+    for (const t of run.tracks.values()) delete t.pending;
     this.journal?.runEnded(run);
+    this.changed();
+  }
+
+  /** Bumped on every change: renderings of the timeline are valid while it stays the same. */
+  get version(): number {
+    return this.changes;
+  }
+
+  /**
+   * Resolves true at the next change, or false after `timeoutMs` (blocking
+   * playlist reloads, parts announced before they exist).
+   */
+  waitForChange(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.add(wake);
+    });
+  }
+
+  private changed(): void {
+    this.changes++;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * A part of the segment being written: announced before the segment is complete.
+   * The run is anchored by its first part, as by its first segment otherwise.
+   */
+  addPart(runId: string, trackId: string, input: NewPart, now: number = this.now()): PendingSegment {
+    const run = this.getRun(runId);
+    const track = run.tracks.get(trackId);
+    if (!track) throw new MediaError('invalid_state', `track ${trackId} not declared in run ${runId}`);
+    const last = track.segments.at(-1);
+    if (last && input.number <= last.number) {
+      throw new MediaError('invalid_state', `part of segment ${input.number} after ${last.number}`);
+    }
+    if (!(input.part.duration > 0))
+      throw new MediaError('invalid_state', `part of ${input.uri} has no duration`);
+    this.anchor(run, track, input.start, input.part.duration, now);
+    let pending = track.pending;
+    if (!pending || pending.number !== input.number) {
+      pending = {
+        seq: this.nextSeq.get(trackId) ?? 0,
+        number: input.number,
+        uri: input.uri,
+        start: input.start,
+        pdt: run.anchor! + ((input.start - track.firstStart!) / track.info.timescale) * 1000,
+        parts: [],
+      };
+      track.pending = pending;
+    }
+    pending.parts.push({ ...input.part });
+    this.changed();
+    return pending;
+  }
+
+  /** The run's anchor and the track's first tfdt, set by its first segment or part (`duration` ticks, just completed). */
+  private anchor(run: Run, track: RunTrack, start: number, duration: number, now: number): void {
+    if (run.anchor === undefined) {
+      // The first segment (or part) just completed, so it started one duration ago.
+      let anchor = now - (duration / track.info.timescale) * 1000;
+      // Keep program time monotonic across runs even if the previous run's media ran ahead of the wall clock.
+      const prevEnd = this.endPdtBefore(run);
+      if (prevEnd !== undefined && anchor < prevEnd) anchor = prevEnd;
+      run.anchor = anchor;
+      this.journal?.runAnchored(run);
+    }
+    if (track.firstStart === undefined) {
+      track.firstStart = start;
+      const d = this.lastDiscontinuity.get(track.info.id);
+      track.discontinuity = d === undefined ? 0 : d + 1;
+      this.lastDiscontinuity.set(track.info.id, track.discontinuity);
+      this.journal?.trackSet(run, track);
+    }
   }
 
   /** Declare (or update, e.g. a measured bandwidth) a track of a run. Segments are kept. */
@@ -193,6 +321,7 @@ export class Timeline {
       }
       existing.initUri = initUri;
       this.journal?.trackSet(run, existing);
+      this.changed();
       return existing;
     }
     const track: RunTrack = {
@@ -205,6 +334,7 @@ export class Timeline {
     this.stats.set(track, { samples: 0, ticks: 0, declaredFrameRate: info.frameRate !== undefined });
     run.tracks.set(info.id, track);
     this.journal?.trackSet(run, track);
+    this.changed();
     return track;
   }
 
@@ -221,23 +351,8 @@ export class Timeline {
     }
     if (!(input.duration > 0)) throw new MediaError('invalid_state', `segment ${input.uri} has no duration`);
     const { timescale } = track.info;
-
-    if (run.anchor === undefined) {
-      // The first segment just completed, so it started one duration ago.
-      let anchor = now - (input.duration / timescale) * 1000;
-      // Keep program time monotonic across runs even if the previous run's media ran ahead of the wall clock.
-      const prevEnd = this.endPdtBefore(run);
-      if (prevEnd !== undefined && anchor < prevEnd) anchor = prevEnd;
-      run.anchor = anchor;
-      this.journal?.runAnchored(run);
-    }
-    if (track.firstStart === undefined) {
-      track.firstStart = input.start;
-      const d = this.lastDiscontinuity.get(trackId);
-      track.discontinuity = d === undefined ? 0 : d + 1;
-      this.lastDiscontinuity.set(trackId, track.discontinuity);
-      this.journal?.trackSet(run, track);
-    }
+    this.anchor(run, track, input.start, input.duration, now);
+    if (track.pending && track.pending.number <= input.number) delete track.pending;
 
     const seq = this.nextSeq.get(trackId) ?? 0;
     this.nextSeq.set(trackId, seq + 1);
@@ -247,9 +362,10 @@ export class Timeline {
       uri: input.uri,
       start: input.start,
       duration: input.duration,
-      pdt: run.anchor + ((input.start - track.firstStart) / timescale) * 1000,
+      pdt: run.anchor! + ((input.start - track.firstStart!) / timescale) * 1000,
       bytes: input.bytes,
     };
+    if (input.parts && input.parts.length > 0) segment.parts = input.parts.map((p) => ({ ...p }));
     track.segments.push(segment);
     this.lastAdded = now;
 
@@ -266,6 +382,7 @@ export class Timeline {
       }
     }
     this.journal?.segmentAdded(run, trackId, segment);
+    this.changed();
     return segment;
   }
 
@@ -312,11 +429,19 @@ export class Timeline {
       }
     }
     const runs: Run[] = [];
+    const newest = this.runs.at(-1);
     for (const run of this.runs) {
       const tracks = new Map<string, RunTrack>();
       for (const [id, track] of run.tracks) {
         const segments = track.segments.filter((s) => keep.has(s));
-        if (segments.length > 0) tracks.set(id, { ...track, info: { ...track.info }, segments });
+        // The segment being written belongs to windows open at the live edge.
+        const pending = run === newest && until === Infinity ? track.pending : undefined;
+        if (segments.length > 0 || pending) {
+          const copy: RunTrack = { ...track, info: { ...track.info }, segments };
+          if (pending) copy.pending = { ...pending, parts: [...pending.parts] };
+          else delete copy.pending;
+          tracks.set(id, copy);
+        }
       }
       if (tracks.size > 0) runs.push({ ...run, tracks });
     }
@@ -353,7 +478,10 @@ export class Timeline {
         runIds.push(run.id);
       }
     }
-    if (removed.length > 0 || runIds.length > 0) this.journal?.pruned(removed, runIds);
+    if (removed.length > 0 || runIds.length > 0) {
+      this.journal?.pruned(removed, runIds);
+      this.changed();
+    }
     return { uris, runIds };
   }
 

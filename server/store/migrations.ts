@@ -102,6 +102,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE assets ADD COLUMN range_end REAL;
     `,
   },
+  // 5 is taken by RTMP ingest (another branch).
+  {
+    version: 6,
+    name: 'channel latency: low (LL-HLS, LL-DASH) or standard',
+    sql: `ALTER TABLE channels ADD COLUMN latency TEXT NOT NULL DEFAULT 'low';`,
+  },
   // Versions 20 and up: playback protection, console sessions, webhooks (issue 13).
   {
     version: 4,

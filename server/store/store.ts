@@ -66,6 +66,7 @@ function toChannel(r: Row): ChannelRecord {
     ingest: JSON.parse(str(r.ingest)) as string[],
     preview: JSON.parse(str(r.preview)) as string[],
     playback: str(r.playback) === 'token' ? 'token' : 'public',
+    latency: str(r.latency) === 'standard' ? 'standard' : 'low',
     failoverAfterMs: Number(r.failover_after_ms),
     slateAfterMs: Number(r.slate_after_ms),
     failback: str(r.failback) === 'auto' ? 'auto' : 'manual',
@@ -187,6 +188,7 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
     c.failoverAfterMs,
     c.slateAfterMs,
     c.failback,
+    c.latency,
     c.updatedAt,
   ];
 }
@@ -260,8 +262,8 @@ export class Store {
   insertChannel(c: ChannelRecord): void {
     this.#stmt(
       `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback,
-           failover_after_ms, slate_after_ms, failback, updated_at, id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           failover_after_ms, slate_after_ms, failback, latency, updated_at, id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
@@ -269,7 +271,7 @@ export class Store {
     this.#stmt(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
            stream_key = ?, ingest = ?, preview = ?, playback = ?, failover_after_ms = ?, slate_after_ms = ?, failback = ?,
-           updated_at = ? WHERE id = ?`,
+           latency = ?, updated_at = ? WHERE id = ?`,
     ).run(...channelColumns(c), c.id);
   }
 

@@ -1,26 +1,23 @@
 /**
- * argv for the FFmpeg process of one channel run: RTP in (input.sdp) → CMAF fMP4 HLS out, one track per
- * directory:
+ * argv for the FFmpeg process of one channel run: RTP in (input.sdp) → CMAF fMP4 out, one dash muxer
+ * output per track, each in its own directory:
  *
  *   <runDir>/<trackId>/init.mp4
- *   <runDir>/<trackId>/seg_00000.m4s, seg_00001.m4s, …
- *   <runDir>/<trackId>/index.m3u8          (FFmpeg's own media playlist, last HLS_LIST_SIZE segments)
+ *   <runDir>/<trackId>/seg_00001.m4s, seg_00002.m4s, …   (the one being written: seg_N.m4s.tmp)
+ *   <runDir>/<trackId>/manifest.mpd        (FFmpeg's own, unused)
  *
  * trackId: the rendition name ('720p', '480p', '360p', …) in encode mode, 'source' in passthrough, and
- * 'audio'. FFmpeg creates the track directories itself; runDir must exist.
+ * 'audio'. The run's track directories are made before FFmpeg starts; runDir must exist.
  *
  * Facts this relies on (FFmpeg 5.1, verified on this machine, see test/unit/ffmpeg-run.test.ts):
- * - with -var_stream_map and more than one variant the hls muxer appends `_<index>` to a plain
- *   -hls_fmp4_init_filename (init_0.mp4…) and resolves it against the playlist's directory, so
- *   `../%v/init.mp4` is what lands the init at <runDir>/<trackId>/init.mp4. The playlist's
- *   EXT-X-MAP URI is then "../<trackId>/init.mp4" (resolves to the same file). With a single variant
- *   %v is NOT expanded in the init name, so there the plain `init.mp4` is used (URI "init.mp4").
- * - -hls_flags temp_file: segments are written as seg_N.m4s.tmp and renamed when complete, the playlist
- *   likewise (index.m3u8.tmp). Nothing is ever deleted (no delete_segments): the server prunes.
+ * - the dash muxer with -streaming 1 and -frag_type duration writes each fragment (moof+mdat, one
+ *   part) to seg_N.m4s.tmp as soon as it is complete, and renames the file to seg_N.m4s when the
+ *   segment is complete; init.mp4 is complete before the first fragment is written. Numbers start at 1.
+ *   (The hls muxer buffers a whole fMP4 segment in memory: no parts could be read before its end.)
  * - the SDP demuxer's -listen_timeout (whole seconds; default 10) is a read timeout for the whole
  *   input: with no packet (RTP or RTCP) on any of its sockets for that long the read fails with
  *   ETIMEDOUT ("input.sdp: Connection timed out" on stderr, repeated: FFmpeg retries the read while
- *   flushing its parsers). It then finishes the files (last segment, #EXT-X-ENDLIST) and exits 0 by
+ *   flushing its parsers). It then finishes the files (renames the last segment) and exits 0 by
  *   itself: measured 2 s (passthrough) to 4.2 s (encode, incl. encoding backlog) after the last packet
  *   with a 1 s timeout, ~12 s with 3 s. The same timeout applies before the first packet. SIGINT alone
  *   does not stop FFmpeg while it blocks waiting for RTP; rely on this timeout (then SIGKILL).
@@ -60,8 +57,10 @@ export interface FfmpegArgs {
 }
 
 export const DEFAULT_INPUT_TIMEOUT_SECONDS = 2;
-/** Entries kept in FFmpeg's own playlists; segment files are never deleted by FFmpeg. */
-export const HLS_LIST_SIZE = 10;
+/** Segments in FFmpeg's own MPD (unused by onair); segment files are never deleted by FFmpeg. */
+const DASH_WINDOW_SIZE = 3;
+/** dash muxer: segments kept outside its window before it deletes them, i.e. never. */
+const DASH_NEVER_DELETE = 1_000_000_000;
 export const PASSTHROUGH_TRACK_ID = 'source';
 /**
  * Passthrough cuts where the publisher's keyframes are (the server asks for one by PLI every
@@ -109,34 +108,80 @@ function audioTrack(audioKbps: number): TrackSpec {
   return { id: AUDIO_TRACK_ID, kind: 'audio', bandwidth: audioKbps * 1000 };
 }
 
-/** hls muxer options for one output holding `tracks` (in output stream order), one directory each. */
-function hlsOutput(dir: string, hlsTime: number, tracks: readonly TrackSpec[]): string[] {
-  let videoIndex = 0;
-  let audioIndex = 0;
-  const streamMap = tracks
-    .map(
-      (t) =>
-        (t.kind === 'video' ? `v:${String(videoIndex++)}` : `a:${String(audioIndex++)}`) + `,name:${t.id}`,
-    )
-    .join(' ');
+/**
+ * Part (CMAF chunk) length for a segment length: about a quarter segment, at most 0.5 s. Every
+ * segment is written as a run of fragments of this length, whatever the channel's latency setting:
+ * low latency only changes what the manifests announce.
+ */
+export function partSecondsFor(segmentSeconds: number): number {
+  return Math.min(0.5, segmentSeconds / 4);
+}
+
+/**
+ * dash muxer options for one output holding one track, in its own directory. Not for FFmpeg's MPD
+ * (onair renders its own): for CMAF segments written fragment by fragment (`-streaming 1`) into
+ * `seg_N.m4s.tmp`, renamed to `seg_N.m4s` when complete, so the server can read each part as it
+ * lands and a complete name always means a complete segment.
+ */
+function dashOutput(dir: string, segSeconds: number, partSeconds: number, track: TrackSpec): string[] {
   return [
     '-f',
-    'hls',
-    '-hls_time',
-    String(hlsTime),
-    '-hls_list_size',
-    String(HLS_LIST_SIZE),
-    '-hls_segment_type',
-    'fmp4',
-    '-hls_flags',
-    'independent_segments+temp_file',
-    '-hls_fmp4_init_filename',
-    tracks.length > 1 ? '../%v/init.mp4' : 'init.mp4',
-    '-hls_segment_filename',
-    `${dir}/%v/seg_%05d.m4s`,
-    '-var_stream_map',
-    streamMap,
-    `${dir}/%v/index.m3u8`,
+    'dash',
+    '-seg_duration',
+    String(segSeconds),
+    '-frag_type',
+    'duration',
+    '-frag_duration',
+    String(partSeconds),
+    '-streaming',
+    '1',
+    '-use_template',
+    '1',
+    '-use_timeline',
+    '1',
+    // FFmpeg's own MPD lists a few segments; it never deletes one (the server prunes).
+    '-window_size',
+    String(DASH_WINDOW_SIZE),
+    '-extra_window_size',
+    String(DASH_NEVER_DELETE),
+    '-remove_at_exit',
+    '0',
+    '-init_seg_name',
+    'init.mp4',
+    '-media_seg_name',
+    'seg_$Number%05d$.m4s',
+    `${dir}/${track.id}/manifest.mpd`,
+  ];
+}
+
+/** libx264 options of one rendition's output. */
+function x264Output(segmentSeconds: number, videoKbps: number): string[] {
+  return [
+    // encode every input frame at its own timestamp (browser cameras are variable frame rate)
+    '-fps_mode',
+    'passthrough',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-profile:v',
+    'high',
+    '-pix_fmt',
+    'yuv420p',
+    // no B-frames: no composition offsets/edit lists, lower latency, same structure as passthrough
+    '-bf',
+    '0',
+    '-sc_threshold',
+    '0',
+    // aligned IDR frames at every segment boundary in every rendition (same t in every branch)
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${String(segmentSeconds)})`,
+    '-b:v',
+    kbps(videoKbps),
+    '-maxrate:v',
+    kbps(videoKbps * 1.06),
+    '-bufsize:v',
+    kbps(videoKbps * 2),
   ];
 }
 
@@ -154,6 +199,7 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
     throw new RangeError('runDir must be non-empty and contain no %');
   if (ladder.renditions.length === 0) throw new RangeError('ladder has no renditions');
   const dir = runDir.endsWith('/') ? runDir.slice(0, -1) : runDir;
+  const part = partSecondsFor(segmentSeconds);
 
   const tracks: TrackSpec[] = [];
   const args: string[] = [
@@ -192,53 +238,33 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
       (r, i) => `[s${String(i)}]${scaleFilter(r.width, r.height)}[v${String(i)}]`,
     );
     args.push('-filter_complex', [split, ...chains].join(';'));
-    ladder.renditions.forEach((_, i) => args.push('-map', `[v${String(i)}]`));
-    if (hasAudio) args.push('-map', '0:a:0');
-    args.push(
-      // encode every input frame at its own timestamp (browser cameras are variable frame rate)
-      '-fps_mode',
-      'passthrough',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-profile:v',
-      'high',
-      '-pix_fmt',
-      'yuv420p',
-      // no B-frames: no composition offsets/edit lists, lower latency, same structure as passthrough
-      '-bf',
-      '0',
-      '-sc_threshold',
-      '0',
-      // aligned IDR frames at every segment boundary in every rendition (same t in every branch)
-      '-force_key_frames',
-      `expr:gte(t,n_forced*${String(segmentSeconds)})`,
-    );
     ladder.renditions.forEach((r, i) => {
-      const s = `:v:${String(i)}`;
-      args.push(
-        `-b${s}`,
-        kbps(r.videoKbps),
-        `-maxrate${s}`,
-        kbps(r.videoKbps * 1.06),
-        `-bufsize${s}`,
-        kbps(r.videoKbps * 2),
-      );
       if (!TRACK_ID.test(r.name)) throw new RangeError(`rendition name ${r.name} is not a valid track id`);
-      tracks.push({
+      const track: TrackSpec = {
         id: r.name,
         kind: 'video',
         bandwidth: r.videoKbps * 1000,
         width: r.width,
         height: r.height,
-      });
+      };
+      tracks.push(track);
+      args.push(
+        '-map',
+        `[v${String(i)}]`,
+        ...x264Output(segmentSeconds, r.videoKbps),
+        ...dashOutput(dir, segmentSeconds, part, track),
+      );
     });
     if (hasAudio) {
-      args.push(...audioEncode(ladder.audioKbps));
-      tracks.push(audioTrack(ladder.audioKbps));
+      const audio = audioTrack(ladder.audioKbps);
+      tracks.push(audio);
+      args.push(
+        '-map',
+        '0:a:0',
+        ...audioEncode(ladder.audioKbps),
+        ...dashOutput(dir, segmentSeconds, part, audio),
+      );
     }
-    args.push(...hlsOutput(dir, segmentSeconds, tracks));
   } else {
     // The publisher's H.264 as is. Its own output: hls_time is per muxer and differs from the audio's.
     const top = ladder.renditions[0];
@@ -253,7 +279,7 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
       '0:v:0',
       '-c:v',
       'copy',
-      ...hlsOutput(dir, segmentSeconds * PASSTHROUGH_HLS_TIME_FACTOR, [video]),
+      ...dashOutput(dir, segmentSeconds * PASSTHROUGH_HLS_TIME_FACTOR, part, video),
     );
     if (hasAudio) {
       const audio = audioTrack(ladder.audioKbps);
@@ -262,7 +288,7 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
         '-map',
         '0:a:0',
         ...audioEncode(ladder.audioKbps),
-        ...hlsOutput(dir, segmentSeconds, [audio]),
+        ...dashOutput(dir, segmentSeconds, part, audio),
       );
     }
   }

@@ -245,6 +245,8 @@ export class FfmpegRun {
       inputTimeoutSeconds: INPUT_TIMEOUT_SECONDS,
       hasAudio: sdpOptions.audio !== undefined,
     });
+    // The dash muxer writes into the track directories but does not make them.
+    for (const t of built.tracks) await mkdir(path.join(runDir, t.id), { recursive: true });
     const child = spawn(opts.ffmpegPath, built.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const spawned = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));

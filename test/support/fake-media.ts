@@ -66,6 +66,7 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
     ingest: [],
     preview: [],
     playback: 'public',
+    latency: 'low',
     failoverAfterMs: 1000,
     slateAfterMs: 2000,
     failback: 'manual',

@@ -75,7 +75,7 @@ describe('buildFfmpegArgs', () => {
     );
   });
 
-  test('layout: %v directories, fixed segment and init names, input timeout', () => {
+  test('layout: one dash output per track directory, fixed names, parts, input timeout', () => {
     const { args } = buildFfmpegArgs({
       ladder: LADDERS['720p'],
       mode: 'encode',
@@ -86,14 +86,22 @@ describe('buildFfmpegArgs', () => {
       hasAudio: true,
     });
     const after = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
-    assert.equal(after('-hls_segment_filename'), '/x/%v/seg_%05d.m4s');
-    assert.equal(args.at(-1), '/x/%v/index.m3u8');
-    assert.equal(after('-hls_fmp4_init_filename'), '../%v/init.mp4');
-    assert.equal(after('-var_stream_map'), 'v:0,name:720p v:1,name:480p v:2,name:360p a:0,name:audio');
+    const outputs = args.filter((a) => a.endsWith('/manifest.mpd'));
+    assert.deepEqual(outputs, [
+      '/x/720p/manifest.mpd',
+      '/x/480p/manifest.mpd',
+      '/x/360p/manifest.mpd',
+      '/x/audio/manifest.mpd',
+    ]);
+    assert.equal(args.filter((a) => a === 'dash').length, 4);
+    assert.equal(after('-media_seg_name'), 'seg_$Number%05d$.m4s');
+    assert.equal(after('-init_seg_name'), 'init.mp4');
     assert.equal(after('-listen_timeout'), '5');
-    assert.equal(after('-hls_time'), '3');
+    assert.equal(after('-seg_duration'), '3');
+    assert.equal(after('-frag_duration'), '0.5');
+    assert.equal(after('-streaming'), '1');
     assert.equal(after('-force_key_frames'), 'expr:gte(t,n_forced*3)');
-    assert.ok(!args.some((a) => a.includes('delete_segments')));
+    assert.equal(after('-remove_at_exit'), '0');
   });
 
   test('rejects bad input', () => {

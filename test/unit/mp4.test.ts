@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseInitSegment, parseMediaSegment } from '../../server/packager/mp4.ts';
 import type { InitInfo } from '../../server/packager/mp4.ts';
-import { RunIndexer, parseFfmpegPlaylist } from '../../server/packager/segment-indexer.ts';
+import { RunIndexer } from '../../server/packager/segment-indexer.ts';
 import { Timeline } from '../../server/packager/timeline.ts';
 
 const run = promisify(execFile);
@@ -196,12 +196,5 @@ describe('RunIndexer over FFmpeg output', () => {
       audio!.info.bandwidth > 100_000 && audio!.info.bandwidth < 160_000,
       String(audio!.info.bandwidth),
     );
-  });
-
-  it('ignores a playlist line still being written', () => {
-    const p = parseFfmpegPlaylist(
-      '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:2.0,\nseg_00000.m4s\n#EXTINF:2.0,\nseg_0000',
-    );
-    assert.deepEqual(p, { map: 'init.mp4', segments: ['seg_00000.m4s'] });
   });
 });
