@@ -116,12 +116,21 @@ function segmentTemplate(
   ll: DashLowLatency | undefined,
 ): string[] {
   const listed: Segment[] = [...track.segments];
-  const pending = ll ? track.pending : undefined;
   const last = listed.at(-1);
-  if (pending && last && pending.number === last.number + 1) {
-    // The expected duration: the next refresh has the real one (each S carries its own t).
-    const d = Math.round(ll!.segmentSeconds * track.info.timescale);
-    listed.push({ ...pending, duration: d, bytes: 0 });
+  if (ll && last && !run.ended) {
+    // The segment being written (or, between two, the next one): listed with the expected
+    // duration, fetched early and sent in chunks. The next refresh has the real duration.
+    const d = Math.round(ll.segmentSeconds * track.info.timescale);
+    const pending = track.pending?.number === last.number + 1 ? track.pending : undefined;
+    listed.push({
+      ...last,
+      seq: last.seq + 1,
+      number: last.number + 1,
+      uri: pending?.uri ?? last.uri,
+      start: pending?.start ?? last.start + last.duration,
+      duration: d,
+      bytes: 0,
+    });
   }
   const segments = addressable(listed);
   const first = segments[0];
