@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what onair needs on a fresh Debian/Ubuntu machine:
-#   - FFmpeg (and, with --test, Chromium) from the distribution's packages, when missing
+#   - FFmpeg (and, with --test, Chromium, nginx-light and wrk for the edge tests and the bench) from the
+#     distribution's packages, when missing
 #   - npm dependencies, including Node 24 LTS (the `node` package) that the npm scripts run on
 #   - the web UI build
 # Safe to run again: it skips what is already there.
@@ -11,7 +12,7 @@ with_browser=0
 for arg in "$@"; do
   case "$arg" in
     --test) with_browser=1 ;;
-    *) echo "setup: unknown option $arg (use --test to also install Chromium for the tests)" >&2; exit 2 ;;
+    *) echo "setup: unknown option $arg (use --test to also install Chromium, nginx and wrk for the tests)" >&2; exit 2 ;;
   esac
 done
 
@@ -20,6 +21,9 @@ say() { printf 'setup: %s\n' "$*"; }
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+# The edge tests and the bench run Debian's nginx in front of onair, and load it with wrk.
+if [ "$with_browser" = 1 ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then missing+=(nginx-light); fi
+if [ "$with_browser" = 1 ] && ! command -v wrk >/dev/null 2>&1; then missing+=(wrk); fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
