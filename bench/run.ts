@@ -8,7 +8,10 @@
  *   - real-time playback (bench/whep.ts): WHEP POST → first frame, glass-to-glass delay,
  *     forwarding cost per viewer and viewers per core
  *
- *   BENCH_PARTS=live,whep (default both)
+ *   - low latency and the origin (bench/low-latency.ts): live delay LL on and off (server side,
+ *     hls.js and dash.js in Chromium), origin requests/s against nginx and through the nginx edge
+ *
+ *   BENCH_PARTS=live,whep,ll,origin (default all)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
+import { latencyBench, originBench } from './low-latency.ts';
 import { whepBench } from './whep.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,13 +146,25 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const PARTS = (process.env.BENCH_PARTS ?? 'live,whep').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,ll,origin').split(',');
 const results: Record<string, unknown> = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   segmentSeconds: SEGMENT_SECONDS,
 };
 if (PARTS.includes('live')) await liveBench();
 if (PARTS.includes('whep')) results.whep = await whepBench();
+if (PARTS.includes('ll') || PARTS.includes('origin')) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'onair-bench-'));
+  const server = await startServer(dataDir);
+  const call = <T>(method: string, p: string, body?: unknown) => api<T>(server.url, method, p, body);
+  try {
+    if (PARTS.includes('ll')) results.liveDelay = await latencyBench({ url: server.url, call });
+    if (PARTS.includes('origin')) results.origin = await originBench({ url: server.url, call });
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 // werift keeps UDP sockets of closed peer connections referenced: exit explicitly.
 process.exit(0);

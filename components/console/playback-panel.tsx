@@ -1,7 +1,7 @@
 'use client';
 import { useState } from 'react';
 import { ApiClient, describeError } from '../../lib/api-client.ts';
-import type { Channel, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
+import type { Channel, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button, buttonClasses } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
@@ -24,7 +24,7 @@ function here(): string {
 }
 
 export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChanged?: () => void }) {
-  const [busy, setBusy] = useState<'mode' | 'mint' | 'revoke'>();
+  const [busy, setBusy] = useState<'mode' | 'latency' | 'mint' | 'revoke'>();
   const [error, setError] = useState<string>();
   const [lifetime, setLifetime] = useState<number>(24 * 3600);
   const [signed, setSigned] = useState<PlaybackToken>();
@@ -43,6 +43,21 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
     } catch (err) {
       if (redirectIfSignedOut(err)) return;
       setError(`Could not change who can watch. ${describeError(err)}`);
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
+  const setLatency = async (latency: LatencyMode) => {
+    if (latency === channel.latency) return;
+    setBusy('latency');
+    setError(undefined);
+    try {
+      await new ApiClient().updateChannel(channel.id, { latency });
+      onChanged?.();
+    } catch (err) {
+      if (redirectIfSignedOut(err)) return;
+      setError(`Could not change the latency. ${describeError(err)}`);
     } finally {
       setBusy(undefined);
     }
@@ -123,6 +138,35 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
                     value={value}
                     checked={channel.playback === value}
                     onChange={() => void setMode(value)}
+                    className="accent-sky-500"
+                  />
+                  {title}
+                </span>
+                <span className="text-xs text-zinc-400">{hint}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
+          <legend className="mb-1 text-xs font-medium text-zinc-300">Latency (HLS and DASH)</legend>
+          <div className="grid grid-cols-1 gap-2 sm:grid-cols-2">
+            {(
+              [
+                ['low', 'Low, about 2–3 s', 'LL-HLS parts and chunked DASH; other players still play.'],
+                ['standard', 'Standard, about 3 segments', 'Whole segments only: the most tolerant.'],
+              ] as const
+            ).map(([value, title, hint]) => (
+              <label
+                key={value}
+                className="flex cursor-pointer flex-col rounded-md border border-zinc-700 px-3 py-2 text-sm has-checked:border-sky-500 has-checked:bg-sky-950/40 has-focus-visible:outline-2 has-focus-visible:outline-sky-400"
+              >
+                <span className="flex items-center gap-2 font-medium">
+                  <input
+                    type="radio"
+                    name={`latency-${channel.id}`}
+                    value={value}
+                    checked={channel.latency === value}
+                    onChange={() => void setLatency(value)}
                     className="accent-sky-500"
                   />
                   {title}

@@ -267,7 +267,11 @@ export function LivePlayer({
       setEngineName(engine);
       video.muted = muted;
       try {
-        engineRef.current = await createEngine(engine, video, src, fail, { dvr: isMedia });
+        engineRef.current = await createEngine(engine, video, src, fail, {
+          dvr: isMedia,
+          autoplay,
+          onBlocked: () => setNeedsTap(true),
+        });
       } catch (err) {
         if (cancelled) return;
         setStatus('error');
@@ -279,7 +283,8 @@ export function LivePlayer({
         return;
       }
       if (apiRef) apiRef.current = { programTime: () => engineRef.current?.programTime() };
-      if (autoplay) {
+      // dash.js starts playback itself once its stream is ready (see createEngine).
+      if (autoplay && engine !== 'dash.js') {
         video.play().catch(() => {
           // Browsers refuse unmuted autoplay: start muted, let the viewer unmute.
           video.muted = true;
@@ -508,7 +513,7 @@ async function createEngine(
   video: HTMLVideoElement,
   src: string,
   fail: (why: string) => void,
-  opts: { dvr: boolean },
+  opts: { dvr: boolean; autoplay?: boolean; onBlocked?: () => void },
 ): Promise<EngineHandle> {
   if (engine === 'unsupported')
     throw new Error('This browser cannot play this stream. Try another browser or the other protocol.');
@@ -544,12 +549,15 @@ async function createEngine(
       // LL-HLS playlists: parts and blocking reloads, PART-HOLD-BACK behind live; others: the
       // playlist's HOLD-BACK (3 segments). A liveSync* setting here would override both.
       lowLatencyMode: true,
-      maxLiveSyncPlaybackRate: 1.1,
-      // A channel's live window: catch up when far behind. A program's DVR window: stay where the viewer seeks.
-      liveMaxLatencyDurationCount: opts.dvr ? Infinity : 10,
+      // Near live, play up to 10 % faster to hold the target delay (not in a DVR window).
+      maxLiveSyncPlaybackRate: opts.dvr ? 1 : 1.1,
       manifestLoadingMaxRetry: 2,
       levelLoadingMaxRetry: 4,
     });
+    // A channel's live window: jump back to live when 10 segments behind. A program's DVR window: stay
+    // where the viewer seeks (hls.js' default). Set after construction: hls.js accepts it in the
+    // constructor only beside liveSyncDurationCount, which would override the playlists' hold-back.
+    if (!opts.dvr) hls.config.liveMaxLatencyDurationCount = 10;
     let recovered = false;
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return;
@@ -572,7 +580,12 @@ async function createEngine(
       setQuality: (id) => {
         hls.currentLevel = id === 'auto' ? -1 : Number(id);
       },
-      latency: () => (Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : undefined),
+      // Behind real time: the wall clock minus the playhead's EXT-X-PROGRAM-DATE-TIME.
+      latency: () => {
+        const at = hls.playingDate?.getTime();
+        const behind = at !== undefined && at > 0 ? (Date.now() - at) / 1000 : hls.latency;
+        return Number.isFinite(behind) && behind > 0 ? behind : undefined;
+      },
       toLive: () => {
         if (hls.liveSyncPosition !== null) video.currentTime = hls.liveSyncPosition;
       },
@@ -590,6 +603,18 @@ async function createEngine(
   player.on(dashjs.MediaPlayer.events.ERROR, () =>
     fail('The stream stopped. It will resume when the channel is back.'),
   );
+  if (opts.autoplay) {
+    // Not before dash.js listens to the element: a 'play' event it misses leaves it paused, and a
+    // paused dash.js never refreshes a live MPD.
+    player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
+      if (!video.paused) return;
+      video.play().catch(() => {
+        // Browsers refuse unmuted autoplay: start muted, let the viewer unmute.
+        video.muted = true;
+        video.play().catch(() => opts.onBlocked?.());
+      });
+    });
+  }
   player.initialize(video, src, false);
   return {
     qualities: () => {
