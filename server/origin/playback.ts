@@ -362,6 +362,17 @@ export async function servePlayback(
     if (!tracks.some((t) => t.kind === 'video') || (live && tracks.length < source.expectedTracks)) {
       throw new OnairError('not_found', 'the stream has not started yet');
     }
+    // Published once every track has a complete segment (its measured frame rate and bandwidth
+    // are in the master): players then find a segment, not only parts, in every rendition.
+    if (live && source.expectedTracks > 0) {
+      const ready = source
+        .view()
+        .runs.some(
+          (run) =>
+            [...run.tracks.values()].filter((t) => t.segments.length > 0).length >= source.expectedTracks,
+        );
+      if (!ready) throw new OnairError('not_found', 'the stream has not started yet');
+    }
     const r = rendered(`${source.cacheKey}|master`, source.version, () => renderHlsMaster(tracks));
     sendRendered(req, res, r, 'application/vnd.apple.mpegurl', playlistCaching(source, false));
     return;
@@ -421,10 +432,8 @@ export async function servePlayback(
     const skip = ll && q.skip;
     const r = rendered(`${source.cacheKey}|${trackId}|${skip ? 'skip' : 'full'}`, source.version, () => {
       const view = source.view();
-      const has = view.runs.some((run) => {
-        const t = run.tracks.get(trackId);
-        return (t?.segments.length ?? 0) > 0 || t?.pending !== undefined;
-      });
+      // A rendition's playlist appears with its first complete segment; parts follow from there.
+      const has = view.runs.some((run) => (run.tracks.get(trackId)?.segments.length ?? 0) > 0);
       if (!has) return '';
       const reports: RenditionReport[] = [];
       if (ll) {
