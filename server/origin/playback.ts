@@ -16,6 +16,7 @@ import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import { sendText } from '../http/http.ts';
 import { renderDashMpd } from '../packager/dash.ts';
+import { splitParts } from '../packager/mp4.ts';
 import {
   playlistEnd,
   renderHlsMaster,
@@ -542,6 +543,16 @@ async function servePart(
     const { segment, pending, next } = lookup(findTrack(source.view(), runId, trackId), n);
     // The preload hint: the next part of the segment being written, or the first of the next one.
     const hinted = (pending && k === pending.parts.length) || (next && k === 0);
+    if (!segment && !pending && !next && cache) {
+      // A segment that left the window (its file is kept a while longer): its parts are its fragments.
+      const whole = await cache.file(segFile);
+      const r = whole ? splitParts(whole.body)[k] : undefined;
+      if (whole && r) {
+        const etag = `"p${r.offset.toString(16)}-${r.length.toString(16)}"`;
+        sendBuffer(req, res, whole.body.subarray(r.offset, r.offset + r.length), etag, type, IMMUTABLE);
+        return;
+      }
+    }
     if (segment || !hinted) throw new OnairError('not_found', 'no such part');
     await waitUntil(source, () => find() !== undefined, source.partSeconds * 6 * 1000);
     part = find();
