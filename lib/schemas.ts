@@ -6,7 +6,11 @@ import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events.ts';
 export const CHANNEL_STATES = ['stopped', 'starting', 'running', 'stopping'] as const;
 export type ChannelState = (typeof CHANNEL_STATES)[number];
 
-export const CHANNEL_MODES = ['encode', 'passthrough'] as const;
+/**
+ * `encode`: one stream in, the ladder encoded by onair. `passthrough`: one H.264 stream in, repackaged.
+ * `passthrough-abr`: several renditions in (one RTMP stream each), repackaged as one ladder.
+ */
+export const CHANNEL_MODES = ['encode', 'passthrough', 'passthrough-abr'] as const;
 export type ChannelMode = (typeof CHANNEL_MODES)[number];
 
 /** The two ingest points of a channel: the output follows the primary while it is healthy. */
@@ -54,6 +58,13 @@ const segmentSeconds = z
 const mode = z.enum(CHANNEL_MODES, { error: `must be one of ${CHANNEL_MODES.join(', ')}` });
 const ladder = z.enum(LADDER_NAMES, { error: `must be one of ${LADDER_NAMES.join(', ')}` });
 const playback = z.enum(PLAYBACK_MODES, { error: `must be one of ${PLAYBACK_MODES.join(', ')}` });
+/** SRT receiver latency: how long lost packets may take to be resent. */
+export const DEFAULT_SRT_LATENCY_MS = 120;
+const srtLatencyMs = z
+  .number({ error: 'must be a whole number of milliseconds from 20 to 8000' })
+  .int({ error: 'must be a whole number of milliseconds from 20 to 8000' })
+  .min(20, { error: 'must be a whole number of milliseconds from 20 to 8000' })
+  .max(8000, { error: 'must be a whole number of milliseconds from 20 to 8000' });
 
 export const ChannelCreateSchema = z.strictObject({
   name,
@@ -64,6 +75,7 @@ export const ChannelCreateSchema = z.strictObject({
   ingest: allowList.default([]),
   preview: allowList.default([]),
   playback: playback.default('public'),
+  srtLatencyMs: srtLatencyMs.default(DEFAULT_SRT_LATENCY_MS),
 });
 export type ChannelCreate = z.input<typeof ChannelCreateSchema>;
 
@@ -76,6 +88,7 @@ export const ChannelPatchSchema = z.strictObject({
   ingest: allowList.optional(),
   preview: allowList.optional(),
   playback: playback.optional(),
+  srtLatencyMs: srtLatencyMs.optional(),
 });
 export type ChannelPatch = z.input<typeof ChannelPatchSchema>;
 
@@ -213,6 +226,12 @@ export type PageQuery = z.output<typeof PageQuerySchema>;
 
 export interface ChannelUrls {
   whip: string;
+  /** RTMP server URL for encoders (`rtmp://host/live`); the stream key is the key. Null when RTMP is off. */
+  rtmp: string | null;
+  /** The same over TLS (`rtmps://host:port/live`), when a certificate is configured. */
+  rtmps: string | null;
+  /** The full SRT URL an encoder pastes, key (passphrase) included. Null when SRT is off or has no port for the channel. */
+  srt: string | null;
   hls: string;
   dash: string;
   watch: string;
@@ -231,6 +250,10 @@ export interface Channel {
   ingest: string[];
   preview: string[];
   playback: PlaybackMode;
+  /** SRT receiver latency (ms). */
+  srtLatencyMs: number;
+  /** The UDP port of the channel's SRT listener, or null (SRT off, or no port left in the range). */
+  srtPort: number | null;
   urls: ChannelUrls;
   live: boolean;
   /** Bytes the channel's live window and running programs keep on disk. */
@@ -308,7 +331,7 @@ export interface PlaybackToken {
   assetId?: string;
   expiresAt: string;
   /** The channel's URLs with the token in them: the HLS/DASH URLs carry it in the path, the pages in `?token=`. */
-  urls: Omit<ChannelUrls, 'whip'>;
+  urls: Omit<ChannelUrls, 'whip' | 'rtmp' | 'rtmps' | 'srt'>;
 }
 
 export type WebhookSubscription = WebhookEventType | '*';

@@ -9,9 +9,9 @@ export interface IngestSample {
 }
 
 export interface IngestStats {
-  /** What feeds the channel: 'webrtc' (WHIP), later 'rtmp', 'srt', 'failover'. */
+  /** What feeds the channel: 'webrtc' (WHIP), 'rtmp', 'srt', later 'failover'. */
   source: string;
-  /** The SFU engine or protocol stack: 'werift', … */
+  /** The SFU engine or protocol stack: 'werift', 'ffmpeg' (RTMP, SRT), … */
   engine: string;
   state: 'connecting' | 'live' | 'ended';
   videoCodec: string;
@@ -22,7 +22,24 @@ export interface IngestStats {
   kbps: number;
   packetsLost: number;
   packetsReceived: number;
+  /** SRT: packets the sender had to send again (null for protocols that do not resend). */
+  packetsRetransmitted: number | null;
+  /** SRT: round-trip time (ms). */
+  rttMs: number | null;
+  /** The encoder's keyframe interval (ms), where the protocol shows it (RTMP). */
+  keyframeIntervalMs: number | null;
+  /** A multi-bitrate publisher's renditions. */
+  renditions: IngestRendition[];
+  /** Problems the publisher should fix (misaligned keyframes across renditions). */
+  warnings: string[];
   connectedSince: string | null;
+}
+
+export interface IngestRendition {
+  name: string;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
 }
 
 export interface EncoderStats {

@@ -25,7 +25,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   'server/sfu': [...BASE, 'server/config.ts', 'server/media'],
   'server/transcode': [...BASE, 'server/media'],
   'server/packager': [...BASE, 'server/media'],
-  'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
+  'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http', 'server/sfu'],
   'server/origin': [...BASE, 'server/media', 'server/http', 'server/packager'],
   'server/core': [...BASE, 'server/store'],
   'server/auth': BASE,

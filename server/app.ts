@@ -110,6 +110,15 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     runtime,
     log,
     limits: { maxChannels: config.maxChannels, maxRunningChannels: config.maxRunningChannels },
+    ...(opts.runtime
+      ? {
+          ingest: {
+            ...(config.rtmpPort > 0 ? { rtmp: config.rtmpPort } : {}),
+            ...(config.rtmps ? { rtmps: config.rtmps.port } : {}),
+            ...(config.srtPortRange ? { srtRange: config.srtPortRange } : {}),
+          },
+        }
+      : {}),
     // Off the caller's stack: whoever reports an event (the media side too) never waits for webhooks.
     notify: (event) => setImmediate(() => webhooks.publish(event)),
   });

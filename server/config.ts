@@ -93,6 +93,13 @@ const EnvSchema = z.object({
   ONAIR_WEBHOOK_ALLOW_PRIVATE: flag.default('0'),
   ONAIR_WEBHOOK_MAX_ATTEMPTS: count(1, 20).default(10),
   ONAIR_WEBHOOK_BACKOFF_MS: count(10, 600_000).default(1000),
+  ONAIR_RTMP_PORT: port(1935),
+  ONAIR_RTMPS_PORT: port(1936),
+  ONAIR_RTMPS_CERT: z.string().optional(),
+  ONAIR_RTMPS_KEY: z.string().optional(),
+  ONAIR_SRT_PORT_MIN: port(9000),
+  ONAIR_SRT_PORT_MAX: port(9099),
+  ONAIR_SRT_TRANSMIT_PATH: z.string().min(1).default('srt-live-transmit'),
   NODE_ENV: z.string().default('production'),
 });
 
@@ -123,6 +130,13 @@ export interface Config {
   webhookAllowPrivate: boolean;
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
+  /** RTMP listener port; 0: no RTMP. */
+  rtmpPort: number;
+  /** RTMPS listener, when a certificate and key (PEM files) are configured. */
+  rtmps: { port: number; certFile: string; keyFile: string } | undefined;
+  /** UDP ports for the channels' SRT listeners (one per channel); undefined: no SRT. */
+  srtPortRange: [number, number] | undefined;
+  srtTransmitPath: string;
   ui: boolean;
   dev: boolean;
 }
@@ -175,6 +189,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       );
     }
   }
+  if ((e.ONAIR_RTMPS_CERT === undefined) !== (e.ONAIR_RTMPS_KEY === undefined)) {
+    throw new ConfigError('ONAIR_RTMPS_CERT and ONAIR_RTMPS_KEY must be set together');
+  }
+  const rtmps =
+    e.ONAIR_RTMPS_CERT !== undefined && e.ONAIR_RTMPS_KEY !== undefined && e.ONAIR_RTMPS_PORT !== 0
+      ? { port: e.ONAIR_RTMPS_PORT, certFile: e.ONAIR_RTMPS_CERT, keyFile: e.ONAIR_RTMPS_KEY }
+      : undefined;
+  let srtPortRange: [number, number] | undefined;
+  if (e.ONAIR_SRT_PORT_MIN !== 0) {
+    if (e.ONAIR_SRT_PORT_MAX < e.ONAIR_SRT_PORT_MIN) {
+      throw new ConfigError('ONAIR_SRT_PORT_MAX must be at least ONAIR_SRT_PORT_MIN');
+    }
+    srtPortRange = [e.ONAIR_SRT_PORT_MIN, e.ONAIR_SRT_PORT_MAX];
+  }
   const dataDir = path.resolve(e.ONAIR_DATA_DIR);
   return {
     port: e.PORT,
@@ -200,6 +228,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookAllowPrivate: e.ONAIR_WEBHOOK_ALLOW_PRIVATE === '1',
     webhookMaxAttempts: e.ONAIR_WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: e.ONAIR_WEBHOOK_BACKOFF_MS,
+    rtmpPort: e.ONAIR_RTMP_PORT,
+    rtmps,
+    srtPortRange,
+    srtTransmitPath: e.ONAIR_SRT_TRANSMIT_PATH,
     ui: e.ONAIR_UI === '1',
     dev: e.NODE_ENV === 'development',
   };

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
 import { createLiveRuntime } from './live/live-runtime.ts';
+import { killIngestChildren } from './ingest/rtp-remuxer.ts';
 import { killAllFfmpeg } from './transcode/ffmpeg-run.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,6 +43,7 @@ const stop = (signal: string) => {
   const timer = setTimeout(() => {
     log.error('shutdown took over 20 s; exiting');
     killAllFfmpeg();
+    killIngestChildren();
     process.exit(1);
   }, 20_000);
   timer.unref();
@@ -53,6 +55,9 @@ const stop = (signal: string) => {
     },
   );
 };
-process.on('exit', () => killAllFfmpeg());
+process.on('exit', () => {
+  killAllFfmpeg();
+  killIngestChildren();
+});
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));

@@ -37,6 +37,15 @@ export interface ControlPlaneLimits {
   maxRunningChannels: number;
 }
 
+/** Where encoders reach onair's RTMP and SRT listeners (for the URLs channels show). */
+export interface IngestPorts {
+  /** RTMP port, or undefined when RTMP is off. */
+  rtmp?: number;
+  rtmps?: number;
+  /** UDP ports handed to channels for SRT, one each; undefined when SRT is off. */
+  srtRange?: readonly [number, number];
+}
+
 export interface ControlPlaneDeps {
   store: Store;
   runtime: ChannelRuntime;
@@ -45,6 +54,7 @@ export interface ControlPlaneDeps {
   limits?: ControlPlaneLimits;
   /** Called after every event; must not throw or block (webhooks queue it). */
   notify?: (event: Notification) => void;
+  ingest?: IngestPorts;
 }
 
 export class ControlPlane {
@@ -54,8 +64,10 @@ export class ControlPlane {
   readonly #now: () => Date;
   readonly #limits: ControlPlaneLimits;
   readonly #notify: ((event: Notification) => void) | undefined;
+  readonly #ingest: IngestPorts;
 
   constructor(deps: ControlPlaneDeps) {
+    this.#ingest = deps.ingest ?? {};
     this.#store = deps.store;
     this.#runtime = deps.runtime;
     this.#log = deps.log;
@@ -82,8 +94,11 @@ export class ControlPlane {
       ingest: c.ingest,
       preview: c.preview,
       playback: c.playback,
+      srtLatencyMs: c.srtLatencyMs,
+      srtPort: c.srtPort,
       urls: {
         whip: `${baseUrl}/whip/${c.id}`,
+        ...ingestUrls(baseUrl, this.#ingest, c),
         hls: `${baseUrl}/live/${c.id}/master.m3u8`,
         dash: `${baseUrl}/live/${c.id}/manifest.mpd`,
         watch: `${baseUrl}/watch/${c.id}`,
@@ -124,6 +139,8 @@ export class ControlPlane {
       ingest: body.ingest,
       preview: body.preview,
       playback: body.playback,
+      srtLatencyMs: body.srtLatencyMs,
+      srtPort: this.#freeSrtPort(),
       createdAt: now,
       updatedAt: now,
     };
@@ -141,7 +158,7 @@ export class ControlPlane {
     const c = this.requireChannel(id);
     const patch = parseWith(ChannelPatchSchema, input);
     if (c.state !== 'stopped') {
-      for (const field of ['mode', 'ladder', 'segmentSeconds'] as const) {
+      for (const field of ['mode', 'ladder', 'segmentSeconds', 'srtLatencyMs'] as const) {
         if (patch[field] !== undefined && patch[field] !== c[field]) {
           throw new OnairError(
             'channel_running',
@@ -176,8 +193,25 @@ export class ControlPlane {
     this.#log.info({ channelId: id }, 'channel deleted');
   }
 
+  /** The lowest SRT port of the range no channel has, or null (SRT off, or the range is used up). */
+  #freeSrtPort(): number | null {
+    const range = this.#ingest.srtRange;
+    if (!range) return null;
+    const used = this.#store.usedSrtPorts();
+    for (let p = range[0]; p <= range[1]; p++) if (!used.has(p)) return p;
+    return null;
+  }
+
   async startChannel(id: string): Promise<ChannelRecord> {
-    const c = this.requireChannel(id);
+    let c = this.requireChannel(id);
+    if (c.srtPort === null && this.#ingest.srtRange) {
+      // Channels made before SRT (or when the range was full) get a port when they start.
+      const port = this.#freeSrtPort();
+      if (port !== null) {
+        c = { ...c, srtPort: port };
+        this.#store.updateChannel(c);
+      }
+    }
     if (c.state === 'running') return c;
     if (c.state !== 'stopped')
       throw new OnairError('channel_busy', `channel is ${c.state}; try again in a moment`);
@@ -601,6 +635,33 @@ export class ControlPlane {
     const { items, total } = this.#store.listEvents(channelId, q.limit, q.offset);
     return { items, total, limit: q.limit, offset: q.offset };
   }
+}
+
+/** The RTMP and SRT URLs of a channel, on the host of `baseUrl` (none when that is relative). */
+export function ingestUrls(
+  baseUrl: string,
+  ports: IngestPorts,
+  c: Pick<ChannelRecord, 'streamKey' | 'srtPort' | 'srtLatencyMs'>,
+): { rtmp: string | null; rtmps: string | null; srt: string | null } {
+  let host: string | undefined;
+  try {
+    host = new URL(baseUrl).hostname;
+  } catch {
+    host = undefined;
+  }
+  if (!host) return { rtmp: null, rtmps: null, srt: null };
+  const withPort = (scheme: string, port: number, standard: number) =>
+    `${scheme}://${host}${port === standard ? '' : `:${port}`}/live`;
+  const srtPort = ports.srtRange ? c.srtPort : null;
+  return {
+    rtmp: ports.rtmp ? withPort('rtmp', ports.rtmp, 1935) : null,
+    rtmps: ports.rtmps ? withPort('rtmps', ports.rtmps, 443) : null,
+    // FFmpeg's and OBS's form: latency in microseconds; the key is the passphrase (AES-128).
+    srt:
+      srtPort === null
+        ? null
+        : `srt://${host}:${srtPort}?mode=caller&latency=${c.srtLatencyMs * 1000}&pbkeylen=16&passphrase=${encodeURIComponent(c.streamKey)}`,
+  };
 }
 
 /** How far a clip's range may reach beyond what was recorded (requests are not segment-aligned). */

@@ -39,6 +39,8 @@ export interface ChannelConfig {
   readonly ingest: readonly string[];
   readonly preview: readonly string[];
   readonly playback: PlaybackMode;
+  readonly srtLatencyMs: number;
+  readonly srtPort: number | null;
 }
 
 export function channelConfig(c: ChannelRecord): ChannelConfig {
@@ -53,6 +55,8 @@ export function channelConfig(c: ChannelRecord): ChannelConfig {
     ingest: Object.freeze([...c.ingest]),
     preview: Object.freeze([...c.preview]),
     playback: c.playback,
+    srtLatencyMs: c.srtLatencyMs,
+    srtPort: c.srtPort,
   });
 }
 

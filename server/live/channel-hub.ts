@@ -72,7 +72,7 @@ export class ChannelHub {
           runDir: run.runDir,
           // Passthrough video has no declared bitrate: the output measures it.
           tracks: run.tracks.map((t) =>
-            this.#config.mode === 'passthrough' && t.kind === 'video'
+            this.#config.mode !== 'encode' && t.kind === 'video'
               ? { id: t.id }
               : { id: t.id, bandwidth: t.bandwidth },
           ),
@@ -197,9 +197,12 @@ export class ChannelHub {
     const onLive = () => {
       const video = source.tracks.find((t) => t.kind === 'video');
       const audio = source.tracks.find((t) => t.kind === 'audio');
+      const videos = source.tracks.filter((t) => t.kind === 'video');
+      const over = source.kind === 'rtmp' ? ' over RTMP' : source.kind === 'srt' ? ' over SRT' : '';
+      const renditions = videos.length > 1 ? `, renditions ${videos.map((t) => t.id).join(' ')}` : '';
       this.#deps.event(
         'publisher.connected',
-        `publisher connected (${video?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'})`,
+        `publisher connected${over} (${video?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'}${renditions})`,
       );
       const c = this.#config;
       this.#encoder.start(this.#encoderInput(source), {
@@ -209,6 +212,9 @@ export class ChannelHub {
       });
     };
     source.on('live', onLive);
+    source.on('warning', (kind, message) => {
+      if (kind === 'keyframes_misaligned') this.#deps.event('publisher.keyframes_misaligned', message);
+    });
     source.on('ended', (reason) => {
       this.#deps.event('publisher.disconnected', `publisher disconnected: ${reason}`);
       if (this.#source !== source) return;
@@ -227,8 +233,7 @@ export class ChannelHub {
           source,
           targets: endpoint.tracks.map((t) => ({ ...t, host: endpoint.host })),
           // Passthrough cuts segments where the publisher's keyframes are.
-          keyframeIntervalMs:
-            c.mode === 'passthrough' ? c.segmentSeconds * 1000 : ENCODE_KEYFRAME_INTERVAL_MS,
+          keyframeIntervalMs: c.mode !== 'encode' ? c.segmentSeconds * 1000 : ENCODE_KEYFRAME_INTERVAL_MS,
         }),
     };
   }
@@ -282,8 +287,18 @@ export class ChannelHub {
         height: s.height ?? null,
         fps: s.fps ?? null,
         kbps: last?.kbps ?? 0,
-        packetsLost: s.tracks.reduce((n, t) => n + t.packetsLost, 0),
+        packetsLost: s.transport?.packetsLost ?? s.tracks.reduce((n, t) => n + t.packetsLost, 0),
         packetsReceived: s.tracks.reduce((n, t) => n + t.packets, 0),
+        packetsRetransmitted: s.transport?.packetsRetransmitted ?? null,
+        rttMs: s.transport?.rttMs ?? null,
+        keyframeIntervalMs: s.gopMs ?? null,
+        renditions: (s.renditions ?? []).map(({ name, width, height, fps }) => ({
+          name,
+          width,
+          height,
+          fps,
+        })),
+        warnings: s.warnings ?? [],
         connectedSince: source.liveSince ? new Date(source.liveSince).toISOString() : null,
       };
     }

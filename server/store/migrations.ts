@@ -151,4 +151,14 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state);
     `,
   },
+  // Versions 30 and up: RTMP and SRT ingest (issue 12).
+  {
+    version: 30,
+    name: 'SRT ingest: a listener port and a latency per channel',
+    sql: `
+      ALTER TABLE channels ADD COLUMN srt_latency_ms INTEGER NOT NULL DEFAULT 120;
+      ALTER TABLE channels ADD COLUMN srt_port INTEGER;
+      CREATE UNIQUE INDEX channels_srt_port ON channels(srt_port) WHERE srt_port IS NOT NULL;
+    `,
+  },
 ];

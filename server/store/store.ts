@@ -66,6 +66,8 @@ function toChannel(r: Row): ChannelRecord {
     ingest: JSON.parse(str(r.ingest)) as string[],
     preview: JSON.parse(str(r.preview)) as string[],
     playback: str(r.playback) === 'token' ? 'token' : 'public',
+    srtLatencyMs: Number(r.srt_latency_ms ?? 120),
+    srtPort: r.srt_port === null || r.srt_port === undefined ? null : Number(r.srt_port),
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
   };
@@ -181,6 +183,8 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
     JSON.stringify(c.ingest),
     JSON.stringify(c.preview),
     c.playback,
+    c.srtLatencyMs,
+    c.srtPort,
     c.updatedAt,
   ];
 }
@@ -253,15 +257,15 @@ export class Store {
   // ── channels ──────────────────────────────────────────────────────────
   insertChannel(c: ChannelRecord): void {
     this.#stmt(
-      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback, updated_at, id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback, srt_latency_ms, srt_port, updated_at, id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
     this.#stmt(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
-           stream_key = ?, ingest = ?, preview = ?, playback = ?, updated_at = ? WHERE id = ?`,
+           stream_key = ?, ingest = ?, preview = ?, playback = ?, srt_latency_ms = ?, srt_port = ?, updated_at = ? WHERE id = ?`,
     ).run(...channelColumns(c), c.id);
   }
 
@@ -285,6 +289,12 @@ export class Store {
 
   deleteChannel(id: string): void {
     this.#stmt('DELETE FROM channels WHERE id = ?').run(id);
+  }
+
+  /** SRT ports given to channels, in use or not. */
+  usedSrtPorts(): Set<number> {
+    const rows = this.#stmt('SELECT srt_port FROM channels WHERE srt_port IS NOT NULL').all() as Row[];
+    return new Set(rows.map((r) => Number(r.srt_port)));
   }
 
   countChannels(): number {

@@ -58,6 +58,8 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
     streamKey: 'sk_test',
     ingest: [],
     preview: [],
+    srtLatencyMs: 120,
+    srtPort: null,
     playback: 'public',
     ...over,
   });

@@ -56,6 +56,9 @@ describe('embedSnippets', () => {
       dash: 'https://tv.example.org/live/ch_abc/manifest.mpd',
       watch: 'https://tv.example.org/watch/ch_abc',
       embed: 'https://tv.example.org/embed/ch_abc',
+      rtmp: null,
+      rtmps: null,
+      srt: null,
     },
   };
   test('the iframe points at the embed URL with autoplay and fullscreen allowed', () => {
