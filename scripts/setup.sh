@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what onair needs on a fresh Debian/Ubuntu machine:
-#   - FFmpeg (and, with --test, Chromium) from the distribution's packages, when missing
+#   - FFmpeg, srt-tools (and, with --test, Chromium) from the distribution's packages, when missing
 #   - npm dependencies, including Node 24 LTS (the `node` package) that the npm scripts run on
 #   - the web UI build
 # Safe to run again: it skips what is already there.
@@ -19,6 +19,8 @@ say() { printf 'setup: %s\n' "$*"; }
 
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+# SRT ingest listens with srt-live-transmit, the SRT project's own tool.
+command -v srt-live-transmit >/dev/null 2>&1 || missing+=(srt-tools)
 if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

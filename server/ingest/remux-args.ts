@@ -42,7 +42,7 @@ function check(t: RemuxTarget, what: string): void {
     throw new RangeError(`${what} port out of range`);
   if (!Number.isInteger(t.payloadType) || t.payloadType < 96 || t.payloadType > 127)
     throw new RangeError(`${what} payload type must be dynamic (96–127)`);
-  if (!Number.isInteger(t.ssrc) || t.ssrc < 0 || t.ssrc > 0xffffffff)
+  if (!Number.isInteger(t.ssrc) || t.ssrc < 0 || t.ssrc > 0x7fffffff)
     throw new RangeError(`${what} ssrc out of range`);
 }
 

@@ -150,7 +150,12 @@ export class RtmpServer {
       play: () => end('RTMP playback is not offered'),
       packet: (p) => publisher?.packet(p),
       publish: (app, name): PublishDecision => {
-        const decision = this.#decide(app, name, address, (reason) => end(reason));
+        // A publisher refused while deciding is closed by the status below, not before it goes out.
+        let decided = false;
+        const decision = this.#decide(app, name, address, (reason) => {
+          if (decided) end(reason);
+        });
+        decided = true;
         if ('publisher' in decision) {
           publisher = decision.publisher;
           clearTimeout(publishTimer);

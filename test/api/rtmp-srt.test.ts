@@ -1,0 +1,389 @@
+/**
+ * RTMP and SRT ingest against the real server, with FFmpeg as the encoder: an
+ * encode channel fed OBS-style (server URL + stream key), refusals at publish,
+ * a publisher killed and back, SRT into a passthrough channel, a multi-bitrate
+ * encoder into a passthrough-abr channel (no encoding process), and nothing
+ * left running after stop, delete and shutdown.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import type { ChannelEvent } from '../../lib/events.ts';
+import type { Channel } from '../../lib/schemas.ts';
+import type { ChannelStats } from '../../lib/stats.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../support/ffmpeg-push.ts';
+import { parseMediaPlaylist } from '../support/playlists.ts';
+import { allProcesses, childrenOf, isAlive, waitFor } from '../support/procs.ts';
+
+const run = promisify(execFile);
+
+let s: TestServer;
+let serverPid: number;
+let rtmpPort: number;
+const pushes: Push[] = [];
+/** Every ingest child (remuxer, SRT listener) seen during the tests: none may outlive the server. */
+const ingestPids = new Set<number>();
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  rtmpPort = await freeTcpPort();
+  const srtBase = 20000 + Math.floor(Math.random() * 20000) * 2;
+  s = await startServer({
+    env: {
+      ONAIR_RTMP_PORT: String(rtmpPort),
+      ONAIR_SRT_PORT_MIN: String(srtBase),
+      ONAIR_SRT_PORT_MAX: String(srtBase + 9),
+      ONAIR_LIVE_WINDOW_SEGMENTS: '10',
+      // Refusals are tested on purpose: give them room.
+      ONAIR_AUTH_FAILURE_LIMIT: '50',
+    },
+  });
+  serverPid = s.pid!;
+});
+
+after(async () => {
+  for (const p of pushes) await p.kill();
+  if (s?.stderr.trim()) console.error(`server stderr:\n${s.stderr.slice(-4000)}`);
+  await s?.dispose();
+});
+
+function push(p: Push): Push {
+  pushes.push(p);
+  return p;
+}
+
+/** Notes the server's ingest children now (remuxers, SRT listeners). */
+function noteIngestChildren(): void {
+  for (const p of childrenOf(serverPid)) {
+    if (p.cmdline.includes('pipe:0') || p.comm.startsWith('srt-live')) ingestPids.add(p.pid);
+  }
+}
+
+async function createChannel(body: Record<string, unknown>): Promise<Channel> {
+  const res = await s.api<Channel>('POST', '/api/v1/channels', body);
+  assert.equal(res.status, 201, res.text);
+  return res.json;
+}
+
+async function start(id: string): Promise<void> {
+  assert.equal((await s.api('POST', `/api/v1/channels/${id}/start`)).status, 200);
+}
+
+async function stats(id: string): Promise<ChannelStats> {
+  return (await s.api<ChannelStats>('GET', `/api/v1/channels/${id}/stats`)).json;
+}
+
+async function events(id: string): Promise<ChannelEvent[]> {
+  return (await s.api<{ items: ChannelEvent[] }>('GET', `/api/v1/channels/${id}/events?limit=200`)).json
+    .items;
+}
+
+async function master(id: string, renditions: number): Promise<string> {
+  return waitFor(
+    `a master playlist with ${renditions} renditions`,
+    async () => {
+      const r = await s.request('GET', `/live/${id}/master.m3u8`, { auth: false });
+      return r.status === 200 && (r.text.match(/#EXT-X-STREAM-INF/g) ?? []).length === renditions && r.text;
+    },
+    30_000,
+  );
+}
+
+async function mediaPlaylist(id: string, track: string) {
+  const r = await s.request('GET', `/live/${id}/${track}.m3u8`, { auth: false });
+  return r.status === 200 ? parseMediaPlaylist(r.text) : undefined;
+}
+
+async function ffprobeStreams(
+  url: string,
+): Promise<{ codec_type: string; width?: number; height?: number }[]> {
+  const { stdout } = await run(
+    'ffprobe',
+    ['-v', 'error', '-show_entries', 'stream=codec_type,width,height', '-of', 'json', url],
+    { timeout: 30_000 },
+  );
+  return (JSON.parse(stdout) as { streams: { codec_type: string; width?: number; height?: number }[] })
+    .streams;
+}
+
+/** FFmpeg processes of the server that encode video (libx264). */
+function encoders(): number {
+  return childrenOf(serverPid).filter((p) => p.comm === 'ffmpeg' && p.cmdline.includes('libx264')).length;
+}
+
+function rtmpUrl(c: Channel, suffix = ''): string {
+  assert.ok(c.urls.rtmp, 'the channel shows an RTMP URL');
+  return `${c.urls.rtmp}/${c.streamKey}${suffix}`;
+}
+
+describe('RTMP into an encode channel', () => {
+  let c: Channel;
+  let encoder: Push;
+
+  test('the channel shows the RTMP server and the SRT URL', async () => {
+    c = await createChannel({ name: 'rtmp encode' });
+    assert.equal(c.urls.rtmp, `rtmp://127.0.0.1:${rtmpPort}/live`);
+    assert.ok(c.srtPort !== null);
+    assert.equal(c.srtLatencyMs, 120);
+    assert.match(
+      c.urls.srt ?? '',
+      new RegExp(`^srt://127\\.0\\.0\\.1:${c.srtPort}\\?.*passphrase=${c.streamKey}`),
+    );
+  });
+
+  test('a stopped channel refuses the publisher at publish, with a status the encoder shows', async () => {
+    const p = push(pushRtmp(rtmpUrl(c), { seconds: 5 }));
+    assert.notEqual(await p.exited, 0);
+    assert.match(p.stderr, /Server error: the channel is not running/);
+  });
+
+  test('a wrong stream key is refused and nothing is left running', async () => {
+    await start(c.id);
+    const p = push(pushRtmp(`${c.urls.rtmp!}/sk_wrong-key`, { seconds: 5 }));
+    assert.notEqual(await p.exited, 0);
+    assert.match(p.stderr, /Server error: wrong stream key/);
+    assert.equal(childrenOf(serverPid).filter((x) => x.cmdline.includes('pipe:0')).length, 0);
+  });
+
+  test('server URL + stream key publish; the ladder plays as HLS and DASH (ffprobe)', async () => {
+    encoder = push(pushRtmp(rtmpUrl(c)));
+    const text = await master(c.id, 3);
+    assert.match(text, /RESOLUTION=1280x720/);
+    assert.match(text, /mp4a/, 'AAC from the RTMP publisher is in the output');
+    noteIngestChildren();
+    const hls = await ffprobeStreams(`${s.url}/live/${c.id}/master.m3u8`);
+    assert.deepEqual(
+      hls.filter((x) => x.codec_type === 'video').map((x) => x.height),
+      [720, 480, 360],
+    );
+    assert.equal(hls.filter((x) => x.codec_type === 'audio').length, 1);
+    const dash = await ffprobeStreams(`${s.url}/live/${c.id}/manifest.mpd`);
+    assert.equal(dash.filter((x) => x.codec_type === 'video').length, 3);
+    const st = await stats(c.id);
+    assert.equal(st.ingest?.source, 'rtmp');
+    assert.equal(st.ingest?.videoCodec, 'H264');
+    assert.equal(st.ingest?.audioCodec, 'OPUS');
+    assert.equal(st.ingest?.width, 1280);
+    assert.equal(st.ingest?.height, 720);
+    assert.equal(st.ingest?.keyframeIntervalMs, 2000);
+    assert.ok((st.ingest?.kbps ?? 0) > 500, `kbps ${st.ingest?.kbps}`);
+    assert.ok(st.ingest?.connectedSince);
+    const metrics = await s.request('GET', '/metrics', { auth: false });
+    assert.match(metrics.text, new RegExp(`onair_ingest_bitrate_bits\\{channel="${c.id}"\\} [1-9]`));
+  });
+
+  test('a second publisher is refused (the stream is already published)', async () => {
+    const p = push(pushRtmp(rtmpUrl(c), { seconds: 5 }));
+    assert.notEqual(await p.exited, 0);
+    assert.match(p.stderr, /Server error: channel already has a live publisher/);
+    assert.equal((await stats(c.id)).ingest?.state, 'live', 'the first publisher is untouched');
+  });
+
+  test('a publisher killed mid-stream and started again continues the same playlists', async () => {
+    const before = await mediaPlaylist(c.id, '360p');
+    assert.ok(before && before.segments.length > 0);
+    await encoder.kill();
+    await waitFor('the publisher to be dropped', async () => !(await stats(c.id)).live, 15_000);
+    encoder = push(pushRtmp(rtmpUrl(c)));
+    const after = await waitFor(
+      'segments after a discontinuity',
+      async () => {
+        const p = await mediaPlaylist(c.id, '360p');
+        return p && p.discontinuities >= 1 && p.segments.length >= before.segments.length + 2 && p;
+      },
+      40_000,
+    );
+    assert.equal(after.segments[0]!.uri, before.segments[0]!.uri, 'the same playlist goes on');
+    const types = (await events(c.id)).map((e) => e.type);
+    assert.ok(types.filter((t) => t === 'publisher.connected').length >= 2);
+    assert.ok(types.includes('publisher.disconnected'));
+  });
+
+  test('stopping the channel ends the publisher, its remuxer and the encoder', async () => {
+    noteIngestChildren();
+    assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
+    await waitFor(
+      'no FFmpeg left',
+      () => childrenOf(serverPid).filter((p) => p.comm === 'ffmpeg').length === 0,
+      15_000,
+    );
+    assert.equal(childrenOf(serverPid).length, 0, 'nothing left: no remuxer, no SRT listener');
+    assert.notEqual(await encoder.exited, 0, 'the encoder was disconnected');
+  });
+});
+
+describe('SRT into a passthrough channel', () => {
+  let c: Channel;
+  let caller: Push;
+
+  test('a wrong passphrase is refused at connect; the listener stays', async () => {
+    c = await createChannel({ name: 'srt', mode: 'passthrough', srtLatencyMs: 200 });
+    await start(c.id);
+    await waitFor(
+      'the SRT listener',
+      () => childrenOf(serverPid).some((p) => p.comm.startsWith('srt-live')),
+      5000,
+    );
+    noteIngestChildren();
+    const url = new URL(c.urls.srt!.replace('srt://', 'http://'));
+    assert.equal(url.searchParams.get('latency'), '200000');
+    const p = push(pushSrt(`srt://127.0.0.1:${c.srtPort}?passphrase=wrong-passphrase-123`, { seconds: 4 }));
+    assert.notEqual(await p.exited, 0);
+    assert.equal((await stats(c.id)).live, false);
+  });
+
+  test('the URL the channel shows publishes; the publisher’s H.264 is packaged as is', async () => {
+    caller = push(pushSrt(c.urls.srt!));
+    const text = await master(c.id, 1);
+    assert.match(text, /source\.m3u8/);
+    assert.match(text, /RESOLUTION=1280x720/);
+    noteIngestChildren();
+    const st = await stats(c.id);
+    assert.equal(st.ingest?.source, 'srt');
+    assert.equal(st.encoder?.mode, 'passthrough');
+    assert.equal(encoders(), 0, 'passthrough encodes no video');
+    await waitFor(
+      'SRT transport figures',
+      async () => (await stats(c.id)).ingest?.packetsRetransmitted !== null,
+      10_000,
+    );
+    const hls = await ffprobeStreams(`${s.url}/live/${c.id}/master.m3u8`);
+    assert.deepEqual(hls.map((x) => x.codec_type).sort(), ['audio', 'video']);
+  });
+
+  test('a second caller is refused while one is in', async () => {
+    const p = push(pushSrt(c.urls.srt!, { seconds: 4 }));
+    assert.notEqual(await p.exited, 0);
+    assert.equal((await stats(c.id)).ingest?.state, 'live');
+  });
+
+  test('a caller that leaves is dropped; the next one continues the playlist', async () => {
+    await caller.kill();
+    await waitFor('the caller to be dropped', async () => !(await stats(c.id)).live, 15_000);
+    caller = push(pushSrt(c.urls.srt!));
+    await waitFor(
+      'a discontinuity in the playlist',
+      async () => ((await mediaPlaylist(c.id, 'source'))?.discontinuities ?? 0) >= 1,
+      30_000,
+    );
+  });
+
+  test('reset rotates the key: the old URL no longer connects, the new one does', async () => {
+    const old = c.urls.srt!;
+    const reset = await s.api<Channel>('POST', `/api/v1/channels/${c.id}/reset`);
+    assert.equal(reset.status, 200);
+    assert.notEqual(await caller.exited, null);
+    await waitFor(
+      'the SRT listener again',
+      () => childrenOf(serverPid).some((p) => p.comm.startsWith('srt-live')),
+      5000,
+    );
+    const p = push(pushSrt(old, { seconds: 3 }));
+    assert.notEqual(await p.exited, 0);
+    const fresh = (await s.api<Channel>('GET', `/api/v1/channels/${c.id}`)).json;
+    assert.notEqual(fresh.urls.srt, old);
+  });
+
+  test('stop and delete leave nothing running', async () => {
+    noteIngestChildren();
+    assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
+    assert.equal((await s.api('DELETE', `/api/v1/channels/${c.id}`)).status, 204);
+    await waitFor('no children', () => childrenOf(serverPid).length === 0, 10_000);
+  });
+});
+
+describe('a multi-bitrate encoder into a passthrough-abr channel', () => {
+  let c: Channel;
+  let encoder: Push;
+  const renditions = [
+    { name: '720p', width: 1280, height: 720, kbps: 2500 },
+    { name: '480p', width: 854, height: 480, kbps: 1200 },
+    { name: '360p', width: 640, height: 360, kbps: 700 },
+  ];
+
+  test('three RTMP pushes become a three-rendition ladder with no encoding process', async () => {
+    c = await createChannel({ name: 'abr', mode: 'passthrough-abr' });
+    await start(c.id);
+    encoder = push(pushRtmpRenditions(rtmpUrl(c), renditions));
+    const text = await master(c.id, 3);
+    for (const r of renditions)
+      assert.match(text, new RegExp(`RESOLUTION=${r.width}x${r.height}[^\\n]*\\n${r.name}\\.m3u8`));
+    noteIngestChildren();
+    assert.equal(encoders(), 0, 'no FFmpeg of the server encodes video');
+    const ffmpegs = childrenOf(serverPid).filter((p) => p.comm === 'ffmpeg');
+    assert.equal(ffmpegs.filter((p) => p.cmdline.includes('pipe:0')).length, 3, 'one remuxer per rendition');
+    const hls = await ffprobeStreams(`${s.url}/live/${c.id}/master.m3u8`);
+    assert.deepEqual(
+      hls.filter((x) => x.codec_type === 'video').map((x) => x.height),
+      [720, 480, 360],
+    );
+    const dash = await ffprobeStreams(`${s.url}/live/${c.id}/manifest.mpd`);
+    assert.equal(dash.filter((x) => x.codec_type === 'video').length, 3);
+    const st = await stats(c.id);
+    assert.deepEqual(
+      st.ingest?.renditions.map((r) => r.name),
+      ['720p', '480p', '360p'],
+    );
+    assert.deepEqual(st.encoder?.renditions, ['720p', '480p', '360p']);
+    assert.deepEqual(st.ingest?.warnings, [], 'aligned keyframes raise no warning');
+    // Segments of every rendition cut at the same keyframes: the same durations.
+    const durations = await Promise.all(
+      renditions.map(async (r) =>
+        (await mediaPlaylist(c.id, r.name))!.segments.slice(0, 3).map((x) => x.duration),
+      ),
+    );
+    assert.deepEqual(durations[1], durations[0]);
+    assert.deepEqual(durations[2], durations[0]);
+  });
+
+  test('a rendition name that is already publishing is refused', async () => {
+    const p = push(pushRtmp(rtmpUrl(c, '/480p'), { seconds: 4, width: 854, height: 480, audio: false }));
+    assert.notEqual(await p.exited, 0);
+    assert.match(p.stderr, /Server error: rendition 480p is already being published/);
+  });
+
+  test('renditions with other keyframe intervals are reported as a channel event and a warning', async () => {
+    await encoder.kill();
+    await waitFor('the renditions to be dropped', async () => !(await stats(c.id)).live, 15_000);
+    const a = push(pushRtmp(rtmpUrl(c, '/hi'), { width: 640, height: 360, gopSeconds: 2, audio: false }));
+    const b = push(pushRtmp(rtmpUrl(c, '/lo'), { width: 320, height: 180, gopSeconds: 3, audio: false }));
+    await waitFor(
+      'a keyframes_misaligned event',
+      async () => (await events(c.id)).some((e) => e.type === 'publisher.keyframes_misaligned'),
+      30_000,
+    );
+    assert.ok((await stats(c.id)).ingest?.warnings.some((w) => /not aligned/.test(w)));
+    await a.kill();
+    await b.kill();
+  });
+
+  test('stopping the channel and shutting the server down leave no process behind', async () => {
+    assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
+    await waitFor('no children', () => childrenOf(serverPid).length === 0, 10_000);
+    // A running channel with a live publisher when the server stops.
+    const d = await createChannel({ name: 'shutdown' });
+    await start(d.id);
+    const p = push(pushRtmp(rtmpUrl(d)));
+    await master(d.id, 3);
+    noteIngestChildren();
+    await s.stop();
+    assert.ok(ingestPids.size >= 6, `saw ${ingestPids.size} ingest processes`);
+    await waitFor('every ingest process gone', () => [...ingestPids].every((pid) => !isAlive(pid)), 10_000);
+    const strays = allProcesses().filter((x) => x.comm.startsWith('srt-live') && x.ppid === 1);
+    assert.deepEqual(strays, []);
+    assert.notEqual(await p.exited, null);
+  });
+});
