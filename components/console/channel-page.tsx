@@ -77,8 +77,12 @@ export function ChannelPage({ channelId }: { channelId: string }) {
           </div>
           <p className="mt-1 text-xs text-zinc-500">
             <span className="font-mono">{channel.id}</span> ·{' '}
-            {channel.mode === 'passthrough' ? 'passthrough' : `encode, ${channel.ladder} ladder`} ·{' '}
-            {channel.segmentSeconds} s segments
+            {channel.mode === 'encode'
+              ? `encode, ${channel.ladder} ladder`
+              : channel.mode === 'passthrough'
+                ? 'passthrough'
+                : 'multi-bitrate passthrough'}{' '}
+            · {channel.segmentSeconds} s segments
           </p>
         </div>
         <ChannelControls channel={channel} onChanged={poll.refresh} />

@@ -1,5 +1,6 @@
 import type { ChannelEvent, ChannelStats } from '../../lib/api-client.ts';
 import type { ChannelState } from '../../lib/schemas.ts';
+import { Alert } from '../ui/alert.tsx';
 import { Panel } from '../ui/card.tsx';
 import { cx } from '../ui/cx.ts';
 import { formatKbps, formatTime } from './format.ts';
@@ -58,6 +59,19 @@ export function HealthPanel({
                 format={(v) => `${v.toFixed(v < 10 ? 1 : 0)} fps`}
               />
             </div>
+            {ingest?.warnings.map((w) => (
+              <Alert key={w} tone="warning">
+                {w}
+              </Alert>
+            ))}
+            {ingest && ingest.renditions.length > 0 && (
+              <p className="text-xs text-zinc-400">
+                Renditions received:{' '}
+                {ingest.renditions
+                  .map((r) => `${r.name}${r.width && r.height ? ` (${r.width}×${r.height})` : ''}`)
+                  .join(', ')}
+              </p>
+            )}
             <dl className="grid grid-cols-2 gap-x-4 gap-y-2 text-xs sm:grid-cols-4">
               <Stat
                 label="Video"
@@ -68,7 +82,28 @@ export function HealthPanel({
                 }
               />
               <Stat label="Audio" value={ingest?.audioCodec ?? '—'} />
-              <Stat label="Packets lost" value={ingest ? String(ingest.packetsLost) : '—'} />
+              <Stat
+                label="Source"
+                value={
+                  ingest
+                    ? `${ingest.source === 'webrtc' ? 'WHIP' : ingest.source.toUpperCase()}${ingest.fps ? `, ${ingest.fps} fps` : ''}`
+                    : '—'
+                }
+              />
+              <Stat
+                label="Packets lost"
+                value={
+                  ingest
+                    ? `${ingest.packetsLost}${ingest.packetsRetransmitted !== null ? ` (${ingest.packetsRetransmitted} resent)` : ''}`
+                    : '—'
+                }
+              />
+              <Stat
+                label="Keyframe interval"
+                value={
+                  ingest?.keyframeIntervalMs ? `${(ingest.keyframeIntervalMs / 1000).toFixed(1)} s` : '—'
+                }
+              />
               <Stat label="Segments" value={stats?.output ? String(stats.output.segments) : '—'} />
               <Stat
                 label="Encoder"

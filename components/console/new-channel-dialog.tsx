@@ -90,11 +90,12 @@ export function NewChannelDialog({
           aria-describedby={errors.mode ? 'channel-mode-error' : 'channel-mode-hint'}
         >
           <legend className="mb-1 text-xs font-medium text-zinc-300">Mode</legend>
-          <div className="grid grid-cols-2 gap-2">
+          <div className="grid grid-cols-1 gap-2 sm:grid-cols-3">
             {(
               [
                 ['encode', 'Encode', 'Adaptive bitrate ladder'],
                 ['passthrough', 'Passthrough', 'Publisher’s stream as is'],
+                ['passthrough-abr', 'Multi-bitrate', 'Encoder’s renditions as is (RTMP)'],
               ] as const
             ).map(([value, title, hint]) => (
               <label
@@ -122,7 +123,8 @@ export function NewChannelDialog({
             </p>
           ) : (
             <span id="channel-mode-hint" className="sr-only">
-              Encode makes several qualities; passthrough forwards the publisher’s stream without re-encoding.
+              Encode makes several qualities; passthrough forwards the publisher’s stream without re-encoding;
+              multi-bitrate packages the renditions an encoder sends over RTMP as the ladder.
             </span>
           )}
         </fieldset>
@@ -131,10 +133,10 @@ export function NewChannelDialog({
             id="channel-ladder"
             label="Ladder preset"
             error={errors.ladder}
-            hint={mode === 'passthrough' ? 'Not used in passthrough mode.' : undefined}
+            hint={mode !== 'encode' ? 'Not used in passthrough modes.' : undefined}
           >
             <Select
-              {...fieldAria('channel-ladder', errors.ladder, mode === 'passthrough')}
+              {...fieldAria('channel-ladder', errors.ladder, mode !== 'encode')}
               value={ladder}
               onChange={(e) => setLadder(e.target.value as LadderName)}
             >
