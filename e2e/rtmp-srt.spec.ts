@@ -23,6 +23,7 @@ const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
 
 test.describe.configure({ timeout: 150_000 });
+test.use({ actionTimeout: 15_000 });
 
 async function createStarted(request: APIRequestContext, data: Record<string, unknown>): Promise<Channel> {
   const created = await request.post('/api/v1/channels', { headers: admin, data });
@@ -85,11 +86,11 @@ test('OBS-style RTMP settings from the channel page publish to an encode channel
   try {
     await signIn(page);
     await page.goto(`/console/channels/${channel.id}`);
-    const ingest = page.locator('#ingest');
-    await expect(ingest.getByText('RTMP', { exact: true })).toBeVisible();
+    const ingest = page.getByRole('region', { name: 'Ingest' });
+    await expect(ingest.getByRole('heading', { name: 'RTMP' })).toBeVisible();
     const server = await ingest.getByLabel('Server', { exact: true }).inputValue();
     expect(server).toBe(channel.urls.rtmp);
-    await ingest.getByText('Publish from OBS Studio', { exact: true }).click();
+    await ingest.locator('summary').filter({ hasText: 'Publish from OBS Studio' }).first().click();
     await expect(ingest.getByText('Keyframe Interval')).toBeVisible();
     await ingest.screenshot({ path: path.join(ARTIFACTS, 'ingest-panel-rtmp.png') });
     // OBS joins the server and the key with a slash.
@@ -100,8 +101,12 @@ test('OBS-style RTMP settings from the channel page publish to an encode channel
     await plays(viewer, 'hls', `/live/${channel.id}/master.m3u8`, 'rtmp-hls.png');
     await plays(viewer, 'dash', `/live/${channel.id}/manifest.mpd`, 'rtmp-dash.png');
     await page.reload();
-    await expect(page.locator('#health').getByText('RTMP, 30 fps')).toBeVisible({ timeout: 10_000 });
-    await page.locator('#health').screenshot({ path: path.join(ARTIFACTS, 'health-rtmp.png') });
+    await expect(page.getByRole('region', { name: 'Health' }).getByText('RTMP, 30 fps')).toBeVisible({
+      timeout: 10_000,
+    });
+    await page
+      .getByRole('region', { name: 'Health' })
+      .screenshot({ path: path.join(ARTIFACTS, 'health-rtmp.png') });
   } finally {
     await push?.kill();
     await stopAndDelete(request, channel.id);
@@ -118,14 +123,9 @@ test('the SRT URL from the channel page publishes to a passthrough channel; hls.
   try {
     await signIn(page);
     await page.goto(`/console/channels/${channel.id}`);
-    const ingest = page.locator('#ingest');
-    const field = ingest.getByLabel('SRT URL (OBS, FFmpeg: latency in µs)');
-    await ingest
-      .getByRole('button', { name: /show/i })
-      .nth(1)
-      .click()
-      .catch(() => undefined);
-    const url = (await field.inputValue()) || channel.urls.srt!;
+    const ingest = page.getByRole('region', { name: 'Ingest' });
+    const field = ingest.getByRole('textbox', { name: 'SRT URL (OBS, FFmpeg: latency in µs)', exact: true });
+    const url = await field.inputValue();
     expect(url).toBe(channel.urls.srt);
     push = pushSrt(url);
     await masterWith(request, channel.id, 1);
@@ -164,10 +164,15 @@ test('a multi-bitrate encoder’s three renditions play as a ladder without onai
     await plays(viewer, 'dash', `/live/${channel.id}/manifest.mpd`, 'abr-dash.png');
     await signIn(page);
     await page.goto(`/console/channels/${channel.id}`);
-    await expect(page.locator('#health').getByText(/Renditions received: 720p/)).toBeVisible({
+    await expect(
+      page.getByRole('region', { name: 'Health' }).getByText(/Renditions received: 720p/),
+    ).toBeVisible({
       timeout: 10_000,
     });
-    await page.locator('#ingest').getByText('Send several renditions (multi-bitrate)').click();
+    await page
+      .getByRole('region', { name: 'Ingest' })
+      .getByText('Send several renditions (multi-bitrate)')
+      .click();
     await page.screenshot({ path: path.join(ARTIFACTS, 'channel-abr.png'), fullPage: true });
   } finally {
     await push?.kill();
