@@ -5,6 +5,10 @@
  *
  *   - WHIP 201 → first segment listed in the live media playlist (passthrough, encode)
  *   - encoder speed of the default 720p ladder while a publisher runs on the same machine
+ *   - real-time playback (bench/whep.ts): WHEP POST → first frame, glass-to-glass delay,
+ *     forwarding cost per viewer and viewers per core
+ *
+ *   BENCH_PARTS=live,whep (default both)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
+import { whepBench } from './whep.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'onair-bench-admin-token-000000';
@@ -137,67 +142,73 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'onair-bench-'));
-const server = await startServer(dataDir);
+const PARTS = (process.env.BENCH_PARTS ?? 'live,whep').split(',');
 const results: Record<string, unknown> = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   segmentSeconds: SEGMENT_SECONDS,
 };
-try {
-  for (const mode of (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as (
-    'passthrough' | 'encode'
-  )[]) {
-    const samples: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const r = await firstSegmentLatency(server.url, mode);
-      samples.push(r.ms);
-      await r.stop();
-      await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
-      await sleep(3000); // measure from a quiet machine, not one still tearing the last session down
-    }
-    const budget = SEGMENT_SECONDS * 1000 + (mode === 'passthrough' ? 1500 : 2500);
-    results[`whipToFirstSegmentMs.${mode}`] = { samples, median: median(samples), budget };
-    process.stdout.write(
-      `WHIP 201 → first segment (${mode}): median ${median(samples)} ms [${samples.join(', ')}], budget ${budget} ms\n`,
-    );
-  }
-
-  // Encoder speed: the default 720p ladder for ENCODE_SECONDS with the publisher on this machine.
-  const r = await firstSegmentLatency(server.url, 'encode');
-  const speeds: number[] = [];
-  const end = Date.now() + ENCODE_SECONDS * 1000;
-  await sleep(5000); // skip the start-up burst
-  const cpu0 = encoderCpuSeconds(r.ch.id);
-  const wall0 = Date.now();
-  while (Date.now() < end) {
-    const s = await api<{ encoder: { speed: number | null } }>(
-      server.url,
-      'GET',
-      `/api/v1/channels/${r.ch.id}/stats`,
-    );
-    if (s.encoder.speed !== null) speeds.push(s.encoder.speed);
-    await sleep(1000);
-  }
-  const cpu1 = encoderCpuSeconds(r.ch.id);
-  const cores =
-    cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / ((Date.now() - wall0) / 1000) : undefined;
-  await r.stop();
-  await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
-  const last = speeds.at(-1) ?? 0;
-  results.encoderSpeed720p = {
-    final: last,
-    min: Math.min(...speeds),
-    samples: speeds.length,
-    encoderCores: cores,
-  };
-  process.stdout.write(
-    `720p ladder encoder speed: ${last.toFixed(2)}x at the end (min ${Math.min(...speeds).toFixed(2)}x over ${speeds.length} s); ` +
-      `FFmpeg used ${cores?.toFixed(2) ?? '?'} of ${os.cpus().length} cores\n`,
-  );
-} finally {
-  await server.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}
+if (PARTS.includes('live')) await liveBench();
+if (PARTS.includes('whep')) results.whep = await whepBench();
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 // werift keeps UDP sockets of closed peer connections referenced: exit explicitly.
 process.exit(0);
+
+async function liveBench(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'onair-bench-'));
+  const server = await startServer(dataDir);
+  try {
+    for (const mode of (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as (
+      'passthrough' | 'encode'
+    )[]) {
+      const samples: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = await firstSegmentLatency(server.url, mode);
+        samples.push(r.ms);
+        await r.stop();
+        await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
+        await sleep(3000); // measure from a quiet machine, not one still tearing the last session down
+      }
+      const budget = SEGMENT_SECONDS * 1000 + (mode === 'passthrough' ? 1500 : 2500);
+      results[`whipToFirstSegmentMs.${mode}`] = { samples, median: median(samples), budget };
+      process.stdout.write(
+        `WHIP 201 → first segment (${mode}): median ${median(samples)} ms [${samples.join(', ')}], budget ${budget} ms\n`,
+      );
+    }
+
+    // Encoder speed: the default 720p ladder for ENCODE_SECONDS with the publisher on this machine.
+    const r = await firstSegmentLatency(server.url, 'encode');
+    const speeds: number[] = [];
+    const end = Date.now() + ENCODE_SECONDS * 1000;
+    await sleep(5000); // skip the start-up burst
+    const cpu0 = encoderCpuSeconds(r.ch.id);
+    const wall0 = Date.now();
+    while (Date.now() < end) {
+      const s = await api<{ encoder: { speed: number | null } }>(
+        server.url,
+        'GET',
+        `/api/v1/channels/${r.ch.id}/stats`,
+      );
+      if (s.encoder.speed !== null) speeds.push(s.encoder.speed);
+      await sleep(1000);
+    }
+    const cpu1 = encoderCpuSeconds(r.ch.id);
+    const cores =
+      cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / ((Date.now() - wall0) / 1000) : undefined;
+    await r.stop();
+    await api(server.url, 'POST', `/api/v1/channels/${r.ch.id}/stop`);
+    const last = speeds.at(-1) ?? 0;
+    results.encoderSpeed720p = {
+      final: last,
+      min: Math.min(...speeds),
+      samples: speeds.length,
+      encoderCores: cores,
+    };
+    process.stdout.write(
+      `720p ladder encoder speed: ${last.toFixed(2)}x at the end (min ${Math.min(...speeds).toFixed(2)}x over ${speeds.length} s); ` +
+        `FFmpeg used ${cores?.toFixed(2) ?? '?'} of ${os.cpus().length} cores\n`,
+    );
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -165,8 +165,12 @@ test('a producer runs a live event from the console', async ({ page, context, ba
     })
     .toBeGreaterThan(0);
 
-  // --- The preview plays the channel's HLS output.
+  // --- The preview plays the channel in real time (WHEP straight from the SFU).
   await expectPlaying(page, 'video[data-testid=live-video]');
+  await expect(page.getByRole('region', { name: 'Preview' }).locator('[data-protocol]')).toHaveAttribute(
+    'data-protocol',
+    'webrtc',
+  );
   await expect(page.getByRole('img', { name: /Ingest bitrate over the last 2 minutes; now/ })).toBeVisible();
   await expect(page.getByRole('list', { name: 'Channel events' })).toContainText('channel started');
 

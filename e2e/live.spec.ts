@@ -91,7 +91,15 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
     await test.step('1. create and start an encode channel, publish the fake camera over WHIP', async () => {
       const created = await request.post('/api/v1/channels', {
         headers: admin,
-        data: { name: 'e2e live', mode: 'encode', ladder: '720p', segmentSeconds: SEGMENT_SECONDS },
+        // No slate: this run checks the players across a publisher's reconnect (a new run, a
+        // discontinuity); the slate that covers a gap in the same run is failover.spec.ts's.
+        data: {
+          name: 'e2e live',
+          mode: 'encode',
+          ladder: '720p',
+          segmentSeconds: SEGMENT_SECONDS,
+          slateAfterMs: 0,
+        },
       });
       expect(created.status(), await created.text()).toBe(201);
       channel = (await created.json()) as Channel;

@@ -107,6 +107,39 @@ export class ApiClient {
   channelAction(id: string, action: 'start' | 'stop' | 'reset') {
     return this.request<Channel>('POST', `/api/v1/channels/${encodeURIComponent(id)}/${action}`);
   }
+  /** An operator's switch between the primary and backup inputs (default: the other one). */
+  switchInput(id: string, to?: 'primary' | 'backup') {
+    return this.request<{ active: string }>(
+      'POST',
+      `/api/v1/channels/${encodeURIComponent(id)}/ingest/switch`,
+      to ? { to } : {},
+    );
+  }
+  /** The channel's slate picture (PNG or JPEG, at most 2 MiB); null goes back to the default card. */
+  async setSlate(id: string, image: Blob | null) {
+    if (image === null)
+      return this.request<void>('DELETE', `/api/v1/channels/${encodeURIComponent(id)}/slate`);
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.#base}/api/v1/channels/${encodeURIComponent(id)}/slate`, {
+        method: 'PUT',
+        headers: {
+          'Content-Type': image.type || 'application/octet-stream',
+          ...(this.#token ? { Authorization: `Bearer ${this.#token}` } : {}),
+        },
+        body: image,
+        credentials: 'same-origin',
+      });
+    } catch (err) {
+      throw new ApiError(0, 'network_error', `cannot reach the onair server (${(err as Error).message})`);
+    }
+    if (!res.ok) {
+      const json = (await res.json().catch(() => undefined)) as unknown;
+      if (isErrorBody(json))
+        throw new ApiError(res.status, json.error.code, json.error.message, json.error.field);
+      throw new ApiError(res.status, 'internal_error', `the server answered ${res.status}`);
+    }
+  }
   channelStats(id: string) {
     return this.request<ChannelStats>('GET', `/api/v1/channels/${encodeURIComponent(id)}/stats`);
   }

@@ -28,9 +28,11 @@ export const ERROR_STATUS = {
   program_not_running: 409,
   program_finished: 409,
   publisher_exists: 409,
+  input_unavailable: 409,
   channel_limit_reached: 409,
   running_channel_limit_reached: 409,
   webhook_limit_reached: 409,
+  publisher_not_live: 409,
   precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -41,6 +43,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal_error: 500,
   unavailable: 503,
+  viewer_limit_reached: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -66,6 +66,23 @@ const srtLatencyMs = z
   .min(20, { error: 'must be a whole number of milliseconds from 20 to 8000' })
   .max(8000, { error: 'must be a whole number of milliseconds from 20 to 8000' });
 
+/** How the output moves back to the primary once it is healthy again after a failover. */
+export const FAILBACK_MODES = ['manual', 'auto'] as const;
+export type FailbackMode = (typeof FAILBACK_MODES)[number];
+
+const failoverAfterMs = z
+  .number({ error: 'must be a whole number of milliseconds from 250 to 10000' })
+  .int({ error: 'must be a whole number of milliseconds from 250 to 10000' })
+  .min(250, { error: 'must be a whole number of milliseconds from 250 to 10000' })
+  .max(10_000, { error: 'must be a whole number of milliseconds from 250 to 10000' });
+const slateAfterMs = z
+  .number({ error: 'must be 0 (no slate) or milliseconds from 500 to 60000' })
+  .int({ error: 'must be 0 (no slate) or milliseconds from 500 to 60000' })
+  .refine((v) => v === 0 || (v >= 500 && v <= 60_000), {
+    error: 'must be 0 (no slate) or milliseconds from 500 to 60000',
+  });
+const failback = z.enum(FAILBACK_MODES, { error: `must be one of ${FAILBACK_MODES.join(', ')}` });
+
 export const ChannelCreateSchema = z.strictObject({
   name,
   description: description.default(''),
@@ -76,6 +93,9 @@ export const ChannelCreateSchema = z.strictObject({
   preview: allowList.default([]),
   playback: playback.default('public'),
   srtLatencyMs: srtLatencyMs.default(DEFAULT_SRT_LATENCY_MS),
+  failoverAfterMs: failoverAfterMs.default(1000),
+  slateAfterMs: slateAfterMs.default(2000),
+  failback: failback.default('manual'),
 });
 export type ChannelCreate = z.input<typeof ChannelCreateSchema>;
 
@@ -89,6 +109,9 @@ export const ChannelPatchSchema = z.strictObject({
   preview: allowList.optional(),
   playback: playback.optional(),
   srtLatencyMs: srtLatencyMs.optional(),
+  failoverAfterMs: failoverAfterMs.optional(),
+  slateAfterMs: slateAfterMs.optional(),
+  failback: failback.optional(),
 });
 export type ChannelPatch = z.input<typeof ChannelPatchSchema>;
 
@@ -232,6 +255,10 @@ export interface ChannelUrls {
   rtmps: string | null;
   /** The full SRT URL an encoder pastes, key (passphrase) included. Null when SRT is off or has no port for the channel. */
   srt: string | null;
+  /** The backup ingest point (same stream key). */
+  whipBackup: string;
+  /** Real-time playback (WHEP). */
+  whep: string;
   hls: string;
   dash: string;
   watch: string;
@@ -250,6 +277,11 @@ export interface Channel {
   ingest: string[];
   preview: string[];
   playback: PlaybackMode;
+  /** An input that sends no media for this long has failed: the output moves to the other one. */
+  failoverAfterMs: number;
+  /** With no input for this long, viewers see the slate (0: no slate). */
+  slateAfterMs: number;
+  failback: FailbackMode;
   /** SRT receiver latency (ms). */
   srtLatencyMs: number;
   /** The UDP port of the channel's SRT listener, or null (SRT off, or no port left in the range). */
@@ -331,7 +363,7 @@ export interface PlaybackToken {
   assetId?: string;
   expiresAt: string;
   /** The channel's URLs with the token in them: the HLS/DASH URLs carry it in the path, the pages in `?token=`. */
-  urls: Omit<ChannelUrls, 'whip' | 'rtmp' | 'rtmps' | 'srt'>;
+  urls: Omit<ChannelUrls, 'whip' | 'whipBackup' | 'whep' | 'rtmp' | 'rtmps' | 'srt'>;
 }
 
 export type WebhookSubscription = WebhookEventType | '*';

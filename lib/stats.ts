@@ -42,6 +42,32 @@ export interface IngestRendition {
   fps: number | null;
 }
 
+/** One of a channel's two ingest points. */
+export interface InputHealth {
+  source: string;
+  state: 'connecting' | 'live' | 'ended';
+  /** Live, sending media, ready to go on air. */
+  healthy: boolean;
+  onAir: boolean;
+  videoCodec: string;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  kbps: number;
+  packetsLost: number;
+  connectedSince: string | null;
+}
+
+/** Redundant ingest: which input is on air, both inputs' health, how often the output switched. */
+export interface InputsStats {
+  active: 'primary' | 'backup' | 'slate' | null;
+  primary: InputHealth | null;
+  backup: InputHealth | null;
+  switches: number;
+  /** Seconds the output has shown the slate since the channel started. */
+  slateSeconds: number;
+}
+
 export interface EncoderStats {
   running: boolean;
   mode: ChannelMode;
@@ -71,12 +97,30 @@ export interface OutputStats {
   tracks: OutputTrack[];
 }
 
+/** WebRTC viewers (WHEP) of a channel: the sessions now, and what they were sent. */
+export interface ViewersStats {
+  /** Sessions now (connecting or connected). */
+  count: number;
+  connected: number;
+  /** At most this many at once (ONAIR_WHEP_MAX_VIEWERS). */
+  limit: number;
+  /** Sessions since the channel started. */
+  sessions: number;
+  /** Over every session since the channel started: */
+  packetsSent: number;
+  packetsDropped: number;
+  packetsNacked: number;
+  keyframeRequests: number;
+}
+
 /** What the media runtime knows of a channel. */
 export interface ChannelLiveStats {
   live: boolean;
   ingest: IngestStats | null;
+  inputs: InputsStats | null;
   encoder: EncoderStats | null;
   output: OutputStats | null;
+  viewers: ViewersStats | null;
   /** One sample a second, the last two minutes. */
   history: IngestSample[];
 }
@@ -89,7 +133,9 @@ export interface ChannelStats extends ChannelLiveStats {
 export const OFFLINE_STATS: ChannelLiveStats = Object.freeze({
   live: false,
   ingest: null,
+  inputs: null,
   encoder: null,
   output: null,
+  viewers: null,
   history: [],
 });

@@ -1,5 +1,6 @@
 /* onair embed: <script src="https://your-server/embed.js" async></script>
  * <onair-player channel="ch_…" server="https://your-server" protocol="hls" muted autoplay></onair-player>
+ * protocol: "hls" (default), "dash", or "webrtc" (real time, straight from the server's SFU).
  * Defines a custom element that wraps the /embed/<channel> page in a responsive iframe.
  * A channel that needs a playback token takes it in the `token` attribute. */
 (function () {

@@ -72,6 +72,18 @@ class NoMediaRuntime extends IdleRuntime implements MediaRuntime {
   metrics(): Sample[] {
     return [];
   }
+  switchInput(): never {
+    throw new OnairError('channel_not_running', 'this server runs no media');
+  }
+  slateImage(): string {
+    return '';
+  }
+  setSlateImage(): Promise<void> {
+    return Promise.reject(new OnairError('unavailable', 'this server runs no media'));
+  }
+  deleteSlateImage(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 export async function createOnair(opts: OnairOptions): Promise<Onair> {
@@ -130,6 +142,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     stats: (id) => runtime.stats(id),
     playbackTokens,
     webhooks,
+    ingest: runtime,
   });
   const mounts = runtime.mounts();
   const sessions = new ConsoleSessions(store, admin.token, {

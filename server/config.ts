@@ -78,6 +78,8 @@ const EnvSchema = z.object({
     .int({ error: 'must be a whole number' })
     .min(1, { error: 'must be 1 or more' })
     .default(30),
+  ONAIR_WHEP_MAX_VIEWERS: count(1, 100_000).default(200),
+  ONAIR_WHEP_RATE_LIMIT: count(1, 1_000_000).default(120),
   ONAIR_LOOPBACK_ONLY_ICE: flag.default('0'),
   ONAIR_UI: flag.default('1'),
   ONAIR_TRUST_PROXY: z.string().default(''),
@@ -117,6 +119,8 @@ export interface Config {
   ffmpegPath: string;
   liveWindowSegments: number;
   whipRateLimitPerMinute: number;
+  whepMaxViewers: number;
+  whepRateLimitPerMinute: number;
   loopbackOnlyIce: boolean;
   /** Proxies (CIDRs) whose X-Forwarded-For / Forwarded name the client; empty: none. */
   trustProxy: string[];
@@ -218,6 +222,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ffmpegPath: e.ONAIR_FFMPEG_PATH,
     liveWindowSegments: e.ONAIR_LIVE_WINDOW_SEGMENTS,
     whipRateLimitPerMinute: e.ONAIR_WHIP_RATE_LIMIT,
+    whepMaxViewers: e.ONAIR_WHEP_MAX_VIEWERS,
+    whepRateLimitPerMinute: e.ONAIR_WHEP_RATE_LIMIT,
     loopbackOnlyIce: e.ONAIR_LOOPBACK_ONLY_ICE === '1',
     trustProxy,
     allowedHosts,

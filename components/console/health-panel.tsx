@@ -29,6 +29,7 @@ export function HealthPanel({
   const fps = history.filter((s) => typeof s.fps === 'number').map((s) => ({ at: s.at, value: s.fps ?? 0 }));
   const ingest = stats?.ingest;
   const encoder = stats?.encoder;
+  const viewers = stats?.viewers;
 
   return (
     <Panel
@@ -124,6 +125,11 @@ export function HealthPanel({
                 label="Connected since"
                 value={ingest?.connectedSince ? formatTime(ingest.connectedSince) : '—'}
               />
+              <Stat
+                label="Real-time viewers"
+                value={viewers ? `${viewers.count} of ${viewers.limit}` : '—'}
+                testId="realtime-viewers"
+              />
             </dl>
           </>
         )}
@@ -160,9 +166,9 @@ export function HealthPanel({
   );
 }
 
-function Stat({ label, value }: { label: string; value: string }) {
+function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
-    <div className="min-w-0">
+    <div className="min-w-0" data-testid={testId}>
       <dt className="text-zinc-500">{label}</dt>
       <dd className="truncate text-zinc-200" title={value}>
         {value}

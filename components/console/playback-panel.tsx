@@ -189,6 +189,7 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
             <CopyField label="Watch page" value={absoluteUrl(channel.urls.watch, base)} />
             <CopyField label="HLS URL" value={absoluteUrl(channel.urls.hls, base)} />
             <CopyField label="DASH URL" value={absoluteUrl(channel.urls.dash, base)} />
+            <CopyField label="Real-time URL (WHEP)" value={absoluteUrl(channel.urls.whep, base)} />
             <CopyField label="Embed snippet (iframe)" value={snippets.iframe} multiline />
             <CopyField label="Embed snippet (script)" value={snippets.script} multiline />
           </>

@@ -6,7 +6,11 @@ import { Spinner } from '../ui/spinner.tsx';
 import type { ChannelPhase } from './channel-actions.ts';
 import { usePlaybackToken } from './use-playback-token.ts';
 
-/** The channel's HLS output as viewers get it (a few seconds behind the publisher). */
+/**
+ * The channel in real time, straight from the SFU over WebRTC (WHEP): well under
+ * a second behind the publisher. Falls back to the HLS output (a few seconds
+ * behind) where WebRTC cannot connect.
+ */
 export function PreviewPanel({ channel, phase }: { channel: Channel; phase: ChannelPhase }) {
   // A channel that needs a playback token is previewed with one minted for the console.
   const token = usePlaybackToken(channel);
@@ -15,7 +19,7 @@ export function PreviewPanel({ channel, phase }: { channel: Channel; phase: Chan
     <Panel
       id="preview"
       title="Preview"
-      description="The channel’s HLS output, as viewers see it (a few seconds behind)."
+      description="What the publisher sends, in real time over WebRTC (HLS where WebRTC cannot connect)."
     >
       <div className="overflow-hidden rounded-md bg-black">
         {phase === 'stopped' ? (
@@ -34,7 +38,8 @@ export function PreviewPanel({ channel, phase }: { channel: Channel; phase: Chan
             key={channel.id}
             channelId={channel.id}
             token={token}
-            protocol="hls"
+            protocol="webrtc"
+            fallbackProtocol="hls"
             autoplay
             muted
             controls={false}

@@ -2,13 +2,18 @@
 
 /**
  * The onair live player: HLS (hls.js, or native HLS) or DASH (dash.js) over the
- * same CMAF segments. Starts by itself (muted where autoplay needs it), shows an
- * offline poster while the channel has no stream and starts when it comes back.
+ * same CMAF segments, or real time over WebRTC (WHEP) straight from the SFU.
+ * Starts by itself (muted where autoplay needs it), shows an offline poster
+ * while the channel has no stream and starts when it comes back.
  */
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
+import { describeWhepError, retryDelayMs, WhepError, WhepSession } from '../../lib/whep-client.ts';
 import { SeekBar } from './seek-bar.tsx';
 import {
+  delayLabel,
   detectCapabilities,
+  PROTOCOL_LABELS,
+  parseProtocol,
   renditionLabel,
   selectEngine,
   type PlaybackEngine,
@@ -40,6 +45,8 @@ export interface LivePlayerProps {
   /** Shows the protocol switch; the watch page turns it on. */
   protocolSwitch?: boolean;
   onProtocolChange?: (p: Protocol) => void;
+  /** Where real-time playback goes when WebRTC cannot work here (the console's preview: HLS). */
+  fallbackProtocol?: Protocol;
   /** Base URL of the onair server; empty for same-origin. */
   server?: string;
   /** A playback token, for channels that need one: it travels in the media path (`/t/<token>/`). */
@@ -62,9 +69,15 @@ interface EngineHandle {
   toLive: () => void;
   programTime: () => number | undefined;
   destroy: () => void;
+  /** Real time only: connected, but no frame for a while (the publisher is away). */
+  stalled?: () => boolean;
 }
 
 const RETRY_MS = 4000;
+/** Real time: no decoded frame for this long means the publisher is away. */
+const STALL_MS = 2500;
+/** Real time: a connection that stays disconnected this long is given up and made again. */
+const RECONNECT_AFTER_MS = 4000;
 
 export function LivePlayer({
   channelId,
@@ -76,6 +89,7 @@ export function LivePlayer({
   controls = true,
   protocolSwitch = false,
   onProtocolChange,
+  fallbackProtocol,
   server = '',
   token,
   className = '',
@@ -84,20 +98,35 @@ export function LivePlayer({
   const engineRef = useRef<EngineHandle | undefined>(undefined);
   const [status, setStatus] = useState<Status>('loading');
   const [message, setMessage] = useState('');
+  /** The overlay's badge while not playing: Offline, Waiting (nothing live yet), Paused (publisher away). */
+  const [badge, setBadge] = useState('Offline');
   const [attempt, setAttempt] = useState(0);
   const [qualities, setQualities] = useState<Quality[]>([]);
   const [quality, setQuality] = useState<string>('auto');
   const [latency, setLatency] = useState<number | undefined>(undefined);
   const [engineName, setEngineName] = useState<PlaybackEngine | undefined>(undefined);
   const [needsTap, setNeedsTap] = useState(false);
+  // Real time that cannot work here falls back (when allowed) until the protocol is changed.
+  const [fellBack, setFellBack] = useState<{ from: Protocol; to: Protocol } | undefined>(undefined);
+  const active: Protocol = fellBack?.from === protocol ? fellBack.to : protocol;
+  /** Real-time attempts since the last success, for the retry backoff. */
+  const failuresRef = useRef(0);
 
+  const origin = server.replace(/\/+$/, '');
   const base = mediaBase(server, channelId, media, token);
   const vod = media?.kind === 'asset';
   const isMedia = media !== undefined;
-  const src = protocol === 'dash' ? `${base}/manifest.mpd` : `${base}/master.m3u8`;
+  // Real time is the live channel's (a program or an asset plays over HLS or DASH).
+  const src =
+    active === 'webrtc' && !isMedia
+      ? `${origin}/whep/${encodeURIComponent(channelId)}`
+      : active === 'dash'
+        ? `${base}/manifest.mpd`
+        : `${base}/master.m3u8`;
 
   const retryLater = useCallback((why: string) => {
     setStatus('offline');
+    setBadge('Offline');
     setMessage(why);
     const t = setTimeout(() => setAttempt((a) => a + 1), RETRY_MS);
     return () => clearTimeout(t);
@@ -115,8 +144,100 @@ export function LivePlayer({
       cancelRetry = retryLater(why);
     };
 
+    const startRealtime = async () => {
+      setEngineName('webrtc');
+      let session: WhepSession;
+      try {
+        if (selectEngine('webrtc', detectCapabilities()) === 'unsupported')
+          throw new WhepError('unsupported_browser', 'no WebRTC');
+        session = await WhepSession.start({ url: src, ...(token ? { token } : {}) });
+      } catch (err) {
+        if (cancelled) return;
+        const e = err instanceof WhepError ? err : new WhepError('http_error', (err as Error).message);
+        if (e.transportFailed && fallbackProtocol && fallbackProtocol !== 'webrtc') {
+          setFellBack({ from: protocol, to: fallbackProtocol });
+          return;
+        }
+        const permanent =
+          e.code === 'channel_not_found' || e.code === 'forbidden' || e.code === 'unsupported_browser';
+        setStatus(e.waiting || !permanent ? 'offline' : 'error');
+        setMessage(describeWhepError(e));
+        setBadge(e.code === 'publisher_not_live' ? 'Waiting' : 'Offline');
+        if (permanent) return;
+        const delay = retryDelayMs(failuresRef.current++, e.retryAfterSeconds);
+        const t = setTimeout(() => setAttempt((a) => a + 1), delay);
+        cancelRetry = () => clearTimeout(t);
+        return;
+      }
+      if (cancelled) {
+        void session.stop();
+        return;
+      }
+      failuresRef.current = 0;
+      video.muted = muted;
+      video.srcObject = session.stream;
+      let stalled = false;
+      let lastFrames = -1;
+      let lastFrameAt = Date.now();
+      let delay: number | undefined;
+      let disconnectedAt: number | undefined;
+      const monitor = setInterval(() => {
+        const state = session.connectionState;
+        if (state === 'failed' || state === 'closed')
+          return fail('The real-time connection was lost. Reconnecting…');
+        disconnectedAt = state === 'disconnected' ? (disconnectedAt ?? Date.now()) : undefined;
+        if (disconnectedAt !== undefined && Date.now() - disconnectedAt > RECONNECT_AFTER_MS)
+          return fail('The real-time connection was lost. Reconnecting…');
+        session.sample().then(
+          ({ sample, delaySeconds }) => {
+            if (cancelled) return;
+            if (delaySeconds !== undefined) delay = delaySeconds;
+            if (sample.framesDecoded > lastFrames) {
+              lastFrames = sample.framesDecoded;
+              lastFrameAt = Date.now();
+              if (stalled) {
+                stalled = false;
+                setStatus('playing');
+              }
+            } else if (!stalled && lastFrames > 0 && Date.now() - lastFrameAt > STALL_MS) {
+              // The server keeps the session while the publisher is away: wait for it here.
+              stalled = true;
+              setStatus('offline');
+              setBadge('Paused');
+              setMessage('The stream paused. It will continue as soon as the publisher is back.');
+            }
+          },
+          () => undefined,
+        );
+      }, 1000);
+      // A closed tab ends its session at once (keepalive DELETE) rather than after the server's silence timeout.
+      const onPageHide = () => void session.stop({ keepalive: true });
+      window.addEventListener('pagehide', onPageHide);
+      engineRef.current = {
+        qualities: () => [],
+        setQuality: () => undefined,
+        latency: () => delay,
+        toLive: () => undefined,
+        programTime: () => undefined,
+        stalled: () => stalled,
+        destroy: () => {
+          clearInterval(monitor);
+          window.removeEventListener('pagehide', onPageHide);
+          video.srcObject = null;
+          void session.stop({ keepalive: true });
+        },
+      };
+      if (autoplay) {
+        video.play().catch(() => {
+          video.muted = true;
+          video.play().catch(() => setNeedsTap(true));
+        });
+      }
+    };
+
     const start = async () => {
       setStatus((s) => (s === 'playing' ? s : 'loading'));
+      if (active === 'webrtc') return startRealtime();
       // Is there a stream at all? A 404 means offline: poll without building a player.
       let res: Response;
       try {
@@ -142,7 +263,7 @@ export function LivePlayer({
         );
         return;
       }
-      const engine = selectEngine(protocol, detectCapabilities());
+      const engine = selectEngine(active, detectCapabilities());
       setEngineName(engine);
       video.muted = muted;
       try {
@@ -169,6 +290,8 @@ export function LivePlayer({
     void start();
 
     const onPlaying = () => {
+      // A real-time stream's clock runs on while the publisher is away: frames decide there.
+      if (engineRef.current?.stalled?.()) return;
       setStatus('playing');
       setNeedsTap(false);
       setQualities((q) => (q.length > 0 ? q : (engineRef.current?.qualities() ?? [])));
@@ -195,7 +318,7 @@ export function LivePlayer({
       engineRef.current?.destroy();
       engineRef.current = undefined;
     };
-  }, [src, protocol, autoplay, muted, attempt, retryLater, isMedia, apiRef]);
+  }, [src, active, protocol, fallbackProtocol, autoplay, muted, attempt, retryLater, isMedia, apiRef]);
 
   const changeQuality = (id: string) => {
     setQuality(id);
@@ -203,13 +326,14 @@ export function LivePlayer({
   };
 
   const behind = !vod && latency !== undefined && latency > 0 ? latency : undefined;
-  const atLive = behind === undefined || behind < 12;
+  const atLive = active === 'webrtc' || behind === undefined || behind < 12;
 
   return (
     <div
       className={`flex flex-col overflow-hidden rounded-lg bg-black ${className}`}
       data-status={status}
       data-engine={engineName}
+      data-protocol={active}
     >
       <div className="relative min-h-0 grow">
         <video
@@ -233,13 +357,29 @@ export function LivePlayer({
               />
             ) : (
               <span className="rounded bg-zinc-800 px-2 py-1 text-xs font-semibold uppercase tracking-wide text-zinc-300">
-                {status === 'offline' ? 'Offline' : status === 'denied' ? 'Private' : 'Playback error'}
+                {status === 'offline' ? badge : status === 'denied' ? 'Private' : 'Playback error'}
               </span>
             )}
             <p className="max-w-sm text-sm text-zinc-300">
               {status === 'loading' ? 'Loading the stream…' : message}
             </p>
           </div>
+        )}
+        {!controls && status === 'playing' && active === 'webrtc' && (
+          <span
+            className="pointer-events-none absolute top-2 left-2 rounded bg-black/60 px-1.5 py-0.5 text-[11px] font-semibold text-emerald-300"
+            data-testid="realtime-badge"
+          >
+            Real-time{behind !== undefined ? ` · ${delayLabel('webrtc', behind)}` : ''}
+          </span>
+        )}
+        {!controls && fellBack?.from === protocol && status === 'playing' && (
+          <span
+            className="pointer-events-none absolute top-2 left-2 rounded bg-black/60 px-1.5 py-0.5 text-[11px] font-semibold text-amber-300"
+            data-testid="fallback-note"
+          >
+            {PROTOCOL_LABELS[fellBack.to]} · real time unavailable
+          </span>
         )}
         {needsTap && (
           <button
@@ -270,9 +410,19 @@ export function LivePlayer({
               {atLive ? 'Live' : 'Back to live'}
             </button>
           )}
+          {status === 'playing' && active === 'webrtc' && (
+            <span className="text-xs font-semibold text-emerald-400" data-testid="realtime-badge">
+              Real-time
+            </span>
+          )}
           {behind !== undefined && status === 'playing' && (
             <span className="text-xs text-zinc-400" data-testid="latency">
-              {behind.toFixed(1)} s behind live
+              {delayLabel(active, behind)}
+            </span>
+          )}
+          {fellBack?.from === protocol && (
+            <span className="text-xs text-amber-400" data-testid="fallback-note">
+              {PROTOCOL_LABELS[fellBack.to]} (real time unavailable here)
             </span>
           )}
           <span className="grow" />
@@ -281,11 +431,15 @@ export function LivePlayer({
               Protocol
               <select
                 value={protocol}
-                onChange={(e) => onProtocolChange?.(e.target.value === 'dash' ? 'dash' : 'hls')}
+                onChange={(e) => onProtocolChange?.(parseProtocol(e.target.value))}
                 className="rounded border border-zinc-700 bg-zinc-950 px-1.5 py-1 text-zinc-100"
+                aria-label="Protocol"
               >
-                <option value="hls">HLS</option>
-                <option value="dash">DASH</option>
+                {(['hls', 'dash', 'webrtc'] as const).map((p) => (
+                  <option key={p} value={p}>
+                    {PROTOCOL_LABELS[p]}
+                  </option>
+                ))}
               </select>
             </label>
           )}

@@ -1,15 +1,21 @@
 /** Which playback engine a browser should use: a pure rule, unit-tested. */
-export type Protocol = 'hls' | 'dash';
-export type PlaybackEngine = 'hls.js' | 'native-hls' | 'dash.js' | 'unsupported';
+export type Protocol = 'hls' | 'dash' | 'webrtc';
+export type PlaybackEngine = 'hls.js' | 'native-hls' | 'dash.js' | 'webrtc' | 'unsupported';
+
+/** How each protocol is named to viewers. */
+export const PROTOCOL_LABELS: Record<Protocol, string> = { hls: 'HLS', dash: 'DASH', webrtc: 'Real-time' };
 
 export interface BrowserCapabilities {
   /** MediaSource (or ManagedMediaSource) with H.264/AAC in fMP4. */
   mse: boolean;
   /** `video.canPlayType('application/vnd.apple.mpegurl')` is non-empty (Safari, iOS). */
   nativeHls: boolean;
+  /** RTCPeerConnection exists (WHEP). */
+  webrtc?: boolean;
 }
 
 export function selectEngine(protocol: Protocol, caps: BrowserCapabilities): PlaybackEngine {
+  if (protocol === 'webrtc') return caps.webrtc ? 'webrtc' : 'unsupported';
   if (protocol === 'dash') return caps.mse ? 'dash.js' : 'unsupported';
   // MSE first: hls.js gives the quality menu and latency figures; native HLS is
   // the fallback where MSE is missing (iPhone before iOS 17.1).
@@ -18,8 +24,12 @@ export function selectEngine(protocol: Protocol, caps: BrowserCapabilities): Pla
   return 'unsupported';
 }
 
+/** `?protocol=` as given (case-insensitive); `realtime` and `whep` also mean WebRTC. */
 export function parseProtocol(value: string | null | undefined, fallback: Protocol = 'hls'): Protocol {
-  return value === 'dash' || value === 'hls' ? value : fallback;
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === 'dash' || v === 'hls' || v === 'webrtc') return v;
+  if (v === 'realtime' || v === 'real-time' || v === 'whep') return 'webrtc';
+  return fallback;
 }
 
 /** Query flags such as ?muted=0 or ?controls=false. */
@@ -29,7 +39,7 @@ export function parseFlag(value: string | null | undefined, fallback: boolean): 
 }
 
 export function detectCapabilities(): BrowserCapabilities {
-  if (typeof window === 'undefined') return { mse: false, nativeHls: false };
+  if (typeof window === 'undefined') return { mse: false, nativeHls: false, webrtc: false };
   const w = window as unknown as {
     MediaSource?: { isTypeSupported(t: string): boolean };
     ManagedMediaSource?: { isTypeSupported(t: string): boolean };
@@ -37,7 +47,7 @@ export function detectCapabilities(): BrowserCapabilities {
   const ms = w.MediaSource ?? w.ManagedMediaSource;
   const mse = !!ms && ms.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"');
   const nativeHls = document.createElement('video').canPlayType('application/vnd.apple.mpegurl') !== '';
-  return { mse, nativeHls };
+  return { mse, nativeHls, webrtc: typeof window.RTCPeerConnection === 'function' };
 }
 
 /** A short label for a rendition: 720p · 3.0 Mbit/s. */
@@ -47,4 +57,11 @@ export function renditionLabel(height: number | undefined, bitrate: number): str
       ? `${(bitrate / 1_000_000).toFixed(1)} Mbit/s`
       : `${Math.round(bitrate / 1000)} kbit/s`;
   return height ? `${height}p · ${mbps}` : mbps;
+}
+
+/** The player's delay label: real time in milliseconds, segment-based playback in seconds behind live. */
+export function delayLabel(protocol: Protocol, seconds: number): string {
+  if (protocol === 'webrtc')
+    return seconds < 1 ? `${Math.round(seconds * 1000)} ms delay` : `${seconds.toFixed(1)} s delay`;
+  return `${seconds.toFixed(1)} s behind live`;
 }

@@ -4,7 +4,7 @@ import { useSearchParams } from 'next/navigation';
 import { LivePlayer, type PlayerMedia } from '../player/live-player.tsx';
 import { parseFlag, parseProtocol } from '../player/select-engine.ts';
 
-/** The chromeless player for iframes: ?autoplay, ?muted, ?protocol, ?controls, ?token. */
+/** The chromeless player for iframes: ?autoplay, ?muted, ?protocol (hls, dash, webrtc), ?controls, ?token. */
 export function EmbedView({ channelId, media }: { channelId: string; media?: PlayerMedia }) {
   const params = useSearchParams();
   return (

@@ -1,11 +1,19 @@
 /** /api/v1: thin handlers over the control plane. */
-import { PageQuerySchema, PlaybackTokenCreateSchema, type PlaybackToken } from '../../lib/schemas.ts';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import {
+  INGEST_ROLES,
+  PageQuerySchema,
+  PlaybackTokenCreateSchema,
+  type IngestRole,
+  type PlaybackToken,
+} from '../../lib/schemas.ts';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelLiveStats, ChannelStats } from '../../lib/stats.ts';
 import { parseWith } from '../../lib/validate.ts';
 import type { PlaybackTokens } from '../auth/playback-token.ts';
 import type { ControlPlane } from '../core/control-plane.ts';
-import { readJson, sendJson } from '../http/http.ts';
+import { mediaType, readBody, readJson, sendJson } from '../http/http.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
 import { Router, type RouteContext } from './router.ts';
 
@@ -16,13 +24,34 @@ export interface ApiDeps {
   stats?: (channelId: string) => ChannelLiveStats;
   playbackTokens?: PlaybackTokens;
   webhooks?: Webhooks;
+  /** Redundant ingest: switching inputs, the slate picture. */
+  ingest?: IngestControl;
 }
+
+export interface IngestControl {
+  switchInput(channelId: string, to?: IngestRole): string;
+  slateImage(channelId: string): string;
+  setSlateImage(channelId: string, image: Buffer): Promise<void>;
+  deleteSlateImage(channelId: string): Promise<void>;
+}
+
+const SwitchSchema = z.strictObject({
+  to: z.enum(INGEST_ROLES, { error: `must be one of ${INGEST_ROLES.join(', ')}` }).optional(),
+});
+const SLATE_MAX_BYTES = 2 * 1024 * 1024;
 
 function page(ctx: RouteContext) {
   return parseWith(PageQuerySchema, Object.fromEntries(ctx.url.searchParams));
 }
 
-export function buildApiRouter({ control, baseUrl, stats, playbackTokens, webhooks }: ApiDeps): Router {
+export function buildApiRouter({
+  control,
+  baseUrl,
+  stats,
+  playbackTokens,
+  webhooks,
+  ingest,
+}: ApiDeps): Router {
   const r = new Router();
   const channel = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['channelView']>[0]) =>
     sendJson(ctx.res, status, control.channelView(rec, baseUrl(ctx)));
@@ -72,6 +101,43 @@ export function buildApiRouter({ control, baseUrl, stats, playbackTokens, webhoo
     sendJson(ctx.res, status, control.programView(rec, baseUrl(ctx)));
   const asset = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['assetView']>[0]) =>
     sendJson(ctx.res, status, control.assetView(rec, baseUrl(ctx)));
+
+  r.on('POST', '/api/v1/channels/:id/ingest/switch', async (ctx) => {
+    const c = control.requireChannel(id(ctx));
+    const body = parseWith(SwitchSchema, await readJson(ctx.req, { allowEmpty: true }));
+    if (!ingest) throw new OnairError('unavailable', 'this server runs no media');
+    if (c.state !== 'running') throw new OnairError('channel_not_running', `channel is ${c.state}`);
+    sendJson(ctx.res, 200, { active: ingest.switchInput(c.id, body.to) });
+  });
+  r.on('GET', '/api/v1/channels/:id/slate', async (ctx) => {
+    const c = control.requireChannel(id(ctx));
+    const file = ingest?.slateImage(c.id);
+    if (!file) throw new OnairError('not_found', 'no slate');
+    const image = await readFile(file);
+    ctx.res
+      .writeHead(200, {
+        'Content-Type': file.endsWith('.jpg') ? 'image/jpeg' : 'image/png',
+        'Content-Length': image.length,
+        'Cache-Control': 'no-store',
+      })
+      .end(image);
+  });
+  r.on('PUT', '/api/v1/channels/:id/slate', async (ctx) => {
+    const c = control.requireChannel(id(ctx));
+    const type = mediaType(ctx.req);
+    if (type !== 'image/png' && type !== 'image/jpeg') {
+      throw new OnairError('unsupported_media_type', 'send the slate as image/png or image/jpeg');
+    }
+    const image = await readBody(ctx.req, SLATE_MAX_BYTES);
+    if (!ingest) throw new OnairError('unavailable', 'this server runs no media');
+    await ingest.setSlateImage(c.id, image);
+    ctx.res.writeHead(204).end();
+  });
+  r.on('DELETE', '/api/v1/channels/:id/slate', async (ctx) => {
+    const c = control.requireChannel(id(ctx));
+    await ingest?.deleteSlateImage(c.id);
+    ctx.res.writeHead(204).end();
+  });
 
   r.on('GET', '/api/v1/channels/:id/programs', (ctx) => {
     const p = control.listPrograms(id(ctx), page(ctx));

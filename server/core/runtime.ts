@@ -7,7 +7,7 @@
  * side reads or shares the control plane's rows.
  */
 import type { LadderName } from '../../lib/ladders.ts';
-import type { ChannelMode, PlaybackMode } from '../../lib/schemas.ts';
+import type { ChannelMode, FailbackMode, PlaybackMode } from '../../lib/schemas.ts';
 import type { AssetRecord, ChannelRecord, ProgramRecord } from '../store/store.ts';
 
 /** A span of recorded media: program time (epoch ms) from the first segment's start to the last one's end. */
@@ -41,6 +41,9 @@ export interface ChannelConfig {
   readonly playback: PlaybackMode;
   readonly srtLatencyMs: number;
   readonly srtPort: number | null;
+  readonly failoverAfterMs: number;
+  readonly slateAfterMs: number;
+  readonly failback: FailbackMode;
 }
 
 export function channelConfig(c: ChannelRecord): ChannelConfig {
@@ -54,6 +57,9 @@ export function channelConfig(c: ChannelRecord): ChannelConfig {
     streamKey: c.streamKey,
     ingest: Object.freeze([...c.ingest]),
     preview: Object.freeze([...c.preview]),
+    failoverAfterMs: c.failoverAfterMs,
+    slateAfterMs: c.slateAfterMs,
+    failback: c.failback,
     playback: c.playback,
     srtLatencyMs: c.srtLatencyMs,
     srtPort: c.srtPort,

@@ -5,10 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OnairError } from '../../lib/errors.ts';
-import type { ChannelMode, ChannelState } from '../../lib/schemas.ts';
+import type { ChannelMode, ChannelState, IngestRole } from '../../lib/schemas.ts';
 import type { IceServer } from '../config.ts';
 import { isAllowed } from '../http/allow-list.ts';
 import { bearerToken, clientAddress, mediaType, readBody, secretEquals } from '../http/http.ts';
+import { iceServerLinks } from '../http/ice-links.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { checkTransport, inspectOffer, type OfferSummary } from '../media/sdp.ts';
@@ -32,7 +33,8 @@ export interface WhipSession {
 export interface WhipHub {
   getChannel(id: string): WhipChannel | undefined;
   /** Creates a publisher and attaches it to the running channel; throws OnairError. */
-  publish(channelId: string, offer: string, summary: OfferSummary): Promise<WhipSession>;
+  /** The primary input, or the backup the output fails over to (same stream key). */
+  publish(channelId: string, offer: string, summary: OfferSummary, role: IngestRole): Promise<WhipSession>;
   findSession(channelId: string, sessionId: string): WhipSession | undefined;
 }
 
@@ -43,20 +45,6 @@ const CORS = {
   'Access-Control-Expose-Headers': 'Location, ETag, Link, Accept-Patch, Accept-Post',
   'Access-Control-Max-Age': '600',
 };
-
-export function iceServerLinks(servers: readonly IceServer[]): string[] {
-  const links: string[] = [];
-  for (const s of servers) {
-    for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
-      let link = `<${url}>; rel="ice-server"`;
-      if (s.username !== undefined) link += `; username="${s.username.replace(/"/g, '')}"`;
-      if (s.credential !== undefined)
-        link += `; credential="${s.credential.replace(/"/g, '')}"; credential-type="password"`;
-      links.push(link);
-    }
-  }
-  return links;
-}
 
 export function whipMount(
   hub: WhipHub,
@@ -80,11 +68,13 @@ export function whipMount(
   return {
     prefix: '/whip',
     async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-      const parts = url.pathname.split('/').filter(Boolean); // ['whip', channelId, ('sessions', sessionId)?]
+      // ['whip', channelId], ['whip', channelId, 'backup'], ['whip', channelId, 'sessions', sessionId]
+      const parts = url.pathname.split('/').filter(Boolean);
       const method = req.method ?? 'GET';
       try {
-        if (parts.length === 2) {
+        if (parts.length === 2 || (parts.length === 3 && parts[2] === 'backup')) {
           const channelId = decodeURIComponent(parts[1]!);
+          const role: IngestRole = parts.length === 3 ? 'backup' : 'primary';
           if (method === 'OPTIONS') {
             res.writeHead(204, { ...CORS, 'Accept-Post': 'application/sdp', ...linkHeader }).end();
             return;
@@ -96,7 +86,7 @@ export function whipMount(
             return;
           }
           try {
-            await handlePost(req, res, channelId);
+            await handlePost(req, res, channelId, role);
           } catch (err) {
             // Only failed POSTs count: a publisher that gets in is never slowed down.
             if (err instanceof OnairError && err.code !== 'rate_limited') limiter.hit(clientAddress(req));
@@ -175,7 +165,12 @@ export function whipMount(
     }
   }
 
-  async function handlePost(req: IncomingMessage, res: ServerResponse, channelId: string): Promise<void> {
+  async function handlePost(
+    req: IncomingMessage,
+    res: ServerResponse,
+    channelId: string,
+    role: IngestRole,
+  ): Promise<void> {
     const address = clientAddress(req);
     if (limiter.isLimited(address))
       throw new OnairError('rate_limited', 'too many failed WHIP requests; slow down');
@@ -197,7 +192,7 @@ export function whipMount(
       throw new OnairError('channel_not_running', `channel is ${channel.state}; start it before publishing`);
     }
     checkTransport(offer);
-    const session = await hub.publish(channel.id, offer, summary);
+    const session = await hub.publish(channel.id, offer, summary, role);
     const location = `/whip/${encodeURIComponent(channel.id)}/sessions/${session.id}`;
     res.writeHead(201, {
       ...CORS,

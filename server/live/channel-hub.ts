@@ -4,24 +4,37 @@
  * the encoder supervisor runs FFmpeg; the live output indexes segments and keeps
  * the windows that programs need.
  *
- *   source ──▶ router ──▶ plain RTP ──▶ encoder (FFmpeg) ──▶ output (timeline) ──▶ origin
+ *   inputs ──▶ failover ──▶ router ──▶ plain RTP ──▶ encoder (FFmpeg) ──▶ output ──▶ origin
+ *   (primary,                  └────▶ viewers (WHEP, channel-viewers.ts)
+ *    backup, slate)
+ *
+ * The channel's source is a failover switcher over a primary and a backup input
+ * (WHIP, RTMP, SRT publishers alike) and a slate: the encoder and viewers see one
+ * continuous stream whichever input is on air.
  *
  * Lifecycle: made when the channel starts; `close()` (idempotent) ends the
- * source, the encoder, the router and the output, in that order.
+ * viewers, the source, the encoder, the router and the output, in that order.
  */
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import { LADDERS } from '../../lib/ladders.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
-import type { ChannelLiveStats } from '../../lib/stats.ts';
+import type { ChannelLiveStats, InputHealth } from '../../lib/stats.ts';
 import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
-import type { OfferSummary } from '../media/sdp.ts';
+import type { OfferSummary, ViewerOfferSummary } from '../media/sdp.ts';
 import { describeSource, type MediaSource } from '../media/source.ts';
 import type { LiveOutput, Recording } from '../packager/live-output.ts';
-import type { ChannelRouter, PublisherSession } from '../sfu/engine.ts';
+import type { ChannelRouter, PublisherSession, ViewerSession } from '../sfu/engine.ts';
+import {
+  FailoverSource,
+  type InputName,
+  type SessionCodecs,
+  type SwitchEvent,
+} from '../source/failover-source.ts';
 import type { Encoder, EncoderHooks, EncoderInput } from '../transcode/supervisor.ts';
+import { ChannelViewers } from './channel-viewers.ts';
 import { IngestMeter } from './ingest-meter.ts';
 
 /** Thumbnails of the live picture (transcode/thumbnail.ts). */
@@ -41,6 +54,12 @@ export interface ChannelHubDeps {
   event: (type: ChannelEventType, message: string) => void;
   /** Sampling period of the ingest meter (default 1000 ms; 0 turns sampling off). */
   sampleEveryMs?: number;
+  /** The slate input (a still image and silence in the session's codecs). */
+  createSlate?: (codecs: SessionCodecs) => MediaSource;
+  /** WebRTC viewers at once (default 200). */
+  maxViewers?: number;
+  /** How long viewers wait for a publisher to come back (default 30 s). */
+  viewerWaitMs?: number;
 }
 
 /** Encode mode: a keyframe now and then bounds how long a lost packet spoils the picture. */
@@ -53,10 +72,16 @@ export class ChannelHub {
   readonly #deps: ChannelHubDeps;
   readonly #router: ChannelRouter;
   readonly #encoder: Encoder;
-  readonly #meter = new IngestMeter();
+  readonly #meters: Record<IngestRole, IngestMeter> = {
+    primary: new IngestMeter(),
+    backup: new IngestMeter(),
+  };
   readonly #sessions = new Map<string, PublisherSession>();
   readonly #sampler: NodeJS.Timeout | undefined;
-  #source: MediaSource | undefined;
+  #switch: FailoverSource;
+  /** passthrough-abr: the renditions' source, fed to the encoder without the switcher. */
+  #renditions: MediaSource | undefined;
+  readonly #viewers: ChannelViewers;
   #closed = false;
 
   constructor(deps: ChannelHubDeps) {
@@ -65,6 +90,12 @@ export class ChannelHub {
     this.channelId = deps.config.id;
     this.#router = deps.router;
     this.output = deps.output;
+    this.#viewers = new ChannelViewers({
+      router: deps.router,
+      maxViewers: deps.maxViewers ?? 200,
+      ...(deps.viewerWaitMs !== undefined ? { waitForSourceMs: deps.viewerWaitMs } : {}),
+      log: deps.log,
+    });
     this.#encoder = deps.createEncoder({
       runStarted: (run) =>
         this.output.beginRun({
@@ -106,11 +137,82 @@ export class ChannelHub {
     this.output.on('indexError', (trackId, err) =>
       deps.log.warn({ err, trackId, channelId: this.channelId }, 'segment could not be indexed'),
     );
+    this.#switch = this.#newSwitch();
     const every = deps.sampleEveryMs ?? 1000;
     if (every > 0) {
-      this.#sampler = setInterval(() => this.#meter.sample(this.#source), every);
+      this.#sampler = setInterval(() => {
+        for (const role of ['primary', 'backup'] as const) this.#meters[role].sample(this.#input(role));
+      }, every);
       this.#sampler.unref();
     }
+  }
+
+  /** The switcher over the inputs, wired to the encoder and to channel events. */
+  #newSwitch(): FailoverSource {
+    const c = this.#config;
+    const sw = new FailoverSource({
+      id: `${this.channelId}-input`,
+      log: this.#deps.log,
+      failoverAfterMs: c.failoverAfterMs,
+      slateAfterMs: c.slateAfterMs,
+      failback: c.failback,
+      ...(this.#deps.createSlate ? { createSlate: this.#deps.createSlate } : {}),
+    });
+    const event = this.#deps.event;
+    sw.on('input', (name, state, detail) => {
+      if (state === 'live') {
+        const source = sw.input(name);
+        const video = source?.tracks.find((t) => t.kind === 'video');
+        const audio = source?.tracks.find((t) => t.kind === 'audio');
+        event(
+          'publisher.connected',
+          `${name} publisher connected (${detail}: ${video?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'})`,
+        );
+      } else {
+        event('publisher.disconnected', `${name} publisher disconnected: ${detail}`);
+        if (name !== 'slate') this.#meters[name].reset();
+      }
+    });
+    sw.on('active', () => {
+      this.#startEncoder(sw);
+      // Viewers follow the switcher (new codecs end the sessions that cannot take them).
+      this.#viewers.setSource(undefined);
+      this.#viewers.setSource(sw);
+    });
+    sw.on('idle', () => {
+      this.#viewers.setSource(undefined);
+      void this.#encoder.stop();
+    });
+    sw.on('switched', (e) => this.#switched(sw, e));
+    return sw;
+  }
+
+  #startEncoder(sw: FailoverSource): void {
+    if (this.#closed || sw !== this.#switch) return;
+    const c = this.#config;
+    this.#encoder.start(this.#encoderInput(sw), {
+      ladder: LADDERS[c.ladder],
+      mode: c.mode,
+      segmentSeconds: c.segmentSeconds,
+    });
+  }
+
+  #switched(sw: FailoverSource, e: SwitchEvent): void {
+    const event = this.#deps.event;
+    // Passthrough copies the publisher's H.264: other parameter sets need a new run (a discontinuity).
+    const newRun = e.reconfigured && this.#config.mode === 'passthrough';
+    const note = newRun ? ' (its encoder settings differ: a new encoder run, with a discontinuity)' : '';
+    if (e.to === 'slate') {
+      event('slate.on', `no input: viewers see the slate (${e.reason})${note}`);
+    } else if (e.from === 'slate') {
+      event('slate.off', `the slate ends: ${e.to} is on air${note}`);
+      event('input.restored', `${e.to} is on air again (${e.reason})`);
+    } else if (e.to === 'primary' && e.from === 'backup') {
+      event('input.restored', `back to the primary (${e.reason})${note}`);
+    } else {
+      event('input.failover', `${e.to} is on air instead of ${e.from ?? 'nothing'} (${e.reason})${note}`);
+    }
+    if (newRun) this.#startEncoder(sw);
   }
 
   get config(): ChannelConfig {
@@ -120,15 +222,42 @@ export class ChannelHub {
   /** New settings (name, allow-lists, a rotated key); mode, ladder and segment length stay. */
   setConfig(config: ChannelConfig): void {
     this.#config = config;
+    this.#switch.configure({
+      failoverAfterMs: config.failoverAfterMs,
+      slateAfterMs: config.slateAfterMs,
+      failback: config.failback,
+    });
   }
 
-  /** A source is live and feeding the encoder. */
+  /** A publisher's media is on air (not the slate). */
   get live(): boolean {
-    return this.#source?.state === 'live';
+    if (this.#config.mode === 'passthrough-abr') return this.#renditions?.state === 'live';
+    const a = this.#switch.active;
+    return a === 'primary' || a === 'backup';
   }
 
+  /** The channel's source: one continuous stream whichever input is on air (undefined before any). */
   get source(): MediaSource | undefined {
-    return this.#source;
+    if (this.#config.mode === 'passthrough-abr')
+      return this.#renditions?.state === 'live' ? this.#renditions : undefined;
+    return this.#switch.state === 'live' ? this.#switch : undefined;
+  }
+
+  /** The input in `role` (passthrough-abr: the renditions are the primary). */
+  #input(role: IngestRole): MediaSource | undefined {
+    if (this.#config.mode === 'passthrough-abr') return role === 'primary' ? this.#renditions : undefined;
+    return this.#switch.input(role);
+  }
+
+  /** The input on air. */
+  get activeInput(): InputName | undefined {
+    return this.#switch.active;
+  }
+
+  /** An operator's switch to `to` (default: the other input); 409 when it sends nothing. */
+  switchInput(to?: IngestRole): InputName {
+    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+    return this.#switch.switchTo(to);
   }
 
   get closed(): boolean {
@@ -143,13 +272,23 @@ export class ChannelHub {
     return this.#sessions.get(sessionId);
   }
 
-  /** A WHIP publisher: negotiated by the router, then attached as the channel's source. */
+  findViewer(sessionId: string): ViewerSession | undefined {
+    return this.#viewers.find(sessionId);
+  }
+
+  /** A WHEP viewer of the channel's source: 409 publisher_not_live without one, 503 at the limit. */
+  watch(offer: string, summary: ViewerOfferSummary): Promise<ViewerSession> {
+    if (this.#closed) return Promise.reject(new OnairError('channel_not_running', 'channel is stopping'));
+    return this.#viewers.add(offer, summary);
+  }
+
+  /** A WHIP publisher: negotiated by the router, then attached as the channel's input in `role`. */
   async publish(
     offer: string,
     summary: OfferSummary,
     role: IngestRole = 'primary',
   ): Promise<PublisherSession> {
-    this.#assertCanAttach();
+    this.#assertCanAttach(role, summary);
     const ladder = LADDERS[this.#config.ladder];
     const topKbps = ladder.renditions[0]?.videoKbps ?? 3000;
     const session = await this.#router.createPublisher({
@@ -164,7 +303,7 @@ export class ChannelHub {
     });
     // Two POSTs may race: the second one to finish negotiating loses.
     try {
-      this.#assertCanAttach();
+      this.#assertCanAttach(role, summary);
     } catch (err) {
       session.close('another publisher won the race');
       throw err;
@@ -175,34 +314,76 @@ export class ChannelHub {
     return session;
   }
 
-  #assertCanAttach(): void {
+  #assertCanAttach(role: IngestRole, offer?: Pick<OfferSummary, 'videoCodec' | 'audio'>): void {
     if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
-    if (this.#source && this.#source.state !== 'ended') {
+    if (!this.#switch.available(role)) {
       throw new OnairError(
         'publisher_exists',
-        'channel already has a live publisher; end that session first',
+        `channel already has a live ${role} publisher; end that session first`,
       );
+    }
+    // Both inputs feed one encoder run: they must send the same codecs.
+    const session = this.#switch.active ? this.#switch.session : undefined;
+    if (offer && session) {
+      if (offer.videoCodec !== session.video.name) {
+        throw new OnairError(
+          'unsupported_offer',
+          `the channel is on air with ${session.video.name} video; the ${role} input must send ${session.video.name} too`,
+        );
+      }
+      if ((offer.audio === undefined) !== (session.audio === undefined)) {
+        throw new OnairError(
+          'unsupported_offer',
+          `the channel is on air ${session.audio ? 'with' : 'without'} audio; the ${role} input must match`,
+        );
+      }
     }
   }
 
   /**
    * Makes `source` the channel's input in `role` (a WHIP, RTMP or SRT publisher
-   * alike). One source at a time for now; a backup role is the redundant-ingest
-   * seam (primary and backup at once, the output following one of them).
+   * alike): the primary, or the backup the output switches to when the primary fails.
    */
   attach(source: MediaSource, role: IngestRole = 'primary'): void {
-    void role;
-    this.#assertCanAttach();
-    this.#source = source;
+    source.on('warning', (kind, message) => {
+      if (kind === 'keyframes_misaligned') this.#deps.event('publisher.keyframes_misaligned', message);
+    });
+    if (this.#config.mode === 'passthrough-abr') {
+      this.#attachRenditions(source, role);
+      return;
+    }
+    this.#assertCanAttach(role);
+    this.#switch.setInput(role, source);
+  }
+
+  /**
+   * passthrough-abr: a multi-bitrate encoder's renditions (one source, a video
+   * track each) feed the encoder directly. The failover switcher carries one
+   * picture; a ladder the encoder made has several, so these channels have one input.
+   */
+  #attachRenditions(source: MediaSource, role: IngestRole): void {
+    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+    if (role !== 'primary') {
+      throw new OnairError(
+        'validation_failed',
+        'a multi-bitrate passthrough channel has one input: publish its renditions to the primary',
+      );
+    }
+    if (this.#renditions && this.#renditions.state !== 'ended') {
+      throw new OnairError(
+        'publisher_exists',
+        'channel already has a live publisher; end that session first',
+      );
+    }
+    this.#renditions = source;
     const onLive = () => {
-      const video = source.tracks.find((t) => t.kind === 'video');
-      const audio = source.tracks.find((t) => t.kind === 'audio');
+      if (this.#closed || this.#renditions !== source) return;
       const videos = source.tracks.filter((t) => t.kind === 'video');
-      const over = source.kind === 'rtmp' ? ' over RTMP' : source.kind === 'srt' ? ' over SRT' : '';
-      const renditions = videos.length > 1 ? `, renditions ${videos.map((t) => t.id).join(' ')}` : '';
+      const audio = source.tracks.find((t) => t.kind === 'audio');
+      const over = source.kind === 'rtmp' ? 'rtmp' : source.kind;
       this.#deps.event(
         'publisher.connected',
-        `publisher connected${over} (${video?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'}${renditions})`,
+        `primary publisher connected (${over}: ${videos[0]?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'}, renditions ${videos.map((t) => t.id).join(' ')})`,
       );
       const c = this.#config;
       this.#encoder.start(this.#encoderInput(source), {
@@ -210,15 +391,15 @@ export class ChannelHub {
         mode: c.mode,
         segmentSeconds: c.segmentSeconds,
       });
+      this.#viewers.setSource(source);
     };
     source.on('live', onLive);
-    source.on('warning', (kind, message) => {
-      if (kind === 'keyframes_misaligned') this.#deps.event('publisher.keyframes_misaligned', message);
-    });
     source.on('ended', (reason) => {
-      this.#deps.event('publisher.disconnected', `publisher disconnected: ${reason}`);
-      if (this.#source !== source) return;
-      this.#source = undefined;
+      this.#deps.event('publisher.disconnected', `primary publisher disconnected: ${reason}`);
+      if (this.#renditions !== source) return;
+      this.#renditions = undefined;
+      this.#meters.primary.reset();
+      this.#viewers.setSource(undefined);
       void this.#encoder.stop();
     });
     if (source.state === 'live') onLive();
@@ -267,8 +448,22 @@ export class ChannelHub {
 
   /** Live figures for GET /api/v1/channels/:id/stats. */
   stats(): ChannelLiveStats {
-    const source = this.#source;
-    const last = this.#meter.last;
+    const active =
+      this.#config.mode === 'passthrough-abr'
+        ? this.#renditions?.state === 'live'
+          ? 'primary'
+          : undefined
+        : this.#switch.active;
+    const role: IngestRole | undefined =
+      active === 'primary' || active === 'backup'
+        ? active
+        : this.#input('primary')
+          ? 'primary'
+          : this.#input('backup')
+            ? 'backup'
+            : undefined;
+    const source = role ? this.#input(role) : undefined;
+    const last = role ? this.#meters[role].last : undefined;
     const encoder = this.#encoder;
     const progress = encoder.progress;
     const lastSegmentAt = this.output.timeline.lastSegmentAt();
@@ -302,9 +497,34 @@ export class ChannelHub {
         connectedSince: source.liveSince ? new Date(source.liveSince).toISOString() : null,
       };
     }
+    const health = (r: IngestRole): InputHealth | null => {
+      const src = this.#input(r);
+      if (!src) return null;
+      const st = src.stats();
+      return {
+        source: src.kind,
+        state: src.state,
+        healthy: this.#config.mode === 'passthrough-abr' ? src.state === 'live' : this.#switch.healthy(r),
+        onAir: active === r,
+        videoCodec: src.tracks.find((t) => t.kind === 'video')?.codec.name ?? '',
+        width: st.width ?? null,
+        height: st.height ?? null,
+        fps: st.fps ?? null,
+        kbps: this.#meters[r].last?.kbps ?? 0,
+        packetsLost: st.transport?.packetsLost ?? st.tracks.reduce((n, t) => n + t.packetsLost, 0),
+        connectedSince: src.liveSince ? new Date(src.liveSince).toISOString() : null,
+      };
+    };
     return {
       live: this.live,
       ingest,
+      inputs: {
+        active: active ?? null,
+        primary: health('primary'),
+        backup: health('backup'),
+        switches: this.#switch.switches,
+        slateSeconds: Math.round(this.#switch.slateMs / 100) / 10,
+      },
       encoder: {
         running: encoder.running,
         mode: this.#config.mode,
@@ -318,16 +538,23 @@ export class ChannelHub {
         lastSegmentAt: lastSegmentAt !== undefined ? new Date(lastSegmentAt).toISOString() : null,
         tracks: this.output.timeline.latestTracks(),
       },
-      history: this.#meter.history(),
+      viewers: this.#viewers.stats(),
+      history: (role ? this.#meters[role] : this.#meters.primary).history(),
     };
   }
 
   /** The stream key was rotated: the publisher goes, and so does the live window. */
   async reset(config: ChannelConfig): Promise<void> {
     this.#config = config;
-    this.#source?.close('channel reset');
+    this.#viewers.closeAll('channel reset');
+    const old = this.#switch;
+    this.#switch = this.#newSwitch();
+    old.close('channel reset');
+    this.#renditions?.close('channel reset');
+    this.#renditions = undefined;
     await this.#encoder.stop();
-    this.#meter.reset();
+    this.#meters.primary.reset();
+    this.#meters.backup.reset();
     await this.output.reset();
   }
 
@@ -336,7 +563,9 @@ export class ChannelHub {
     this.#closed = true;
     if (this.#sampler) clearInterval(this.#sampler);
     this.#deps.thumbnails?.close();
-    this.#source?.close('channel stopped');
+    this.#viewers.close();
+    this.#switch.close('channel stopped');
+    this.#renditions?.close('channel stopped');
     await this.#encoder.close();
     this.#router.close();
     await this.output.close();

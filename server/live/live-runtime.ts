@@ -1,15 +1,17 @@
 /**
  * The media runtime: one ChannelHub per running channel, the SFU engine, the
- * asset library, and the media endpoints (/whip, /live, /programs, /vod,
+ * asset library, and the media endpoints (/whip, /whep, /live, /programs, /vod,
  * /time). Implements what the control plane needs (ChannelRuntime) and what
  * the HTTP server mounts.
  */
-import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
+import type { IngestRole } from '../../lib/schemas.ts';
 import { OFFLINE_STATS, type ChannelLiveStats } from '../../lib/stats.ts';
 import type { PlaybackMode } from '../../lib/schemas.ts';
 import type { Config } from '../config.ts';
@@ -23,6 +25,7 @@ import type {
 import { isAllowed } from '../http/allow-list.ts';
 import { publicBaseUrl, secretEquals } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
+import { whepMount } from '../egress/whep-endpoint.ts';
 import { RtmpChannelIngest } from '../ingest/rtmp-ingest.ts';
 import { RtmpServer } from '../ingest/rtmp-server.ts';
 import { SrtListener } from '../ingest/srt-listener.ts';
@@ -48,6 +51,8 @@ import { EncoderSupervisor } from '../transcode/supervisor.ts';
 import { Thumbnailer } from '../transcode/thumbnail.ts';
 import { AssetLibrary } from './asset-library.ts';
 import { ChannelHub } from './channel-hub.ts';
+import type { InputName } from '../source/failover-source.ts';
+import { SlateSource } from '../source/slate-source.ts';
 import { DvrPlayback, LivePlayback, VodPlayback } from './playback-sources.ts';
 import { SqliteTimelineJournal, savedTimeline } from './timeline-journal.ts';
 
@@ -68,6 +73,11 @@ export interface MediaRuntime extends ChannelRuntime {
   mounts(): MediaMount[];
   stats(channelId: string): ChannelLiveStats;
   metrics(): Sample[];
+  /** Redundant ingest: an operator's switch, and the channel's slate picture. */
+  switchInput(channelId: string, to?: IngestRole): InputName;
+  slateImage(channelId: string): string;
+  setSlateImage(channelId: string, image: Buffer): Promise<void>;
+  deleteSlateImage(channelId: string): Promise<void>;
 }
 
 function span(r: Recording): RecordedSpan | undefined {
@@ -85,6 +95,13 @@ interface RunningChannel {
 }
 
 const CACHE_LIMIT = 1000;
+
+/** The default slate: a "We'll be right back" card. */
+const DEFAULT_SLATE = fileURLToPath(new URL('../../public/slate.png', import.meta.url));
+const SLATE_TYPES = [
+  { ext: 'png', magic: [0x89, 0x50, 0x4e, 0x47] },
+  { ext: 'jpg', magic: [0xff, 0xd8, 0xff] },
+] as const;
 
 interface ChannelAccess {
   readonly preview: readonly string[];
@@ -225,6 +242,15 @@ export class LiveRuntime implements MediaRuntime {
       thumbnails: new Thumbnailer(cfg.ffmpegPath, path.join(channelDir, 'thumbnail.jpg')),
       log: channelLog,
       event: (type, message) => this.#deps.event(config.id, type, message),
+      createSlate: (codecs) =>
+        new SlateSource({
+          ffmpegPath: cfg.ffmpegPath,
+          image: this.slateImage(config.id),
+          video: codecs.video,
+          audio: codecs.audio,
+          log: channelLog,
+        }),
+      maxViewers: cfg.whepMaxViewers,
     });
     const rtmp = new RtmpChannelIngest({
       channelId: config.id,
@@ -297,6 +323,7 @@ export class LiveRuntime implements MediaRuntime {
     await rm(path.join(this.#deps.config.mediaDir, channelId), { recursive: true, force: true });
     this.#deps.store.deleteTimeline(channelId);
     this.#deps.store.setOutputStartedAt(channelId, undefined);
+    await this.deleteSlateImage(channelId);
   }
 
   updateChannel(config: ChannelConfig): void {
@@ -311,6 +338,43 @@ export class LiveRuntime implements MediaRuntime {
   channelBytes(channelId: string): number {
     const running = this.#channels.get(channelId);
     return running ? running.hub.output.bytes() : this.#deps.store.timelineBytes(channelId);
+  }
+
+  // ── redundant ingest ─────────────────────────────────────────────────
+  /** An operator's switch between the primary and the backup input. */
+  switchInput(channelId: string, to?: IngestRole): InputName {
+    const running = this.#channels.get(channelId);
+    if (!running) throw new OnairError('channel_not_running', 'channel is not running');
+    return running.hub.switchInput(to);
+  }
+
+  /** The picture shown when every input is gone: the channel's own, or the default card. */
+  slateImage(channelId: string): string {
+    for (const ext of SLATE_TYPES.map((t) => t.ext)) {
+      const file = path.join(this.#slateDir(), `${channelId}.${ext}`);
+      if (existsSync(file)) return file;
+    }
+    return DEFAULT_SLATE;
+  }
+
+  #slateDir(): string {
+    return path.join(this.#deps.config.dataDir, 'slates');
+  }
+
+  /** Keeps an uploaded slate image (PNG or JPEG) for the channel; used from the next slate on. */
+  async setSlateImage(channelId: string, image: Buffer): Promise<void> {
+    const type = SLATE_TYPES.find((t) => t.magic.every((b, i) => image[i] === b));
+    if (!type) throw new OnairError('unsupported_media_type', 'the slate must be a PNG or a JPEG image');
+    await mkdir(this.#slateDir(), { recursive: true });
+    await this.deleteSlateImage(channelId);
+    const file = path.join(this.#slateDir(), `${channelId}.${type.ext}`);
+    await writeFile(`${file}.tmp`, image);
+    await rename(`${file}.tmp`, file);
+  }
+
+  async deleteSlateImage(channelId: string): Promise<void> {
+    for (const t of SLATE_TYPES)
+      await rm(path.join(this.#slateDir(), `${channelId}.${t.ext}`), { force: true });
   }
 
   // ── programs and assets ─────────────────────────────────────────────
@@ -474,14 +538,26 @@ export class LiveRuntime implements MediaRuntime {
     const speed: Sample['values'] = [];
     const segments: Sample['values'] = [];
     const bytes: Sample['values'] = [];
+    const inputs: Sample['values'] = [];
+    const switches: Sample['values'] = [];
+    const slate: Sample['values'] = [];
+    const viewers: Sample['values'] = [];
+    const viewerPackets: Sample['values'] = [];
+    const viewerDrops: Sample['values'] = [];
     let live = 0;
     for (const [id, { hub }] of this.#channels) {
       const s = hub.stats();
       if (hub.live) live++;
+      if (s.inputs?.active) inputs.push({ labels: { channel: id, input: s.inputs.active }, value: 1 });
+      switches.push({ labels: { channel: id }, value: s.inputs?.switches ?? 0 });
+      slate.push({ labels: { channel: id }, value: s.inputs?.slateSeconds ?? 0 });
       ingest.push({ labels: { channel: id }, value: (s.ingest?.kbps ?? 0) * 1000 });
       speed.push({ labels: { channel: id }, value: s.encoder?.speed ?? 0 });
       segments.push({ labels: { channel: id }, value: s.output?.segments ?? 0 });
       bytes.push({ labels: { channel: id }, value: hub.output.bytes() });
+      viewers.push({ labels: { channel: id }, value: s.viewers?.count ?? 0 });
+      viewerPackets.push({ labels: { channel: id }, value: s.viewers?.packetsSent ?? 0 });
+      viewerDrops.push({ labels: { channel: id }, value: s.viewers?.packetsDropped ?? 0 });
     }
     return [
       {
@@ -513,6 +589,42 @@ export class LiveRuntime implements MediaRuntime {
         help: 'Bytes on disk for the live window and running programs.',
         type: 'gauge',
         values: bytes,
+      },
+      {
+        name: 'onair_input_active',
+        help: 'The input on air (primary, backup or slate), 1 per running channel that has one.',
+        type: 'gauge',
+        values: inputs,
+      },
+      {
+        name: 'onair_input_switches_total',
+        help: 'Times the output switched inputs (failovers, failbacks, slate).',
+        type: 'counter',
+        values: switches,
+      },
+      {
+        name: 'onair_slate_seconds_total',
+        help: 'Seconds the output showed the slate.',
+        type: 'counter',
+        values: slate,
+      },
+      {
+        name: 'onair_whep_viewers',
+        help: 'WebRTC (WHEP) viewer sessions now.',
+        type: 'gauge',
+        values: viewers,
+      },
+      {
+        name: 'onair_whep_packets_sent_total',
+        help: 'RTP packets forwarded to WebRTC viewers since the channel started.',
+        type: 'counter',
+        values: viewerPackets,
+      },
+      {
+        name: 'onair_whep_packets_dropped_total',
+        help: 'RTP packets not forwarded because a viewer could not take them.',
+        type: 'counter',
+        values: viewerDrops,
       },
       {
         name: 'onair_publishers_live',
@@ -555,7 +667,7 @@ export class LiveRuntime implements MediaRuntime {
             if (running) return { ...running.hub.config, state: 'running' };
             return store.getChannel(id);
           },
-          publish: (channelId, offer, summary) => {
+          publish: (channelId, offer, summary, role) => {
             const running = this.#channels.get(channelId);
             if (!running) throw new OnairError('channel_not_running', 'channel is not running');
             if (running.hub.config.mode === 'passthrough-abr') {
@@ -564,11 +676,31 @@ export class LiveRuntime implements MediaRuntime {
                 'a multi-bitrate passthrough channel is fed over RTMP, one stream per rendition',
               );
             }
-            return running.hub.publish(offer, summary);
+            return running.hub.publish(offer, summary, role);
           },
           findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findSession(sessionId),
         },
         { iceServers: config.iceServers, rateLimitPerMinute: config.whipRateLimitPerMinute },
+      ),
+      whepMount(
+        {
+          getChannel: (id) => {
+            const running = this.#channels.get(id);
+            if (running) return running.origin.info;
+            return store.getChannel(id);
+          },
+          watch: (channelId, offer, summary) => {
+            const running = this.#channels.get(channelId);
+            if (!running) throw new OnairError('channel_not_running', 'channel is not running');
+            return running.hub.watch(offer, summary);
+          },
+          findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findViewer(sessionId),
+        },
+        {
+          iceServers: config.iceServers,
+          rateLimitPerMinute: config.whepRateLimitPerMinute,
+          ...(this.#deps.verifyPlayback ? { verifyPlayback: this.#deps.verifyPlayback } : {}),
+        },
       ),
       liveMount(origin),
       programsMount(origin),

@@ -208,3 +208,127 @@ export function iceCredentials(sdp: string): { ufrag: string | undefined; pwd: s
     pwd: /^a=ice-pwd:(\S+)/m.exec(sdp)?.[1],
   };
 }
+
+// ── WHEP: a viewer's offer ──────────────────────────────────────────────
+
+/** The sections of a WHEP offer onair can send to: at most one video and one audio. */
+export interface ViewerOfferSummary {
+  /** Index (in the offer) and section of the receivable video, if any. */
+  video: { index: number; media: OfferedMedia } | undefined;
+  audio: { index: number; media: OfferedMedia } | undefined;
+}
+
+function forwardable(m: OfferedMedia): boolean {
+  if (m.kind === 'video') return m.codecs.some((c) => isAcceptableH264(c) || c.name === 'VP8');
+  return m.codecs.some((c) => c.name === 'OPUS' && c.clockRate === 48000);
+}
+
+/**
+ * Checks a WHEP offer before any WebRTC work: malformed SDP is 400 (invalid_sdp);
+ * an offer with nothing onair could send to — no recvonly or sendrecv video
+ * (H.264 packetization-mode 1 or VP8) or audio (Opus) section — is 422
+ * (unsupported_offer). A sendrecv section is served as recvonly.
+ */
+export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
+  const sections = parseMediaSections(sdp);
+  if (sections.length === 0) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  const receivable = sections
+    .map((media, index) => ({ media, index }))
+    .filter(
+      ({ media }) =>
+        (media.kind === 'video' || media.kind === 'audio') &&
+        media.port !== 0 &&
+        (media.direction === 'recvonly' || media.direction === 'sendrecv'),
+    );
+  for (const kind of ['video', 'audio'] as const) {
+    const n = receivable.filter((r) => r.media.kind === kind).length;
+    if (n > 1)
+      throw new OnairError(
+        'unsupported_offer',
+        `the offer asks to receive ${n} ${kind} tracks; a channel has at most one`,
+      );
+  }
+  const video = receivable.find((r) => r.media.kind === 'video' && forwardable(r.media));
+  const audio = receivable.find((r) => r.media.kind === 'audio' && forwardable(r.media));
+  if (!video && !audio) {
+    throw new OnairError(
+      'unsupported_offer',
+      receivable.length === 0
+        ? 'the offer has nothing to receive: offer a recvonly video or audio section'
+        : 'the offer has no codec onair sends: offer H.264 (packetization-mode=1) or VP8 video, or Opus audio',
+    );
+  }
+  return { video, audio };
+}
+
+/** What a codec sent by a source needs to match in an offer (see matchOfferedCodec). */
+export interface SentCodec {
+  name: string;
+  clockRate: number;
+  fmtp: string;
+}
+
+/**
+ * The offered payload type a viewer should receive a source's codec on, or
+ * undefined. H.264 needs the same packetization mode; among those, the offered
+ * profile-level-id closest to the sent one wins (exact, then same profile and
+ * constraints, then same profile), else the first: decoders read the profile
+ * from the SPS in the stream.
+ */
+export function matchOfferedCodec(
+  offered: readonly OfferedCodec[],
+  sent: SentCodec,
+): OfferedCodec | undefined {
+  const same = offered.filter((c) => c.name === sent.name && c.clockRate === sent.clockRate);
+  if (sent.name !== 'H264') return same[0];
+  const want = fmtpParams(sent.fmtp);
+  const mode = want.get('packetization-mode') ?? '0';
+  const profile = (want.get('profile-level-id') ?? '').toLowerCase();
+  let best: OfferedCodec | undefined;
+  let bestScore = -1;
+  for (const c of same) {
+    const p = fmtpParams(c.fmtp);
+    if ((p.get('packetization-mode') ?? '0') !== mode) continue;
+    const offeredProfile = (p.get('profile-level-id') ?? '').toLowerCase();
+    let score = 0;
+    if (profile.length === 6 && offeredProfile.length === 6) {
+      if (offeredProfile === profile) score = 3;
+      else if (offeredProfile.slice(0, 4) === profile.slice(0, 4)) score = 2;
+      else if (offeredProfile.slice(0, 2) === profile.slice(0, 2)) score = 1;
+    }
+    if (score > bestScore) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/**
+ * The offer with only the given payload types left in the given sections (by
+ * index): their m-line format lists and rtpmap/fmtp/rtcp-fb lines. The WebRTC
+ * stack then cannot pick another codec for the answer than the one chosen.
+ */
+export function restrictOfferCodecs(sdp: string, keep: ReadonlyMap<number, readonly number[]>): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const out: string[] = [];
+  let index = -1;
+  let kept: Set<number> | undefined;
+  for (const line of sdp.split(/\r?\n/)) {
+    if (line.startsWith('m=')) {
+      index++;
+      const pts = keep.get(index);
+      kept = pts ? new Set(pts) : undefined;
+      if (kept) {
+        const m = /^(m=\w+ \d+(?:\/\d+)? [\w/]+)/.exec(line);
+        out.push(`${m?.[1] ?? line.split(' ').slice(0, 3).join(' ')} ${[...kept].join(' ')}`);
+        continue;
+      }
+    } else if (kept) {
+      const m = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)[ \t]/.exec(line);
+      if (m && !kept.has(Number(m[1]))) continue;
+    }
+    out.push(line);
+  }
+  return out.join(eol);
+}

@@ -69,7 +69,7 @@ export interface SourceStats {
   gopMs?: number | undefined;
 }
 
-export type SourceKind = 'webrtc' | 'failover' | 'rtmp' | 'srt';
+export type SourceKind = 'webrtc' | 'failover' | 'rtmp' | 'srt' | 'slate';
 export type SourceState = 'connecting' | 'live' | 'ended';
 
 export interface SourceEvents {

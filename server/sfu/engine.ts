@@ -4,13 +4,16 @@
  *   SfuEngine (one per process)
  *     └─ ChannelRouter (one per running channel)
  *          ├─ PublisherSession   — a WebRTC publisher (WHIP): a MediaSource
- *          └─ PlainRtpTransport  — a source's tracks sent as plain RTP to a port on
- *                                  loopback (FFmpeg's input), like mediasoup's PlainTransport
+ *          ├─ PlainRtpTransport  — a source's tracks sent as plain RTP to a port on
+ *          │                       loopback (FFmpeg's input), like mediasoup's PlainTransport
+ *          └─ ViewerSession      — a WebRTC viewer (WHEP): the source's own packets,
+ *                                  forwarded (viewer-forwarder.ts), like a mediasoup Consumer
  *
  * Closing a parent closes its children. `werift` implements it in pure
  * TypeScript; a mediasoup engine implements the same shape (router per channel,
  * WebRtcTransport producers, PlainTransport consumers).
  */
+import type { ViewerOfferSummary } from '../media/sdp.ts';
 import type { MediaSource, RtpCodec } from '../media/source.ts';
 
 export interface PublisherOptions {
@@ -59,12 +62,68 @@ export interface PlainRtpTransport {
   close(opts?: { bye?: boolean }): void;
 }
 
+export interface ViewerOptions {
+  /** The viewer's SDP offer (already checked by the WHEP endpoint). */
+  offer: string;
+  summary: ViewerOfferSummary;
+  /** The live source the viewer starts on; its codecs decide the answer's. */
+  source: MediaSource;
+}
+
+export type ViewerState = 'connecting' | 'connected' | 'closed';
+
+export interface ViewerStats {
+  state: ViewerState;
+  /** Epoch ms at which the media connection came up. */
+  connectedSince: number | undefined;
+  packetsSent: number;
+  bytesSent: number;
+  /** Packets not sent: the viewer could not take them (not connected, over its backlog bound). */
+  packetsDropped: number;
+  /** Packets the viewer reported lost (NACK); the last 128 sent are kept to resend. */
+  packetsNacked: number;
+  /** Keyframes asked of the source for this viewer (joins, source changes, its PLI/FIR). */
+  keyframeRequests: number;
+}
+
+export interface ViewerEvents {
+  /** The media connection is up and forwarding has begun. Emitted once. */
+  connected: [];
+  /** The session ended (DELETE, ICE failure, channel stop, an incompatible source). Emitted once. */
+  closed: [reason: string];
+}
+
+/** A WebRTC viewer: receives the source it is fed, continuously across sources. */
+export interface ViewerSession {
+  readonly id: string;
+  /** The SDP answer (sendonly, only the source's codecs), with every candidate. */
+  readonly answer: string;
+  readonly state: ViewerState;
+  readonly source: MediaSource | undefined;
+  /**
+   * Feeds the viewer from another source without renegotiation (sequence numbers
+   * and timestamps continue); undefined leaves it waiting. Returns false when the
+   * source sends another codec than the one negotiated: the caller ends the session.
+   */
+  setSource(source: MediaSource | undefined): boolean;
+  stats(): ViewerStats;
+  on<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void;
+  off<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void;
+  /** Idempotent; emits `closed` once. */
+  close(reason?: string): void;
+}
+
 export interface ChannelRouter {
   readonly channelId: string;
   readonly closed: boolean;
   /** Negotiates a WebRTC publisher. Throws OnairError (unsupported_offer, unavailable). */
   createPublisher(opts: PublisherOptions): Promise<PublisherSession>;
   createPlainTransport(opts: PlainRtpOptions): PlainRtpTransport;
+  /**
+   * Negotiates a WebRTC viewer of `source`. Throws OnairError (unsupported_offer
+   * when it cannot receive the source's codecs, channel_not_running).
+   */
+  createViewer(opts: ViewerOptions): Promise<ViewerSession>;
   /** Closes every session and transport of the channel. Idempotent. */
   close(): void;
 }

@@ -1,30 +1,46 @@
 /**
- * Keyframe requests from many consumers become few requests upstream: a request
- * within `minIntervalMs` of the last one sent is dropped (the keyframe already
- * asked for serves every consumer). Many viewers joining at once cause one PLI.
+ * Keyframe requests from many consumers become few requests upstream. A request
+ * is dropped while the keyframe asked for is still on its way (within
+ * `minIntervalMs` of the last request sent, and no keyframe seen since): that
+ * keyframe serves every consumer waiting, so many viewers joining at once cause
+ * one PLI. Once the keyframe has arrived, the next request goes out (after
+ * `floorMs`): a consumer that joined just after it passed must not wait for the
+ * interval to run out. A source that never reports keyframes is gated by time
+ * alone.
  */
 export class KeyframeGate {
   readonly #send: () => void;
   readonly #minIntervalMs: number;
+  readonly #floorMs: number;
   readonly #now: () => number;
   #lastSentAt = -Infinity;
+  #pending = false;
   sent = 0;
   dropped = 0;
 
-  constructor(send: () => void, opts: { minIntervalMs?: number; now?: () => number } = {}) {
+  constructor(send: () => void, opts: { minIntervalMs?: number; floorMs?: number; now?: () => number } = {}) {
     this.#send = send;
     this.#minIntervalMs = opts.minIntervalMs ?? 300;
+    this.#floorMs = Math.min(opts.floorMs ?? 100, this.#minIntervalMs);
     this.#now = opts.now ?? Date.now;
   }
 
   request(): void {
     const now = this.#now();
-    if (now - this.#lastSentAt < this.#minIntervalMs) {
+    const since = now - this.#lastSentAt;
+    const answered = !this.#pending;
+    if (since < this.#floorMs || (since < this.#minIntervalMs && !answered)) {
       this.dropped++;
       return;
     }
     this.#lastSentAt = now;
+    this.#pending = true;
     this.sent++;
     this.#send();
+  }
+
+  /** The source saw a keyframe: what was asked for has come. */
+  keyframeArrived(): void {
+    this.#pending = false;
   }
 }

@@ -3,6 +3,10 @@
  * SPS (single NAL or STAP-A) or the VP8 keyframe header, and frames per second
  * from distinct RTP timestamps. Pure parsing; no decoding.
  */
+import { spsFromH264Payload } from '../media/rtp.ts';
+
+export { spsFromH264Payload };
+
 export interface VideoFormat {
   width: number;
   height: number;
@@ -106,24 +110,6 @@ export function parseH264Sps(nal: Uint8Array): VideoFormat {
     width: widthMbs * 16 - (cl + cr) * cropX,
     height: (2 - frameMbsOnly) * heightMapUnits * 16 - (ct + cb) * cropY,
   };
-}
-
-/** The SPS NAL units inside one H.264 RTP payload (single NAL or STAP-A). */
-export function spsFromH264Payload(payload: Uint8Array): Uint8Array[] {
-  const type = (payload[0] ?? 0) & 0x1f;
-  if (type === 7) return [payload];
-  if (type !== 24) return [];
-  const out: Uint8Array[] = [];
-  let i = 1;
-  while (i + 2 <= payload.length) {
-    const size = (payload[i]! << 8) | payload[i + 1]!;
-    i += 2;
-    if (size === 0 || i + size > payload.length) break;
-    const nal = payload.subarray(i, i + size);
-    if ((nal[0]! & 0x1f) === 7) out.push(nal);
-    i += size;
-  }
-  return out;
 }
 
 /** Size from a VP8 RTP payload that starts a keyframe (RFC 7741 descriptor + frame header). */

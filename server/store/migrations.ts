@@ -104,6 +104,15 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
   },
   // Versions 20 and up: playback protection, console sessions, webhooks (issue 13).
   {
+    version: 4,
+    name: 'redundant ingest: failover, slate and failback settings',
+    sql: `
+      ALTER TABLE channels ADD COLUMN failover_after_ms INTEGER NOT NULL DEFAULT 1000;
+      ALTER TABLE channels ADD COLUMN slate_after_ms INTEGER NOT NULL DEFAULT 2000;
+      ALTER TABLE channels ADD COLUMN failback TEXT NOT NULL DEFAULT 'manual';
+    `,
+  },
+  {
     version: 20,
     name: 'channel playback protection',
     sql: `ALTER TABLE channels ADD COLUMN playback TEXT NOT NULL DEFAULT 'public';`,

@@ -68,6 +68,9 @@ function toChannel(r: Row): ChannelRecord {
     playback: str(r.playback) === 'token' ? 'token' : 'public',
     srtLatencyMs: Number(r.srt_latency_ms ?? 120),
     srtPort: r.srt_port === null || r.srt_port === undefined ? null : Number(r.srt_port),
+    failoverAfterMs: Number(r.failover_after_ms),
+    slateAfterMs: Number(r.slate_after_ms),
+    failback: str(r.failback) === 'auto' ? 'auto' : 'manual',
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
   };
@@ -185,6 +188,9 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
     c.playback,
     c.srtLatencyMs,
     c.srtPort,
+    c.failoverAfterMs,
+    c.slateAfterMs,
+    c.failback,
     c.updatedAt,
   ];
 }
@@ -257,15 +263,17 @@ export class Store {
   // ── channels ──────────────────────────────────────────────────────────
   insertChannel(c: ChannelRecord): void {
     this.#stmt(
-      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback, srt_latency_ms, srt_port, updated_at, id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback,
+           srt_latency_ms, srt_port, failover_after_ms, slate_after_ms, failback, updated_at, id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
     this.#stmt(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
-           stream_key = ?, ingest = ?, preview = ?, playback = ?, srt_latency_ms = ?, srt_port = ?, updated_at = ? WHERE id = ?`,
+           stream_key = ?, ingest = ?, preview = ?, playback = ?, srt_latency_ms = ?, srt_port = ?,
+           failover_after_ms = ?, slate_after_ms = ?, failback = ?, updated_at = ? WHERE id = ?`,
     ).run(...channelColumns(c), c.id);
   }
 

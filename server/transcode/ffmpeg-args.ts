@@ -102,8 +102,13 @@ function scaleFilter(width: number, height: number): string {
   );
 }
 
+/**
+ * AAC from the publisher's Opus. `aresample=async=1` fills a gap in the input's
+ * timestamps with silence (a failover, a late slate), so the audio track stays
+ * continuous where the video only holds its last picture.
+ */
 function audioEncode(audioKbps: number): string[] {
-  return ['-c:a', 'aac', '-b:a', kbps(audioKbps), '-ar', '48000', '-ac', '2'];
+  return ['-af', 'aresample=async=1', '-c:a', 'aac', '-b:a', kbps(audioKbps), '-ar', '48000', '-ac', '2'];
 }
 
 function audioTrack(audioKbps: number): TrackSpec {

@@ -26,10 +26,18 @@ export function killAllFfmpeg(): void {
   for (const c of liveChildren) c.kill('SIGKILL');
 }
 
+/** A run asked to stop that has not exited (its BYE lost) gets SIGINT, then SIGKILL. */
+const STOP_SIGINT_AFTER_MS = 10_000;
+const STOP_SIGKILL_AFTER_MS = 13_000;
+
 const VIDEO_PT = 96;
 const AUDIO_PT = 111;
-/** FFmpeg exits by itself this long after its RTP input stops. */
-export const INPUT_TIMEOUT_SECONDS = 2;
+/**
+ * FFmpeg exits by itself this long after its RTP input stops. Longer than a
+ * failover or the wait for the slate (the output is silent meanwhile); a run
+ * that is stopped on purpose ends at once with an RTCP BYE.
+ */
+export const INPUT_TIMEOUT_SECONDS = 6;
 
 const PID_FILE = 'ffmpeg.pid';
 
@@ -307,18 +315,12 @@ export class FfmpegRun {
         // Measured: FFmpeg finishes 2–8 s after its RTP stops (it re-hits the read
         // timeout while flushing). SIGINT does not interrupt that wait; SIGKILL is the
         // last resort and costs the final segment.
-        const killTimer = setTimeout(
-          () => {
-            if (!this.#done) this.#child.kill('SIGINT');
-          },
-          (INPUT_TIMEOUT_SECONDS * 4 + 2) * 1000,
-        );
-        const hardTimer = setTimeout(
-          () => {
-            if (!this.#done) this.#child.kill('SIGKILL');
-          },
-          (INPUT_TIMEOUT_SECONDS * 4 + 5) * 1000,
-        );
+        const killTimer = setTimeout(() => {
+          if (!this.#done) this.#child.kill('SIGINT');
+        }, STOP_SIGINT_AFTER_MS);
+        const hardTimer = setTimeout(() => {
+          if (!this.#done) this.#child.kill('SIGKILL');
+        }, STOP_SIGKILL_AFTER_MS);
         void this.#exited.then(() => {
           clearTimeout(killTimer);
           clearTimeout(hardTimer);

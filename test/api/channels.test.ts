@@ -49,6 +49,7 @@ void describe('channels', () => {
     assert.ok(!Number.isNaN(Date.parse(c.updatedAt)));
     const base = s.url;
     assert.equal(c.urls.whip, `${base}/whip/${c.id}`);
+    assert.equal(c.urls.whep, `${base}/whep/${c.id}`);
     assert.equal(c.urls.hls, `${base}/live/${c.id}/master.m3u8`);
     assert.equal(c.urls.dash, `${base}/live/${c.id}/manifest.mpd`);
     assert.equal(c.urls.watch, `${base}/watch/${c.id}`);

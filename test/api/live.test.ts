@@ -395,7 +395,10 @@ void describe('encode mode, 720p ladder', () => {
     assert.match(metrics.text, /^# TYPE onair_segments_written_total counter$/m);
   });
 
-  void test('a publisher that vanishes is dropped within 10 s; coming back continues the same playlist after a discontinuity', async () => {
+  void test('without a slate, a publisher that vanishes is dropped within 10 s; coming back continues the same playlist after a discontinuity', async () => {
+    // The slate would cover the gap in the same run (see failover.test.ts): this is the path without it.
+    const off = await s.api<Channel>('PATCH', `/api/v1/channels/${ch.id}`, { slateAfterMs: 0 });
+    assert.equal(off.json.slateAfterMs, 0);
     const before = await lastEventId(ch.id);
     await pub.vanish();
     const vanishedAt = Date.now();

@@ -14,6 +14,7 @@ import { PlaybackTokens } from '../../server/auth/playback-token.ts';
 import { assertError, startServer, type Reply, type TestServer } from '../helpers/server.ts';
 import { publishWhipProcess } from '../support/publisher-process.ts';
 import { waitFor } from '../support/procs.ts';
+import { createViewerPeer } from '../support/whep-viewer.ts';
 import type { WhipPublisher } from '../support/whip-publisher.ts';
 
 let s: TestServer;
@@ -251,6 +252,29 @@ void describe('playback tokens', () => {
     assertError(await get(vod(programToken)), 403, 'token_invalid');
     // The program's page keeps serving its recording with the program's own token.
     assert.equal((await get(dvr(programToken))).status, 200);
+  });
+
+  void test('real time (WHEP) needs the token too, as a Bearer token', async () => {
+    const viewer = await createViewerPeer();
+    const offer = { sdp: viewer.offer, close: () => viewer.pc.close() };
+    try {
+      const post = (auth?: string) =>
+        s.request('POST', `/whep/${ch.id}`, {
+          auth: false,
+          body: offer.sdp,
+          headers: { 'content-type': 'application/sdp', ...(auth ? { authorization: auth } : {}) },
+        });
+      assertError(await post(), 401, 'token_required');
+      const theirs = await mint(other.id);
+      assertError(await post(`Bearer ${theirs.token}`), 403, 'token_invalid');
+      const ok = await post(`Bearer ${token.token}`);
+      assert.equal(ok.status, 201, ok.text);
+      assert.match(ok.text, /^v=0/);
+      const location = String(ok.headers.location);
+      assert.equal((await s.request('DELETE', location, { auth: false })).status, 200);
+    } finally {
+      await offer.close();
+    }
   });
 
   void test('rotating the playback secret revokes every token', async () => {

@@ -20,7 +20,14 @@ import type {
   PlainRtpTransport,
   PublisherOptions,
   PublisherSession,
+  ViewerEvents,
+  ViewerOptions,
+  ViewerSession,
+  ViewerState,
+  ViewerStats,
 } from '../../server/sfu/engine.ts';
+import { FanoutRegistry } from '../../server/sfu/fanout.ts';
+import { ViewerForwarder } from '../../server/sfu/viewer-forwarder.ts';
 import type { RunExit, RunTrack } from '../../server/transcode/ffmpeg-run.ts';
 import type {
   Encoder,
@@ -61,6 +68,9 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
     srtLatencyMs: 120,
     srtPort: null,
     playback: 'public',
+    failoverAfterMs: 1000,
+    slateAfterMs: 2000,
+    failback: 'manual',
     ...over,
   });
 }
@@ -81,27 +91,70 @@ export class FakeSource implements PublisherSession {
   readonly #listeners = new Map<string, Set<RtpListener>>();
   bytes = 0;
 
-  constructor(opts: { audio?: boolean } = {}) {
+  constructor(opts: { audio?: boolean; video?: RtpCodec } = {}) {
     const audio = opts.audio ?? true;
-    this.codecs = { video: H264, audio: audio ? OPUS : undefined };
+    const video = opts.video ?? H264;
+    this.codecs = { video, audio: audio ? OPUS : undefined };
     this.tracks = [
-      { id: 'video', kind: 'video', codec: H264, ssrc: 1111 },
+      { id: 'video', kind: 'video', codec: video, ssrc: 1111 },
       ...(audio ? [{ id: 'audio', kind: 'audio' as const, codec: OPUS, ssrc: 2222 }] : []),
     ];
   }
 
+  #seq = 100;
+  #ts = 1000;
+
+  /** An RTP packet with a real header and an H.264 (keyframe or not) or Opus payload. */
+  packet(kind: 'video' | 'audio', opts: { key?: boolean; marker?: boolean } = {}): Buffer {
+    const vp8 = this.codecs.video.name === 'VP8';
+    const payload =
+      kind === 'audio'
+        ? [0xfc, 0]
+        : vp8
+          ? [0x10, opts.key ? 0x00 : 0x01, 0x00, 0x00, 0x9d, 0x01, 0x2a]
+          : opts.key
+            ? [0x65, 0x88, 0x84]
+            : [0x41, 0x9a];
+    const b = Buffer.alloc(12 + payload.length);
+    b[0] = 0x80;
+    b[1] = (kind === 'video' ? 102 : 111) | (opts.marker ? 0x80 : 0);
+    b.writeUInt16BE(this.#seq++ & 0xffff, 2);
+    b.writeUInt32BE((this.#ts += kind === 'video' ? 4500 : 960), 4);
+    b.writeUInt32BE(kind === 'video' ? 1111 : 2222, 8);
+    Buffer.from(payload).copy(b, 12);
+    return b;
+  }
+
+  /** Sends a real RTP packet on a track (what a publisher's media looks like to the channel). */
+  send(trackId: 'video' | 'audio', opts: { key?: boolean } = {}): void {
+    const p = this.packet(trackId, opts);
+    this.bytes += p.length;
+    for (const l of this.#listeners.get(trackId) ?? []) l(p);
+  }
+
+  /** Live, and a first keyframe sent (the channel goes on air at a keyframe). */
   goLive(): this {
     this.state = 'live';
     this.liveSince = Date.now();
     this.#events.emit('live');
+    this.send('video', { key: true });
     return this;
   }
 
   /** Sends one RTP packet with payload type `pt` on a track. */
-  emit(trackId: string, pt = 102, size = 100): void {
+  emit(
+    trackId: string,
+    pt = 102,
+    size = 100,
+    opts: { seq?: number; ts?: number; payload?: number[] } = {},
+  ): void {
     const packet = Buffer.alloc(size);
     packet[0] = 0x80;
     packet[1] = pt;
+    packet.writeUInt16BE(opts.seq ?? 0, 2);
+    packet.writeUInt32BE(opts.ts ?? 0, 4);
+    packet.writeUInt32BE(this.tracks.find((t) => t.id === trackId)?.ssrc ?? 0, 8);
+    if (opts.payload) Buffer.from(opts.payload).copy(packet, 12);
     this.bytes += size;
     for (const l of this.#listeners.get(trackId) ?? []) l(packet);
   }
@@ -182,14 +235,103 @@ export class FakeTransport implements PlainRtpTransport {
   }
 }
 
+export const VP8: RtpCodec = { kind: 'video', name: 'VP8', payloadType: 96, clockRate: 90000, fmtp: '' };
+
+/** What a fake viewer was sent: kind, rewritten sequence number and timestamp, payload bytes. */
+export interface SentPacket {
+  kind: string;
+  seq: number;
+  ts: number;
+  payload: Buffer;
+}
+
+/** A viewer whose forwarding is real (ViewerForwarder) and whose "network" is an array. */
+export class FakeViewer implements ViewerSession {
+  readonly id = `viewer${nextId++}`;
+  readonly answer = 'v=0\r\n';
+  state: ViewerState = 'connecting';
+  readonly sent: SentPacket[] = [];
+  readonly forwarder: ViewerForwarder;
+  closeReason: string | undefined;
+  readonly #events = new TypedEmitter<ViewerEvents>();
+
+  constructor(opts: ViewerOptions, fanouts: FanoutRegistry) {
+    this.forwarder = new ViewerForwarder({
+      tracks: opts.source.tracks.map((t) => ({ kind: t.kind, codec: t.codec })),
+      target: {
+        send: (kind, seq, ts, _marker, payload) => {
+          this.sent.push({ kind, seq, ts, payload: Buffer.from(payload) });
+          return true;
+        },
+      },
+      fanouts,
+    });
+    this.forwarder.setSource(opts.source);
+  }
+
+  get source() {
+    return this.forwarder.source;
+  }
+
+  /** ICE and DTLS are up: forwarding begins. */
+  connect(): this {
+    this.state = 'connected';
+    this.forwarder.start();
+    this.#events.emit('connected');
+    return this;
+  }
+
+  setSource(source: Parameters<ViewerSession['setSource']>[0]): boolean {
+    return this.forwarder.setSource(source);
+  }
+
+  stats(): ViewerStats {
+    const c = this.forwarder.counters;
+    return {
+      state: this.state,
+      connectedSince: undefined,
+      packetsSent: c.packetsSent,
+      bytesSent: c.bytesSent,
+      packetsDropped: c.packetsDropped,
+      packetsNacked: 0,
+      keyframeRequests: c.keyframeRequests,
+    };
+  }
+
+  on<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
+    this.#events.on(event, listener);
+  }
+
+  off<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
+    this.#events.off(event, listener);
+  }
+
+  close(reason = 'closed'): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = reason;
+    this.forwarder.close();
+    this.#events.emit('closed', reason);
+    this.#events.removeAll();
+  }
+}
+
 export class FakeRouter implements ChannelRouter {
   readonly channelId: string;
   closed = false;
   readonly publishers: FakeSource[] = [];
   readonly transports: FakeTransport[] = [];
   readonly publisherOptions: PublisherOptions[] = [];
+  readonly viewers: FakeViewer[] = [];
+  readonly fanouts = new FanoutRegistry((err) => {
+    throw err;
+  });
   /** Hold createPublisher until this resolves (to race two publishers). */
   gate: Promise<void> = Promise.resolve();
+  /** Hold createViewer until this resolves. */
+  viewerGate: Promise<void> = Promise.resolve();
+  /** The video codec the next publishers send. */
+  publisherCodec: RtpCodec = H264;
 
   constructor(channelId = 'ch_test') {
     this.channelId = channelId;
@@ -198,7 +340,7 @@ export class FakeRouter implements ChannelRouter {
   async createPublisher(opts: PublisherOptions): Promise<PublisherSession> {
     this.publisherOptions.push(opts);
     await this.gate;
-    const source = new FakeSource({ audio: opts.withAudio });
+    const source = new FakeSource({ audio: opts.withAudio, video: this.publisherCodec });
     this.publishers.push(source);
     return source;
   }
@@ -209,9 +351,17 @@ export class FakeRouter implements ChannelRouter {
     return t;
   }
 
+  async createViewer(opts: ViewerOptions): Promise<ViewerSession> {
+    await this.viewerGate;
+    const v = new FakeViewer(opts, this.fanouts);
+    this.viewers.push(v);
+    return v;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const v of this.viewers) v.close('channel stopped');
     for (const t of this.transports) t.close({ bye: true });
     for (const p of this.publishers) p.close('channel stopped');
   }

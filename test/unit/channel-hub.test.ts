@@ -14,8 +14,10 @@ import { ChannelHub } from '../../server/live/channel-hub.ts';
 import { createLogger } from '../../server/log.ts';
 import type { OfferSummary } from '../../server/media/sdp.ts';
 import { LiveOutput, type OutputRun } from '../../server/packager/live-output.ts';
-import type { FakeSource } from '../support/fake-media.ts';
-import { FakeEncoder, FakeRouter, channelConfig } from '../support/fake-media.ts';
+import type { FakeSource, FakeViewer } from '../support/fake-media.ts';
+import { FakeEncoder, FakeRouter, VP8, channelConfig } from '../support/fake-media.ts';
+import { inspectViewerOffer } from '../../server/media/sdp.ts';
+import { handOffer } from '../support/sdp-offers.ts';
 
 const log = createLogger('silent');
 const dirs: string[] = [];
@@ -39,7 +41,10 @@ class SpyOutput extends LiveOutput {
 const SUMMARY = { videoCodec: 'H264', audio: {} } as unknown as OfferSummary;
 const SUMMARY_NO_AUDIO = { videoCodec: 'H264', audio: undefined } as unknown as OfferSummary;
 
-function setup(over: Partial<ChannelConfig> = {}) {
+function setup(
+  over: Partial<ChannelConfig> = {},
+  viewers: { maxViewers?: number; viewerWaitMs?: number } = {},
+) {
   const config = channelConfig(over);
   const dir = mkdtempSync(path.join(tmpdir(), 'onair-hub-'));
   dirs.push(dir);
@@ -60,6 +65,7 @@ function setup(over: Partial<ChannelConfig> = {}) {
     log,
     event: (type, message) => events.push({ type, message }),
     sampleEveryMs: 0,
+    ...viewers,
   });
   const types = () => events.map((e) => e.type);
   return { hub, router, encoder, output, events, types };
@@ -108,7 +114,13 @@ void describe('ChannelHub', () => {
     );
     // The router made the consumer: one target per track, payload types from the encoder's SDP.
     const transport = router.transports[0]!;
-    assert.equal(transport.opts.source, session);
+    assert.equal(
+      transport.opts.source,
+      hub.source,
+      'the channel source (the failover switcher), not the session',
+    );
+    assert.equal(hub.source?.kind, 'failover');
+    assert.equal(hub.activeInput, 'primary');
     assert.deepEqual(
       transport.opts.targets.map((t) => [t.trackId, t.port, t.payloadType, t.host]),
       [
@@ -118,11 +130,16 @@ void describe('ChannelHub', () => {
     );
     assert.equal(transport.opts.keyframeIntervalMs, 10_000, 'encode mode: a keyframe every 10 s');
     assert.ok(session.keyframeRequests >= 1, 'the consumer asked for a keyframe when it started');
-    session.emit('video', 102);
-    session.emit('audio', 111);
+    session.send('video');
+    session.send('audio');
+    // The keyframe the channel went on air with, then what followed.
     assert.deepEqual(
       transport.received.map((r) => r.trackId),
-      ['video', 'audio'],
+      ['video', 'video', 'audio'],
+    );
+    assert.deepEqual(
+      transport.received.map((r) => r.payloadType),
+      [102, 102, 111],
     );
     // The output was told about the run before anything else.
     assert.equal(output.runs.length, 1);
@@ -186,7 +203,7 @@ void describe('ChannelHub', () => {
     assert.deepEqual(router.transports[0]?.closedWith, { bye: true });
     assert.deepEqual(output.endedRuns, [output.runs[0]?.runId]);
     assert.equal(hub.live, false);
-    assert.equal(hub.source, undefined);
+    assert.equal(hub.activeInput, undefined);
     assert.ok(types().includes('publisher.disconnected'));
     assert.ok(types().includes('encoder.stopped'));
     assert.equal(router.closed, false, 'the channel keeps running');
@@ -286,5 +303,122 @@ void describe('ChannelHub', () => {
     assert.equal(output.ended, true);
     assert.equal(hub.closed, true);
     await assert.rejects(hub.publish('v=0', SUMMARY), assertOnair('channel_not_running'));
+  });
+});
+
+const VIEWER_OFFER = handOffer([
+  { kind: 'video', codecs: ['H264/90000 packetization-mode=1'], direction: 'recvonly' },
+  { kind: 'audio', codecs: ['opus/48000/2'], direction: 'recvonly' },
+]);
+const VIEWER = inspectViewerOffer(VIEWER_OFFER);
+const IDR = [0x65, 0x88];
+
+void describe('ChannelHub viewers (WHEP)', () => {
+  void test('no live publisher → publisher_not_live; then viewers are made on the live source', async () => {
+    const { hub, router } = setup();
+    await assert.rejects(hub.watch(VIEWER_OFFER, VIEWER), assertOnair('publisher_not_live'));
+    const session = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    await assert.rejects(
+      hub.watch(VIEWER_OFFER, VIEWER),
+      assertOnair('publisher_not_live'),
+      'not before ICE',
+    );
+    session.goLive();
+    const viewer = (await hub.watch(VIEWER_OFFER, VIEWER)) as FakeViewer;
+    assert.equal(router.viewers[0], viewer);
+    assert.equal(viewer.source, hub.source, 'viewers watch the channel source (the failover switcher)');
+    assert.equal(hub.findViewer(viewer.id), viewer);
+    viewer.connect();
+    session.emit('video', 102, 20, { seq: 1, ts: 0, payload: IDR });
+    assert.equal(viewer.sent.length, 1, 'the viewer receives the source');
+    const stats = hub.stats().viewers;
+    assert.deepEqual(
+      {
+        count: stats?.count,
+        connected: stats?.connected,
+        sessions: stats?.sessions,
+        sent: stats?.packetsSent,
+      },
+      { count: 1, connected: 1, sessions: 1, sent: 1 },
+    );
+    viewer.close('DELETE');
+    assert.equal(hub.findViewer(viewer.id), undefined);
+    assert.equal(hub.stats().viewers?.count, 0);
+    assert.equal(hub.stats().viewers?.packetsSent, 1, 'totals outlive the session');
+    await hub.close();
+  });
+
+  void test('the viewer limit counts sessions still negotiating', async () => {
+    const { hub, router } = setup({}, { maxViewers: 2 });
+    ((await hub.publish('v=0', SUMMARY)) as FakeSource).goLive();
+    let release!: () => void;
+    router.viewerGate = new Promise((resolve) => (release = resolve));
+    const a = hub.watch(VIEWER_OFFER, VIEWER);
+    const b = hub.watch(VIEWER_OFFER, VIEWER);
+    await assert.rejects(hub.watch(VIEWER_OFFER, VIEWER), assertOnair('viewer_limit_reached'));
+    release();
+    const [va] = await Promise.all([a, b]);
+    await assert.rejects(hub.watch(VIEWER_OFFER, VIEWER), assertOnair('viewer_limit_reached'));
+    va.close('DELETE');
+    await hub.watch(VIEWER_OFFER, VIEWER);
+    assert.equal(hub.stats().viewers?.limit, 2);
+    await hub.close();
+  });
+
+  void test('a publisher that reconnects: viewers wait, then continue on the new source without a gap', async () => {
+    const { hub } = setup();
+    const first = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    first.goLive();
+    const viewer = ((await hub.watch(VIEWER_OFFER, VIEWER)) as FakeViewer).connect();
+    first.emit('video', 102, 20, { seq: 500, ts: 1000, payload: IDR });
+    first.close('DELETE');
+    assert.equal(viewer.state, 'connected', 'the viewer waits');
+    assert.equal(viewer.source, undefined);
+    const second = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    second.goLive();
+    assert.equal(viewer.source, hub.source, 'back on the channel source, now fed by the new publisher');
+    assert.ok(second.keyframeRequests >= 1, 'the new source is asked for a keyframe');
+    second.emit('video', 102, 20, { seq: 9, ts: 77, payload: IDR });
+    assert.equal(viewer.sent.length, 2);
+    assert.equal((viewer.sent[1]!.seq - viewer.sent[0]!.seq) & 0xffff, 1);
+    await hub.close();
+    assert.equal(viewer.state, 'closed', 'viewers end with the channel');
+    assert.equal(viewer.closeReason, 'channel stopped');
+  });
+
+  void test('waiting viewers end when no publisher comes back in time', async () => {
+    const { hub } = setup({}, { viewerWaitMs: 30 });
+    const first = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    first.goLive();
+    const viewer = ((await hub.watch(VIEWER_OFFER, VIEWER)) as FakeViewer).connect();
+    first.close('ICE failed');
+    await until('the viewer has ended', () => viewer.state === 'closed');
+    assert.match(viewer.closeReason ?? '', /no publisher came back/);
+    await hub.close();
+  });
+
+  void test('a new publisher with another video codec ends the viewers (they reconnect)', async () => {
+    const { hub, router } = setup();
+    const first = (await hub.publish('v=0', SUMMARY)) as FakeSource;
+    first.goLive();
+    const viewer = ((await hub.watch(VIEWER_OFFER, VIEWER)) as FakeViewer).connect();
+    first.close('DELETE');
+    router.publisherCodec = VP8;
+    ((await hub.publish('v=0', SUMMARY)) as FakeSource).goLive();
+    assert.equal(viewer.state, 'closed');
+    assert.match(viewer.closeReason ?? '', /other codecs/);
+    await hub.close();
+  });
+
+  void test('reset ends the viewers but takes new ones once a publisher is live', async () => {
+    const { hub } = setup();
+    ((await hub.publish('v=0', SUMMARY)) as FakeSource).goLive();
+    const viewer = (await hub.watch(VIEWER_OFFER, VIEWER)) as FakeViewer;
+    await hub.reset(channelConfig({ streamKey: 'sk_new' }));
+    assert.equal(viewer.state, 'closed');
+    ((await hub.publish('v=0', SUMMARY)) as FakeSource).goLive();
+    await hub.watch(VIEWER_OFFER, VIEWER);
+    await hub.close();
+    await assert.rejects(hub.watch(VIEWER_OFFER, VIEWER), assertOnair('channel_not_running'));
   });
 });

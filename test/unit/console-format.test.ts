@@ -52,6 +52,8 @@ describe('embedSnippets', () => {
     id: 'ch_abc',
     urls: {
       whip: 'https://tv.example.org/whip/ch_abc',
+      whipBackup: 'https://tv.example.org/whip/ch_abc/backup',
+      whep: 'https://tv.example.org/whep/ch_abc',
       hls: 'https://tv.example.org/live/ch_abc/master.m3u8',
       dash: 'https://tv.example.org/live/ch_abc/manifest.mpd',
       watch: 'https://tv.example.org/watch/ch_abc',

@@ -40,6 +40,26 @@ void describe('KeyframeGate', () => {
     gate.request();
     assert.equal(sent, 2);
   });
+
+  void test('once the keyframe asked for has arrived, the next request goes out (after a short floor)', () => {
+    let now = 0;
+    let sent = 0;
+    const gate = new KeyframeGate(() => sent++, { minIntervalMs: 300, floorMs: 100, now: () => now });
+    gate.request();
+    now += 50;
+    gate.request();
+    assert.equal(sent, 1, 'the keyframe is on its way: it serves this viewer too');
+    gate.keyframeArrived();
+    now += 20;
+    gate.request();
+    assert.equal(sent, 1, 'within the floor');
+    now += 40; // 110 ms after the first request, the keyframe already passed
+    gate.request();
+    assert.equal(sent, 2, 'a viewer that joined after the keyframe passed asks again at once');
+    now += 150;
+    gate.request();
+    assert.equal(sent, 2, 'not answered yet: the interval holds');
+  });
 });
 
 void describe('PlainTransport', () => {

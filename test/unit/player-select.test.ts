@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  delayLabel,
   parseFlag,
   parseProtocol,
   renditionLabel,
@@ -17,6 +18,23 @@ test('HLS plays with hls.js where MSE exists, natively where only native HLS exi
 test('DASH needs MSE', () => {
   assert.equal(selectEngine('dash', { mse: true, nativeHls: false }), 'dash.js');
   assert.equal(selectEngine('dash', { mse: false, nativeHls: true }), 'unsupported');
+});
+
+test('real time needs WebRTC', () => {
+  assert.equal(selectEngine('webrtc', { mse: true, nativeHls: false, webrtc: true }), 'webrtc');
+  assert.equal(selectEngine('webrtc', { mse: true, nativeHls: true }), 'unsupported');
+});
+
+test('?protocol=webrtc (and its other names) picks real time', () => {
+  for (const v of ['webrtc', 'WebRTC', 'realtime', 'real-time', 'whep'])
+    assert.equal(parseProtocol(v), 'webrtc');
+  assert.equal(parseProtocol('rtmp'), 'hls');
+});
+
+test('the delay reads in milliseconds in real time, in seconds behind live otherwise', () => {
+  assert.equal(delayLabel('webrtc', 0.184), '184 ms delay');
+  assert.equal(delayLabel('webrtc', 1.25), '1.3 s delay');
+  assert.equal(delayLabel('hls', 7.04), '7.0 s behind live');
 });
 
 test('query options parse with safe fallbacks', () => {

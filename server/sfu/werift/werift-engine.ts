@@ -10,9 +10,14 @@ import type {
   PublisherOptions,
   PublisherSession,
   SfuEngine,
+  ViewerOptions,
+  ViewerSession,
 } from '../engine.ts';
+import { FanoutRegistry } from '../fanout.ts';
 import { PlainTransport } from '../plain-transport.ts';
+import { planViewer, type ViewerPlan } from '../viewer-plan.ts';
 import { WeriftPublisher, type WeriftPublisherOptions } from './werift-publisher.ts';
+import { WeriftViewer } from './werift-viewer.ts';
 
 export interface WeriftEngineOptions {
   log: Logger;
@@ -58,11 +63,33 @@ export class WeriftEngine implements SfuEngine {
             parameters: 'packetization-mode=1;level-asymmetry-allowed=1',
           })
         : new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: FEEDBACK });
+    return WeriftEngine.#peerConnection(o, {
+      video: [video],
+      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
+    });
+  }
+
+  /** A viewer's peer connection: exactly the codecs of its plan (the source's, as the viewer offered them). */
+  static viewerPeerConnection(o: WeriftEngineOptions, plan: ViewerPlan): RTCPeerConnection {
+    const codec = (t: NonNullable<ViewerPlan['video']>) =>
+      new RTCRtpCodecParameters({
+        mimeType: `${t.kind}/${t.offered.name === 'OPUS' ? 'opus' : t.offered.name}`,
+        clockRate: t.offered.clockRate,
+        ...(t.kind === 'audio' ? { channels: 2 } : { rtcpFeedback: FEEDBACK }),
+        ...(t.offered.fmtp ? { parameters: t.offered.fmtp } : {}),
+      });
+    return WeriftEngine.#peerConnection(o, {
+      video: plan.video ? [codec(plan.video)] : [],
+      audio: plan.audio ? [codec(plan.audio)] : [],
+    });
+  }
+
+  static #peerConnection(
+    o: WeriftEngineOptions,
+    codecs: { video: RTCRtpCodecParameters[]; audio: RTCRtpCodecParameters[] },
+  ): RTCPeerConnection {
     return new RTCPeerConnection({
-      codecs: {
-        video: [video],
-        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
-      },
+      codecs,
       iceServers: o.iceServers,
       icePortRange: o.portRange,
       iceUseIpv6: false,
@@ -90,12 +117,17 @@ class WeriftRouter implements ChannelRouter {
   readonly #onClose: () => void;
   readonly #publishers = new Set<WeriftPublisher>();
   readonly #transports = new Set<PlainRtpTransport>();
+  readonly #viewers = new Set<WeriftViewer>();
+  readonly #fanouts: FanoutRegistry;
   #closed = false;
 
   constructor(channelId: string, opts: WeriftEngineOptions, onClose: () => void) {
     this.channelId = channelId;
     this.#opts = opts;
     this.#onClose = onClose;
+    this.#fanouts = new FanoutRegistry((err) =>
+      opts.log.error({ err, channelId }, 'forwarding a packet to a viewer failed'),
+    );
   }
 
   get closed(): boolean {
@@ -139,11 +171,43 @@ class WeriftRouter implements ChannelRouter {
     return transport;
   }
 
+  async createViewer(v: ViewerOptions): Promise<ViewerSession> {
+    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+    const o = this.#opts;
+    const plan = planViewer(v.offer, v.summary, v.source);
+    const viewer = new WeriftViewer(WeriftEngine.viewerPeerConnection(o, plan), plan, {
+      log: o.log.child({ channelId: this.channelId }),
+      fanouts: this.#fanouts,
+      loopbackOnly: o.loopbackOnly,
+      ...(o.disconnectTimeoutMs !== undefined ? { disconnectTimeoutMs: o.disconnectTimeoutMs } : {}),
+    });
+    try {
+      await viewer.negotiate(plan, v.source);
+    } catch (err) {
+      viewer.close('negotiation failed');
+      if (err instanceof OnairError) throw err;
+      throw new OnairError(
+        'unsupported_offer',
+        `the offer could not be negotiated: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (this.#closed) {
+      viewer.close('channel stopped');
+      throw new OnairError('channel_not_running', 'channel is stopping');
+    }
+    this.#viewers.add(viewer);
+    viewer.on('closed', () => this.#viewers.delete(viewer));
+    return viewer;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const v of [...this.#viewers]) v.close('channel stopped');
     for (const t of [...this.#transports]) t.close({ bye: true });
     for (const p of [...this.#publishers]) p.close('channel stopped');
+    this.#fanouts.close();
     this.#onClose();
   }
 }

@@ -14,10 +14,15 @@ import type {
   SourceTrack,
 } from '../../media/source.ts';
 import { TypedEmitter } from '../../media/typed-emitter.ts';
+import { isKeyframeStart } from '../../media/rtp.ts';
 import type { PublisherOptions, PublisherSession } from '../engine.ts';
 import { KeyframeGate } from '../keyframe-gate.ts';
 import { RtpStreamCounter } from '../rtp-stats.ts';
 import { VideoProbe } from '../video-probe.ts';
+import { enlargeReceiveBuffers, useKeyObjects } from './tuning.ts';
+
+/** Room for a keyframe burst while the event loop forwards the previous packets to every viewer. */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface WeriftPublisherOptions {
   log: Logger;
@@ -71,6 +76,9 @@ export class WeriftPublisher implements PublisherSession {
     await pc.setRemoteDescription({ type: 'offer', sdp: p.offer });
     for (const t of pc.getTransceivers()) {
       if (t.kind === 'video') this.#videoTransceiver ??= t;
+      // DTLS server (a=setup:passive): the publisher starts the handshake as soon as ICE is up,
+      // where werift as the client would first wait a fixed 100 ms.
+      t.receiver.dtlsTransport.role = 'server';
     }
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
@@ -127,7 +135,10 @@ export class WeriftPublisher implements PublisherSession {
         this.#refreshTracks();
       }
       this.#counters[kind].add(rtp.header.sequenceNumber, buf.length);
-      if (kind === 'video') this.#probe?.push(buf);
+      if (kind === 'video') {
+        this.#probe?.push(buf);
+        if (isKeyframeStart(this.codecs.video.name, rtp.payload)) this.#keyframes.keyframeArrived();
+      }
       for (const l of this.#listeners[kind]) {
         try {
           l(buf);
@@ -144,6 +155,10 @@ export class WeriftPublisher implements PublisherSession {
       if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
       this.#disconnectTimer = undefined;
       if (this.state !== 'live') {
+        for (const t of this.#pc.getTransceivers()) {
+          useKeyObjects(t.receiver.dtlsTransport);
+          enlargeReceiveBuffers(t.receiver.dtlsTransport, RECEIVE_BUFFER_BYTES);
+        }
         this.state = 'live';
         this.liveSince = Date.now();
         this.#lastPacketAt = Date.now();
