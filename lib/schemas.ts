@@ -255,6 +255,10 @@ export interface ChannelUrls {
   rtmps: string | null;
   /** The full SRT URL an encoder pastes, key (passphrase) included. Null when SRT is off or has no port for the channel. */
   srt: string | null;
+  /** The RTMP server URL of the backup input (`rtmp://host/live-backup`; same stream key). */
+  rtmpBackup: string | null;
+  /** The full SRT URL of the backup input (its own port; same key). */
+  srtBackup: string | null;
   /** The backup ingest point (same stream key). */
   whipBackup: string;
   /** Real-time playback (WHEP). */
@@ -286,6 +290,8 @@ export interface Channel {
   srtLatencyMs: number;
   /** The UDP port of the channel's SRT listener, or null (SRT off, or no port left in the range). */
   srtPort: number | null;
+  /** The UDP port of its backup SRT listener, or null. */
+  srtBackupPort: number | null;
   urls: ChannelUrls;
   live: boolean;
   /** Bytes the channel's live window and running programs keep on disk. */
@@ -363,7 +369,10 @@ export interface PlaybackToken {
   assetId?: string;
   expiresAt: string;
   /** The channel's URLs with the token in them: the HLS/DASH URLs carry it in the path, the pages in `?token=`. */
-  urls: Omit<ChannelUrls, 'whip' | 'whipBackup' | 'whep' | 'rtmp' | 'rtmps' | 'srt'>;
+  urls: Omit<
+    ChannelUrls,
+    'whip' | 'whipBackup' | 'whep' | 'rtmp' | 'rtmps' | 'srt' | 'rtmpBackup' | 'srtBackup'
+  >;
 }
 
 export type WebhookSubscription = WebhookEventType | '*';

@@ -39,7 +39,7 @@ export function IngestPanel({ channel }: { channel: Channel }) {
   const origin = typeof window === 'undefined' ? 'http://localhost' : window.location.origin;
   const seg = channel.segmentSeconds;
   const abr = channel.mode === 'passthrough-abr';
-  const { rtmp, rtmps, srt } = channel.urls;
+  const { rtmp, rtmps, srt, rtmpBackup, srtBackup } = channel.urls;
   return (
     <Panel
       id="ingest"
@@ -52,7 +52,7 @@ export function IngestPanel({ channel }: { channel: Channel }) {
           <Section title="RTMP">
             {rtmp && <CopyField label="Server" value={rtmp} />}
             {rtmps && <CopyField label="Server (RTMPS, encrypted)" value={rtmps} />}
-            {rtmp && <CopyField label="Backup server" value={rtmp.replace(/\/live$/, '/live-backup')} />}
+            {rtmpBackup && !abr && <CopyField label="Backup server" value={rtmpBackup} />}
             {abr ? (
               <Steps title="Send several renditions (multi-bitrate)">
                 <li>
@@ -82,6 +82,12 @@ export function IngestPanel({ channel }: { channel: Channel }) {
                   {channel.mode === 'passthrough' ? ': segments are cut at your keyframes' : ''}.
                 </li>
                 <li>Start the channel here, then click Start Streaming in OBS.</li>
+                {rtmpBackup && (
+                  <li>
+                    A second encoder (or a second output of the same one) with the <B>backup server</B> and
+                    the same key is the backup input: the channel switches to it when the primary fails.
+                  </li>
+                )}
               </Steps>
             )}
           </Section>
@@ -94,6 +100,7 @@ export function IngestPanel({ channel }: { channel: Channel }) {
               value={srtMillisecondsUrl(srt, channel.srtLatencyMs)}
               secret
             />
+            {srtBackup && <CopyField label="Backup SRT URL (latency in µs)" value={srtBackup} secret />}
             <Steps title="Publish over SRT">
               <li>
                 OBS: <B>Settings → Stream</B>, <B>Service</B> Custom…, <B>Server</B>: the first URL, no stream
@@ -101,8 +108,14 @@ export function IngestPanel({ channel }: { channel: Channel }) {
               </li>
               <li>
                 vMix and others with separate fields: <B>Caller</B> mode, host and port{' '}
-                <B>{channel.srtPort}</B>, <B>passphrase</B> the stream key, <B>latency</B>{' '}
-                {channel.srtLatencyMs} ms, AES-128.
+                <B>{channel.srtPort}</B>
+                {channel.srtBackupPort !== null && (
+                  <>
+                    {' '}
+                    (backup: <B>{channel.srtBackupPort}</B>)
+                  </>
+                )}
+                , <B>passphrase</B> the stream key, <B>latency</B> {channel.srtLatencyMs} ms, AES-128.
               </li>
               <li>H.264 video (AAC or Opus audio) in MPEG-TS; one caller at a time.</li>
             </Steps>
@@ -111,6 +124,7 @@ export function IngestPanel({ channel }: { channel: Channel }) {
         {!abr && (
           <Section title="WHIP">
             <CopyField label="WHIP URL" value={absoluteUrl(channel.urls.whip, origin)} />
+            <CopyField label="Backup WHIP URL" value={absoluteUrl(channel.urls.whipBackup, origin)} />
             <Steps title="Publish from OBS Studio 30+ over WHIP">
               <li>
                 Open <B>Settings → Stream</B>, set <B>Service</B> to <B>WHIP</B>.

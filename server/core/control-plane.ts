@@ -96,6 +96,7 @@ export class ControlPlane {
       playback: c.playback,
       srtLatencyMs: c.srtLatencyMs,
       srtPort: c.srtPort,
+      srtBackupPort: c.srtBackupPort,
       failoverAfterMs: c.failoverAfterMs,
       slateAfterMs: c.slateAfterMs,
       failback: c.failback,
@@ -148,7 +149,7 @@ export class ControlPlane {
       failback: body.failback,
       playback: body.playback,
       srtLatencyMs: body.srtLatencyMs,
-      srtPort: this.#freeSrtPort(),
+      ...this.#freeSrtPorts(),
       createdAt: now,
       updatedAt: now,
     };
@@ -201,22 +202,29 @@ export class ControlPlane {
     this.#log.info({ channelId: id }, 'channel deleted');
   }
 
-  /** The lowest SRT port of the range no channel has, or null (SRT off, or the range is used up). */
-  #freeSrtPort(): number | null {
+  /**
+   * The two lowest SRT ports of the range no channel has (primary, backup), or
+   * null for each that is not there (SRT off, or the range is used up).
+   */
+  #freeSrtPorts(): { srtPort: number | null; srtBackupPort: number | null } {
     const range = this.#ingest.srtRange;
-    if (!range) return null;
-    const used = this.#store.usedSrtPorts();
-    for (let p = range[0]; p <= range[1]; p++) if (!used.has(p)) return p;
-    return null;
+    const free: number[] = [];
+    if (range) {
+      const used = this.#store.usedSrtPorts();
+      for (let p = range[0]; p <= range[1] && free.length < 2; p++) if (!used.has(p)) free.push(p);
+    }
+    return { srtPort: free[0] ?? null, srtBackupPort: free[1] ?? null };
   }
 
   async startChannel(id: string): Promise<ChannelRecord> {
     let c = this.requireChannel(id);
-    if (c.srtPort === null && this.#ingest.srtRange) {
-      // Channels made before SRT (or when the range was full) get a port when they start.
-      const port = this.#freeSrtPort();
-      if (port !== null) {
-        c = { ...c, srtPort: port };
+    if ((c.srtPort === null || c.srtBackupPort === null) && this.#ingest.srtRange) {
+      // Channels made before SRT (or when the range was full) get their ports when they start.
+      const free = this.#freeSrtPorts();
+      const srtPort = c.srtPort ?? free.srtPort;
+      const srtBackupPort = c.srtBackupPort ?? (c.srtPort === null ? free.srtBackupPort : free.srtPort);
+      if (srtPort !== c.srtPort || srtBackupPort !== c.srtBackupPort) {
+        c = { ...c, srtPort, srtBackupPort };
         this.#store.updateChannel(c);
       }
     }
@@ -649,26 +657,34 @@ export class ControlPlane {
 export function ingestUrls(
   baseUrl: string,
   ports: IngestPorts,
-  c: Pick<ChannelRecord, 'streamKey' | 'srtPort' | 'srtLatencyMs'>,
-): { rtmp: string | null; rtmps: string | null; srt: string | null } {
+  c: Pick<ChannelRecord, 'streamKey' | 'srtPort' | 'srtBackupPort' | 'srtLatencyMs'>,
+): {
+  rtmp: string | null;
+  rtmps: string | null;
+  srt: string | null;
+  rtmpBackup: string | null;
+  srtBackup: string | null;
+} {
   let host: string | undefined;
   try {
     host = new URL(baseUrl).hostname;
   } catch {
     host = undefined;
   }
-  if (!host) return { rtmp: null, rtmps: null, srt: null };
-  const withPort = (scheme: string, port: number, standard: number) =>
-    `${scheme}://${host}${port === standard ? '' : `:${port}`}/live`;
-  const srtPort = ports.srtRange ? c.srtPort : null;
+  if (!host) return { rtmp: null, rtmps: null, srt: null, rtmpBackup: null, srtBackup: null };
+  const withPort = (scheme: string, port: number, standard: number, app = 'live') =>
+    `${scheme}://${host}${port === standard ? '' : `:${port}`}/${app}`;
+  // FFmpeg's and OBS's form: latency in microseconds; the key is the passphrase (AES-128).
+  const srt = (port: number | null) =>
+    port === null || !ports.srtRange
+      ? null
+      : `srt://${host}:${port}?mode=caller&latency=${c.srtLatencyMs * 1000}&pbkeylen=16&passphrase=${encodeURIComponent(c.streamKey)}`;
   return {
     rtmp: ports.rtmp ? withPort('rtmp', ports.rtmp, 1935) : null,
     rtmps: ports.rtmps ? withPort('rtmps', ports.rtmps, 443) : null,
-    // FFmpeg's and OBS's form: latency in microseconds; the key is the passphrase (AES-128).
-    srt:
-      srtPort === null
-        ? null
-        : `srt://${host}:${srtPort}?mode=caller&latency=${c.srtLatencyMs * 1000}&pbkeylen=16&passphrase=${encodeURIComponent(c.streamKey)}`,
+    srt: srt(c.srtPort),
+    rtmpBackup: ports.rtmp ? withPort('rtmp', ports.rtmp, 1935, 'live-backup') : null,
+    srtBackup: srt(c.srtBackupPort),
   };
 }
 

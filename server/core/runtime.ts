@@ -41,6 +41,7 @@ export interface ChannelConfig {
   readonly playback: PlaybackMode;
   readonly srtLatencyMs: number;
   readonly srtPort: number | null;
+  readonly srtBackupPort: number | null;
   readonly failoverAfterMs: number;
   readonly slateAfterMs: number;
   readonly failback: FailbackMode;
@@ -63,6 +64,7 @@ export function channelConfig(c: ChannelRecord): ChannelConfig {
     playback: c.playback,
     srtLatencyMs: c.srtLatencyMs,
     srtPort: c.srtPort,
+    srtBackupPort: c.srtBackupPort,
   });
 }
 

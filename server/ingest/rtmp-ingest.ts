@@ -96,6 +96,13 @@ export class RtmpChannelIngest {
   }
 
   #publishRendition(role: IngestRole, name: string, feed: RemuxFeed): RtmpPublisher {
+    if (role !== 'primary') {
+      feed.close('refused');
+      throw new OnairError(
+        'validation_failed',
+        'a multi-bitrate channel has no backup input: publish every rendition to rtmp://<host>/live/<key>/<rendition>',
+      );
+    }
     if (this.#renditions.has(name)) {
       feed.close('refused');
       throw new OnairError('publisher_exists', `rendition ${name} is already being published`);

@@ -23,6 +23,8 @@ import { trackChild } from './rtp-remuxer.ts';
 export interface SrtListenerOptions {
   host: string;
   port: number;
+  /** The input this port feeds: the channel's primary or its backup. */
+  role: IngestRole;
   /** The stream key: the SRT passphrase (10–79 characters). */
   passphrase: string;
   latencyMs: number;
@@ -151,7 +153,7 @@ export class SrtListener {
         this.#feed = feed;
         feed.transport = { packetsLost: 0, packetsRetransmitted: 0, packetsDropped: 0, rttMs: undefined };
         programTimer = setTimeout(() => feed.close('no MPEG-TS program arrived'), PROGRAM_TIMEOUT_MS);
-        o.log.info({ port: o.port }, 'SRT caller connected');
+        o.log.info({ port: o.port, role: o.role }, 'SRT caller connected');
       }
       const feed = this.#feed;
       if (feed.ended) return;
@@ -173,7 +175,7 @@ export class SrtListener {
       this.#source = source;
       feed.on('ended', (reason) => source.close(reason));
       try {
-        o.attach(source, 'primary');
+        o.attach(source, o.role);
       } catch (err) {
         o.log.info({ err }, 'SRT caller refused');
         source.close(`refused: ${(err as Error).message}`);

@@ -91,7 +91,8 @@ interface RunningChannel {
   journal: SqliteTimelineJournal;
   origin: OriginChannel;
   rtmp: RtmpChannelIngest;
-  srt: SrtListener | undefined;
+  /** The SRT listeners of the primary and backup inputs (none when SRT is off). */
+  srt: SrtListener[];
 }
 
 const CACHE_LIMIT = 1000;
@@ -260,7 +261,7 @@ export class LiveRuntime implements MediaRuntime {
       attach: (source, role) => hub.attach(source, role),
       current: () => hub.source,
     });
-    const srt = this.#srtListener(config, hub, channelLog);
+    const srt = this.#srtListeners(config, hub, channelLog);
     const playback = new LivePlayback(hub, cfg.liveWindowSegments);
     const origin: OriginChannel = {
       get info(): OriginChannelInfo {
@@ -275,17 +276,35 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   /** The channel's SRT listener on its own port, when SRT is on and the channel has a port. */
-  #srtListener(config: ChannelConfig, hub: ChannelHub, log: Logger): SrtListener | undefined {
+  #srtListeners(config: ChannelConfig, hub: ChannelHub, log: Logger): SrtListener[] {
     const cfg = this.#deps.config;
-    if (!cfg.srtPortRange || config.srtPort === null || config.mode === 'passthrough-abr') return undefined;
+    if (!cfg.srtPortRange || config.mode === 'passthrough-abr') return [];
+    const ports: [IngestRole, number | null][] = [
+      ['primary', config.srtPort],
+      ['backup', config.srtBackupPort],
+    ];
+    return ports.flatMap(([role, port]) =>
+      port === null ? [] : [this.#srtListener(config, hub, log, role, port)],
+    );
+  }
+
+  #srtListener(
+    config: ChannelConfig,
+    hub: ChannelHub,
+    log: Logger,
+    role: IngestRole,
+    port: number,
+  ): SrtListener {
+    const cfg = this.#deps.config;
     const srt = new SrtListener({
       host: cfg.host,
-      port: config.srtPort,
+      port,
+      role,
       passphrase: config.streamKey,
       latencyMs: config.srtLatencyMs,
       transmitPath: cfg.srtTransmitPath,
       ffmpegPath: cfg.ffmpegPath,
-      log: log.child({ component: 'srt' }),
+      log: log.child({ component: 'srt', role }),
       attach: (source, role) => hub.attach(source, role),
       failureLimitPerMinute: cfg.authFailureLimit,
     });
@@ -298,7 +317,7 @@ export class LiveRuntime implements MediaRuntime {
     const running = this.#channels.get(channelId);
     if (!running) return;
     running.rtmp.close();
-    await running.srt?.close();
+    await Promise.all(running.srt.map((s) => s.close()));
     await running.hub.close();
     running.journal.close();
     this.#channels.delete(channelId);
@@ -311,10 +330,10 @@ export class LiveRuntime implements MediaRuntime {
     const running = this.#channels.get(config.id);
     if (!running) return;
     // The old key opens nothing any more: the SRT listener restarts with the new passphrase.
-    await running.srt?.close();
-    running.srt = undefined;
+    await Promise.all(running.srt.map((s) => s.close()));
+    running.srt = [];
     await running.hub.reset(config);
-    running.srt = this.#srtListener(config, running.hub, this.#deps.log.child({ channelId: config.id }));
+    running.srt = this.#srtListeners(config, running.hub, this.#deps.log.child({ channelId: config.id }));
     running.journal.flush();
   }
 
@@ -718,7 +737,7 @@ export class LiveRuntime implements MediaRuntime {
     await Promise.all(
       [...this.#channels.values()].map(async ({ hub, rtmp, srt }) => {
         rtmp.close('server stopping');
-        await srt?.close();
+        await Promise.all(srt.map((s) => s.close()));
         await hub.close();
       }),
     );

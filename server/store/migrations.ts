@@ -170,4 +170,12 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE UNIQUE INDEX channels_srt_port ON channels(srt_port) WHERE srt_port IS NOT NULL;
     `,
   },
+  {
+    version: 31,
+    name: 'SRT ingest: a second listener port per channel for its backup input',
+    sql: `
+      ALTER TABLE channels ADD COLUMN srt_backup_port INTEGER;
+      CREATE UNIQUE INDEX channels_srt_backup_port ON channels(srt_backup_port) WHERE srt_backup_port IS NOT NULL;
+    `,
+  },
 ];

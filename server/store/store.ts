@@ -68,6 +68,8 @@ function toChannel(r: Row): ChannelRecord {
     playback: str(r.playback) === 'token' ? 'token' : 'public',
     srtLatencyMs: Number(r.srt_latency_ms ?? 120),
     srtPort: r.srt_port === null || r.srt_port === undefined ? null : Number(r.srt_port),
+    srtBackupPort:
+      r.srt_backup_port === null || r.srt_backup_port === undefined ? null : Number(r.srt_backup_port),
     failoverAfterMs: Number(r.failover_after_ms),
     slateAfterMs: Number(r.slate_after_ms),
     failback: str(r.failback) === 'auto' ? 'auto' : 'manual',
@@ -188,6 +190,7 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
     c.playback,
     c.srtLatencyMs,
     c.srtPort,
+    c.srtBackupPort,
     c.failoverAfterMs,
     c.slateAfterMs,
     c.failback,
@@ -264,15 +267,15 @@ export class Store {
   insertChannel(c: ChannelRecord): void {
     this.#stmt(
       `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback,
-           srt_latency_ms, srt_port, failover_after_ms, slate_after_ms, failback, updated_at, id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           srt_latency_ms, srt_port, srt_backup_port, failover_after_ms, slate_after_ms, failback, updated_at, id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
     this.#stmt(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
-           stream_key = ?, ingest = ?, preview = ?, playback = ?, srt_latency_ms = ?, srt_port = ?,
+           stream_key = ?, ingest = ?, preview = ?, playback = ?, srt_latency_ms = ?, srt_port = ?, srt_backup_port = ?,
            failover_after_ms = ?, slate_after_ms = ?, failback = ?, updated_at = ? WHERE id = ?`,
     ).run(...channelColumns(c), c.id);
   }
@@ -301,8 +304,10 @@ export class Store {
 
   /** SRT ports given to channels, in use or not. */
   usedSrtPorts(): Set<number> {
-    const rows = this.#stmt('SELECT srt_port FROM channels WHERE srt_port IS NOT NULL').all() as Row[];
-    return new Set(rows.map((r) => Number(r.srt_port)));
+    const rows = this.#stmt(
+      'SELECT srt_port AS p FROM channels WHERE srt_port IS NOT NULL UNION SELECT srt_backup_port FROM channels WHERE srt_backup_port IS NOT NULL',
+    ).all() as Row[];
+    return new Set(rows.map((r) => Number(r.p)));
   }
 
   countChannels(): number {

@@ -45,7 +45,7 @@ before(async () => {
     env: {
       ONAIR_RTMP_PORT: String(rtmpPort),
       ONAIR_SRT_PORT_MIN: String(srtBase),
-      ONAIR_SRT_PORT_MAX: String(srtBase + 9),
+      ONAIR_SRT_PORT_MAX: String(srtBase + 19),
       ONAIR_LIVE_WINDOW_SEGMENTS: '10',
       // Refusals are tested on purpose: give them room.
       ONAIR_AUTH_FAILURE_LIMIT: '50',
@@ -134,7 +134,8 @@ describe('RTMP into an encode channel', () => {
   let encoder: Push;
 
   test('the channel shows the RTMP server and the SRT URL', async () => {
-    c = await createChannel({ name: 'rtmp encode' });
+    // No slate: a publisher that leaves is dropped and comes back after a discontinuity.
+    c = await createChannel({ name: 'rtmp encode', slateAfterMs: 0 });
     assert.equal(c.urls.rtmp, `rtmp://127.0.0.1:${rtmpPort}/live`);
     assert.ok(c.srtPort !== null);
     assert.equal(c.srtLatencyMs, 120);
@@ -188,7 +189,7 @@ describe('RTMP into an encode channel', () => {
   test('a second publisher is refused (the stream is already published)', async () => {
     const p = push(pushRtmp(rtmpUrl(c), { seconds: 5 }));
     assert.notEqual(await p.exited, 0);
-    assert.match(p.stderr, /Server error: channel already has a live publisher/);
+    assert.match(p.stderr, /Server error: channel already has a live primary publisher/);
     assert.equal((await stats(c.id)).ingest?.state, 'live', 'the first publisher is untouched');
   });
 
@@ -222,6 +223,88 @@ describe('RTMP into an encode channel', () => {
     );
     assert.equal(childrenOf(serverPid).length, 0, 'nothing left: no remuxer, no SRT listener');
     assert.notEqual(await encoder.exited, 0, 'the encoder was disconnected');
+  });
+});
+
+/** The server's FFmpeg processes that encode video (libx264). */
+function encoderPids(): number[] {
+  return childrenOf(serverPid)
+    .filter((p) => p.comm === 'ffmpeg' && p.cmdline.includes('libx264'))
+    .map((p) => p.pid)
+    .sort((a, b) => a - b);
+}
+
+describe('RTMP primary and backup inputs', () => {
+  let c: Channel;
+  let primary: Push;
+  let backup: Push;
+
+  test('the channel shows the backup server and SRT URL; both encoders publish, the primary is on air', async () => {
+    c = await createChannel({ name: 'rtmp failover', failoverAfterMs: 1000 });
+    assert.equal(c.urls.rtmpBackup, `rtmp://127.0.0.1:${rtmpPort}/live-backup`);
+    assert.ok(c.srtBackupPort !== null && c.srtBackupPort !== c.srtPort);
+    assert.match(c.urls.srtBackup ?? '', new RegExp(`^srt://127\\.0\\.0\\.1:${c.srtBackupPort}\\?`));
+    await start(c.id);
+    primary = push(pushRtmp(rtmpUrl(c)));
+    backup = push(pushRtmp(`${c.urls.rtmpBackup}/${c.streamKey}`));
+    await master(c.id, 3);
+    const st = await waitFor(
+      'both inputs healthy',
+      async () => {
+        const x = await stats(c.id);
+        return x.inputs?.primary?.healthy && x.inputs.backup?.healthy && x;
+      },
+      20_000,
+    );
+    assert.equal(st.inputs?.active, 'primary');
+    assert.equal(st.inputs?.primary?.source, 'rtmp');
+    assert.equal(st.inputs?.backup?.source, 'rtmp');
+    assert.equal(st.inputs?.backup?.onAir, false);
+  });
+
+  test('a second backup encoder is refused', async () => {
+    const p = push(pushRtmp(`${c.urls.rtmpBackup!}/${c.streamKey}`, { seconds: 4 }));
+    assert.notEqual(await p.exited, 0);
+    assert.match(p.stderr, /Server error: channel already has a live backup publisher/);
+  });
+
+  test('the primary encoder is killed: the backup is on air and the same encoder run goes on', async () => {
+    const pids = encoderPids();
+    assert.equal(pids.length, 1);
+    const before = (await mediaPlaylist(c.id, '360p'))!;
+    await primary.kill();
+    await waitFor('the backup on air', async () => (await stats(c.id)).inputs?.active === 'backup', 10_000);
+    const failover = (await events(c.id)).filter((e) => e.type === 'input.failover').at(-1);
+    assert.match(failover?.message ?? '', /backup is on air instead of primary/);
+    const target = before.mediaSequence + before.segments.length + 3;
+    const after = await waitFor(
+      'segments after the switch',
+      async () => {
+        const p = await mediaPlaylist(c.id, '360p');
+        return p && p.mediaSequence + p.segments.length >= target && p;
+      },
+      30_000,
+    );
+    assert.equal(after.discontinuities, before.discontinuities, 'no discontinuity: the output goes on');
+    assert.deepEqual(encoderPids(), pids, 'the same encoder run');
+    const st = await stats(c.id);
+    assert.equal(st.live, true);
+    assert.equal(st.inputs?.primary, null);
+  });
+
+  test('the primary encoder back: it is the standby (manual failback); stop leaves nothing', async () => {
+    primary = push(pushRtmp(rtmpUrl(c)));
+    await waitFor(
+      'the primary healthy again',
+      async () => (await stats(c.id)).inputs?.primary?.healthy === true,
+      20_000,
+    );
+    assert.equal((await stats(c.id)).inputs?.active, 'backup');
+    noteIngestChildren();
+    assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
+    await waitFor('no children', () => childrenOf(serverPid).length === 0, 15_000);
+    assert.notEqual(await primary.exited, 0);
+    assert.notEqual(await backup.exited, 0);
   });
 });
 
@@ -268,6 +351,22 @@ describe('SRT into a passthrough channel', () => {
     const p = push(pushSrt(c.urls.srt!, { seconds: 4 }));
     assert.notEqual(await p.exited, 0);
     assert.equal((await stats(c.id)).ingest?.state, 'live');
+  });
+
+  test('the backup URL takes a caller as the backup input', async () => {
+    assert.ok(c.urls.srtBackup);
+    const b = push(pushSrt(c.urls.srtBackup));
+    await waitFor(
+      'a healthy SRT backup',
+      async () => {
+        const x = await stats(c.id);
+        return x.inputs?.backup?.healthy === true && x.inputs.backup.source === 'srt';
+      },
+      20_000,
+    );
+    assert.equal((await stats(c.id)).inputs?.active, 'primary');
+    await b.kill();
+    await waitFor('the backup gone', async () => (await stats(c.id)).inputs?.backup === null, 15_000);
   });
 
   test('a caller that leaves is dropped; the next one continues the playlist', async () => {

@@ -67,6 +67,7 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
     preview: [],
     srtLatencyMs: 120,
     srtPort: null,
+    srtBackupPort: null,
     playback: 'public',
     failoverAfterMs: 1000,
     slateAfterMs: 2000,

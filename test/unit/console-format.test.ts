@@ -61,6 +61,8 @@ describe('embedSnippets', () => {
       rtmp: null,
       rtmps: null,
       srt: null,
+      rtmpBackup: null,
+      srtBackup: null,
     },
   };
   test('the iframe points at the embed URL with autoplay and fullscreen allowed', () => {

@@ -222,7 +222,7 @@ describe('SRT listener', () => {
 });
 
 describe('ingest URLs and configuration', () => {
-  const c = { streamKey: 'sk_K-y_1', srtPort: 9003, srtLatencyMs: 120 };
+  const c = { streamKey: 'sk_K-y_1', srtPort: 9003, srtBackupPort: 9004, srtLatencyMs: 120 };
   test('RTMP on the standard port has none in the URL; SRT carries the key and the latency in µs', () => {
     const u = ingestUrls('https://live.example.com', { rtmp: 1935, srtRange: [9000, 9099] }, c);
     assert.equal(u.rtmp, 'rtmp://live.example.com/live');
@@ -231,13 +231,27 @@ describe('ingest URLs and configuration', () => {
       u.srt,
       'srt://live.example.com:9003?mode=caller&latency=120000&pbkeylen=16&passphrase=sk_K-y_1',
     );
+    // The backup input: its own RTMP application and its own SRT port, the same key.
+    assert.equal(u.rtmpBackup, 'rtmp://live.example.com/live-backup');
+    assert.equal(
+      u.srtBackup,
+      'srt://live.example.com:9004?mode=caller&latency=120000&pbkeylen=16&passphrase=sk_K-y_1',
+    );
     const v = ingestUrls('http://127.0.0.1:3000', { rtmp: 19350, rtmps: 443 }, c);
     assert.equal(v.rtmp, 'rtmp://127.0.0.1:19350/live');
     assert.equal(v.rtmps, 'rtmps://127.0.0.1/live');
     assert.equal(v.srt, null, 'SRT off');
+    assert.equal(v.srtBackup, null, 'SRT off');
+    assert.equal(v.rtmpBackup, 'rtmp://127.0.0.1:19350/live-backup');
   });
   test('relative base URLs give no ingest URLs', () => {
-    assert.deepEqual(ingestUrls('', { rtmp: 1935 }, c), { rtmp: null, rtmps: null, srt: null });
+    assert.deepEqual(ingestUrls('', { rtmp: 1935 }, c), {
+      rtmp: null,
+      rtmps: null,
+      srt: null,
+      rtmpBackup: null,
+      srtBackup: null,
+    });
   });
   test('defaults: RTMP on 1935, SRT on 9000–9099, no RTMPS; 0 turns them off', () => {
     const d = loadConfig({});
