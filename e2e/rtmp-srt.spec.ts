@@ -83,6 +83,7 @@ test('OBS-style RTMP settings from the channel page publish to an encode channel
 }) => {
   const channel = await createStarted(request, { name: 'RTMP encoder', mode: 'encode', ladder: '720p' });
   let push: Push | undefined;
+  let backup: Push | undefined;
   try {
     await signIn(page);
     await page.goto(`/console/channels/${channel.id}`);
@@ -90,6 +91,8 @@ test('OBS-style RTMP settings from the channel page publish to an encode channel
     await expect(ingest.getByRole('heading', { name: 'RTMP' })).toBeVisible();
     const server = await ingest.getByLabel('Server', { exact: true }).inputValue();
     expect(server).toBe(channel.urls.rtmp);
+    const backupServer = await ingest.getByLabel('Backup server', { exact: true }).inputValue();
+    expect(backupServer).toBe(channel.urls.rtmpBackup);
     await ingest.locator('summary').filter({ hasText: 'Publish from OBS Studio' }).first().click();
     await expect(ingest.getByText('Keyframe Interval')).toBeVisible();
     await ingest.screenshot({ path: path.join(ARTIFACTS, 'ingest-panel-rtmp.png') });
@@ -100,15 +103,20 @@ test('OBS-style RTMP settings from the channel page publish to an encode channel
     const viewer = await context.newPage();
     await plays(viewer, 'hls', `/live/${channel.id}/master.m3u8`, 'rtmp-hls.png');
     await plays(viewer, 'dash', `/live/${channel.id}/manifest.mpd`, 'rtmp-dash.png');
+    // A second encoder on the backup server: the backup input, ready to take over.
+    backup = pushRtmp(`${backupServer}/${channel.streamKey}`, { width: 640, height: 360 });
     await page.reload();
-    await expect(page.getByRole('region', { name: 'Health' }).getByText('RTMP, 30 fps')).toBeVisible({
-      timeout: 10_000,
+    const health = page.getByRole('region', { name: 'Health' });
+    await expect(health.getByText('RTMP, 30 fps')).toBeVisible({ timeout: 10_000 });
+    await expect(health.getByTestId('input-on-air')).toContainText('primary, backup ready (RTMP)', {
+      timeout: 15_000,
     });
     await page
       .getByRole('region', { name: 'Health' })
       .screenshot({ path: path.join(ARTIFACTS, 'health-rtmp.png') });
   } finally {
     await push?.kill();
+    await backup?.kill();
     await stopAndDelete(request, channel.id);
   }
 });

@@ -96,7 +96,10 @@ export function ChannelPage({ channelId }: { channelId: string }) {
       <div className="grid grid-cols-1 gap-5 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
         <div className="flex min-w-0 flex-col gap-5">
           <PreviewPanel channel={channel} phase={phase} />
-          <BrowserPublisher channel={channel} onChanged={poll.refresh} />
+          {/* A multi-bitrate channel takes its renditions over RTMP, not one WHIP stream. */}
+          {channel.mode !== 'passthrough-abr' && (
+            <BrowserPublisher channel={channel} onChanged={poll.refresh} />
+          )}
           <HealthPanel stats={stats} events={events} channelState={channel.state} now={data.at} />
         </div>
         <div className="flex min-w-0 flex-col gap-5">

@@ -30,6 +30,13 @@ export function HealthPanel({
   const ingest = stats?.ingest;
   const encoder = stats?.encoder;
   const viewers = stats?.viewers;
+  const inputs = stats?.inputs;
+  const standby =
+    inputs?.active === 'primary' ? 'backup' : inputs?.active === 'backup' ? 'primary' : undefined;
+  const standbyInput = standby ? inputs?.[standby] : undefined;
+  const onAir = inputs?.active
+    ? `${inputs.active}${standby ? `, ${standby} ${standbyInput ? (standbyInput.healthy ? `ready (${sourceName(standbyInput.source)})` : 'not sending') : 'none'}` : ''}`
+    : '—';
 
   return (
     <Panel
@@ -86,9 +93,7 @@ export function HealthPanel({
               <Stat
                 label="Source"
                 value={
-                  ingest
-                    ? `${ingest.source === 'webrtc' ? 'WHIP' : ingest.source.toUpperCase()}${ingest.fps ? `, ${ingest.fps} fps` : ''}`
-                    : '—'
+                  ingest ? `${sourceName(ingest.source)}${ingest.fps ? `, ${ingest.fps} fps` : ''}` : '—'
                 }
               />
               <Stat
@@ -125,6 +130,7 @@ export function HealthPanel({
                 label="Connected since"
                 value={ingest?.connectedSince ? formatTime(ingest.connectedSince) : '—'}
               />
+              <Stat label="Input on air" value={onAir} testId="input-on-air" />
               <Stat
                 label="Real-time viewers"
                 value={viewers ? `${viewers.count} of ${viewers.limit}` : '—'}
@@ -164,6 +170,10 @@ export function HealthPanel({
       </div>
     </Panel>
   );
+}
+
+function sourceName(source: string): string {
+  return source === 'webrtc' ? 'WHIP' : source.toUpperCase();
 }
 
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
