@@ -7,8 +7,10 @@
  *   - encoder speed of the default 720p ladder while a publisher runs on the same machine
  *   - real-time playback (bench/whep.ts): WHEP POST → first frame, glass-to-glass delay,
  *     forwarding cost per viewer and viewers per core
+ *   - RTMP ingest (bench/rtmp.ts): RTMP connect → first segment (encode, passthrough), CPU of
+ *     a passthrough RTMP channel against an encode channel
  *
- *   BENCH_PARTS=live,whep (default both)
+ *   BENCH_PARTS=live,whep,rtmp (default all three)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
+import { rtmpBench } from './rtmp.ts';
 import { whepBench } from './whep.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,13 +145,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const PARTS = (process.env.BENCH_PARTS ?? 'live,whep').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,rtmp').split(',');
 const results: Record<string, unknown> = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   segmentSeconds: SEGMENT_SECONDS,
 };
 if (PARTS.includes('live')) await liveBench();
 if (PARTS.includes('whep')) results.whep = await whepBench();
+if (PARTS.includes('rtmp')) results.rtmp = await rtmpBench((line) => process.stdout.write(`${line}\n`));
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 // werift keeps UDP sockets of closed peer connections referenced: exit explicitly.
 process.exit(0);

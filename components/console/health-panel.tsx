@@ -130,7 +130,7 @@ export function HealthPanel({
                 label="Connected since"
                 value={ingest?.connectedSince ? formatTime(ingest.connectedSince) : '—'}
               />
-              <Stat label="Input on air" value={onAir} testId="input-on-air" />
+              <Stat label="Input on air" value={onAir} testId="input-on-air" wide />
               <Stat
                 label="Real-time viewers"
                 value={viewers ? `${viewers.count} of ${viewers.limit}` : '—'}
@@ -176,9 +176,20 @@ function sourceName(source: string): string {
   return source === 'webrtc' ? 'WHIP' : source.toUpperCase();
 }
 
-function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
+function Stat({
+  label,
+  value,
+  testId,
+  wide = false,
+}: {
+  label: string;
+  value: string;
+  testId?: string;
+  /** Two columns wide (a longer value). */
+  wide?: boolean;
+}) {
   return (
-    <div className="min-w-0" data-testid={testId}>
+    <div className={cx('min-w-0', wide && 'col-span-2')} data-testid={testId}>
       <dt className="text-zinc-500">{label}</dt>
       <dd className="truncate text-zinc-200" title={value}>
         {value}

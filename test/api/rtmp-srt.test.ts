@@ -272,8 +272,15 @@ describe('RTMP primary and backup inputs', () => {
     const pids = encoderPids();
     assert.equal(pids.length, 1);
     const before = (await mediaPlaylist(c.id, '360p'))!;
+    const t0 = Date.now();
     await primary.kill();
-    await waitFor('the backup on air', async () => (await stats(c.id)).inputs?.active === 'backup', 10_000);
+    await waitFor(
+      'the backup on air',
+      async () => (await stats(c.id)).inputs?.active === 'backup',
+      10_000,
+      50,
+    );
+    console.log(`  · RTMP backup on air ${Date.now() - t0} ms after the primary encoder was killed`);
     const failover = (await events(c.id)).filter((e) => e.type === 'input.failover').at(-1);
     assert.match(failover?.message ?? '', /backup is on air instead of primary/);
     const target = before.mediaSequence + before.segments.length + 3;
