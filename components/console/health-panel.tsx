@@ -34,9 +34,14 @@ export function HealthPanel({
   const standby =
     inputs?.active === 'primary' ? 'backup' : inputs?.active === 'backup' ? 'primary' : undefined;
   const standbyInput = standby ? inputs?.[standby] : undefined;
-  const onAir = inputs?.active
-    ? `${inputs.active}${standby ? `, ${standby} ${standbyInput ? (standbyInput.healthy ? `ready (${sourceName(standbyInput.source)})` : 'not sending') : 'none'}` : ''}`
-    : '—';
+  const standbyText = !standby
+    ? ''
+    : !standbyInput
+      ? ` (no ${standby})`
+      : standbyInput.healthy
+        ? `, ${standby} ready (${sourceName(standbyInput.source)})`
+        : `, ${standby} not sending`;
+  const onAir = inputs?.active ? `${inputs.active}${standbyText}` : '—';
 
   return (
     <Panel
