@@ -40,6 +40,8 @@ async function startServer(dataDir: string): Promise<{ url: string; stop: () => 
       ONAIR_ADMIN_TOKEN: TOKEN,
       ONAIR_UI: '0',
       ONAIR_LOOPBACK_ONLY_ICE: '1',
+      ONAIR_RTMP_PORT: '0',
+      ONAIR_SRT_PORT_MIN: '0',
       ONAIR_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -11,6 +11,7 @@
  * srt-live-transmit's JSON statistics.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IngestRole } from '../../lib/schemas.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../log.ts';
@@ -87,6 +88,52 @@ export function parseSrtStats(
 
 const PROGRAM_TIMEOUT_MS = 5000;
 
+/**
+ * Whether a process is an SRT listener on `port` left behind by an onair that
+ * died without stopping it (killed, crashed): srt-live-transmit waiting for a
+ * caller writes nothing, so it never notices its parent is gone, and it holds
+ * the port. Orphans are re-parented to init (or a subreaper that is not onair).
+ */
+export function isOrphanedListener(
+  p: { cmdline: readonly string[]; ppid: number; parentComm: string | undefined },
+  port: number,
+): boolean {
+  if (!(p.cmdline[0] ?? '').endsWith('srt-live-transmit')) return false;
+  const listens = p.cmdline.some(
+    (a) => a.startsWith('srt://') && a.includes(`:${String(port)}?`) && a.includes('mode=listener'),
+  );
+  return listens && (p.ppid === 1 || p.parentComm === undefined || !p.parentComm.startsWith('node'));
+}
+
+/** Ends orphaned SRT listeners on `port` (Linux /proc; elsewhere nothing is found). */
+function reapOrphanedListeners(port: number, log: Logger): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return;
+  }
+  const comm = (pid: number | string): string | undefined => {
+    try {
+      return readFileSync(`/proc/${String(pid)}/comm`, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  for (const pid of pids) {
+    if (!comm(pid)?.startsWith('srt-live')) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (!isOrphanedListener({ cmdline, ppid, parentComm: comm(ppid) }, port)) continue;
+      process.kill(Number(pid), 'SIGKILL');
+      log.warn({ pid: Number(pid), port }, 'ended an SRT listener left behind by an earlier run');
+    } catch {
+      continue;
+    }
+  }
+}
+
 export class SrtListener {
   readonly #opts: SrtListenerOptions;
   readonly #failures: RateLimiter;
@@ -97,6 +144,8 @@ export class SrtListener {
   #closed = false;
   /** The listener program cannot run (missing): no restarts. */
   #broken = false;
+  /** Listeners an earlier onair left on the port were looked for (once). */
+  #reaped = false;
   rejected = 0;
 
   constructor(opts: SrtListenerOptions) {
@@ -115,6 +164,10 @@ export class SrtListener {
   start(): void {
     if (this.#closed || this.#broken || this.#child) return;
     const o = this.#opts;
+    if (!this.#reaped) {
+      this.#reaped = true;
+      reapOrphanedListeners(o.port, o.log);
+    }
     const child = spawn(o.transmitPath, buildSrtListenerArgs(o), {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });

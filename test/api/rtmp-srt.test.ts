@@ -246,8 +246,9 @@ describe('RTMP primary and backup inputs', () => {
     assert.match(c.urls.srtBackup ?? '', new RegExp(`^srt://127\\.0\\.0\\.1:${c.srtBackupPort}\\?`));
     await start(c.id);
     primary = push(pushRtmp(rtmpUrl(c)));
-    backup = push(pushRtmp(`${c.urls.rtmpBackup}/${c.streamKey}`));
     await master(c.id, 3);
+    // The first input to send a keyframe goes on air: the backup joins once the primary is.
+    backup = push(pushRtmp(`${c.urls.rtmpBackup}/${c.streamKey}`));
     const st = await waitFor(
       'both inputs healthy',
       async () => {

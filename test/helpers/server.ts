@@ -96,6 +96,9 @@ export class TestServer {
       ONAIR_UI: '0',
       ONAIR_LOG_LEVEL: 'info',
       NODE_ENV: 'production',
+      // RTMP and SRT listeners only where a test asks for them (they take fixed ports).
+      ONAIR_RTMP_PORT: '0',
+      ONAIR_SRT_PORT_MIN: '0',
       ...(configured === null ? {} : { ONAIR_ADMIN_TOKEN: configured }),
       ...this.#opts.env,
     });

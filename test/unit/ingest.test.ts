@@ -14,7 +14,7 @@ import { TsProgramReader } from '../../server/ingest/mpegts.ts';
 import { buildRemuxArgs } from '../../server/ingest/remux-args.ts';
 import { flvHeader, flvTag, profileLevelIdOf } from '../../server/ingest/rtmp-publisher.ts';
 import { parseRtmpTarget } from '../../server/ingest/rtmp-server.ts';
-import { buildSrtListenerArgs, parseSrtStats } from '../../server/ingest/srt-listener.ts';
+import { buildSrtListenerArgs, isOrphanedListener, parseSrtStats } from '../../server/ingest/srt-listener.ts';
 
 const GOLDEN = new URL('../golden/', import.meta.url);
 async function golden(name: string, actual: string): Promise<void> {
@@ -218,6 +218,34 @@ describe('SRT listener', () => {
     );
     assert.equal(parseSrtStats('Accepted SRT source connection'), undefined);
     assert.equal(parseSrtStats('{"sid":1,'), undefined);
+  });
+  test('a listener left on its port by an onair that died is recognised; a live one is not', () => {
+    const cmdline = buildSrtListenerArgs({
+      host: '127.0.0.1',
+      port: 9001,
+      passphrase: 'sk_x',
+      latencyMs: 120,
+    });
+    const full = ['/usr/bin/srt-live-transmit', ...cmdline];
+    assert.equal(isOrphanedListener({ cmdline: full, ppid: 1, parentComm: 'systemd' }, 9001), true);
+    assert.equal(isOrphanedListener({ cmdline: full, ppid: 77, parentComm: 'bash' }, 9001), true);
+    assert.equal(
+      isOrphanedListener({ cmdline: full, ppid: 77, parentComm: 'node' }, 9001),
+      false,
+      'a running onair',
+    );
+    assert.equal(
+      isOrphanedListener({ cmdline: full, ppid: 1, parentComm: undefined }, 9000),
+      false,
+      'another port',
+    );
+    assert.equal(
+      isOrphanedListener({ cmdline: full, ppid: 1, parentComm: undefined }, 900),
+      false,
+      'a prefix of it',
+    );
+    const caller = ['srt-live-transmit', 'srt://127.0.0.1:9001?mode=caller', 'file://con'];
+    assert.equal(isOrphanedListener({ cmdline: caller, ppid: 1, parentComm: undefined }, 9001), false);
   });
 });
 
