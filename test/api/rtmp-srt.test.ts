@@ -269,6 +269,34 @@ describe('RTMP primary and backup inputs', () => {
     assert.match(p.stderr, /Server error: channel already has a live backup publisher/);
   });
 
+  test('the primary encoder stalls (connected, sending nothing): the backup goes on air; a switch brings the primary back', async () => {
+    const t0 = Date.now();
+    process.kill(primary.pid, 'SIGSTOP');
+    try {
+      await waitFor(
+        'the backup on air',
+        async () => (await stats(c.id)).inputs?.active === 'backup',
+        10_000,
+        50,
+      );
+      console.log(`  · RTMP backup on air ${Date.now() - t0} ms after the primary encoder stalled`);
+      const failover = (await events(c.id)).filter((e) => e.type === 'input.failover').at(-1);
+      assert.match(failover?.message ?? '', /backup is on air instead of primary \(no media from primary/);
+    } finally {
+      process.kill(primary.pid, 'SIGCONT');
+    }
+    await waitFor(
+      'the primary healthy again',
+      async () => (await stats(c.id)).inputs?.primary?.healthy === true,
+      15_000,
+    );
+    const r = await s.api<{ active: string }>('POST', `/api/v1/channels/${c.id}/ingest/switch`, {
+      to: 'primary',
+    });
+    assert.equal(r.status, 200, r.text);
+    await waitFor('the primary on air', async () => (await stats(c.id)).inputs?.active === 'primary', 10_000);
+  });
+
   test('the primary encoder is killed: the backup is on air and the same encoder run goes on', async () => {
     const pids = encoderPids();
     assert.equal(pids.length, 1);
@@ -492,5 +520,47 @@ describe('a multi-bitrate encoder into a passthrough-abr channel', () => {
     const strays = allProcesses().filter((x) => x.comm.startsWith('srt-live') && x.ppid === 1);
     assert.deepEqual(strays, []);
     assert.notEqual(await p.exited, null);
+  });
+});
+
+describe('after a crash', () => {
+  test('the SRT listeners a killed server left behind are ended by the next start, which listens again', async () => {
+    const base = 20000 + Math.floor(Math.random() * 20000) * 2;
+    const crashed = await startServer({
+      env: { ONAIR_SRT_PORT_MIN: String(base), ONAIR_SRT_PORT_MAX: String(base + 1) },
+    });
+    try {
+      const c = (await crashed.api<Channel>('POST', '/api/v1/channels', { name: 'crash' })).json;
+      assert.equal((await crashed.api('POST', `/api/v1/channels/${c.id}/start`)).status, 200);
+      const listeners = (pid: number) => childrenOf(pid).filter((p) => p.comm.startsWith('srt-live'));
+      const before = await waitFor(
+        'two SRT listeners',
+        () => {
+          const l = listeners(crashed.pid!);
+          return l.length === 2 && l;
+        },
+        5000,
+      );
+      await crashed.kill();
+      assert.ok(
+        before.every((p) => isAlive(p.pid)),
+        'a listener outlives a server killed with SIGKILL',
+      );
+      await crashed.start();
+      await waitFor('the orphans gone', () => before.every((p) => !isAlive(p.pid)), 5000);
+      await waitFor('two new SRT listeners', () => listeners(crashed.pid!).length === 2, 5000);
+      const p = push(pushSrt(c.urls.srt!));
+      await waitFor(
+        'the channel live over SRT',
+        async () => {
+          const st = (await crashed.api<ChannelStats>('GET', `/api/v1/channels/${c.id}/stats`)).json;
+          return st.ingest?.source === 'srt' && st.live;
+        },
+        20_000,
+      );
+      await p.kill();
+    } finally {
+      await crashed.dispose();
+    }
   });
 });
