@@ -130,8 +130,9 @@ export function NewChannelDialog({
             </span>
           )}
         </fieldset>
-        <div className="grid grid-cols-1 gap-4 sm:grid-cols-[1fr_8rem_8rem]">
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
           <Field
+            className="sm:col-span-2"
             id="channel-ladder"
             label="Ladder preset"
             error={errors.ladder}
