@@ -127,7 +127,10 @@ export class FailoverSource implements MediaSource {
   #pending: { name: InputName; reason: string } | undefined;
   /** The audio of the active input still has to be placed on the output timeline. */
   #audioStart: { input: InputName; driftMs: number } | undefined;
+  /** When the on-air input stopped sending: its last video packet (the slate counts from there). */
   #failingSince: number | undefined;
+  /** Arrival of the last video packet from the input on air. */
+  #onAirVideoAt: number | undefined;
   #switches = 0;
   #slateSince: number | undefined;
   #slateMs = 0;
@@ -301,6 +304,7 @@ export class FailoverSource implements MediaSource {
     let keyframe = false;
     if (kind === 'video') {
       input.lastVideoAt = arrival;
+      if (input.name === this.#active) this.#onAirVideoAt = arrival;
       const h = readRtpHeader(packet);
       const payload = h ? packet.subarray(h.payloadOffset) : undefined;
       const codec = input.video?.codec.name ?? '';
@@ -514,7 +518,7 @@ export class FailoverSource implements MediaSource {
       return;
     }
     if (!this.healthy(active, now)) {
-      this.#failingSince ??= now;
+      this.#failingSince ??= Math.min(now, this.#onAirVideoAt ?? now);
       const gone = !this.#inputs.has(active);
       const why = gone ? `${active} ended` : `no media from ${active} for ${this.#opts.failoverAfterMs} ms`;
       const other = healthyReal.find((n) => n !== active);
@@ -524,10 +528,7 @@ export class FailoverSource implements MediaSource {
       }
       if (this.#opts.slateAfterMs > 0 && this.#opts.createSlate) {
         this.#ensureSlate();
-        if (
-          now - this.#failingSince >= this.#opts.slateAfterMs - this.#opts.failoverAfterMs &&
-          this.healthy('slate', now)
-        ) {
+        if (now - this.#failingSince >= this.#opts.slateAfterMs && this.healthy('slate', now)) {
           if (this.#pending?.name !== 'slate') this.#switchTo('slate', `${why}; no other input`);
         }
         return;
