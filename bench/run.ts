@@ -8,7 +8,10 @@
  *   - real-time playback (bench/whep.ts): WHEP POST → first frame, glass-to-glass delay,
  *     forwarding cost per viewer and viewers per core
  *
- *   BENCH_PARTS=live,whep (default both)
+ *   - redundant ingest (bench/failover.ts): on-air input's last packet → the other input's
+ *     first frame in the output, total input loss → first slate frame
+ *
+ *   BENCH_PARTS=live,whep,failover (default all)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
+import { failoverBench } from './failover.ts';
 import { whepBench } from './whep.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -142,13 +146,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const PARTS = (process.env.BENCH_PARTS ?? 'live,whep').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,failover').split(',');
 const results: Record<string, unknown> = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   segmentSeconds: SEGMENT_SECONDS,
 };
 if (PARTS.includes('live')) await liveBench();
 if (PARTS.includes('whep')) results.whep = await whepBench();
+if (PARTS.includes('failover')) results.failover = await failoverBench();
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 // werift keeps UDP sockets of closed peer connections referenced: exit explicitly.
 process.exit(0);

@@ -38,11 +38,18 @@ import { RtpContinuity } from './rtp-continuity.ts';
 export type InputName = IngestRole | 'slate';
 
 export interface SwitchEvent {
-  from: InputName | undefined;
+  from: InputName;
   to: InputName;
   reason: string;
   /** H.264 parameter sets differ from the previous input's (passthrough needs a new run). */
   reconfigured: boolean;
+  /** When the new input's first frame went out (the clock of `now`, epoch ms by default). */
+  at: number;
+  /**
+   * Milliseconds from the last video packet on air to the new input's first frame in the
+   * output: the detection time plus the wait for a keyframe (none when one was kept).
+   */
+  gapMs: number | null;
 }
 
 export interface FailoverEvents extends SourceEvents {
@@ -132,6 +139,7 @@ export class FailoverSource implements MediaSource {
   /** Arrival of the last video packet from the input on air. */
   #onAirVideoAt: number | undefined;
   #switches = 0;
+  #lastSwitch: SwitchEvent | undefined;
   #slateSince: number | undefined;
   #slateMs = 0;
   #closed = false;
@@ -192,6 +200,11 @@ export class FailoverSource implements MediaSource {
   }
 
   /** Milliseconds the output has spent on the slate. */
+  /** The most recent switch between inputs (or to and from the slate). */
+  get lastSwitch(): SwitchEvent | undefined {
+    return this.#lastSwitch;
+  }
+
   get slateMs(): number {
     return this.#slateMs + (this.#slateSince !== undefined ? this.#now() - this.#slateSince : 0);
   }
@@ -384,6 +397,8 @@ export class FailoverSource implements MediaSource {
       input.sps !== undefined &&
       previous.sps !== input.sps;
     const wasIdle = this.state !== 'live' || from === undefined;
+    const gapMs = from !== undefined && this.#onAirVideoAt !== undefined ? now - this.#onAirVideoAt : null;
+    this.#onAirVideoAt = now;
     this.#active = input.name;
     this.#activeSince = now;
     this.#pending = undefined;
@@ -416,7 +431,10 @@ export class FailoverSource implements MediaSource {
       this.#events.emit('live');
     }
     if (wasIdle || newSession) this.#events.emit('active');
-    if (from !== undefined) this.#events.emit('switched', { from, to: input.name, reason, reconfigured });
+    if (from !== undefined) {
+      this.#lastSwitch = { from, to: input.name, reason, reconfigured, at: now, gapMs };
+      this.#events.emit('switched', this.#lastSwitch);
+    }
     for (const c of cache) this.#emit(input, c.kind, c.packet, c.arrival);
   }
 

@@ -306,6 +306,8 @@ void describe('FailoverSource', () => {
     const firstBackup = out.find((o) => o.kind === 'video' && o.at > lastPrimary.at)!;
     assert.ok(firstBackup.at - lastPrimary.at <= 1100, 'switched within the detection time');
     assert.equal(firstBackup.key, true, 'the output resumes on a keyframe');
+    assert.equal(sw.lastSwitch?.gapMs, firstBackup.at - lastPrimary.at, 'the gap as the stats report it');
+    assert.equal(sw.lastSwitch?.at, firstBackup.at);
     run(1000, [backup]);
     assertContinuous(out);
     // Timestamps follow the wall clock across the switch: the gap is the silence, not more.

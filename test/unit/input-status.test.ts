@@ -19,7 +19,15 @@ const live: InputHealth = {
 };
 
 function inputs(over: Partial<InputsStats>): InputsStats {
-  return { active: 'primary', primary: live, backup: live, switches: 0, slateSeconds: 0, ...over };
+  return {
+    active: 'primary',
+    primary: live,
+    backup: live,
+    switches: 0,
+    slateSeconds: 0,
+    lastSwitch: null,
+    ...over,
+  };
 }
 
 describe('inputStatus', () => {
