@@ -138,6 +138,8 @@ export class FailoverSource implements MediaSource {
   #failingSince: number | undefined;
   /** Arrival of the last video packet from the input on air. */
   #onAirVideoAt: number | undefined;
+  /** The H.264 SPS (hex) of the input on air, which outlives that input's session. */
+  #onAirSps: string | undefined;
   #switches = 0;
   #lastSwitch: SwitchEvent | undefined;
   #slateSince: number | undefined;
@@ -325,6 +327,7 @@ export class FailoverSource implements MediaSource {
       if (keyframe && payload && codec === 'H264') {
         const sps = spsFromH264Payload(payload)[0];
         if (sps) input.sps = Buffer.from(sps).toString('hex');
+        if (sps && input.name === this.#active) this.#onAirSps = input.sps;
       }
     }
     if (this.#active === input.name) {
@@ -387,18 +390,19 @@ export class FailoverSource implements MediaSource {
   /** The output follows `input` from its kept keyframe on. */
   #commit(input: Input, reason: string): void {
     const from = this.#active;
-    const previous = from ? this.#inputs.get(from) : undefined;
     const now = this.#now();
     const newSession = !this.#session || !this.#sameCodecs(input);
     if (newSession) this.#startSession(input);
+    // Compared with the parameter sets on air, kept even when that input has already ended.
     const reconfigured =
       this.#session?.video.name === 'H264' &&
-      previous?.sps !== undefined &&
+      this.#onAirSps !== undefined &&
       input.sps !== undefined &&
-      previous.sps !== input.sps;
+      this.#onAirSps !== input.sps;
     const wasIdle = this.state !== 'live' || from === undefined;
     const gapMs = from !== undefined && this.#onAirVideoAt !== undefined ? now - this.#onAirVideoAt : null;
     this.#onAirVideoAt = now;
+    this.#onAirSps = input.sps;
     this.#active = input.name;
     this.#activeSince = now;
     this.#pending = undefined;
