@@ -7,6 +7,7 @@
  * viewers see the slate, still playing. A publisher comes back: live picture again.
  * The console's Redundant inputs panel is photographed at each stage.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import type { ChannelEvent } from '../lib/events.ts';
@@ -219,6 +220,30 @@ test('two browser tabs publish one event: closing the primary is seamless, closi
       ).toEqual([]);
     }
     await dashPage.screenshot({ path: path.join(ARTIFACTS, 'failover-live-again-dash.png') });
+    // --- The operator's settings: checked in the page, applied at once; a picture of their own.
+    await ops.reload();
+    const form = ops.getByRole('form', { name: 'Failover settings' });
+    await form.getByLabel('Slate after (ms with no input)').fill('100');
+    await form.getByRole('button', { name: 'Save failover settings' }).click();
+    await expect(form.getByText('Must be 0 (no slate) or milliseconds from 500 to 60000.')).toBeVisible();
+    await form.getByLabel('Slate after (ms with no input)').fill('3000');
+    await form.getByLabel('Failback to the primary').selectOption('auto');
+    await form.getByRole('button', { name: 'Save failover settings' }).click();
+    await expect(form.getByRole('status')).toHaveText('Saved; applies at once.');
+    const saved = (await (
+      await request.get(`/api/v1/channels/${channel.id}`, { headers: admin })
+    ).json()) as Channel;
+    expect([saved.slateAfterMs, saved.failback, saved.failoverAfterMs]).toEqual([3000, 'auto', 1000]);
+    // Any PNG of the operator's: the screenshot of the slate taken above will do.
+    const picture = path.join(ARTIFACTS, 'failover-slate-hls.png');
+    const slateImg = ops.getByRole('img', { name: 'The slate viewers see when no input is healthy' });
+    const before = await slateImg.getAttribute('src');
+    await ops.locator('input[type=file]').setInputFiles(picture);
+    await expect(slateImg).not.toHaveAttribute('src', before ?? '');
+    const stored = await request.get(`/api/v1/channels/${channel.id}/slate`, { headers: admin });
+    expect(stored.headers()['content-type']).toBe('image/png');
+    expect(Buffer.compare(await stored.body(), await readFile(picture))).toBe(0);
+
     const types = (await events(request, channel.id)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['input.failover', 'slate.on', 'slate.off']));
     expect(problems).toEqual([]);
