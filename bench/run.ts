@@ -9,8 +9,10 @@
  *     forwarding cost per viewer and viewers per core
  *   - RTMP ingest (bench/rtmp.ts): RTMP connect → first segment (encode, passthrough), CPU of
  *     a passthrough RTMP channel against an encode channel
+ *   - redundant ingest (bench/failover.ts): on-air input's last packet → the other input's
+ *     first frame in the output, total input loss → first slate frame
  *
- *   BENCH_PARTS=live,whep,rtmp (default all three)
+ *   BENCH_PARTS=live,whep,failover,rtmp (default all)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
+import { failoverBench } from './failover.ts';
 import { rtmpBench } from './rtmp.ts';
 import { whepBench } from './whep.ts';
 
@@ -147,13 +150,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,rtmp').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,failover,rtmp').split(',');
 const results: Record<string, unknown> = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   segmentSeconds: SEGMENT_SECONDS,
 };
 if (PARTS.includes('live')) await liveBench();
 if (PARTS.includes('whep')) results.whep = await whepBench();
+if (PARTS.includes('failover')) results.failover = await failoverBench();
 if (PARTS.includes('rtmp')) results.rtmp = await rtmpBench((line) => process.stdout.write(`${line}\n`));
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 // werift keeps UDP sockets of closed peer connections referenced: exit explicitly.

@@ -108,9 +108,12 @@ test('OBS-style RTMP settings from the channel page publish to an encode channel
     await page.reload();
     const health = page.getByRole('region', { name: 'Health' });
     await expect(health.getByText(/^RTMP, (29|30|31) fps$/)).toBeVisible({ timeout: 10_000 });
-    await expect(health.getByTestId('input-on-air')).toContainText('primary, backup ready (RTMP)', {
-      timeout: 15_000,
-    });
+    const backupInput = page.getByTestId('input-backup');
+    await expect(backupInput).toContainText('Standby', { timeout: 15_000 });
+    await expect(backupInput).toContainText('rtmp');
+    await page
+      .getByRole('region', { name: 'Redundant inputs' })
+      .screenshot({ path: path.join(ARTIFACTS, 'inputs-rtmp.png') });
     await page
       .getByRole('region', { name: 'Health' })
       .screenshot({ path: path.join(ARTIFACTS, 'health-rtmp.png') });

@@ -66,6 +66,17 @@ export interface InputsStats {
   switches: number;
   /** Seconds the output has shown the slate since the channel started. */
   slateSeconds: number;
+  lastSwitch: InputSwitch | null;
+}
+
+/** One switch of the output between inputs (or to and from the slate). */
+export interface InputSwitch {
+  from: 'primary' | 'backup' | 'slate';
+  to: 'primary' | 'backup' | 'slate';
+  reason: string;
+  at: string;
+  /** From the last video packet on air to the new input's first frame in the output. */
+  gapMs: number | null;
 }
 
 export interface EncoderStats {

@@ -13,6 +13,7 @@ import { channelPhase } from './channel-actions.ts';
 import { ChannelControls } from './channel-controls.tsx';
 import { HealthPanel } from './health-panel.tsx';
 import { IngestPanel } from './ingest-panel.tsx';
+import { InputsPanel } from './inputs-panel.tsx';
 import { PhaseBanner } from './phase-banner.tsx';
 import { PlaybackPanel } from './playback-panel.tsx';
 import { PreviewPanel } from './preview-panel.tsx';
@@ -104,6 +105,9 @@ export function ChannelPage({ channelId }: { channelId: string }) {
         </div>
         <div className="flex min-w-0 flex-col gap-5">
           <IngestPanel channel={channel} />
+          {channel.mode !== 'passthrough-abr' && (
+            <InputsPanel channel={channel} inputs={stats?.inputs} onChanged={poll.refresh} />
+          )}
           <PlaybackPanel channel={channel} onChanged={poll.refresh} />
         </div>
       </div>

@@ -30,18 +30,6 @@ export function HealthPanel({
   const ingest = stats?.ingest;
   const encoder = stats?.encoder;
   const viewers = stats?.viewers;
-  const inputs = stats?.inputs;
-  const standby =
-    inputs?.active === 'primary' ? 'backup' : inputs?.active === 'backup' ? 'primary' : undefined;
-  const standbyInput = standby ? inputs?.[standby] : undefined;
-  const standbyText = !standby
-    ? ''
-    : !standbyInput
-      ? ` (no ${standby})`
-      : standbyInput.healthy
-        ? `, ${standby} ready (${sourceName(standbyInput.source)})`
-        : `, ${standby} not sending`;
-  const onAir = inputs?.active ? `${inputs.active}${standbyText}` : '—';
 
   return (
     <Panel
@@ -135,7 +123,6 @@ export function HealthPanel({
                 label="Connected since"
                 value={ingest?.connectedSince ? formatTime(ingest.connectedSince) : '—'}
               />
-              <Stat label="Input on air" value={onAir} testId="input-on-air" wide />
               <Stat
                 label="Real-time viewers"
                 value={viewers ? `${viewers.count} of ${viewers.limit}` : '—'}
@@ -181,20 +168,9 @@ function sourceName(source: string): string {
   return source === 'webrtc' ? 'WHIP' : source.toUpperCase();
 }
 
-function Stat({
-  label,
-  value,
-  testId,
-  wide = false,
-}: {
-  label: string;
-  value: string;
-  testId?: string;
-  /** Two columns wide (a longer value). */
-  wide?: boolean;
-}) {
+function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
-    <div className={cx('min-w-0', wide && 'col-span-2')} data-testid={testId}>
+    <div className="min-w-0" data-testid={testId}>
       <dt className="text-zinc-500">{label}</dt>
       <dd className="truncate text-zinc-200" title={value}>
         {value}

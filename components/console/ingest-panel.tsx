@@ -124,7 +124,6 @@ export function IngestPanel({ channel }: { channel: Channel }) {
         {!abr && (
           <Section title="WHIP">
             <CopyField label="WHIP URL" value={absoluteUrl(channel.urls.whip, origin)} />
-            <CopyField label="Backup WHIP URL" value={absoluteUrl(channel.urls.whipBackup, origin)} />
             <Steps title="Publish from OBS Studio 30+ over WHIP">
               <li>
                 Open <B>Settings → Stream</B>, set <B>Service</B> to <B>WHIP</B>.

@@ -202,15 +202,16 @@ export class ChannelHub {
     // Passthrough copies the publisher's H.264: other parameter sets need a new run (a discontinuity).
     const newRun = e.reconfigured && this.#config.mode === 'passthrough';
     const note = newRun ? ' (its encoder settings differ: a new encoder run, with a discontinuity)' : '';
+    const gap = e.gapMs === null ? '' : `; ${(e.gapMs / 1000).toFixed(1)} s without media`;
     if (e.to === 'slate') {
-      event('slate.on', `no input: viewers see the slate (${e.reason})${note}`);
+      event('slate.on', `no input: viewers see the slate (${e.reason}${gap})${note}`);
     } else if (e.from === 'slate') {
       event('slate.off', `the slate ends: ${e.to} is on air${note}`);
       event('input.restored', `${e.to} is on air again (${e.reason})`);
     } else if (e.to === 'primary' && e.from === 'backup') {
       event('input.restored', `back to the primary (${e.reason})${note}`);
     } else {
-      event('input.failover', `${e.to} is on air instead of ${e.from ?? 'nothing'} (${e.reason})${note}`);
+      event('input.failover', `${e.to} is on air instead of ${e.from} (${e.reason}${gap})${note}`);
     }
     if (newRun) this.#startEncoder(sw);
   }
@@ -454,6 +455,7 @@ export class ChannelHub {
           ? 'primary'
           : undefined
         : this.#switch.active;
+    const switched = this.#switch.lastSwitch;
     const role: IngestRole | undefined =
       active === 'primary' || active === 'backup'
         ? active
@@ -524,6 +526,15 @@ export class ChannelHub {
         backup: health('backup'),
         switches: this.#switch.switches,
         slateSeconds: Math.round(this.#switch.slateMs / 100) / 10,
+        lastSwitch: switched
+          ? {
+              from: switched.from,
+              to: switched.to,
+              reason: switched.reason,
+              at: new Date(switched.at).toISOString(),
+              gapMs: switched.gapMs,
+            }
+          : null,
       },
       encoder: {
         running: encoder.running,
