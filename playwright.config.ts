@@ -71,6 +71,8 @@ export default defineConfig({
       ONAIR_LOOPBACK_ONLY_ICE: '1',
       // Webhook receivers in the tests listen on 127.0.0.1.
       ONAIR_WEBHOOK_ALLOW_PRIVATE: '1',
+      // werift unless ONAIR_SFU picks the engine (ONAIR_SFU=mediasoup where a worker is found).
+      ONAIR_SFU: process.env.ONAIR_SFU ?? 'werift',
     },
   },
 });

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const SFU_ENGINES = ['auto', 'mediasoup', 'werift'] as const;
+export type SfuEngineChoice = (typeof SFU_ENGINES)[number];
 
 const port = (fallback: number) =>
   z.coerce
@@ -95,6 +97,15 @@ const EnvSchema = z.object({
   ONAIR_WEBHOOK_ALLOW_PRIVATE: flag.default('0'),
   ONAIR_WEBHOOK_MAX_ATTEMPTS: count(1, 20).default(10),
   ONAIR_WEBHOOK_BACKOFF_MS: count(10, 600_000).default(1000),
+  ONAIR_SFU: z.enum(SFU_ENGINES, { error: `must be one of ${SFU_ENGINES.join(', ')}` }).default('auto'),
+  ONAIR_SFU_WORKERS: count(1, 1024).optional(),
+  ONAIR_RTC_SINGLE_PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be from 1 to 65535' })
+    .max(65535, { error: 'must be from 1 to 65535' })
+    .optional(),
+  MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
   NODE_ENV: z.string().default('production'),
 });
 
@@ -127,6 +138,14 @@ export interface Config {
   webhookAllowPrivate: boolean;
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
+  /** `auto`: mediasoup when its worker is found, else werift. */
+  sfu: SfuEngineChoice;
+  /** mediasoup workers (one per core by default). */
+  sfuWorkers: number;
+  /** mediasoup's WebRtcServer: every WebRTC transport of worker i on this port + i (UDP and TCP). */
+  rtcSinglePort: number | undefined;
+  /** A mediasoup worker built elsewhere. */
+  mediasoupWorkerBin: string | undefined;
   ui: boolean;
   dev: boolean;
 }
@@ -179,6 +198,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       );
     }
   }
+  if (e.ONAIR_RTC_SINGLE_PORT !== undefined && rtcPortRange) {
+    const [min, max] = rtcPortRange;
+    const workers = e.ONAIR_SFU_WORKERS ?? availableParallelism();
+    if (e.ONAIR_RTC_SINGLE_PORT + workers - 1 >= min && e.ONAIR_RTC_SINGLE_PORT <= max) {
+      throw new ConfigError(
+        'ONAIR_RTC_SINGLE_PORT (one port per SFU worker from it) must lie outside ONAIR_RTC_PORT_MIN..ONAIR_RTC_PORT_MAX',
+      );
+    }
+  }
   const dataDir = path.resolve(e.ONAIR_DATA_DIR);
   return {
     port: e.PORT,
@@ -206,6 +234,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookAllowPrivate: e.ONAIR_WEBHOOK_ALLOW_PRIVATE === '1',
     webhookMaxAttempts: e.ONAIR_WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: e.ONAIR_WEBHOOK_BACKOFF_MS,
+    sfu: e.ONAIR_SFU,
+    sfuWorkers: e.ONAIR_SFU_WORKERS ?? availableParallelism(),
+    rtcSinglePort: e.ONAIR_RTC_SINGLE_PORT,
+    mediasoupWorkerBin: e.MEDIASOUP_WORKER_BIN,
     ui: e.ONAIR_UI === '1',
     dev: e.NODE_ENV === 'development',
   };
