@@ -124,6 +124,7 @@ export interface ConsumerStat {
   packetCount?: number;
   byteCount?: number;
   nackCount?: number;
+  nackPacketCount?: number;
   pliCount?: number;
   firCount?: number;
 }

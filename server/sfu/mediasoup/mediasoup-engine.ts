@@ -166,9 +166,17 @@ class MediasoupRouter implements ChannelRouter {
     return router;
   }
 
-  /** The feed for these payload types, fed from `source`, acquired for the caller. */
-  async #feedFor(tracks: readonly FeedTrack[], source: MediaSource): Promise<Feed> {
-    const key = feedKey(tracks);
+  /**
+   * The feed for these payload types, fed from `source`, acquired for the caller.
+   * The encoder's link and viewers never share one: viewers follow the channel's
+   * source on their own schedule (ChannelViewers), the encoder's link its run's.
+   */
+  async #feedFor(
+    use: 'encoder' | 'viewers',
+    tracks: readonly FeedTrack[],
+    source: MediaSource,
+  ): Promise<Feed> {
+    const key = `${use}|${feedKey(tracks)}`;
     for (;;) {
       if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
       let pending = this.#feeds.get(key);
@@ -225,7 +233,7 @@ class MediasoupRouter implements ChannelRouter {
     const link: MediasoupPlainLink = new MediasoupPlainLink({
       ...opts,
       log: this.#log,
-      openFeed: (tracks, source) => this.#feedFor(tracks, source),
+      openFeed: (tracks, source) => this.#feedFor('encoder', tracks, source),
       onClose: () => this.#links.delete(link),
     });
     this.#links.add(link);
@@ -240,6 +248,7 @@ class MediasoupRouter implements ChannelRouter {
       if (t) tracks.push({ kind: t.kind, index: t.index, codec: t.track.codec, offered: t.offered });
     }
     const feed = await this.#feedFor(
+      'viewers',
       tracks.map((t) => ({ kind: t.kind, codec: t.codec, payloadType: t.offered.payloadType })),
       v.source,
     );

@@ -107,7 +107,7 @@ export class MediasoupViewer implements ViewerSession {
         if (s.type !== 'outbound-rtp') continue;
         sent += s.packetCount ?? 0;
         bytes += s.byteCount ?? 0;
-        nacks += s.nackCount ?? 0;
+        nacks += s.nackPacketCount ?? s.nackCount ?? 0;
         keyframes += (s.pliCount ?? 0) + (s.firCount ?? 0);
       }
     }
