@@ -60,15 +60,24 @@ export class SyntheticSource implements MediaSource {
   readonly #events = new TypedEmitter<SourceEvents>();
   #seq = { video: 0, audio: 0 };
 
-  /** One RTP packet of `size` bytes; video packets start an IDR when `keyframe`. */
+  /**
+   * One RTP packet of `size` bytes; video packets start an IDR when `keyframe`,
+   * preceded by a small SPS packet, as encoders send them (mediasoup starts a
+   * consumer's video at an SPS).
+   */
   send(kind: 'video' | 'audio', ts: number, size: number, keyframe = false, marker = false): void {
+    if (kind === 'video' && keyframe) this.#packet(kind, ts, 24, 0x67, false);
+    this.#packet(kind, ts, size, kind === 'video' ? (keyframe ? 0x65 : 0x41) : 0xfc, marker);
+  }
+
+  #packet(kind: 'video' | 'audio', ts: number, size: number, firstByte: number, marker: boolean): void {
     const p = Buffer.alloc(size, 0x55);
     p[0] = 0x80;
     p[1] = (marker ? 0x80 : 0) | (kind === 'video' ? 96 : 111);
     p.writeUInt16BE(this.#seq[kind]++ & 0xffff, 2);
     p.writeUInt32BE(ts >>> 0, 4);
     p.writeUInt32BE(kind === 'video' ? 1111 : 2222, 8);
-    p[12] = kind === 'video' ? (keyframe ? 0x65 : 0x41) : 0xfc;
+    p[12] = firstByte;
     for (const l of this.#listeners.get(kind) ?? []) l(p);
   }
 

@@ -3,7 +3,7 @@
  * what was found (probeMediasoup), with the reason said in one line at start,
  * in /healthz and in /metrics.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { SfuEngineChoice } from '../config.ts';
@@ -60,8 +60,10 @@ function executable(file: string): boolean {
 export function probeMediasoup(workerBinFromEnv: string | undefined): MediasoupProbe {
   let packageDir: string | undefined;
   try {
-    const require = createRequire(import.meta.url);
-    packageDir = path.dirname(require.resolve('mediasoup/package.json'));
+    // The package's entry point (its `exports` do not list package.json), then up to its root.
+    let dir = path.dirname(createRequire(import.meta.url).resolve('mediasoup'));
+    while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    packageDir = dir;
   } catch {
     return {
       packageDir: undefined,

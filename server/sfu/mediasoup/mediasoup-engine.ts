@@ -292,14 +292,10 @@ class MediasoupRouter implements ChannelRouter {
    */
   workerDied(worker: Worker): void {
     if (this.#closed || this.#worker !== worker) return;
+    // The worker's routers closed before this notice: its publishers and viewers have ended already.
     this.#log.warn(
-      {
-        pid: worker.pid,
-        publishers: this.#publishers.size,
-        viewers: this.#viewers.size,
-        links: this.#links.size,
-      },
-      'the SFU worker of this channel died: its sessions restart on another worker',
+      { pid: worker.pid, links: this.#links.size },
+      'the SFU worker of this channel died: publishers and viewers reconnect, the encoder link moves to another worker',
     );
     this.#pool.release(worker);
     this.#worker = undefined;
