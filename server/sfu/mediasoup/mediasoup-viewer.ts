@@ -75,7 +75,9 @@ export class MediasoupViewer implements ViewerSession {
       const consumer = await transport.consume({
         producerId,
         rtpCapabilities: consumerCapabilities(offer, t),
-        enableRtx: false,
+        // mediasoup keeps NACK feedback only with RTX enabled; with no RTX codec offered in the
+        // capabilities, the worker resends lost packets on the media SSRC itself.
+        enableRtx: true,
       });
       this.#consumers.push(consumer);
       answered.push({ track: t, rtpParameters: consumer.rtpParameters });
@@ -89,7 +91,7 @@ export class MediasoupViewer implements ViewerSession {
           this.close(`ICE did not connect within ${Math.round(connectTimeout / 1000)} s`);
       }, connectTimeout),
     );
-    const every = this.#opts.statsEveryMs ?? 2000;
+    const every = this.#opts.statsEveryMs ?? 1000;
     const poll = setInterval(() => void this.#readStats(), every);
     poll.unref();
     this.#timers.push(poll);
@@ -131,6 +133,10 @@ export class MediasoupViewer implements ViewerSession {
     if (state === 'connected' && this.state === 'connecting') {
       this.state = 'connected';
       this.connectedSince = Date.now();
+      // First figures soon after media starts, then every second.
+      const first = setTimeout(() => void this.#readStats(), 250);
+      first.unref();
+      this.#timers.push(first);
       this.#events.emit('connected');
     } else if (state === 'failed' || state === 'closed') {
       this.close(`DTLS ${state}`);
