@@ -76,6 +76,8 @@ export default defineConfig({
       ONAIR_RTMP_PORT: String(E2E_RTMP_PORT),
       ONAIR_SRT_PORT_MIN: '19400',
       ONAIR_SRT_PORT_MAX: '19419',
+      // werift unless ONAIR_SFU picks the engine (ONAIR_SFU=mediasoup where a worker is found).
+      ONAIR_SFU: process.env.ONAIR_SFU ?? 'werift',
     },
   },
 });

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
 import { failoverBench } from './failover.ts';
 import { rtmpBench } from './rtmp.ts';
+import { probeMediasoup } from '../server/sfu/engine-select.ts';
 import { whepBench } from './whep.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -156,9 +157,15 @@ const results: Record<string, unknown> = {
   segmentSeconds: SEGMENT_SECONDS,
 };
 if (PARTS.includes('live')) await liveBench();
-if (PARTS.includes('whep')) results.whep = await whepBench();
 if (PARTS.includes('failover')) results.failover = await failoverBench();
 if (PARTS.includes('rtmp')) results.rtmp = await rtmpBench((line) => process.stdout.write(`${line}\n`));
+if (PARTS.includes('whep')) {
+  results.whep = await whepBench();
+  // Side by side: the same publisher and viewers through mediasoup, where its worker is found.
+  const probe = probeMediasoup(process.env.MEDIASOUP_WORKER_BIN);
+  if (probe.workerBin && probe.packageDir) results.whepMediasoup = await whepBench(undefined, 'mediasoup');
+  else process.stdout.write(`mediasoup: skipped (${probe.problem ?? 'no worker'})\n`);
+}
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 // werift keeps UDP sockets of closed peer connections referenced: exit explicitly.
 process.exit(0);

@@ -84,6 +84,9 @@ class NoMediaRuntime extends IdleRuntime implements MediaRuntime {
   deleteSlateImage(): Promise<void> {
     return Promise.resolve();
   }
+  health(): Record<string, unknown> {
+    return {};
+  }
 }
 
 export async function createOnair(opts: OnairOptions): Promise<Onair> {
@@ -174,7 +177,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     }
     const path = url.pathname;
     if (path === '/healthz') {
-      sendJson(res, 200, { status: 'ok' });
+      sendJson(res, 200, { status: 'ok', details: runtime.health() });
       return;
     }
     if (path === '/metrics') {

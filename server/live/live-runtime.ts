@@ -64,6 +64,8 @@ export interface LiveRuntimeDeps {
   /** An asset's files grew (its download MP4 was made). */
   assetGrew?: (assetId: string, bytes: number) => void;
   engine?: SfuEngine;
+  /** Why `engine` runs (engine selection), for /healthz. */
+  engineReason?: string;
   /** Checks playback tokens for channels whose playback is `token`. */
   verifyPlayback?: VerifyPlayback;
 }
@@ -78,6 +80,8 @@ export interface MediaRuntime extends ChannelRuntime {
   slateImage(channelId: string): string;
   setSlateImage(channelId: string, image: Buffer): Promise<void>;
   deleteSlateImage(channelId: string): Promise<void>;
+  /** Details for /healthz: which SFU engine runs, and why. */
+  health(): Record<string, unknown>;
 }
 
 function span(r: Recording): RecordedSpan | undefined {
@@ -194,6 +198,17 @@ export class LiveRuntime implements MediaRuntime {
   /** Resolves once the RTMP listener is up (or has failed to start). */
   rtmpReady(): Promise<void> {
     return this.#rtmpListening;
+  }
+
+  health(): Record<string, unknown> {
+    const e = this.#engine as SfuEngine & { workers?: { pid: number }[]; workerDeaths?: number };
+    return {
+      sfu: {
+        engine: this.#engine.name,
+        reason: this.#deps.engineReason ?? (this.#deps.engine ? 'given' : 'default'),
+        ...(e.workers ? { workers: e.workers.length, workerDeaths: e.workerDeaths ?? 0 } : {}),
+      },
+    };
   }
 
   startChannel(config: ChannelConfig): Promise<void> {

@@ -62,6 +62,8 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     if (k.startsWith('ONAIR_') || k === 'PORT' || k === 'HOST' || k === 'NODE_ENV') continue;
     env[k] = v;
   }
+  // Tests run on werift unless ONAIR_SFU picks the engine (ONAIR_SFU=mediasoup with a worker).
+  env.ONAIR_SFU = process.env.ONAIR_SFU ?? 'werift';
   // (Next's types make NODE_ENV a required key of ProcessEnv.)
   return { ...env, ...extra } as NodeJS.ProcessEnv;
 }
