@@ -130,6 +130,8 @@ export class FailoverSource implements MediaSource {
   #out: Partial<Record<MediaKind, RtpContinuity>> = {};
   #tracks: readonly SourceTrack[] = [];
   #active: InputName | undefined;
+  /** The input whose media is on air (a new publisher in the same role is another input). */
+  #onAir: Input | undefined;
   #activeSince = 0;
   #pending: { name: InputName; reason: string } | undefined;
   /** The audio of the active input still has to be placed on the output timeline. */
@@ -319,7 +321,7 @@ export class FailoverSource implements MediaSource {
     let keyframe = false;
     if (kind === 'video') {
       input.lastVideoAt = arrival;
-      if (input.name === this.#active) this.#onAirVideoAt = arrival;
+      if (input === this.#onAir) this.#onAirVideoAt = arrival;
       const h = readRtpHeader(packet);
       const payload = h ? packet.subarray(h.payloadOffset) : undefined;
       const codec = input.video?.codec.name ?? '';
@@ -327,10 +329,10 @@ export class FailoverSource implements MediaSource {
       if (keyframe && payload && codec === 'H264') {
         const sps = spsFromH264Payload(payload)[0];
         if (sps) input.sps = Buffer.from(sps).toString('hex');
-        if (sps && input.name === this.#active) this.#onAirSps = input.sps;
+        if (sps && input === this.#onAir) this.#onAirSps = input.sps;
       }
     }
-    if (this.#active === input.name) {
+    if (input === this.#onAir) {
       this.#emit(input, kind, packet, arrival);
       return;
     }
@@ -404,6 +406,7 @@ export class FailoverSource implements MediaSource {
     this.#onAirVideoAt = now;
     this.#onAirSps = input.sps;
     this.#active = input.name;
+    this.#onAir = input;
     this.#activeSince = now;
     this.#pending = undefined;
     this.#failingSince = undefined;
@@ -480,6 +483,7 @@ export class FailoverSource implements MediaSource {
       this.#slateSince = undefined;
     }
     this.#active = undefined;
+    this.#onAir = undefined;
     this.#pending = undefined;
     this.#failingSince = undefined;
     this.#closeSlate();
@@ -537,6 +541,12 @@ export class FailoverSource implements MediaSource {
     if (active === 'slate') {
       const back = healthyReal[0];
       if (back && this.#pending?.name !== back) this.#switchTo(back, `${back} is back`);
+      return;
+    }
+    // A new publisher in the role on air (the old one ended): it goes on air at a keyframe,
+    // through a commit, so its sequence numbers and timestamps continue the output's.
+    if (this.#inputs.get(active) !== this.#onAir && this.healthy(active, now)) {
+      if (this.#pending?.name !== active) this.#switchTo(active, `${active} is back`);
       return;
     }
     if (!this.healthy(active, now)) {

@@ -362,6 +362,25 @@ void describe('FailoverSource', () => {
     assert.deepEqual(events, ['active'], 'one active session through it all: the encoder never stopped');
   });
 
+  void test('a new publisher in the role on air, before the slate: on air through a switch, the stream continuous', () => {
+    const { sw, out, listen, run } = setup();
+    listen();
+    const first = new Input('p', 1000).goLive();
+    sw.setInput('primary', first);
+    run(1000, [first]);
+    first.close('DELETE');
+    run(300, []);
+    const second = new Input('p2', 5000).goLive();
+    sw.setInput('primary', second);
+    run(1500, [second]);
+    assert.equal(sw.active, 'primary');
+    assert.ok(
+      out.filter((o) => o.kind === 'video' && o.at > 1_001_300).length > 10,
+      'the new publisher is on air',
+    );
+    assertContinuous(out);
+  });
+
   void test('without a slate the output goes idle when the last input ends', () => {
     const { sw, events, listen, run } = setup({ slate: false });
     listen();
