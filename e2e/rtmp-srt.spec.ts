@@ -107,7 +107,7 @@ test('OBS-style RTMP settings from the channel page publish to an encode channel
     backup = pushRtmp(`${backupServer}/${channel.streamKey}`, { width: 640, height: 360 });
     await page.reload();
     const health = page.getByRole('region', { name: 'Health' });
-    await expect(health.getByText(/^RTMP, (29|30|31) fps$/)).toBeVisible({ timeout: 10_000 });
+    await expect(health.getByText(/^RTMP, (29|30|31)(\.\d)? fps$/)).toBeVisible({ timeout: 10_000 });
     const backupInput = page.getByTestId('input-backup');
     await expect(backupInput).toContainText('Standby', { timeout: 15_000 });
     await expect(backupInput).toContainText('rtmp');
