@@ -17,6 +17,7 @@ import { publishWhipProcess } from '../test/support/publisher-process.ts';
 import type { WhipPublisher } from '../test/support/whip-publisher.ts';
 import type { Channel } from '../lib/schemas.ts';
 import type { ChannelStats } from '../lib/stats.ts';
+import { median } from './median.ts';
 
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 5);
 type Role = 'primary' | 'backup';
@@ -27,11 +28,6 @@ export interface FailoverBench {
   failoverGapMs: { samples: number[]; median: number };
   slateGapMs: { samples: number[]; median: number };
   backToLiveMs: { samples: number[]; median: number };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

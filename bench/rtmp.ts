@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 import { pushRtmp, type Push } from '../test/support/ffmpeg-push.ts';
 import { childrenOf } from '../test/support/procs.ts';
+import { median } from './median.ts';
 
 const RUNS = Number(process.env.BENCH_RTMP_RUNS ?? 3);
 const CPU_SECONDS = Number(process.env.BENCH_RTMP_CPU_SECONDS ?? 20);
@@ -38,11 +39,6 @@ export interface RtmpBenchResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -24,6 +24,7 @@ import { failoverBench } from './failover.ts';
 import { rtmpBench } from './rtmp.ts';
 import { probeMediasoup } from '../server/sfu/engine-select.ts';
 import { whepBench } from './whep.ts';
+import { median } from './median.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'onair-bench-admin-token-000000';
@@ -144,11 +145,6 @@ function encoderCpuSeconds(channelId: string): number | undefined {
     }
   }
   return undefined;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,failover,rtmp').split(',');

@@ -15,13 +15,9 @@
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { startServer } from '../test/helpers/server.ts';
 import { measureForwarding, type ForwardingResult } from './forwarding.ts';
+import { median } from './median.ts';
 
 const BITS = 24;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
