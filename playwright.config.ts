@@ -9,6 +9,7 @@ import { defineConfig } from '@playwright/test';
 const PORT = 3107;
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const E2E_ADMIN_TOKEN = 'onair-e2e-admin-token-0123456789';
+export const E2E_RTMP_PORT = 19350;
 // Under outputDir, which Playwright empties before it starts the web server: a fresh dir every run.
 export const E2E_DATA_DIR = path.join(import.meta.dirname, 'test-results', 'e2e-data');
 
@@ -71,6 +72,12 @@ export default defineConfig({
       ONAIR_LOOPBACK_ONLY_ICE: '1',
       // Webhook receivers in the tests listen on 127.0.0.1.
       ONAIR_WEBHOOK_ALLOW_PRIVATE: '1',
+      // RTMP and SRT on ports of their own, away from a real encoder setup on this machine.
+      ONAIR_RTMP_PORT: String(E2E_RTMP_PORT),
+      ONAIR_SRT_PORT_MIN: '19400',
+      ONAIR_SRT_PORT_MAX: '19419',
+      // werift unless ONAIR_SFU picks the engine (ONAIR_SFU=mediasoup where a worker is found).
+      ONAIR_SFU: process.env.ONAIR_SFU ?? 'werift',
     },
   },
 });

@@ -1,11 +1,13 @@
 /**
- * The SFU's per-packet forwarding cost, in isolation: an in-process werift
- * router fed by a synthetic source (H.264-sized RTP at a fixed rate, no
- * publisher, no FFmpeg), WHEP viewers in child processes (werift clients),
- * the process's own CPU time measured while it forwards. Gives microseconds
- * per packet per viewer, hence CPU per viewer at a given bitrate.
+ * The SFU's per-packet forwarding cost, in isolation: an in-process router
+ * (werift, or mediasoup with SFU_ENGINE=mediasoup where a worker is found) fed
+ * by a synthetic source (H.264-sized RTP at a fixed rate, no publisher, no
+ * FFmpeg), WHEP viewers in child processes (werift clients), the CPU time of
+ * this process — and of mediasoup's workers — measured while it forwards.
+ * Gives microseconds per packet per viewer, hence CPU per viewer at a given
+ * bitrate.
  *
- *   node bench/forwarding.ts [viewers] [packetsPerSecond] [seconds]
+ *   [SFU_ENGINE=mediasoup] node bench/forwarding.ts [viewers] [packetsPerSecond] [seconds]
  */
 import { createServer, type Server } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -20,7 +22,10 @@ import type {
   MediaSource,
 } from '../server/media/source.ts';
 import { TypedEmitter } from '../server/media/typed-emitter.ts';
-import type { ViewerSession } from '../server/sfu/engine.ts';
+import type { SfuEngine, ViewerSession } from '../server/sfu/engine.ts';
+import { probeMediasoup } from '../server/sfu/engine-select.ts';
+import type { MediasoupModule } from '../server/sfu/mediasoup/mediasoup-api.ts';
+import { MediasoupEngine } from '../server/sfu/mediasoup/mediasoup-engine.ts';
 import { WeriftEngine } from '../server/sfu/werift/werift-engine.ts';
 import { watchWhepProcess, type ViewerGroup } from '../test/support/viewer-process.ts';
 
@@ -55,15 +60,24 @@ export class SyntheticSource implements MediaSource {
   readonly #events = new TypedEmitter<SourceEvents>();
   #seq = { video: 0, audio: 0 };
 
-  /** One RTP packet of `size` bytes; video packets start an IDR when `keyframe`. */
+  /**
+   * One RTP packet of `size` bytes; video packets start an IDR when `keyframe`,
+   * preceded by a small SPS packet, as encoders send them (mediasoup starts a
+   * consumer's video at an SPS).
+   */
   send(kind: 'video' | 'audio', ts: number, size: number, keyframe = false, marker = false): void {
+    if (kind === 'video' && keyframe) this.#packet(kind, ts, 24, 0x67, false);
+    this.#packet(kind, ts, size, kind === 'video' ? (keyframe ? 0x65 : 0x41) : 0xfc, marker);
+  }
+
+  #packet(kind: 'video' | 'audio', ts: number, size: number, firstByte: number, marker: boolean): void {
     const p = Buffer.alloc(size, 0x55);
     p[0] = 0x80;
     p[1] = (marker ? 0x80 : 0) | (kind === 'video' ? 96 : 111);
     p.writeUInt16BE(this.#seq[kind]++ & 0xffff, 2);
     p.writeUInt32BE(ts >>> 0, 4);
     p.writeUInt32BE(kind === 'video' ? 1111 : 2222, 8);
-    p[12] = kind === 'video' ? (keyframe ? 0x65 : 0x41) : 0xfc;
+    p[12] = firstByte;
     for (const l of this.#listeners.get(kind) ?? []) l(p);
   }
 
@@ -92,6 +106,7 @@ export class SyntheticSource implements MediaSource {
 }
 
 export interface ForwardingResult {
+  engine: string;
   viewers: number;
   packetsPerSecond: number;
   /** Viewer sessions the server saw connected during the measurement. */
@@ -123,19 +138,47 @@ export interface ForwardingOptions {
   light?: boolean;
   /** Viewers per child process. */
   perProcess?: number;
+  /** The engine that forwards (default werift). */
+  engine?: 'werift' | 'mediasoup';
+}
+
+/** The engine to measure; mediasoup with one worker (one core), where a worker is found. */
+async function benchEngine(name: 'werift' | 'mediasoup'): Promise<SfuEngine> {
+  const log = createLogger('silent');
+  if (name === 'werift')
+    return new WeriftEngine({
+      log,
+      iceServers: [],
+      publicIp: undefined,
+      portRange: undefined,
+      loopbackOnly: true,
+    });
+  const probe = probeMediasoup(process.env.MEDIASOUP_WORKER_BIN);
+  if (!probe.workerBin) throw new Error(`no mediasoup worker: ${probe.problem ?? 'not found'}`);
+  const specifier: string = 'mediasoup';
+  const mediasoup = (await import(specifier)) as MediasoupModule;
+  return MediasoupEngine.start({
+    log,
+    mediasoup,
+    workerBin: probe.workerBin,
+    workers: 1,
+    iceServers: [],
+    publicIp: undefined,
+    portRange: undefined,
+    singlePort: undefined,
+    loopbackOnly: true,
+  });
+}
+
+/** CPU time of the engine's own processes (mediasoup's workers), ms; 0 for werift. */
+function engineCpuMs(engine: SfuEngine): Promise<number> {
+  return engine instanceof MediasoupEngine ? engine.workersCpuMs() : Promise.resolve(0);
 }
 
 /** Forwards the synthetic source to `viewers` viewers for `seconds` and measures this process. */
 export async function measureForwarding(o: ForwardingOptions): Promise<ForwardingResult> {
   const { viewers, pps, seconds } = o;
-  const log = createLogger('silent');
-  const engine = new WeriftEngine({
-    log,
-    iceServers: [],
-    publicIp: undefined,
-    portRange: undefined,
-    loopbackOnly: true,
-  });
+  const engine = await benchEngine(o.engine ?? 'werift');
   const router = engine.createRouter('bench');
   const source = new SyntheticSource();
   const sessions = new Map<string, ViewerSession>();
@@ -190,14 +233,20 @@ export async function measureForwarding(o: ForwardingOptions): Promise<Forwardin
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     const cpu0 = process.cpuUsage();
+    const workerCpu0 = await engineCpuMs(engine);
     const n0 = n;
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     const cpu = process.cpuUsage(cpu0);
+    const workerMicros = ((await engineCpuMs(engine)) - workerCpu0) * 1000;
     const wall = (performance.now() - t0) / 1000;
     const achievedPps = (n - n0) / wall;
     loop.disable();
-    const sent = [...sessions.values()].reduce((a, s) => a + s.stats().packetsSent, 0) - sentBefore;
+    // mediasoup's per-viewer figures are read from the worker every 2 s: count what the source sent instead.
+    const sent =
+      engine.name === 'mediasoup'
+        ? (n - n0) * connected
+        : [...sessions.values()].reduce((a, s) => a + s.stats().packetsSent, 0) - sentBefore;
     await new Promise((r) => setTimeout(r, 300));
     const after = (await Promise.all(groups.map((g) => g.stats()))).flat();
     let got = 0;
@@ -214,13 +263,15 @@ export async function measureForwarding(o: ForwardingOptions): Promise<Forwardin
       got += packets;
       worstLoss = Math.max(worstLoss, gaps / Math.max(1, packets + gaps));
     }
-    const micros = (cpu.user + cpu.system) / Math.max(1, sent);
+    const used = cpu.user + cpu.system + workerMicros;
+    const micros = used / Math.max(1, sent);
     return {
+      engine: engine.name,
       viewers,
       packetsPerSecond: pps,
       connected,
       microsPerPacketPerViewer: Math.round(micros * 10) / 10,
-      cores: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100) / 100,
+      cores: Math.round((used / 1e6 / wall) * 100) / 100,
       received: Math.round((got / Math.max(1, sent)) * 1000) / 1000,
       worstLoss: Math.round(worstLoss * 10000) / 10000,
       loopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
@@ -244,6 +295,7 @@ if (import.meta.main) {
     seconds,
     light: process.env.LIGHT === '1',
     perProcess: Number(process.env.PER_PROCESS ?? 10),
+    engine: process.env.SFU_ENGINE === 'mediasoup' ? 'mediasoup' : 'werift',
   });
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);

@@ -7,11 +7,15 @@
  *   - encoder speed of the default 720p ladder while a publisher runs on the same machine
  *   - real-time playback (bench/whep.ts): WHEP POST → first frame, glass-to-glass delay,
  *     forwarding cost per viewer and viewers per core
+ *   - RTMP ingest (bench/rtmp.ts): RTMP connect → first segment (encode, passthrough), CPU of
+ *     a passthrough RTMP channel against an encode channel
+ *   - redundant ingest (bench/failover.ts): on-air input's last packet → the other input's
+ *     first frame in the output, total input loss → first slate frame
  *
  *   - low latency and the origin (bench/low-latency.ts): live delay LL on and off (server side,
  *     hls.js and dash.js in Chromium), origin requests/s against nginx and through the nginx edge
  *
- *   BENCH_PARTS=live,whep,ll,origin (default all)
+ *   BENCH_PARTS=live,whep,failover,rtmp,ll,origin (default all)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +24,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
 import { latencyBench, originBench } from './low-latency.ts';
+import { failoverBench } from './failover.ts';
+import { rtmpBench } from './rtmp.ts';
+import { probeMediasoup } from '../server/sfu/engine-select.ts';
 import { whepBench } from './whep.ts';
+import { median } from './median.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOKEN = 'onair-bench-admin-token-000000';
@@ -41,6 +49,8 @@ async function startServer(dataDir: string): Promise<{ url: string; stop: () => 
       ONAIR_ADMIN_TOKEN: TOKEN,
       ONAIR_UI: '0',
       ONAIR_LOOPBACK_ONLY_ICE: '1',
+      ONAIR_RTMP_PORT: '0',
+      ONAIR_SRT_PORT_MIN: '0',
       ONAIR_LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -141,18 +151,21 @@ function encoderCpuSeconds(channelId: string): number | undefined {
   return undefined;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,ll,origin').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'live,whep,failover,rtmp,ll,origin').split(',');
 const results: Record<string, unknown> = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
   segmentSeconds: SEGMENT_SECONDS,
 };
 if (PARTS.includes('live')) await liveBench();
-if (PARTS.includes('whep')) results.whep = await whepBench();
+if (PARTS.includes('failover')) results.failover = await failoverBench();
+if (PARTS.includes('rtmp')) results.rtmp = await rtmpBench((line) => process.stdout.write(`${line}\n`));
+if (PARTS.includes('whep')) {
+  results.whep = await whepBench();
+  // Side by side: the same publisher and viewers through mediasoup, where its worker is found.
+  const probe = probeMediasoup(process.env.MEDIASOUP_WORKER_BIN);
+  if (probe.workerBin && probe.packageDir) results.whepMediasoup = await whepBench(undefined, 'mediasoup');
+  else process.stdout.write(`mediasoup: skipped (${probe.problem ?? 'no worker'})\n`);
+}
 if (PARTS.includes('ll') || PARTS.includes('origin')) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'onair-bench-'));
   const server = await startServer(dataDir);

@@ -15,13 +15,9 @@
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { startServer } from '../test/helpers/server.ts';
 import { measureForwarding, type ForwardingResult } from './forwarding.ts';
+import { median } from './median.ts';
 
 const BITS = 24;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -192,8 +188,11 @@ export interface WhepBenchResult {
 
 export async function whepBench(
   log: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  engine: 'werift' | 'mediasoup' = 'werift',
 ): Promise<WhepBenchResult> {
-  const server = await startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_WHEP_RATE_LIMIT: '1000' } });
+  const server = await startServer({
+    env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_WHEP_RATE_LIMIT: '1000', ONAIR_SFU: engine },
+  });
   let browser: Browser | undefined;
   let result: Pick<WhepBenchResult, 'videoCodec' | 'firstFrameMs' | 'glassToGlassMs'>;
   try {
@@ -264,11 +263,11 @@ export async function whepBench(
 
   // 2 Mbit/s ≈ 210 video packets of 1200 bytes and 50 Opus packets a second.
   const PPS = 260;
-  const perViewer = await measureForwarding({ viewers: 10, pps: PPS, seconds: 10 });
+  const perViewer = await measureForwarding({ viewers: 10, pps: PPS, seconds: 10, engine });
   log(`forwarding to 10 full viewers at 2 Mbit/s: ${JSON.stringify(perViewer)}`);
   const ramp: ForwardingResult[] = [];
   for (const viewers of [50, 100, 150, 200]) {
-    const r = await measureForwarding({ viewers, pps: PPS, seconds: 8, light: true, perProcess: 25 });
+    const r = await measureForwarding({ viewers, pps: PPS, seconds: 8, light: true, perProcess: 25, engine });
     ramp.push(r);
     log(`forwarding to ${viewers} light viewers: ${JSON.stringify(r)}`);
     if (r.keptUp < 0.97 || r.worstLoss > 0.001) break;
@@ -283,7 +282,7 @@ export async function whepBench(
 }
 
 if (import.meta.main) {
-  const r = await whepBench();
+  const r = await whepBench(undefined, process.env.SFU_ENGINE === 'mediasoup' ? 'mediasoup' : 'werift');
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   process.exit(0);
 }

@@ -266,7 +266,7 @@ test('a producer runs a live event from the console', async ({ page, context, ba
 
   // --- Sign out: the console is closed again.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await expect(page).toHaveURL(/\/console\/sign-in$/);
+  await expect(page).toHaveURL(/\/console\/sign-in(\?next=[^&]*)?$/);
   await page.goto(`/console/channels/${channelId}`);
   await expect(page).toHaveURL(/\/console\/sign-in\?next=/);
   expect(pageErrors).toEqual([]);

@@ -12,6 +12,7 @@ export const CHANNEL_EVENT_TYPES = [
   'asset.deleted',
   'publisher.connected',
   'publisher.disconnected',
+  'publisher.keyframes_misaligned',
   'input.failover',
   'input.restored',
   'slate.on',

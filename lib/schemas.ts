@@ -6,7 +6,11 @@ import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from './events.ts';
 export const CHANNEL_STATES = ['stopped', 'starting', 'running', 'stopping'] as const;
 export type ChannelState = (typeof CHANNEL_STATES)[number];
 
-export const CHANNEL_MODES = ['encode', 'passthrough'] as const;
+/**
+ * `encode`: one stream in, the ladder encoded by onair. `passthrough`: one H.264 stream in, repackaged.
+ * `passthrough-abr`: several renditions in (one RTMP stream each), repackaged as one ladder.
+ */
+export const CHANNEL_MODES = ['encode', 'passthrough', 'passthrough-abr'] as const;
 export type ChannelMode = (typeof CHANNEL_MODES)[number];
 
 /** The two ingest points of a channel: the output follows the primary while it is healthy. */
@@ -62,6 +66,13 @@ const mode = z.enum(CHANNEL_MODES, { error: `must be one of ${CHANNEL_MODES.join
 const ladder = z.enum(LADDER_NAMES, { error: `must be one of ${LADDER_NAMES.join(', ')}` });
 const playback = z.enum(PLAYBACK_MODES, { error: `must be one of ${PLAYBACK_MODES.join(', ')}` });
 const latency = z.enum(LATENCY_MODES, { error: `must be one of ${LATENCY_MODES.join(', ')}` });
+/** SRT receiver latency: how long lost packets may take to be resent. */
+export const DEFAULT_SRT_LATENCY_MS = 120;
+const srtLatencyMs = z
+  .number({ error: 'must be a whole number of milliseconds from 20 to 8000' })
+  .int({ error: 'must be a whole number of milliseconds from 20 to 8000' })
+  .min(20, { error: 'must be a whole number of milliseconds from 20 to 8000' })
+  .max(8000, { error: 'must be a whole number of milliseconds from 20 to 8000' });
 
 /** How the output moves back to the primary once it is healthy again after a failover. */
 export const FAILBACK_MODES = ['manual', 'auto'] as const;
@@ -90,6 +101,7 @@ export const ChannelCreateSchema = z.strictObject({
   preview: allowList.default([]),
   playback: playback.default('public'),
   latency: latency.default('low'),
+  srtLatencyMs: srtLatencyMs.default(DEFAULT_SRT_LATENCY_MS),
   failoverAfterMs: failoverAfterMs.default(1000),
   slateAfterMs: slateAfterMs.default(2000),
   failback: failback.default('manual'),
@@ -106,6 +118,7 @@ export const ChannelPatchSchema = z.strictObject({
   preview: allowList.optional(),
   playback: playback.optional(),
   latency: latency.optional(),
+  srtLatencyMs: srtLatencyMs.optional(),
   failoverAfterMs: failoverAfterMs.optional(),
   slateAfterMs: slateAfterMs.optional(),
   failback: failback.optional(),
@@ -246,6 +259,16 @@ export type PageQuery = z.output<typeof PageQuerySchema>;
 
 export interface ChannelUrls {
   whip: string;
+  /** RTMP server URL for encoders (`rtmp://host/live`); the stream key is the key. Null when RTMP is off. */
+  rtmp: string | null;
+  /** The same over TLS (`rtmps://host:port/live`), when a certificate is configured. */
+  rtmps: string | null;
+  /** The full SRT URL an encoder pastes, key (passphrase) included. Null when SRT is off or has no port for the channel. */
+  srt: string | null;
+  /** The RTMP server URL of the backup input (`rtmp://host/live-backup`; same stream key). */
+  rtmpBackup: string | null;
+  /** The full SRT URL of the backup input (its own port; same key). */
+  srtBackup: string | null;
   /** The backup ingest point (same stream key). */
   whipBackup: string;
   /** Real-time playback (WHEP). */
@@ -274,6 +297,12 @@ export interface Channel {
   /** With no input for this long, viewers see the slate (0: no slate). */
   slateAfterMs: number;
   failback: FailbackMode;
+  /** SRT receiver latency (ms). */
+  srtLatencyMs: number;
+  /** The UDP port of the channel's SRT listener, or null (SRT off, or no port left in the range). */
+  srtPort: number | null;
+  /** The UDP port of its backup SRT listener, or null. */
+  srtBackupPort: number | null;
   urls: ChannelUrls;
   live: boolean;
   /** Bytes the channel's live window and running programs keep on disk. */
@@ -351,7 +380,10 @@ export interface PlaybackToken {
   assetId?: string;
   expiresAt: string;
   /** The channel's URLs with the token in them: the HLS/DASH URLs carry it in the path, the pages in `?token=`. */
-  urls: Omit<ChannelUrls, 'whip' | 'whipBackup' | 'whep'>;
+  urls: Omit<
+    ChannelUrls,
+    'whip' | 'whipBackup' | 'whep' | 'rtmp' | 'rtmps' | 'srt' | 'rtmpBackup' | 'srtBackup'
+  >;
 }
 
 export type WebhookSubscription = WebhookEventType | '*';

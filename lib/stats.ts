@@ -9,9 +9,9 @@ export interface IngestSample {
 }
 
 export interface IngestStats {
-  /** What feeds the channel: 'webrtc' (WHIP), later 'rtmp', 'srt', 'failover'. */
+  /** What feeds the channel: 'webrtc' (WHIP), 'rtmp', 'srt', later 'failover'. */
   source: string;
-  /** The SFU engine or protocol stack: 'werift', … */
+  /** The SFU engine or protocol stack: 'werift', 'ffmpeg' (RTMP, SRT), … */
   engine: string;
   state: 'connecting' | 'live' | 'ended';
   videoCodec: string;
@@ -22,7 +22,24 @@ export interface IngestStats {
   kbps: number;
   packetsLost: number;
   packetsReceived: number;
+  /** SRT: packets the sender had to send again (null for protocols that do not resend). */
+  packetsRetransmitted: number | null;
+  /** SRT: round-trip time (ms). */
+  rttMs: number | null;
+  /** The encoder's keyframe interval (ms), where the protocol shows it (RTMP). */
+  keyframeIntervalMs: number | null;
+  /** A multi-bitrate publisher's renditions. */
+  renditions: IngestRendition[];
+  /** Problems the publisher should fix (misaligned keyframes across renditions). */
+  warnings: string[];
   connectedSince: string | null;
+}
+
+export interface IngestRendition {
+  name: string;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
 }
 
 /** One of a channel's two ingest points. */
@@ -49,6 +66,17 @@ export interface InputsStats {
   switches: number;
   /** Seconds the output has shown the slate since the channel started. */
   slateSeconds: number;
+  lastSwitch: InputSwitch | null;
+}
+
+/** One switch of the output between inputs (or to and from the slate). */
+export interface InputSwitch {
+  from: 'primary' | 'backup' | 'slate';
+  to: 'primary' | 'backup' | 'slate';
+  reason: string;
+  at: string;
+  /** From the last video packet on air to the new input's first frame in the output. */
+  gapMs: number | null;
 }
 
 export interface EncoderStats {

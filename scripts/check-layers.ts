@@ -27,7 +27,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   'server/packager': [...BASE, 'server/media'],
   // Sources that are not an SFU's publishers: the failover switcher, the slate.
   'server/source': [...BASE, 'server/media', 'server/transcode'],
-  'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
+  'server/ingest': [...BASE, 'server/config.ts', 'server/media', 'server/http', 'server/sfu'],
   'server/egress': [...BASE, 'server/config.ts', 'server/media', 'server/http'],
   'server/origin': [...BASE, 'server/media', 'server/http', 'server/packager'],
   'server/core': [...BASE, 'server/store'],

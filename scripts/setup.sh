@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what onair needs on a fresh Debian/Ubuntu machine:
-#   - FFmpeg (and, with --test, Chromium, nginx-light and wrk for the edge tests and the bench) from the
-#     distribution's packages, when missing
+#   - FFmpeg, srt-tools (and, with --test, Chromium, nginx-light and wrk for the edge tests and the
+#     bench) from the distribution's packages, when missing
 #   - npm dependencies, including Node 24 LTS (the `node` package) that the npm scripts run on
 #   - the web UI build
 # Safe to run again: it skips what is already there.
@@ -20,6 +20,8 @@ say() { printf 'setup: %s\n' "$*"; }
 
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+# SRT ingest listens with srt-live-transmit, the SRT project's own tool.
+command -v srt-live-transmit >/dev/null 2>&1 || missing+=(srt-tools)
 if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 # The edge tests and the bench run Debian's nginx in front of onair, and load it with wrk.
 if [ "$with_browser" = 1 ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then missing+=(nginx-light); fi

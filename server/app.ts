@@ -84,6 +84,9 @@ class NoMediaRuntime extends IdleRuntime implements MediaRuntime {
   deleteSlateImage(): Promise<void> {
     return Promise.resolve();
   }
+  health(): Record<string, unknown> {
+    return {};
+  }
 }
 
 export async function createOnair(opts: OnairOptions): Promise<Onair> {
@@ -122,6 +125,15 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     runtime,
     log,
     limits: { maxChannels: config.maxChannels, maxRunningChannels: config.maxRunningChannels },
+    ...(opts.runtime
+      ? {
+          ingest: {
+            ...(config.rtmpPort > 0 ? { rtmp: config.rtmpPort } : {}),
+            ...(config.rtmps ? { rtmps: config.rtmps.port } : {}),
+            ...(config.srtPortRange ? { srtRange: config.srtPortRange } : {}),
+          },
+        }
+      : {}),
     // Off the caller's stack: whoever reports an event (the media side too) never waits for webhooks.
     notify: (event) => setImmediate(() => webhooks.publish(event)),
   });
@@ -165,7 +177,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     }
     const path = url.pathname;
     if (path === '/healthz') {
-      sendJson(res, 200, { status: 'ok' });
+      sendJson(res, 200, { status: 'ok', details: runtime.health() });
       return;
     }
     if (path === '/metrics') {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const SFU_ENGINES = ['auto', 'mediasoup', 'werift'] as const;
+export type SfuEngineChoice = (typeof SFU_ENGINES)[number];
 
 const port = (fallback: number) =>
   z.coerce
@@ -101,6 +103,22 @@ const EnvSchema = z.object({
   ONAIR_WEBHOOK_ALLOW_PRIVATE: flag.default('0'),
   ONAIR_WEBHOOK_MAX_ATTEMPTS: count(1, 20).default(10),
   ONAIR_WEBHOOK_BACKOFF_MS: count(10, 600_000).default(1000),
+  ONAIR_RTMP_PORT: port(1935),
+  ONAIR_RTMPS_PORT: port(1936),
+  ONAIR_RTMPS_CERT: z.string().optional(),
+  ONAIR_RTMPS_KEY: z.string().optional(),
+  ONAIR_SRT_PORT_MIN: port(9000),
+  ONAIR_SRT_PORT_MAX: port(9099),
+  ONAIR_SRT_TRANSMIT_PATH: z.string().min(1).default('srt-live-transmit'),
+  ONAIR_SFU: z.enum(SFU_ENGINES, { error: `must be one of ${SFU_ENGINES.join(', ')}` }).default('auto'),
+  ONAIR_SFU_WORKERS: count(1, 1024).optional(),
+  ONAIR_RTC_SINGLE_PORT: z.coerce
+    .number({ error: 'must be a port number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be from 1 to 65535' })
+    .max(65535, { error: 'must be from 1 to 65535' })
+    .optional(),
+  MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
   NODE_ENV: z.string().default('production'),
 });
 
@@ -135,6 +153,21 @@ export interface Config {
   webhookAllowPrivate: boolean;
   webhookMaxAttempts: number;
   webhookBackoffMs: number;
+  /** RTMP listener port; 0: no RTMP. */
+  rtmpPort: number;
+  /** RTMPS listener, when a certificate and key (PEM files) are configured. */
+  rtmps: { port: number; certFile: string; keyFile: string } | undefined;
+  /** UDP ports for the channels' SRT listeners (one per channel); undefined: no SRT. */
+  srtPortRange: [number, number] | undefined;
+  srtTransmitPath: string;
+  /** `auto`: mediasoup when its worker is found, else werift. */
+  sfu: SfuEngineChoice;
+  /** mediasoup workers (one per core by default). */
+  sfuWorkers: number;
+  /** mediasoup's WebRtcServer: every WebRTC transport of worker i on this port + i (UDP and TCP). */
+  rtcSinglePort: number | undefined;
+  /** A mediasoup worker built elsewhere. */
+  mediasoupWorkerBin: string | undefined;
   ui: boolean;
   dev: boolean;
 }
@@ -187,6 +220,29 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       );
     }
   }
+  if ((e.ONAIR_RTMPS_CERT === undefined) !== (e.ONAIR_RTMPS_KEY === undefined)) {
+    throw new ConfigError('ONAIR_RTMPS_CERT and ONAIR_RTMPS_KEY must be set together');
+  }
+  const rtmps =
+    e.ONAIR_RTMPS_CERT !== undefined && e.ONAIR_RTMPS_KEY !== undefined && e.ONAIR_RTMPS_PORT !== 0
+      ? { port: e.ONAIR_RTMPS_PORT, certFile: e.ONAIR_RTMPS_CERT, keyFile: e.ONAIR_RTMPS_KEY }
+      : undefined;
+  let srtPortRange: [number, number] | undefined;
+  if (e.ONAIR_SRT_PORT_MIN !== 0) {
+    if (e.ONAIR_SRT_PORT_MAX < e.ONAIR_SRT_PORT_MIN) {
+      throw new ConfigError('ONAIR_SRT_PORT_MAX must be at least ONAIR_SRT_PORT_MIN');
+    }
+    srtPortRange = [e.ONAIR_SRT_PORT_MIN, e.ONAIR_SRT_PORT_MAX];
+  }
+  if (e.ONAIR_RTC_SINGLE_PORT !== undefined && rtcPortRange) {
+    const [min, max] = rtcPortRange;
+    const workers = e.ONAIR_SFU_WORKERS ?? availableParallelism();
+    if (e.ONAIR_RTC_SINGLE_PORT + workers - 1 >= min && e.ONAIR_RTC_SINGLE_PORT <= max) {
+      throw new ConfigError(
+        'ONAIR_RTC_SINGLE_PORT (one port per SFU worker from it) must lie outside ONAIR_RTC_PORT_MIN..ONAIR_RTC_PORT_MAX',
+      );
+    }
+  }
   const dataDir = path.resolve(e.ONAIR_DATA_DIR);
   return {
     port: e.PORT,
@@ -215,6 +271,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhookAllowPrivate: e.ONAIR_WEBHOOK_ALLOW_PRIVATE === '1',
     webhookMaxAttempts: e.ONAIR_WEBHOOK_MAX_ATTEMPTS,
     webhookBackoffMs: e.ONAIR_WEBHOOK_BACKOFF_MS,
+    rtmpPort: e.ONAIR_RTMP_PORT,
+    rtmps,
+    srtPortRange,
+    srtTransmitPath: e.ONAIR_SRT_TRANSMIT_PATH,
+    sfu: e.ONAIR_SFU,
+    sfuWorkers: e.ONAIR_SFU_WORKERS ?? availableParallelism(),
+    rtcSinglePort: e.ONAIR_RTC_SINGLE_PORT,
+    mediasoupWorkerBin: e.MEDIASOUP_WORKER_BIN,
     ui: e.ONAIR_UI === '1',
     dev: e.NODE_ENV === 'development',
   };

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
+import { OnairError } from '../lib/errors.ts';
 import { createLiveRuntime } from './live/live-runtime.ts';
+import { killIngestChildren } from './ingest/rtp-remuxer.ts';
+import { startSfuEngine, type StartedEngine } from './sfu/start-engine.ts';
 import { killAllFfmpeg } from './transcode/ffmpeg-run.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,10 +24,20 @@ try {
 }
 
 const log = createLogger(config.logLevel);
+let sfu: StartedEngine;
+try {
+  sfu = await startSfuEngine(config, log);
+} catch (err) {
+  if (err instanceof OnairError) {
+    process.stderr.write(`onair: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
 const onair = await createOnair({
   config,
   log,
-  runtime: createLiveRuntime,
+  runtime: (deps) => createLiveRuntime({ ...deps, engine: sfu.engine, engineReason: sfu.reason }),
   // Next.js loads only when the UI is on: API-only starts stay fast.
   ui: config.ui
     ? async (l) =>
@@ -42,6 +55,7 @@ const stop = (signal: string) => {
   const timer = setTimeout(() => {
     log.error('shutdown took over 20 s; exiting');
     killAllFfmpeg();
+    killIngestChildren();
     process.exit(1);
   }, 20_000);
   timer.unref();
@@ -53,6 +67,9 @@ const stop = (signal: string) => {
     },
   );
 };
-process.on('exit', () => killAllFfmpeg());
+process.on('exit', () => {
+  killAllFfmpeg();
+  killIngestChildren();
+});
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));

@@ -61,6 +61,7 @@ export function BrowserPublisher({ channel, onChanged }: { channel: Channel; onC
   const [cameraId, setCameraId] = useState('');
   const [micId, setMicId] = useState('');
   const [resolution, setResolution] = useState<Resolution>('720p');
+  const [role, setRole] = useState<'primary' | 'backup'>('primary');
   const [publish, setPublish] = useState<Publish>('off');
   const [conn, setConn] = useState<RTCPeerConnectionState>();
   const [kbps, setKbps] = useState<number | null>(null);
@@ -177,7 +178,7 @@ export function BrowserPublisher({ channel, onChanged }: { channel: Channel; onC
     setKbps(null);
     try {
       const p = await WhipPublisher.publish(s, {
-        url: channel.urls.whip,
+        url: role === 'backup' ? channel.urls.whipBackup : channel.urls.whip,
         token: channel.streamKey,
         onConnectionStateChange: (state) => {
           setConn(state);
@@ -326,6 +327,22 @@ export function BrowserPublisher({ channel, onChanged }: { channel: Channel; onC
             </Select>
           </Field>
 
+          <Field
+            id={`${ids}-role`}
+            label="Publish to"
+            hint="Two browsers, one per input, keep the event on air if one fails."
+          >
+            <Select
+              id={`${ids}-role`}
+              aria-describedby={`${ids}-role-hint`}
+              value={role}
+              disabled={publish !== 'off'}
+              onChange={(e) => setRole(e.target.value as 'primary' | 'backup')}
+            >
+              <option value="primary">Primary input</option>
+              <option value="backup">Backup input</option>
+            </Select>
+          </Field>
           <div className="flex flex-wrap items-center gap-2 pt-1">
             {publish === 'live' || publish === 'stopping' ? (
               <Button variant="secondary" busy={publish === 'stopping'} onClick={() => void stop()}>

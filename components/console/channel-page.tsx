@@ -13,6 +13,7 @@ import { channelPhase } from './channel-actions.ts';
 import { ChannelControls } from './channel-controls.tsx';
 import { HealthPanel } from './health-panel.tsx';
 import { IngestPanel } from './ingest-panel.tsx';
+import { InputsPanel } from './inputs-panel.tsx';
 import { PhaseBanner } from './phase-banner.tsx';
 import { PlaybackPanel } from './playback-panel.tsx';
 import { PreviewPanel } from './preview-panel.tsx';
@@ -77,8 +78,12 @@ export function ChannelPage({ channelId }: { channelId: string }) {
           </div>
           <p className="mt-1 text-xs text-zinc-500">
             <span className="font-mono">{channel.id}</span> ·{' '}
-            {channel.mode === 'passthrough' ? 'passthrough' : `encode, ${channel.ladder} ladder`} ·{' '}
-            {channel.segmentSeconds} s segments
+            {channel.mode === 'encode'
+              ? `encode, ${channel.ladder} ladder`
+              : channel.mode === 'passthrough'
+                ? 'passthrough'
+                : 'multi-bitrate passthrough'}{' '}
+            · {channel.segmentSeconds} s segments
           </p>
         </div>
         <ChannelControls channel={channel} onChanged={poll.refresh} />
@@ -92,11 +97,17 @@ export function ChannelPage({ channelId }: { channelId: string }) {
       <div className="grid grid-cols-1 gap-5 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
         <div className="flex min-w-0 flex-col gap-5">
           <PreviewPanel channel={channel} phase={phase} />
-          <BrowserPublisher channel={channel} onChanged={poll.refresh} />
+          {/* A multi-bitrate channel takes its renditions over RTMP, not one WHIP stream. */}
+          {channel.mode !== 'passthrough-abr' && (
+            <BrowserPublisher channel={channel} onChanged={poll.refresh} />
+          )}
           <HealthPanel stats={stats} events={events} channelState={channel.state} now={data.at} />
         </div>
         <div className="flex min-w-0 flex-col gap-5">
           <IngestPanel channel={channel} />
+          {channel.mode !== 'passthrough-abr' && (
+            <InputsPanel channel={channel} inputs={stats?.inputs} onChanged={poll.refresh} />
+          )}
           <PlaybackPanel channel={channel} onChanged={poll.refresh} />
         </div>
       </div>

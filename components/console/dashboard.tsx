@@ -134,7 +134,11 @@ export function Dashboard() {
                     <div>
                       <dt className="text-zinc-500">Output</dt>
                       <dd className="text-zinc-200">
-                        {channel.mode === 'passthrough' ? 'passthrough' : channel.ladder}
+                        {channel.mode === 'encode'
+                          ? channel.ladder
+                          : channel.mode === 'passthrough'
+                            ? 'passthrough'
+                            : 'multi-bitrate'}
                       </dd>
                     </div>
                   </dl>

@@ -1,5 +1,6 @@
 import type { ChannelEvent, ChannelStats } from '../../lib/api-client.ts';
 import type { ChannelState } from '../../lib/schemas.ts';
+import { Alert } from '../ui/alert.tsx';
 import { Panel } from '../ui/card.tsx';
 import { cx } from '../ui/cx.ts';
 import { formatKbps, formatTime } from './format.ts';
@@ -59,6 +60,19 @@ export function HealthPanel({
                 format={(v) => `${v.toFixed(v < 10 ? 1 : 0)} fps`}
               />
             </div>
+            {ingest?.warnings.map((w) => (
+              <Alert key={w} tone="warning">
+                {w}
+              </Alert>
+            ))}
+            {ingest && ingest.renditions.length > 0 && (
+              <p className="text-xs text-zinc-400">
+                Renditions received:{' '}
+                {ingest.renditions
+                  .map((r) => `${r.name}${r.width && r.height ? ` (${r.width}×${r.height})` : ''}`)
+                  .join(', ')}
+              </p>
+            )}
             <dl className="grid grid-cols-2 gap-x-4 gap-y-2 text-xs sm:grid-cols-4">
               <Stat
                 label="Video"
@@ -69,7 +83,26 @@ export function HealthPanel({
                 }
               />
               <Stat label="Audio" value={ingest?.audioCodec ?? '—'} />
-              <Stat label="Packets lost" value={ingest ? String(ingest.packetsLost) : '—'} />
+              <Stat
+                label="Source"
+                value={
+                  ingest ? `${sourceName(ingest.source)}${ingest.fps ? `, ${ingest.fps} fps` : ''}` : '—'
+                }
+              />
+              <Stat
+                label="Packets lost"
+                value={
+                  ingest
+                    ? `${ingest.packetsLost}${ingest.packetsRetransmitted !== null ? ` (${ingest.packetsRetransmitted} resent)` : ''}`
+                    : '—'
+                }
+              />
+              <Stat
+                label="Keyframe interval"
+                value={
+                  ingest?.keyframeIntervalMs ? `${(ingest.keyframeIntervalMs / 1000).toFixed(1)} s` : '—'
+                }
+              />
               <Stat label="Segments" value={stats?.output ? String(stats.output.segments) : '—'} />
               <Stat
                 label="Encoder"
@@ -129,6 +162,10 @@ export function HealthPanel({
       </div>
     </Panel>
   );
+}
+
+function sourceName(source: string): string {
+  return source === 'webrtc' ? 'WHIP' : source.toUpperCase();
 }
 
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {

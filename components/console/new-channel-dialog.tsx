@@ -3,7 +3,7 @@ import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { ApiClient } from '../../lib/api-client.ts';
 import { LADDER_NAMES, LADDERS, DEFAULT_LADDER, type LadderName } from '../../lib/ladders.ts';
-import { ChannelCreateSchema, type ChannelMode } from '../../lib/schemas.ts';
+import { ChannelCreateSchema, DEFAULT_SRT_LATENCY_MS, type ChannelMode } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { Dialog } from '../ui/dialog.tsx';
@@ -11,7 +11,7 @@ import { Field, fieldAria, Input, Select } from '../ui/field.tsx';
 import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
 import { redirectIfSignedOut } from './use-poll.ts';
 
-const FIELDS = ['name', 'description', 'mode', 'ladder', 'segmentSeconds'] as const;
+const FIELDS = ['name', 'description', 'mode', 'ladder', 'segmentSeconds', 'srtLatencyMs'] as const;
 
 function ladderLabel(name: LadderName): string {
   const l = LADDERS[name];
@@ -32,6 +32,7 @@ export function NewChannelDialog({
   const [mode, setMode] = useState<ChannelMode>('encode');
   const [ladder, setLadder] = useState<LadderName>(DEFAULT_LADDER);
   const [segment, setSegment] = useState('2');
+  const [srtLatency, setSrtLatency] = useState(String(DEFAULT_SRT_LATENCY_MS));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
 
@@ -48,6 +49,7 @@ export function NewChannelDialog({
       mode,
       ladder,
       segmentSeconds: segment.trim() === '' ? Number.NaN : Number(segment),
+      srtLatencyMs: srtLatency.trim() === '' ? Number.NaN : Number(srtLatency),
     };
     const parsed = ChannelCreateSchema.safeParse(input);
     if (!parsed.success) {
@@ -90,11 +92,12 @@ export function NewChannelDialog({
           aria-describedby={errors.mode ? 'channel-mode-error' : 'channel-mode-hint'}
         >
           <legend className="mb-1 text-xs font-medium text-zinc-300">Mode</legend>
-          <div className="grid grid-cols-2 gap-2">
+          <div className="grid grid-cols-1 gap-2 sm:grid-cols-3">
             {(
               [
                 ['encode', 'Encode', 'Adaptive bitrate ladder'],
                 ['passthrough', 'Passthrough', 'Publisher’s stream as is'],
+                ['passthrough-abr', 'Multi-bitrate', 'Encoder’s renditions as is (RTMP)'],
               ] as const
             ).map(([value, title, hint]) => (
               <label
@@ -122,19 +125,21 @@ export function NewChannelDialog({
             </p>
           ) : (
             <span id="channel-mode-hint" className="sr-only">
-              Encode makes several qualities; passthrough forwards the publisher’s stream without re-encoding.
+              Encode makes several qualities; passthrough forwards the publisher’s stream without re-encoding;
+              multi-bitrate packages the renditions an encoder sends over RTMP as the ladder.
             </span>
           )}
         </fieldset>
-        <div className="grid grid-cols-1 gap-4 sm:grid-cols-[1fr_8rem]">
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
           <Field
+            className="sm:col-span-2"
             id="channel-ladder"
             label="Ladder preset"
             error={errors.ladder}
-            hint={mode === 'passthrough' ? 'Not used in passthrough mode.' : undefined}
+            hint={mode !== 'encode' ? 'Not used in passthrough modes.' : undefined}
           >
             <Select
-              {...fieldAria('channel-ladder', errors.ladder, mode === 'passthrough')}
+              {...fieldAria('channel-ladder', errors.ladder, mode !== 'encode')}
               value={ladder}
               onChange={(e) => setLadder(e.target.value as LadderName)}
             >
@@ -160,6 +165,23 @@ export function NewChannelDialog({
               step={1}
               value={segment}
               onChange={(e) => setSegment(e.target.value)}
+            />
+          </Field>
+          <Field
+            id="channel-srt-latency"
+            label="SRT latency (ms)"
+            error={errors.srtLatencyMs}
+            hint="20–8000; more on lossy links"
+          >
+            <Input
+              {...fieldAria('channel-srt-latency', errors.srtLatencyMs, true)}
+              type="number"
+              inputMode="numeric"
+              min={20}
+              max={8000}
+              step={10}
+              value={srtLatency}
+              onChange={(e) => setSrtLatency(e.target.value)}
             />
           </Field>
         </div>

@@ -37,6 +37,15 @@ export interface ControlPlaneLimits {
   maxRunningChannels: number;
 }
 
+/** Where encoders reach onair's RTMP and SRT listeners (for the URLs channels show). */
+export interface IngestPorts {
+  /** RTMP port, or undefined when RTMP is off. */
+  rtmp?: number;
+  rtmps?: number;
+  /** UDP ports handed to channels for SRT, one each; undefined when SRT is off. */
+  srtRange?: readonly [number, number];
+}
+
 export interface ControlPlaneDeps {
   store: Store;
   runtime: ChannelRuntime;
@@ -45,6 +54,7 @@ export interface ControlPlaneDeps {
   limits?: ControlPlaneLimits;
   /** Called after every event; must not throw or block (webhooks queue it). */
   notify?: (event: Notification) => void;
+  ingest?: IngestPorts;
 }
 
 export class ControlPlane {
@@ -54,8 +64,10 @@ export class ControlPlane {
   readonly #now: () => Date;
   readonly #limits: ControlPlaneLimits;
   readonly #notify: ((event: Notification) => void) | undefined;
+  readonly #ingest: IngestPorts;
 
   constructor(deps: ControlPlaneDeps) {
+    this.#ingest = deps.ingest ?? {};
     this.#store = deps.store;
     this.#runtime = deps.runtime;
     this.#log = deps.log;
@@ -83,6 +95,9 @@ export class ControlPlane {
       preview: c.preview,
       playback: c.playback,
       latency: c.latency,
+      srtLatencyMs: c.srtLatencyMs,
+      srtPort: c.srtPort,
+      srtBackupPort: c.srtBackupPort,
       failoverAfterMs: c.failoverAfterMs,
       slateAfterMs: c.slateAfterMs,
       failback: c.failback,
@@ -90,6 +105,7 @@ export class ControlPlane {
         whip: `${baseUrl}/whip/${c.id}`,
         whipBackup: `${baseUrl}/whip/${c.id}/backup`,
         whep: `${baseUrl}/whep/${c.id}`,
+        ...ingestUrls(baseUrl, this.#ingest, c),
         hls: `${baseUrl}/live/${c.id}/master.m3u8`,
         dash: `${baseUrl}/live/${c.id}/manifest.mpd`,
         watch: `${baseUrl}/watch/${c.id}`,
@@ -134,6 +150,8 @@ export class ControlPlane {
       failback: body.failback,
       playback: body.playback,
       latency: body.latency,
+      srtLatencyMs: body.srtLatencyMs,
+      ...this.#freeSrtPorts(),
       createdAt: now,
       updatedAt: now,
     };
@@ -151,7 +169,7 @@ export class ControlPlane {
     const c = this.requireChannel(id);
     const patch = parseWith(ChannelPatchSchema, input);
     if (c.state !== 'stopped') {
-      for (const field of ['mode', 'ladder', 'segmentSeconds'] as const) {
+      for (const field of ['mode', 'ladder', 'segmentSeconds', 'srtLatencyMs'] as const) {
         if (patch[field] !== undefined && patch[field] !== c[field]) {
           throw new OnairError(
             'channel_running',
@@ -186,8 +204,32 @@ export class ControlPlane {
     this.#log.info({ channelId: id }, 'channel deleted');
   }
 
+  /**
+   * The two lowest SRT ports of the range no channel has (primary, backup), or
+   * null for each that is not there (SRT off, or the range is used up).
+   */
+  #freeSrtPorts(): { srtPort: number | null; srtBackupPort: number | null } {
+    const range = this.#ingest.srtRange;
+    const free: number[] = [];
+    if (range) {
+      const used = this.#store.usedSrtPorts();
+      for (let p = range[0]; p <= range[1] && free.length < 2; p++) if (!used.has(p)) free.push(p);
+    }
+    return { srtPort: free[0] ?? null, srtBackupPort: free[1] ?? null };
+  }
+
   async startChannel(id: string): Promise<ChannelRecord> {
-    const c = this.requireChannel(id);
+    let c = this.requireChannel(id);
+    if ((c.srtPort === null || c.srtBackupPort === null) && this.#ingest.srtRange) {
+      // Channels made before SRT (or when the range was full) get their ports when they start.
+      const free = this.#freeSrtPorts();
+      const srtPort = c.srtPort ?? free.srtPort;
+      const srtBackupPort = c.srtBackupPort ?? (c.srtPort === null ? free.srtBackupPort : free.srtPort);
+      if (srtPort !== c.srtPort || srtBackupPort !== c.srtBackupPort) {
+        c = { ...c, srtPort, srtBackupPort };
+        this.#store.updateChannel(c);
+      }
+    }
     if (c.state === 'running') return c;
     if (c.state !== 'stopped')
       throw new OnairError('channel_busy', `channel is ${c.state}; try again in a moment`);
@@ -611,6 +653,41 @@ export class ControlPlane {
     const { items, total } = this.#store.listEvents(channelId, q.limit, q.offset);
     return { items, total, limit: q.limit, offset: q.offset };
   }
+}
+
+/** The RTMP and SRT URLs of a channel, on the host of `baseUrl` (none when that is relative). */
+export function ingestUrls(
+  baseUrl: string,
+  ports: IngestPorts,
+  c: Pick<ChannelRecord, 'streamKey' | 'srtPort' | 'srtBackupPort' | 'srtLatencyMs'>,
+): {
+  rtmp: string | null;
+  rtmps: string | null;
+  srt: string | null;
+  rtmpBackup: string | null;
+  srtBackup: string | null;
+} {
+  let host: string | undefined;
+  try {
+    host = new URL(baseUrl).hostname;
+  } catch {
+    host = undefined;
+  }
+  if (!host) return { rtmp: null, rtmps: null, srt: null, rtmpBackup: null, srtBackup: null };
+  const withPort = (scheme: string, port: number, standard: number, app = 'live') =>
+    `${scheme}://${host}${port === standard ? '' : `:${port}`}/${app}`;
+  // FFmpeg's and OBS's form: latency in microseconds; the key is the passphrase (AES-128).
+  const srt = (port: number | null) =>
+    port === null || !ports.srtRange
+      ? null
+      : `srt://${host}:${port}?mode=caller&latency=${c.srtLatencyMs * 1000}&pbkeylen=16&passphrase=${encodeURIComponent(c.streamKey)}`;
+  return {
+    rtmp: ports.rtmp ? withPort('rtmp', ports.rtmp, 1935) : null,
+    rtmps: ports.rtmps ? withPort('rtmps', ports.rtmps, 443) : null,
+    srt: srt(c.srtPort),
+    rtmpBackup: ports.rtmp ? withPort('rtmp', ports.rtmp, 1935, 'live-backup') : null,
+    srtBackup: srt(c.srtBackupPort),
+  };
 }
 
 /** How far a clip's range may reach beyond what was recorded (requests are not segment-aligned). */

@@ -40,6 +40,9 @@ export interface ChannelConfig {
   readonly preview: readonly string[];
   readonly playback: PlaybackMode;
   readonly latency: LatencyMode;
+  readonly srtLatencyMs: number;
+  readonly srtPort: number | null;
+  readonly srtBackupPort: number | null;
   readonly failoverAfterMs: number;
   readonly slateAfterMs: number;
   readonly failback: FailbackMode;
@@ -61,6 +64,9 @@ export function channelConfig(c: ChannelRecord): ChannelConfig {
     failback: c.failback,
     playback: c.playback,
     latency: c.latency,
+    srtLatencyMs: c.srtLatencyMs,
+    srtPort: c.srtPort,
+    srtBackupPort: c.srtBackupPort,
   });
 }
 

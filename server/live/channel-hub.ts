@@ -79,6 +79,8 @@ export class ChannelHub {
   readonly #sessions = new Map<string, PublisherSession>();
   readonly #sampler: NodeJS.Timeout | undefined;
   #switch: FailoverSource;
+  /** passthrough-abr: the renditions' source, fed to the encoder without the switcher. */
+  #renditions: MediaSource | undefined;
   readonly #viewers: ChannelViewers;
   #closed = false;
 
@@ -101,7 +103,7 @@ export class ChannelHub {
           runDir: run.runDir,
           // Passthrough video has no declared bitrate: the output measures it.
           tracks: run.tracks.map((t) =>
-            this.#config.mode === 'passthrough' && t.kind === 'video'
+            this.#config.mode !== 'encode' && t.kind === 'video'
               ? { id: t.id }
               : { id: t.id, bandwidth: t.bandwidth },
           ),
@@ -139,8 +141,7 @@ export class ChannelHub {
     const every = deps.sampleEveryMs ?? 1000;
     if (every > 0) {
       this.#sampler = setInterval(() => {
-        for (const role of ['primary', 'backup'] as const)
-          this.#meters[role].sample(this.#switch.input(role));
+        for (const role of ['primary', 'backup'] as const) this.#meters[role].sample(this.#input(role));
       }, every);
       this.#sampler.unref();
     }
@@ -201,15 +202,16 @@ export class ChannelHub {
     // Passthrough copies the publisher's H.264: other parameter sets need a new run (a discontinuity).
     const newRun = e.reconfigured && this.#config.mode === 'passthrough';
     const note = newRun ? ' (its encoder settings differ: a new encoder run, with a discontinuity)' : '';
+    const gap = e.gapMs === null ? '' : `; ${(e.gapMs / 1000).toFixed(1)} s without media`;
     if (e.to === 'slate') {
-      event('slate.on', `no input: viewers see the slate (${e.reason})${note}`);
+      event('slate.on', `no input: viewers see the slate (${e.reason}${gap})${note}`);
     } else if (e.from === 'slate') {
       event('slate.off', `the slate ends: ${e.to} is on air${note}`);
       event('input.restored', `${e.to} is on air again (${e.reason})`);
     } else if (e.to === 'primary' && e.from === 'backup') {
       event('input.restored', `back to the primary (${e.reason})${note}`);
     } else {
-      event('input.failover', `${e.to} is on air instead of ${e.from ?? 'nothing'} (${e.reason})${note}`);
+      event('input.failover', `${e.to} is on air instead of ${e.from} (${e.reason}${gap})${note}`);
     }
     if (newRun) this.#startEncoder(sw);
   }
@@ -230,13 +232,22 @@ export class ChannelHub {
 
   /** A publisher's media is on air (not the slate). */
   get live(): boolean {
+    if (this.#config.mode === 'passthrough-abr') return this.#renditions?.state === 'live';
     const a = this.#switch.active;
     return a === 'primary' || a === 'backup';
   }
 
   /** The channel's source: one continuous stream whichever input is on air (undefined before any). */
   get source(): MediaSource | undefined {
+    if (this.#config.mode === 'passthrough-abr')
+      return this.#renditions?.state === 'live' ? this.#renditions : undefined;
     return this.#switch.state === 'live' ? this.#switch : undefined;
+  }
+
+  /** The input in `role` (passthrough-abr: the renditions are the primary). */
+  #input(role: IngestRole): MediaSource | undefined {
+    if (this.#config.mode === 'passthrough-abr') return role === 'primary' ? this.#renditions : undefined;
+    return this.#switch.input(role);
   }
 
   /** The input on air. */
@@ -335,8 +346,64 @@ export class ChannelHub {
    * alike): the primary, or the backup the output switches to when the primary fails.
    */
   attach(source: MediaSource, role: IngestRole = 'primary'): void {
+    source.on('warning', (kind, message) => {
+      if (kind === 'keyframes_misaligned') this.#deps.event('publisher.keyframes_misaligned', message);
+    });
+    if (this.#config.mode === 'passthrough-abr') {
+      this.#attachRenditions(source, role);
+      return;
+    }
     this.#assertCanAttach(role);
     this.#switch.setInput(role, source);
+  }
+
+  /**
+   * passthrough-abr: a multi-bitrate encoder's renditions (one source, a video
+   * track each) feed the encoder directly. The failover switcher carries one
+   * picture; a ladder the encoder made has several, so these channels have one input.
+   */
+  #attachRenditions(source: MediaSource, role: IngestRole): void {
+    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+    if (role !== 'primary') {
+      throw new OnairError(
+        'validation_failed',
+        'a multi-bitrate passthrough channel has one input: publish its renditions to the primary',
+      );
+    }
+    if (this.#renditions && this.#renditions.state !== 'ended') {
+      throw new OnairError(
+        'publisher_exists',
+        'channel already has a live publisher; end that session first',
+      );
+    }
+    this.#renditions = source;
+    const onLive = () => {
+      if (this.#closed || this.#renditions !== source) return;
+      const videos = source.tracks.filter((t) => t.kind === 'video');
+      const audio = source.tracks.find((t) => t.kind === 'audio');
+      const over = source.kind === 'rtmp' ? 'rtmp' : source.kind;
+      this.#deps.event(
+        'publisher.connected',
+        `primary publisher connected (${over}: ${videos[0]?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'}, renditions ${videos.map((t) => t.id).join(' ')})`,
+      );
+      const c = this.#config;
+      this.#encoder.start(this.#encoderInput(source), {
+        ladder: LADDERS[c.ladder],
+        mode: c.mode,
+        segmentSeconds: c.segmentSeconds,
+      });
+      this.#viewers.setSource(source);
+    };
+    source.on('live', onLive);
+    source.on('ended', (reason) => {
+      this.#deps.event('publisher.disconnected', `primary publisher disconnected: ${reason}`);
+      if (this.#renditions !== source) return;
+      this.#renditions = undefined;
+      this.#meters.primary.reset();
+      this.#viewers.setSource(undefined);
+      void this.#encoder.stop();
+    });
+    if (source.state === 'live') onLive();
   }
 
   #encoderInput(source: MediaSource): EncoderInput {
@@ -348,8 +415,7 @@ export class ChannelHub {
           source,
           targets: endpoint.tracks.map((t) => ({ ...t, host: endpoint.host })),
           // Passthrough cuts segments where the publisher's keyframes are.
-          keyframeIntervalMs:
-            c.mode === 'passthrough' ? c.segmentSeconds * 1000 : ENCODE_KEYFRAME_INTERVAL_MS,
+          keyframeIntervalMs: c.mode !== 'encode' ? c.segmentSeconds * 1000 : ENCODE_KEYFRAME_INTERVAL_MS,
         }),
     };
   }
@@ -383,16 +449,22 @@ export class ChannelHub {
 
   /** Live figures for GET /api/v1/channels/:id/stats. */
   stats(): ChannelLiveStats {
-    const active = this.#switch.active;
+    const active =
+      this.#config.mode === 'passthrough-abr'
+        ? this.#renditions?.state === 'live'
+          ? 'primary'
+          : undefined
+        : this.#switch.active;
+    const switched = this.#switch.lastSwitch;
     const role: IngestRole | undefined =
       active === 'primary' || active === 'backup'
         ? active
-        : this.#switch.input('primary')
+        : this.#input('primary')
           ? 'primary'
-          : this.#switch.input('backup')
+          : this.#input('backup')
             ? 'backup'
             : undefined;
-    const source = role ? this.#switch.input(role) : undefined;
+    const source = role ? this.#input(role) : undefined;
     const last = role ? this.#meters[role].last : undefined;
     const encoder = this.#encoder;
     const progress = encoder.progress;
@@ -412,26 +484,36 @@ export class ChannelHub {
         height: s.height ?? null,
         fps: s.fps ?? null,
         kbps: last?.kbps ?? 0,
-        packetsLost: s.tracks.reduce((n, t) => n + t.packetsLost, 0),
+        packetsLost: s.transport?.packetsLost ?? s.tracks.reduce((n, t) => n + t.packetsLost, 0),
         packetsReceived: s.tracks.reduce((n, t) => n + t.packets, 0),
+        packetsRetransmitted: s.transport?.packetsRetransmitted ?? null,
+        rttMs: s.transport?.rttMs ?? null,
+        keyframeIntervalMs: s.gopMs ?? null,
+        renditions: (s.renditions ?? []).map(({ name, width, height, fps }) => ({
+          name,
+          width,
+          height,
+          fps,
+        })),
+        warnings: s.warnings ?? [],
         connectedSince: source.liveSince ? new Date(source.liveSince).toISOString() : null,
       };
     }
     const health = (r: IngestRole): InputHealth | null => {
-      const src = this.#switch.input(r);
+      const src = this.#input(r);
       if (!src) return null;
       const st = src.stats();
       return {
         source: src.kind,
         state: src.state,
-        healthy: this.#switch.healthy(r),
+        healthy: this.#config.mode === 'passthrough-abr' ? src.state === 'live' : this.#switch.healthy(r),
         onAir: active === r,
         videoCodec: src.tracks.find((t) => t.kind === 'video')?.codec.name ?? '',
         width: st.width ?? null,
         height: st.height ?? null,
         fps: st.fps ?? null,
         kbps: this.#meters[r].last?.kbps ?? 0,
-        packetsLost: st.tracks.reduce((n, t) => n + t.packetsLost, 0),
+        packetsLost: st.transport?.packetsLost ?? st.tracks.reduce((n, t) => n + t.packetsLost, 0),
         connectedSince: src.liveSince ? new Date(src.liveSince).toISOString() : null,
       };
     };
@@ -444,6 +526,15 @@ export class ChannelHub {
         backup: health('backup'),
         switches: this.#switch.switches,
         slateSeconds: Math.round(this.#switch.slateMs / 100) / 10,
+        lastSwitch: switched
+          ? {
+              from: switched.from,
+              to: switched.to,
+              reason: switched.reason,
+              at: new Date(switched.at).toISOString(),
+              gapMs: switched.gapMs,
+            }
+          : null,
       },
       encoder: {
         running: encoder.running,
@@ -470,6 +561,8 @@ export class ChannelHub {
     const old = this.#switch;
     this.#switch = this.#newSwitch();
     old.close('channel reset');
+    this.#renditions?.close('channel reset');
+    this.#renditions = undefined;
     await this.#encoder.stop();
     this.#meters.primary.reset();
     this.#meters.backup.reset();
@@ -483,6 +576,7 @@ export class ChannelHub {
     this.#deps.thumbnails?.close();
     this.#viewers.close();
     this.#switch.close('channel stopped');
+    this.#renditions?.close('channel stopped');
     await this.#encoder.close();
     this.#router.close();
     await this.output.close();

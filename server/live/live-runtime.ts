@@ -4,7 +4,7 @@
  * /time). Implements what the control plane needs (ChannelRuntime) and what
  * the HTTP server mounts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
@@ -22,9 +22,13 @@ import type {
   RecordedSpan,
   RecordingSource,
 } from '../core/runtime.ts';
-import { publicBaseUrl } from '../http/http.ts';
+import { isAllowed } from '../http/allow-list.ts';
+import { publicBaseUrl, secretEquals } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { whepMount } from '../egress/whep-endpoint.ts';
+import { RtmpChannelIngest } from '../ingest/rtmp-ingest.ts';
+import { RtmpServer } from '../ingest/rtmp-server.ts';
+import { SrtListener } from '../ingest/srt-listener.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
 import type { Sample } from '../observability/metrics.ts';
@@ -61,6 +65,8 @@ export interface LiveRuntimeDeps {
   /** An asset's files grew (its download MP4 was made). */
   assetGrew?: (assetId: string, bytes: number) => void;
   engine?: SfuEngine;
+  /** Why `engine` runs (engine selection), for /healthz. */
+  engineReason?: string;
   /** Checks playback tokens for channels whose playback is `token`. */
   verifyPlayback?: VerifyPlayback;
 }
@@ -75,6 +81,8 @@ export interface MediaRuntime extends ChannelRuntime {
   slateImage(channelId: string): string;
   setSlateImage(channelId: string, image: Buffer): Promise<void>;
   deleteSlateImage(channelId: string): Promise<void>;
+  /** Details for /healthz: which SFU engine runs, and why. */
+  health(): Record<string, unknown>;
 }
 
 function span(r: Recording): RecordedSpan | undefined {
@@ -87,6 +95,9 @@ interface RunningChannel {
   hub: ChannelHub;
   journal: SqliteTimelineJournal;
   origin: OriginChannel;
+  rtmp: RtmpChannelIngest;
+  /** The SRT listeners of the primary and backup inputs (none when SRT is off). */
+  srt: SrtListener[];
 }
 
 const CACHE_LIMIT = 1000;
@@ -118,6 +129,9 @@ export class LiveRuntime implements MediaRuntime {
   readonly #access = new Map<string, ChannelAccess>();
   /** Hot segments and parts of every channel, program and asset (the origin's memory). */
   readonly #originCache: FileCache;
+  /** The RTMP/RTMPS listener every channel shares (none when both are off). */
+  readonly #rtmpServer: RtmpServer | undefined;
+  readonly #rtmpListening: Promise<void>;
   #closed = false;
 
   constructor(deps: LiveRuntimeDeps) {
@@ -143,6 +157,66 @@ export class LiveRuntime implements MediaRuntime {
       log: deps.log.child({ component: 'assets' }),
       ...(deps.assetGrew ? { onGrew: deps.assetGrew } : {}),
     });
+    const cfg = deps.config;
+    if (cfg.rtmpPort > 0 || cfg.rtmps) {
+      let tls: { port: number; cert: Buffer; key: Buffer } | undefined;
+      if (cfg.rtmps) {
+        try {
+          tls = {
+            port: cfg.rtmps.port,
+            cert: readFileSync(cfg.rtmps.certFile),
+            key: readFileSync(cfg.rtmps.keyFile),
+          };
+        } catch (err) {
+          deps.log.error({ err }, 'the RTMPS certificate or key cannot be read: RTMPS is off');
+        }
+      }
+      this.#rtmpServer = new RtmpServer({
+        host: cfg.host,
+        port: cfg.rtmpPort,
+        ...(tls ? { tls } : {}),
+        failureLimitPerMinute: cfg.authFailureLimit,
+        log: deps.log.child({ component: 'rtmp' }),
+        hub: { channelFor: (key, address) => this.#rtmpChannel(key, address) },
+      });
+      this.#rtmpListening = this.#rtmpServer.listen().then(
+        () => deps.log.info({ ...this.#rtmpServer?.ports }, 'RTMP ingest listening'),
+        (err: unknown) => deps.log.error({ err }, 'the RTMP listener could not start: RTMP ingest is off'),
+      );
+    } else {
+      this.#rtmpListening = Promise.resolve();
+    }
+  }
+
+  /** The RTMP side of the running channel whose key is `key` (checked in constant time). */
+  #rtmpChannel(key: string, address: string): RtmpChannelIngest {
+    for (const running of this.#channels.values()) {
+      const c = running.hub.config;
+      if (!secretEquals(key, c.streamKey)) continue;
+      if (!isAllowed(c.ingest, address))
+        throw new OnairError('forbidden', "your address is not in the channel's ingest allow-list");
+      return running.rtmp;
+    }
+    if (this.#deps.store.allChannels().some((c) => secretEquals(key, c.streamKey))) {
+      throw new OnairError('channel_not_running', 'the channel is not running');
+    }
+    throw new OnairError('unauthorized', 'wrong stream key');
+  }
+
+  /** Resolves once the RTMP listener is up (or has failed to start). */
+  rtmpReady(): Promise<void> {
+    return this.#rtmpListening;
+  }
+
+  health(): Record<string, unknown> {
+    const e = this.#engine as SfuEngine & { workers?: { pid: number }[]; workerDeaths?: number };
+    return {
+      sfu: {
+        engine: this.#engine.name,
+        reason: this.#deps.engineReason ?? (this.#deps.engine ? 'given' : 'default'),
+        ...(e.workers ? { workers: e.workers.length, workerDeaths: e.workerDeaths ?? 0 } : {}),
+      },
+    };
   }
 
   startChannel(config: ChannelConfig): Promise<void> {
@@ -202,6 +276,15 @@ export class LiveRuntime implements MediaRuntime {
         }),
       maxViewers: cfg.whepMaxViewers,
     });
+    const rtmp = new RtmpChannelIngest({
+      channelId: config.id,
+      ffmpegPath: cfg.ffmpegPath,
+      log: channelLog.child({ component: 'rtmp' }),
+      mode: () => hub.config.mode,
+      attach: (source, role) => hub.attach(source, role),
+      current: () => hub.source,
+    });
+    const srt = this.#srtListeners(config, hub, channelLog);
     const playback = new LivePlayback(hub, cfg.liveWindowSegments);
     const origin: OriginChannel = {
       get info(): OriginChannelInfo {
@@ -212,13 +295,52 @@ export class LiveRuntime implements MediaRuntime {
       },
       playback,
     };
-    this.#channels.set(config.id, { hub, journal, origin });
+    this.#channels.set(config.id, { hub, journal, origin, rtmp, srt });
+  }
+
+  /** The channel's SRT listener on its own port, when SRT is on and the channel has a port. */
+  #srtListeners(config: ChannelConfig, hub: ChannelHub, log: Logger): SrtListener[] {
+    const cfg = this.#deps.config;
+    if (!cfg.srtPortRange || config.mode === 'passthrough-abr') return [];
+    const ports: [IngestRole, number | null][] = [
+      ['primary', config.srtPort],
+      ['backup', config.srtBackupPort],
+    ];
+    return ports.flatMap(([role, port]) =>
+      port === null ? [] : [this.#srtListener(config, hub, log, role, port)],
+    );
+  }
+
+  #srtListener(
+    config: ChannelConfig,
+    hub: ChannelHub,
+    log: Logger,
+    role: IngestRole,
+    port: number,
+  ): SrtListener {
+    const cfg = this.#deps.config;
+    const srt = new SrtListener({
+      host: cfg.host,
+      port,
+      role,
+      passphrase: config.streamKey,
+      latencyMs: config.srtLatencyMs,
+      transmitPath: cfg.srtTransmitPath,
+      ffmpegPath: cfg.ffmpegPath,
+      log: log.child({ component: 'srt', role }),
+      attach: (source, role) => hub.attach(source, role),
+      failureLimitPerMinute: cfg.authFailureLimit,
+    });
+    srt.start();
+    return srt;
   }
 
   async stopChannel(channelId: string): Promise<void> {
     await this.#starting.get(channelId)?.catch(() => undefined);
     const running = this.#channels.get(channelId);
     if (!running) return;
+    running.rtmp.close();
+    await Promise.all(running.srt.map((s) => s.close()));
     await running.hub.close();
     running.journal.close();
     this.#channels.delete(channelId);
@@ -230,7 +352,11 @@ export class LiveRuntime implements MediaRuntime {
     this.#access.set(config.id, { preview: config.preview, playback: config.playback });
     const running = this.#channels.get(config.id);
     if (!running) return;
+    // The old key opens nothing any more: the SRT listener restarts with the new passphrase.
+    await Promise.all(running.srt.map((s) => s.close()));
+    running.srt = [];
     await running.hub.reset(config);
+    running.srt = this.#srtListeners(config, running.hub, this.#deps.log.child({ channelId: config.id }));
     running.journal.flush();
   }
 
@@ -587,6 +713,12 @@ export class LiveRuntime implements MediaRuntime {
           publish: (channelId, offer, summary, role) => {
             const running = this.#channels.get(channelId);
             if (!running) throw new OnairError('channel_not_running', 'channel is not running');
+            if (running.hub.config.mode === 'passthrough-abr') {
+              throw new OnairError(
+                'unsupported_offer',
+                'a multi-bitrate passthrough channel is fed over RTMP, one stream per rendition',
+              );
+            }
             return running.hub.publish(offer, summary, role);
           },
           findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findSession(sessionId),
@@ -624,7 +756,15 @@ export class LiveRuntime implements MediaRuntime {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#starting.values()]);
-    await Promise.all([...this.#channels.values()].map(({ hub }) => hub.close()));
+    await this.#rtmpListening;
+    await this.#rtmpServer?.close();
+    await Promise.all(
+      [...this.#channels.values()].map(async ({ hub, rtmp, srt }) => {
+        rtmp.close('server stopping');
+        await Promise.all(srt.map((s) => s.close()));
+        await hub.close();
+      }),
+    );
     for (const { journal } of this.#channels.values()) journal.close();
     this.#channels.clear();
     await this.#engine.close();

@@ -53,6 +53,20 @@ export interface SourceStats {
   width: number | undefined;
   height: number | undefined;
   fps: number | undefined;
+  /** Transport counters of protocols that recover losses themselves (SRT). */
+  transport?: { packetsLost: number; packetsRetransmitted: number; rttMs: number | undefined };
+  /** A multi-bitrate source's renditions (video tracks), largest first. */
+  renditions?: {
+    name: string;
+    width: number | null;
+    height: number | null;
+    fps: number | null;
+    bytes: number;
+  }[];
+  /** Problems the publisher should fix (misaligned keyframes across renditions). */
+  warnings?: string[];
+  /** The encoder's keyframe interval (ms), where the protocol shows it. */
+  gopMs?: number | undefined;
 }
 
 export type SourceKind = 'webrtc' | 'failover' | 'rtmp' | 'srt' | 'slate';
@@ -63,7 +77,11 @@ export interface SourceEvents {
   live: [];
   /** The source is gone (its publisher left, failed, went silent, or close()). Emitted once. */
   ended: [reason: string];
+  /** Something the publisher should fix; the channel reports it as an event. */
+  warning: [kind: SourceWarning, message: string];
 }
+
+export type SourceWarning = 'keyframes_misaligned';
 
 export interface MediaSource extends SourceDescription {
   readonly id: string;

@@ -38,11 +38,18 @@ import { RtpContinuity } from './rtp-continuity.ts';
 export type InputName = IngestRole | 'slate';
 
 export interface SwitchEvent {
-  from: InputName | undefined;
+  from: InputName;
   to: InputName;
   reason: string;
   /** H.264 parameter sets differ from the previous input's (passthrough needs a new run). */
   reconfigured: boolean;
+  /** When the new input's first frame went out (the clock of `now`, epoch ms by default). */
+  at: number;
+  /**
+   * Milliseconds from the last video packet on air to the new input's first frame in the
+   * output: the detection time plus the wait for a keyframe (none when one was kept).
+   */
+  gapMs: number | null;
 }
 
 export interface FailoverEvents extends SourceEvents {
@@ -123,12 +130,20 @@ export class FailoverSource implements MediaSource {
   #out: Partial<Record<MediaKind, RtpContinuity>> = {};
   #tracks: readonly SourceTrack[] = [];
   #active: InputName | undefined;
+  /** The input whose media is on air (a new publisher in the same role is another input). */
+  #onAir: Input | undefined;
   #activeSince = 0;
   #pending: { name: InputName; reason: string } | undefined;
   /** The audio of the active input still has to be placed on the output timeline. */
   #audioStart: { input: InputName; driftMs: number } | undefined;
+  /** When the on-air input stopped sending: its last video packet (the slate counts from there). */
   #failingSince: number | undefined;
+  /** Arrival of the last video packet from the input on air. */
+  #onAirVideoAt: number | undefined;
+  /** The H.264 SPS (hex) of the input on air, which outlives that input's session. */
+  #onAirSps: string | undefined;
   #switches = 0;
+  #lastSwitch: SwitchEvent | undefined;
   #slateSince: number | undefined;
   #slateMs = 0;
   #closed = false;
@@ -189,6 +204,11 @@ export class FailoverSource implements MediaSource {
   }
 
   /** Milliseconds the output has spent on the slate. */
+  /** The most recent switch between inputs (or to and from the slate). */
+  get lastSwitch(): SwitchEvent | undefined {
+    return this.#lastSwitch;
+  }
+
   get slateMs(): number {
     return this.#slateMs + (this.#slateSince !== undefined ? this.#now() - this.#slateSince : 0);
   }
@@ -301,6 +321,7 @@ export class FailoverSource implements MediaSource {
     let keyframe = false;
     if (kind === 'video') {
       input.lastVideoAt = arrival;
+      if (input === this.#onAir) this.#onAirVideoAt = arrival;
       const h = readRtpHeader(packet);
       const payload = h ? packet.subarray(h.payloadOffset) : undefined;
       const codec = input.video?.codec.name ?? '';
@@ -308,9 +329,10 @@ export class FailoverSource implements MediaSource {
       if (keyframe && payload && codec === 'H264') {
         const sps = spsFromH264Payload(payload)[0];
         if (sps) input.sps = Buffer.from(sps).toString('hex');
+        if (sps && input === this.#onAir) this.#onAirSps = input.sps;
       }
     }
-    if (this.#active === input.name) {
+    if (input === this.#onAir) {
       this.#emit(input, kind, packet, arrival);
       return;
     }
@@ -370,17 +392,21 @@ export class FailoverSource implements MediaSource {
   /** The output follows `input` from its kept keyframe on. */
   #commit(input: Input, reason: string): void {
     const from = this.#active;
-    const previous = from ? this.#inputs.get(from) : undefined;
     const now = this.#now();
     const newSession = !this.#session || !this.#sameCodecs(input);
     if (newSession) this.#startSession(input);
+    // Compared with the parameter sets on air, kept even when that input has already ended.
     const reconfigured =
       this.#session?.video.name === 'H264' &&
-      previous?.sps !== undefined &&
+      this.#onAirSps !== undefined &&
       input.sps !== undefined &&
-      previous.sps !== input.sps;
+      this.#onAirSps !== input.sps;
     const wasIdle = this.state !== 'live' || from === undefined;
+    const gapMs = from !== undefined && this.#onAirVideoAt !== undefined ? now - this.#onAirVideoAt : null;
+    this.#onAirVideoAt = now;
+    this.#onAirSps = input.sps;
     this.#active = input.name;
+    this.#onAir = input;
     this.#activeSince = now;
     this.#pending = undefined;
     this.#failingSince = undefined;
@@ -412,7 +438,10 @@ export class FailoverSource implements MediaSource {
       this.#events.emit('live');
     }
     if (wasIdle || newSession) this.#events.emit('active');
-    if (from !== undefined) this.#events.emit('switched', { from, to: input.name, reason, reconfigured });
+    if (from !== undefined) {
+      this.#lastSwitch = { from, to: input.name, reason, reconfigured, at: now, gapMs };
+      this.#events.emit('switched', this.#lastSwitch);
+    }
     for (const c of cache) this.#emit(input, c.kind, c.packet, c.arrival);
   }
 
@@ -454,6 +483,7 @@ export class FailoverSource implements MediaSource {
       this.#slateSince = undefined;
     }
     this.#active = undefined;
+    this.#onAir = undefined;
     this.#pending = undefined;
     this.#failingSince = undefined;
     this.#closeSlate();
@@ -513,8 +543,14 @@ export class FailoverSource implements MediaSource {
       if (back && this.#pending?.name !== back) this.#switchTo(back, `${back} is back`);
       return;
     }
+    // A new publisher in the role on air (the old one ended): it goes on air at a keyframe,
+    // through a commit, so its sequence numbers and timestamps continue the output's.
+    if (this.#inputs.get(active) !== this.#onAir && this.healthy(active, now)) {
+      if (this.#pending?.name !== active) this.#switchTo(active, `${active} is back`);
+      return;
+    }
     if (!this.healthy(active, now)) {
-      this.#failingSince ??= now;
+      this.#failingSince ??= Math.min(now, this.#onAirVideoAt ?? now);
       const gone = !this.#inputs.has(active);
       const why = gone ? `${active} ended` : `no media from ${active} for ${this.#opts.failoverAfterMs} ms`;
       const other = healthyReal.find((n) => n !== active);
@@ -524,10 +560,7 @@ export class FailoverSource implements MediaSource {
       }
       if (this.#opts.slateAfterMs > 0 && this.#opts.createSlate) {
         this.#ensureSlate();
-        if (
-          now - this.#failingSince >= this.#opts.slateAfterMs - this.#opts.failoverAfterMs &&
-          this.healthy('slate', now)
-        ) {
+        if (now - this.#failingSince >= this.#opts.slateAfterMs && this.healthy('slate', now)) {
           if (this.#pending?.name !== 'slate') this.#switchTo('slate', `${why}; no other input`);
         }
         return;

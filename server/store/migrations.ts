@@ -102,12 +102,6 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ALTER TABLE assets ADD COLUMN range_end REAL;
     `,
   },
-  // 5 is taken by RTMP ingest (another branch).
-  {
-    version: 6,
-    name: 'channel latency: low (LL-HLS, LL-DASH) or standard',
-    sql: `ALTER TABLE channels ADD COLUMN latency TEXT NOT NULL DEFAULT 'low';`,
-  },
   // Versions 20 and up: playback protection, console sessions, webhooks (issue 13).
   {
     version: 4,
@@ -165,5 +159,29 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id);
       CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state);
     `,
+  },
+  // Versions 30 and up: RTMP and SRT ingest (issue 12).
+  {
+    version: 30,
+    name: 'SRT ingest: a listener port and a latency per channel',
+    sql: `
+      ALTER TABLE channels ADD COLUMN srt_latency_ms INTEGER NOT NULL DEFAULT 120;
+      ALTER TABLE channels ADD COLUMN srt_port INTEGER;
+      CREATE UNIQUE INDEX channels_srt_port ON channels(srt_port) WHERE srt_port IS NOT NULL;
+    `,
+  },
+  {
+    version: 31,
+    name: 'SRT ingest: a second listener port per channel for its backup input',
+    sql: `
+      ALTER TABLE channels ADD COLUMN srt_backup_port INTEGER;
+      CREATE UNIQUE INDEX channels_srt_backup_port ON channels(srt_backup_port) WHERE srt_backup_port IS NOT NULL;
+    `,
+  },
+  // Versions 40 and up: low latency (issue 11).
+  {
+    version: 40,
+    name: 'channel latency: low (LL-HLS, LL-DASH) or standard',
+    sql: `ALTER TABLE channels ADD COLUMN latency TEXT NOT NULL DEFAULT 'low';`,
   },
 ];

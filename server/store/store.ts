@@ -67,6 +67,10 @@ function toChannel(r: Row): ChannelRecord {
     preview: JSON.parse(str(r.preview)) as string[],
     playback: str(r.playback) === 'token' ? 'token' : 'public',
     latency: str(r.latency) === 'standard' ? 'standard' : 'low',
+    srtLatencyMs: Number(r.srt_latency_ms ?? 120),
+    srtPort: r.srt_port === null || r.srt_port === undefined ? null : Number(r.srt_port),
+    srtBackupPort:
+      r.srt_backup_port === null || r.srt_backup_port === undefined ? null : Number(r.srt_backup_port),
     failoverAfterMs: Number(r.failover_after_ms),
     slateAfterMs: Number(r.slate_after_ms),
     failback: str(r.failback) === 'auto' ? 'auto' : 'manual',
@@ -185,6 +189,9 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
     JSON.stringify(c.ingest),
     JSON.stringify(c.preview),
     c.playback,
+    c.srtLatencyMs,
+    c.srtPort,
+    c.srtBackupPort,
     c.failoverAfterMs,
     c.slateAfterMs,
     c.failback,
@@ -262,16 +269,16 @@ export class Store {
   insertChannel(c: ChannelRecord): void {
     this.#stmt(
       `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback,
-           failover_after_ms, slate_after_ms, failback, latency, updated_at, id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           srt_latency_ms, srt_port, srt_backup_port, failover_after_ms, slate_after_ms, failback, latency, updated_at, id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(...channelColumns(c), c.id, c.createdAt);
   }
 
   updateChannel(c: ChannelRecord): void {
     this.#stmt(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
-           stream_key = ?, ingest = ?, preview = ?, playback = ?, failover_after_ms = ?, slate_after_ms = ?, failback = ?,
-           latency = ?, updated_at = ? WHERE id = ?`,
+           stream_key = ?, ingest = ?, preview = ?, playback = ?, srt_latency_ms = ?, srt_port = ?, srt_backup_port = ?,
+           failover_after_ms = ?, slate_after_ms = ?, failback = ?, latency = ?, updated_at = ? WHERE id = ?`,
     ).run(...channelColumns(c), c.id);
   }
 
@@ -295,6 +302,14 @@ export class Store {
 
   deleteChannel(id: string): void {
     this.#stmt('DELETE FROM channels WHERE id = ?').run(id);
+  }
+
+  /** SRT ports given to channels, in use or not. */
+  usedSrtPorts(): Set<number> {
+    const rows = this.#stmt(
+      'SELECT srt_port AS p FROM channels WHERE srt_port IS NOT NULL UNION SELECT srt_backup_port FROM channels WHERE srt_backup_port IS NOT NULL',
+    ).all() as Row[];
+    return new Set(rows.map((r) => Number(r.p)));
   }
 
   countChannels(): number {

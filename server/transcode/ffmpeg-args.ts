@@ -6,7 +6,8 @@
  *   <runDir>/<trackId>/seg_00001.m4s, seg_00002.m4s, …   (the one being written: seg_N.m4s.tmp)
  *   <runDir>/<trackId>/manifest.mpd        (FFmpeg's own, unused)
  *
- * trackId: the rendition name ('720p', '480p', '360p', …) in encode mode, 'source' in passthrough, and
+ * trackId: the rendition name ('720p', '480p', '360p', …) in encode mode, 'source' in passthrough, the
+ * publisher's rendition names in passthrough-abr (several H.264 streams copied, one directory each), and
  * 'audio'. The run's track directories are made before FFmpeg starts; runDir must exist.
  *
  * Facts this relies on (FFmpeg 5.1, verified on this machine, see test/unit/ffmpeg-run.test.ts):
@@ -49,6 +50,11 @@ export interface FfmpegArgsOptions {
   /** Exit when no RTP has arrived for this long (whole seconds). Default DEFAULT_INPUT_TIMEOUT_SECONDS. */
   inputTimeoutSeconds?: number;
   hasAudio: boolean;
+  /**
+   * passthrough-abr: the input's video streams in SDP order, by rendition name (largest first).
+   * Each is copied into its own directory.
+   */
+  videoTrackIds?: readonly string[];
 }
 
 export interface FfmpegArgs {
@@ -255,6 +261,35 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
         ...dashOutput(dir, segmentSeconds, part, track),
       );
     });
+    if (hasAudio) {
+      const audio = audioTrack(ladder.audioKbps);
+      tracks.push(audio);
+      args.push(
+        '-map',
+        '0:a:0',
+        ...audioEncode(ladder.audioKbps),
+        ...dashOutput(dir, segmentSeconds, part, audio),
+      );
+    }
+  } else if (mode === 'passthrough-abr') {
+    // Every rendition's H.264 as is, each its own output: each cuts at its own keyframes, which the
+    // publisher aligns across renditions (checked by the ingest, reported when they are not).
+    const ids = opts.videoTrackIds ?? [];
+    if (ids.length === 0) throw new RangeError('passthrough-abr needs at least one video track');
+    ids.forEach((id, i) => {
+      if (!TRACK_ID.test(id) || id === AUDIO_TRACK_ID)
+        throw new RangeError(`rendition name ${id} is not a valid track id`);
+      const video: TrackSpec = { id, kind: 'video', bandwidth: 0 };
+      tracks.push(video);
+      args.push(
+        '-map',
+        `0:v:${String(i)}`,
+        '-c:v',
+        'copy',
+        ...dashOutput(dir, segmentSeconds * PASSTHROUGH_HLS_TIME_FACTOR, part, video),
+      );
+    });
+    if (new Set(ids).size !== ids.length) throw new RangeError('rendition names must be distinct');
     if (hasAudio) {
       const audio = audioTrack(ladder.audioKbps);
       tracks.push(audio);

@@ -203,27 +203,35 @@ export class FfmpegRun {
   static async start(opts: FfmpegRunOptions): Promise<FfmpegRun> {
     const runDir = path.join(opts.liveDir, opts.runId);
     await mkdir(runDir, { recursive: true });
-    const video = opts.input.tracks.find((t) => t.kind === 'video');
+    // passthrough-abr reads every video track (renditions); the other modes the first one.
+    const videos = opts.input.tracks.filter((t) => t.kind === 'video');
+    const readVideos = opts.mode === 'passthrough-abr' ? videos : videos.slice(0, 1);
+    const video = readVideos[0];
     const audio = opts.input.tracks.find((t) => t.kind === 'audio');
     if (!video) throw new MediaError('invalid_argument', 'the source has no video track');
     const videoCodec = video.codec.name === 'VP8' ? 'VP8' : video.codec.name === 'H264' ? 'H264' : undefined;
     if (!videoCodec)
       throw new MediaError('unsupported_media', `video codec ${video.codec.name} is not supported`);
+    if (readVideos.some((v) => v.codec.name !== videoCodec))
+      throw new MediaError('unsupported_media', 'every rendition must have the same video codec');
     if (audio && audio.codec.name !== 'OPUS') {
       throw new MediaError('unsupported_media', `audio codec ${audio.codec.name} is not supported`);
     }
-    const ports = await allocateUdpPorts(audio ? 2 : 1);
-    const videoPort = ports[0]!;
-    const audioPort = ports[1];
+    const ports = await allocateUdpPorts(readVideos.length + (audio ? 1 : 0));
+    const videoPorts = ports.slice(0, readVideos.length);
+    const videoPort = videoPorts[0]!;
+    const audioPort = audio ? ports[readVideos.length] : undefined;
+    const sdpVideo = (port: number): InputSdpOptions['video'] => ({
+      codec: videoCodec,
+      payloadType: VIDEO_PT,
+      clockRate: 90000 as const,
+      fmtp: videoCodec === 'H264' ? 'packetization-mode=1' : undefined,
+      port,
+    });
     const sdpOptions: InputSdpOptions = {
       address: '127.0.0.1',
-      video: {
-        codec: videoCodec,
-        payloadType: VIDEO_PT,
-        clockRate: 90000,
-        fmtp: videoCodec === 'H264' ? 'packetization-mode=1' : undefined,
-        port: videoPort,
-      },
+      video: sdpVideo(videoPort),
+      ...(videoPorts.length > 1 ? { moreVideo: videoPorts.slice(1).map((p) => sdpVideo(p)) } : {}),
     };
     if (audio && audioPort !== undefined) {
       sdpOptions.audio = {
@@ -244,6 +252,7 @@ export class FfmpegRun {
       runDir,
       inputTimeoutSeconds: INPUT_TIMEOUT_SECONDS,
       hasAudio: sdpOptions.audio !== undefined,
+      ...(opts.mode === 'passthrough-abr' ? { videoTrackIds: readVideos.map((v) => v.id) } : {}),
     });
     // The dash muxer writes into the track directories but does not make them.
     for (const t of built.tracks) await mkdir(path.join(runDir, t.id), { recursive: true });
@@ -265,7 +274,7 @@ export class FfmpegRun {
     opts.log.debug({ runId: opts.runId, args: built.args.join(' ') }, 'ffmpeg started');
     try {
       // Media sent before FFmpeg binds its ports is lost, and with it the first keyframe.
-      await waitForUdpPort(videoPort, 5000);
+      for (const p of videoPorts) await waitForUdpPort(p, 5000);
       if (audioPort !== undefined) await waitForUdpPort(audioPort, 5000);
     } catch (err) {
       await run.stop();
@@ -276,7 +285,7 @@ export class FfmpegRun {
     }
     const endpoint: RtpInputEndpoint = {
       host: '127.0.0.1',
-      tracks: [{ trackId: video.id, port: videoPort, payloadType: VIDEO_PT }],
+      tracks: readVideos.map((v, i) => ({ trackId: v.id, port: videoPorts[i]!, payloadType: VIDEO_PT })),
     };
     if (audio && audioPort !== undefined)
       endpoint.tracks.push({ trackId: audio.id, port: audioPort, payloadType: AUDIO_PT });

@@ -34,6 +34,8 @@ export interface InputSdpAudio {
 
 export interface InputSdpOptions {
   video: InputSdpVideo;
+  /** More video streams after the first (the renditions of a multi-bitrate source). */
+  moreVideo?: readonly InputSdpVideo[];
   audio?: InputSdpAudio;
   address: '127.0.0.1';
 }
@@ -54,11 +56,15 @@ function checkPayloadType(pt: number, what: string): void {
 /** Build the SDP text (CRLF line endings, as RFC 4566 asks; FFmpeg accepts it). */
 export function buildInputSdp(input: InputSdpOptions): string {
   const { video, audio, address } = input;
-  checkPort(video.port, 'video');
-  checkPayloadType(video.payloadType, 'video');
-  if (video.fmtp !== undefined && /[\r\n]/.test(video.fmtp)) {
-    throw new RangeError('video fmtp must be a single line');
+  const videos = [video, ...(input.moreVideo ?? [])];
+  for (const v of videos) {
+    checkPort(v.port, 'video');
+    checkPayloadType(v.payloadType, 'video');
+    if (v.fmtp !== undefined && /[\r\n]/.test(v.fmtp)) {
+      throw new RangeError('video fmtp must be a single line');
+    }
   }
+  const ports = [...videos.map((v) => v.port), ...(audio ? [audio.port] : [])];
   if (audio) {
     checkPort(audio.port, 'audio');
     checkPayloadType(audio.payloadType, 'audio');
@@ -66,19 +72,21 @@ export function buildInputSdp(input: InputSdpOptions): string {
       throw new RangeError('audio and video ports overlap (each uses port and port + 1)');
     }
   }
+  for (let i = 0; i < ports.length; i++)
+    for (let j = i + 1; j < ports.length; j++)
+      if (Math.abs(ports[i]! - ports[j]!) < 2)
+        throw new RangeError('two streams use overlapping ports (each uses port and port + 1)');
 
-  const lines = [
-    'v=0',
-    `o=- 0 0 IN IP4 ${address}`,
-    's=onair',
-    `c=IN IP4 ${address}`,
-    't=0 0',
-    `m=video ${String(video.port)} RTP/AVP ${String(video.payloadType)}`,
-    `a=rtpmap:${String(video.payloadType)} ${video.codec}/${String(video.clockRate)}`,
-  ];
-  const fmtp = video.fmtp?.trim();
-  if (fmtp) lines.push(`a=fmtp:${String(video.payloadType)} ${fmtp}`);
-  lines.push('a=recvonly');
+  const lines = ['v=0', `o=- 0 0 IN IP4 ${address}`, 's=onair', `c=IN IP4 ${address}`, 't=0 0'];
+  for (const v of videos) {
+    lines.push(
+      `m=video ${String(v.port)} RTP/AVP ${String(v.payloadType)}`,
+      `a=rtpmap:${String(v.payloadType)} ${v.codec}/${String(v.clockRate)}`,
+    );
+    const fmtp = v.fmtp?.trim();
+    if (fmtp) lines.push(`a=fmtp:${String(v.payloadType)} ${fmtp}`);
+    lines.push('a=recvonly');
+  }
   if (audio) {
     lines.push(
       `m=audio ${String(audio.port)} RTP/AVP ${String(audio.payloadType)}`,

@@ -297,10 +297,13 @@ void describe('channels', () => {
 });
 
 void describe('health and metrics', () => {
-  void test('/healthz answers 200 {"status":"ok"} without a token', async () => {
+  void test('/healthz answers 200 {"status":"ok"} without a token, naming the SFU engine', async () => {
     const res = await s.request('GET', '/healthz', { auth: false });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json, { status: 'ok' });
+    assert.deepEqual(res.json, {
+      status: 'ok',
+      details: { sfu: { engine: 'werift', reason: 'ONAIR_SFU=werift' } },
+    });
   });
 
   void test('/metrics is Prometheus text with channels by state and running programs', async () => {

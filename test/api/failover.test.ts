@@ -223,6 +223,10 @@ void describe('redundant ingest', () => {
     const took = Date.now() - t0;
     console.log(`  · backup on air ${took} ms after the primary's crash`);
     assert.equal(st.inputs?.switches !== undefined && st.inputs.switches >= 2, true);
+    const sw = st.inputs?.lastSwitch;
+    assert.equal(sw?.from, 'primary');
+    assert.equal(sw?.to, 'backup');
+    assert.ok(sw.gapMs !== null && sw.gapMs >= FAILOVER_MS && sw.gapMs < took + 500, `gap ${sw.gapMs} ms`);
     const after = await segmentsAfter(3);
     assert.deepEqual(
       channelFfmpegPids(),
@@ -247,8 +251,10 @@ void describe('redundant ingest', () => {
     const before = await playlist();
     const t0 = Date.now();
     await backup.vanish();
-    await onAir('slate', SLATE_MS + SEGMENT * 1000 + 3000);
+    const slated = await onAir('slate', SLATE_MS + SEGMENT * 1000 + 3000);
     console.log(`  · slate on air ${Date.now() - t0} ms after the last input's crash`);
+    const gap = slated.inputs?.lastSwitch?.gapMs ?? 0;
+    assert.ok(gap >= SLATE_MS && gap < SLATE_MS + 1000, `slate ${gap} ms after the last media`);
     const onSlate = await segmentsAfter(2);
     assert.equal(onSlate.discontinuities, before.discontinuities, 'the slate is part of the same output');
     assert.deepEqual(channelFfmpegPids(), pids);

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChannelStats } from '../../lib/api-client.ts';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { isAlive, udpPortsOf, waitFor } from '../support/procs.ts';
+import { childrenOf, isAlive, udpPortsOf, waitFor } from '../support/procs.ts';
 import { publishWhipProcess } from '../support/publisher-process.ts';
 import { watchWhepProcess, type ViewerGroup } from '../support/viewer-process.ts';
 import type { WhipPublisher } from '../support/whip-publisher.ts';
@@ -56,9 +56,15 @@ function intervals(arrivals: number[]): number[] {
   return arrivals.slice(1).map((t, i) => (t - arrivals[i]!) / 1000);
 }
 
+/** CPU seconds of the server and of its mediasoup workers (the SFU's own processes, when it runs on mediasoup). */
 function serverCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const workers = childrenOf(pid).filter((p) => p.cmdline.join(' ').includes('mediasoup-worker'));
+  let seconds = 0;
+  for (const id of [pid, ...workers.map((w) => w.pid)]) {
+    const fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return seconds;
 }
 
 before(async () => {

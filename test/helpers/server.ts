@@ -62,6 +62,8 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     if (k.startsWith('ONAIR_') || k === 'PORT' || k === 'HOST' || k === 'NODE_ENV') continue;
     env[k] = v;
   }
+  // Tests run on werift unless ONAIR_SFU picks the engine (ONAIR_SFU=mediasoup with a worker).
+  env.ONAIR_SFU = process.env.ONAIR_SFU ?? 'werift';
   // (Next's types make NODE_ENV a required key of ProcessEnv.)
   return { ...env, ...extra } as NodeJS.ProcessEnv;
 }
@@ -96,6 +98,9 @@ export class TestServer {
       ONAIR_UI: '0',
       ONAIR_LOG_LEVEL: 'info',
       NODE_ENV: 'production',
+      // RTMP and SRT listeners only where a test asks for them (they take fixed ports).
+      ONAIR_RTMP_PORT: '0',
+      ONAIR_SRT_PORT_MIN: '0',
       ...(configured === null ? {} : { ONAIR_ADMIN_TOKEN: configured }),
       ...this.#opts.env,
     });

@@ -65,6 +65,9 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
     streamKey: 'sk_test',
     ingest: [],
     preview: [],
+    srtLatencyMs: 120,
+    srtPort: null,
+    srtBackupPort: null,
     playback: 'public',
     latency: 'low',
     failoverAfterMs: 1000,
@@ -90,9 +93,13 @@ export class FakeSource implements PublisherSession {
   readonly #listeners = new Map<string, Set<RtpListener>>();
   bytes = 0;
 
-  constructor(opts: { audio?: boolean; video?: RtpCodec } = {}) {
+  /** H.264 keyframes carry this SPS (a STAP-A of SPS + IDR), as an encoder with those settings would. */
+  readonly #sps: number[] | undefined;
+
+  constructor(opts: { audio?: boolean; video?: RtpCodec; sps?: number[] } = {}) {
     const audio = opts.audio ?? true;
     const video = opts.video ?? H264;
+    this.#sps = opts.sps;
     this.codecs = { video, audio: audio ? OPUS : undefined };
     this.tracks = [
       { id: 'video', kind: 'video', codec: video, ssrc: 1111 },
@@ -112,7 +119,9 @@ export class FakeSource implements PublisherSession {
         : vp8
           ? [0x10, opts.key ? 0x00 : 0x01, 0x00, 0x00, 0x9d, 0x01, 0x2a]
           : opts.key
-            ? [0x65, 0x88, 0x84]
+            ? this.#sps
+              ? [0x18, 0, this.#sps.length, ...this.#sps, 0, 3, 0x65, 0x88, 0x84]
+              : [0x65, 0x88, 0x84]
             : [0x41, 0x9a];
     const b = Buffer.alloc(12 + payload.length);
     b[0] = 0x80;

@@ -14,8 +14,8 @@ import { ChannelHub } from '../../server/live/channel-hub.ts';
 import { createLogger } from '../../server/log.ts';
 import type { OfferSummary } from '../../server/media/sdp.ts';
 import { LiveOutput, type OutputRun } from '../../server/packager/live-output.ts';
-import type { FakeSource, FakeViewer } from '../support/fake-media.ts';
-import { FakeEncoder, FakeRouter, VP8, channelConfig } from '../support/fake-media.ts';
+import type { FakeViewer } from '../support/fake-media.ts';
+import { FakeEncoder, FakeRouter, FakeSource, VP8, channelConfig } from '../support/fake-media.ts';
 import { inspectViewerOffer } from '../../server/media/sdp.ts';
 import { handOffer } from '../support/sdp-offers.ts';
 
@@ -312,6 +312,86 @@ const VIEWER_OFFER = handOffer([
 ]);
 const VIEWER = inspectViewerOffer(VIEWER_OFFER);
 const IDR = [0x65, 0x88];
+
+void describe('ChannelHub redundant ingest', () => {
+  const SUMMARY_VP8 = { videoCodec: 'VP8', audio: {} } as unknown as OfferSummary;
+
+  void test('a backup must send the codecs on air: another video codec or no audio is refused (422)', async () => {
+    const { hub } = setup();
+    const primary = (await hub.publish('v=0', SUMMARY, 'primary')) as FakeSource;
+    primary.goLive();
+    await assert.rejects(
+      hub.publish('v=0', SUMMARY_VP8, 'backup'),
+      (err) => assertOnair('unsupported_offer')(err) && /H264 video/.test((err as Error).message),
+    );
+    await assert.rejects(hub.publish('v=0', SUMMARY_NO_AUDIO, 'backup'), assertOnair('unsupported_offer'));
+    await assert.rejects(hub.publish('v=0', SUMMARY, 'primary'), assertOnair('publisher_exists'));
+    const backup = await hub.publish('v=0', SUMMARY, 'backup');
+    assert.equal(backup.state, 'connecting');
+    await hub.close();
+  });
+
+  void test('the primary ending: the backup is on air in the same encoder run, with a failover event', async () => {
+    const { hub, encoder, output, events } = setup();
+    const primary = (await hub.publish('v=0', SUMMARY, 'primary')) as FakeSource;
+    const backup = (await hub.publish('v=0', SUMMARY, 'backup')) as FakeSource;
+    primary.goLive();
+    backup.goLive();
+    assert.equal(hub.activeInput, 'primary');
+    primary.close('DELETE');
+    await until('the backup on air', () => hub.activeInput === 'backup');
+    assert.deepEqual(encoder.calls, ['start'], 'no new run: the encoder saw one continuous input');
+    assert.equal(output.runs.length, 1);
+    assert.equal(hub.live, true);
+    const failover = events.find((e) => e.type === 'input.failover');
+    assert.match(
+      failover?.message ?? '',
+      /^backup is on air instead of primary \(primary ended; \d\.\d s without media\)$/,
+    );
+    const st = hub.stats();
+    assert.equal(st.inputs?.active, 'backup');
+    assert.equal(st.inputs?.lastSwitch?.from, 'primary');
+    assert.equal(st.inputs?.primary, null);
+    assert.equal(st.inputs?.backup?.onAir, true);
+    await hub.close();
+  });
+
+  void test('passthrough: a backup with other H.264 parameter sets starts a new run, and the event says so', async () => {
+    const { hub, encoder, events } = setup({ mode: 'passthrough' });
+    const primary = new FakeSource({ sps: [0x67, 0x42, 0xc0, 0x1f] });
+    const backup = new FakeSource({ sps: [0x67, 0x64, 0x00, 0x28] });
+    hub.attach(primary, 'primary');
+    hub.attach(backup, 'backup');
+    primary.goLive();
+    backup.goLive();
+    primary.close('ICE failed');
+    await until('the backup on air', () => hub.activeInput === 'backup');
+    assert.deepEqual(
+      encoder.calls.filter((c) => c === 'start'),
+      ['start', 'start'],
+    );
+    assert.match(
+      events.find((e) => e.type === 'input.failover')?.message ?? '',
+      /a new encoder run, with a discontinuity/,
+    );
+    await hub.close();
+  });
+
+  void test('passthrough: the same parameter sets switch seamlessly', async () => {
+    const { hub, encoder } = setup({ mode: 'passthrough' });
+    const sps = [0x67, 0x42, 0xc0, 0x1f];
+    const primary = new FakeSource({ sps });
+    const backup = new FakeSource({ sps });
+    hub.attach(primary, 'primary');
+    hub.attach(backup, 'backup');
+    primary.goLive();
+    backup.goLive();
+    primary.close('ICE failed');
+    await until('the backup on air', () => hub.activeInput === 'backup');
+    assert.deepEqual(encoder.calls, ['start']);
+    await hub.close();
+  });
+});
 
 void describe('ChannelHub viewers (WHEP)', () => {
   void test('no live publisher → publisher_not_live; then viewers are made on the live source', async () => {

@@ -58,6 +58,11 @@ describe('embedSnippets', () => {
       dash: 'https://tv.example.org/live/ch_abc/manifest.mpd',
       watch: 'https://tv.example.org/watch/ch_abc',
       embed: 'https://tv.example.org/embed/ch_abc',
+      rtmp: null,
+      rtmps: null,
+      srt: null,
+      rtmpBackup: null,
+      srtBackup: null,
     },
   };
   test('the iframe points at the embed URL with autoplay and fullscreen allowed', () => {

@@ -306,6 +306,8 @@ void describe('FailoverSource', () => {
     const firstBackup = out.find((o) => o.kind === 'video' && o.at > lastPrimary.at)!;
     assert.ok(firstBackup.at - lastPrimary.at <= 1100, 'switched within the detection time');
     assert.equal(firstBackup.key, true, 'the output resumes on a keyframe');
+    assert.equal(sw.lastSwitch?.gapMs, firstBackup.at - lastPrimary.at, 'the gap as the stats report it');
+    assert.equal(sw.lastSwitch?.at, firstBackup.at);
     run(1000, [backup]);
     assertContinuous(out);
     // Timestamps follow the wall clock across the switch: the gap is the silence, not more.
@@ -344,7 +346,10 @@ void describe('FailoverSource', () => {
     run(1000, []);
     assert.equal(slates.length, 1, 'the slate is started as soon as the last input fails');
     const slate = slates[0]!.goLive();
-    run(1200, [slate], 10);
+    // The slate counts from the primary's last packet, though its end was known at once.
+    run(900, [slate], 10);
+    assert.notEqual(sw.active, 'slate', 'no slate before slateAfterMs without media');
+    run(300, [slate], 10);
     assert.equal(sw.active, 'slate');
     assert.equal(switches.at(-1)!.to, 'slate');
     const back = new Input('p2', 3000).goLive();
@@ -355,6 +360,25 @@ void describe('FailoverSource', () => {
     assertContinuous(out);
     assert.ok(sw.slateMs > 0);
     assert.deepEqual(events, ['active'], 'one active session through it all: the encoder never stopped');
+  });
+
+  void test('a new publisher in the role on air, before the slate: on air through a switch, the stream continuous', () => {
+    const { sw, out, listen, run } = setup();
+    listen();
+    const first = new Input('p', 1000).goLive();
+    sw.setInput('primary', first);
+    run(1000, [first]);
+    first.close('DELETE');
+    run(300, []);
+    const second = new Input('p2', 5000).goLive();
+    sw.setInput('primary', second);
+    run(1500, [second]);
+    assert.equal(sw.active, 'primary');
+    assert.ok(
+      out.filter((o) => o.kind === 'video' && o.at > 1_001_300).length > 10,
+      'the new publisher is on air',
+    );
+    assertContinuous(out);
   });
 
   void test('without a slate the output goes idle when the last input ends', () => {

@@ -54,6 +54,67 @@ describe('buildFfmpegArgs goldens', () => {
       await golden(`ffmpeg-${name}.json`, JSON.stringify(build(ladder, mode, seg, audio), null, 2) + '\n');
     });
   }
+  test('passthrough-abr: three renditions copied, each its own output, and audio', async () => {
+    const built = buildFfmpegArgs({
+      ladder: LADDERS['720p'],
+      mode: 'passthrough-abr',
+      segmentSeconds: 2,
+      sdpPath: `${RUN_DIR}/input.sdp`,
+      runDir: RUN_DIR,
+      hasAudio: true,
+      videoTrackIds: ['1080p', '720p', '360p'],
+    });
+    await golden('ffmpeg-passthrough-abr.json', JSON.stringify(built, null, 2) + '\n');
+    assert.deepEqual(
+      built.tracks.map((t) => t.id),
+      ['1080p', '720p', '360p', 'audio'],
+    );
+    assert.ok(!built.args.includes('libx264'), 'nothing is encoded');
+    assert.equal(built.args.filter((a) => a === 'copy').length, 3);
+  });
+  test('passthrough-abr refuses no renditions, bad or repeated names', () => {
+    const opts = {
+      ladder: LADDERS['720p'],
+      mode: 'passthrough-abr' as const,
+      segmentSeconds: 2,
+      sdpPath: `${RUN_DIR}/input.sdp`,
+      runDir: RUN_DIR,
+      hasAudio: false,
+    };
+    assert.throws(() => buildFfmpegArgs({ ...opts, videoTrackIds: [] }), RangeError);
+    assert.throws(() => buildFfmpegArgs({ ...opts, videoTrackIds: ['a/b'] }), RangeError);
+    assert.throws(() => buildFfmpegArgs({ ...opts, videoTrackIds: ['audio'] }), RangeError);
+    assert.throws(() => buildFfmpegArgs({ ...opts, videoTrackIds: ['hd', 'hd'] }), RangeError);
+  });
+  test('input SDP with several video streams', () => {
+    const sdp = buildInputSdp({
+      address: '127.0.0.1',
+      video: { codec: 'H264', payloadType: 96, clockRate: 90000, fmtp: 'packetization-mode=1', port: 40000 },
+      moreVideo: [
+        { codec: 'H264', payloadType: 96, clockRate: 90000, fmtp: 'packetization-mode=1', port: 40002 },
+        { codec: 'H264', payloadType: 96, clockRate: 90000, fmtp: 'packetization-mode=1', port: 40004 },
+      ],
+      audio: { codec: 'opus', payloadType: 111, clockRate: 48000, channels: 2, port: 40006 },
+    });
+    assert.deepEqual(
+      sdp.split('\r\n').filter((l) => l.startsWith('m=')),
+      [
+        'm=video 40000 RTP/AVP 96',
+        'm=video 40002 RTP/AVP 96',
+        'm=video 40004 RTP/AVP 96',
+        'm=audio 40006 RTP/AVP 111',
+      ],
+    );
+    assert.throws(
+      () =>
+        buildInputSdp({
+          address: '127.0.0.1',
+          video: { codec: 'H264', payloadType: 96, clockRate: 90000, port: 40000 },
+          moreVideo: [{ codec: 'H264', payloadType: 96, clockRate: 90000, port: 40001 }],
+        }),
+      RangeError,
+    );
+  });
 });
 
 describe('buildFfmpegArgs', () => {

@@ -1,0 +1,151 @@
+/**
+ * RTMP ingest figures (part of npm run bench): FFmpeg as the encoder, the way
+ * OBS publishes (server URL + stream key, 720p30 H.264 + AAC, 2 s keyframes).
+ *
+ *   - RTMP connect → first segment listed in the live media playlist, for an
+ *     encode channel (720p ladder) and a passthrough channel
+ *   - CPU of one running RTMP channel: the onair process plus its FFmpeg children
+ *     (remuxer, encoder or packager), passthrough against encode; the encoder
+ *     process (the publisher's FFmpeg) is not counted
+ *
+ * Bounded: BENCH_RTMP_RUNS sessions per mode (default 3) and one CPU window of
+ * BENCH_RTMP_CPU_SECONDS (default 20) per mode.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { startServer, type TestServer } from '../test/helpers/server.ts';
+import { pushRtmp, type Push } from '../test/support/ffmpeg-push.ts';
+import { childrenOf } from '../test/support/procs.ts';
+import { median } from './median.ts';
+
+const RUNS = Number(process.env.BENCH_RTMP_RUNS ?? 3);
+const CPU_SECONDS = Number(process.env.BENCH_RTMP_CPU_SECONDS ?? 20);
+const SEGMENT_SECONDS = 2;
+
+type Mode = 'encode' | 'passthrough';
+
+interface ChannelJson {
+  id: string;
+  streamKey: string;
+  urls: { rtmp: string | null };
+}
+
+export interface RtmpBenchResult {
+  connectToFirstSegmentMs: Record<Mode, { samples: number[]; median: number }>;
+  /** Cores one running channel uses (onair process + its FFmpeg children), by part. */
+  channelCores: Record<Mode, { total: number; onair: number; ffmpeg: number }>;
+  /** Passthrough CPU as a fraction of encode CPU. */
+  passthroughShareOfEncode: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU seconds (user + system) a process has used, or 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function api<T>(s: TestServer, method: string, p: string, body?: unknown): Promise<T> {
+  const r = await s.api<T>(method, p, body);
+  if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+/** Starts a channel and an RTMP push; resolves once the first segment is listed. */
+async function firstSegment(s: TestServer, mode: Mode): Promise<{ ms: number; ch: ChannelJson; push: Push }> {
+  const ch = await api<ChannelJson>(s, 'POST', '/api/v1/channels', {
+    name: `bench rtmp ${mode}`,
+    mode,
+    segmentSeconds: SEGMENT_SECONDS,
+  });
+  await api(s, 'POST', `/api/v1/channels/${ch.id}/start`);
+  const t0 = Date.now();
+  const push = pushRtmp(`${ch.urls.rtmp!}/${ch.streamKey}`, { gopSeconds: SEGMENT_SECONDS });
+  const track = mode === 'encode' ? '720p' : 'source';
+  const deadline = t0 + 30_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${s.url}/live/${ch.id}/${track}.m3u8`);
+    const text = res.ok ? await res.text() : '';
+    if (text.includes('.m4s')) return { ms: Date.now() - t0, ch, push };
+    await sleep(50);
+  }
+  await push.kill();
+  throw new Error(`no ${mode} segment within 30 s: ${push.stderr}`);
+}
+
+async function stopChannel(s: TestServer, ch: ChannelJson, push: Push): Promise<void> {
+  await push.kill();
+  await api(s, 'POST', `/api/v1/channels/${ch.id}/stop`);
+  await api(s, 'DELETE', `/api/v1/channels/${ch.id}`);
+}
+
+export async function rtmpBench(log: (line: string) => void): Promise<RtmpBenchResult> {
+  const rtmpPort = await freeTcpPort();
+  const s = await startServer({ env: { ONAIR_RTMP_PORT: String(rtmpPort), ONAIR_SRT_PORT_MIN: '0' } });
+  const serverPid = s.pid!;
+  const result: Partial<RtmpBenchResult> = {
+    connectToFirstSegmentMs: {} as never,
+    channelCores: {} as never,
+  };
+  try {
+    for (const mode of ['passthrough', 'encode'] as const) {
+      const samples: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = await firstSegment(s, mode);
+        samples.push(r.ms);
+        await stopChannel(s, r.ch, r.push);
+        await sleep(2000); // a quiet machine for the next run
+      }
+      result.connectToFirstSegmentMs![mode] = { samples, median: median(samples) };
+      log(`RTMP connect → first segment (${mode}): median ${median(samples)} ms [${samples.join(', ')}]`);
+    }
+    for (const mode of ['passthrough', 'encode'] as const) {
+      const r = await firstSegment(s, mode);
+      await sleep(4000); // past the start-up burst
+      const children = () => childrenOf(serverPid).filter((p) => p.comm === 'ffmpeg');
+      const pids = children().map((p) => p.pid);
+      const onair0 = cpuSeconds(serverPid);
+      const ff0 = pids.map(cpuSeconds);
+      const wall0 = Date.now();
+      await sleep(CPU_SECONDS * 1000);
+      const wall = (Date.now() - wall0) / 1000;
+      const onair = (cpuSeconds(serverPid) - onair0) / wall;
+      const ffmpeg = pids.reduce((n, pid, i) => n + (cpuSeconds(pid) - ff0[i]!), 0) / wall;
+      const round = (x: number) => Math.round(x * 1000) / 1000;
+      result.channelCores![mode] = {
+        total: round(onair + ffmpeg),
+        onair: round(onair),
+        ffmpeg: round(ffmpeg),
+      };
+      log(
+        `RTMP ${mode} channel CPU: ${(onair + ffmpeg).toFixed(2)} cores (onair ${onair.toFixed(2)}, ` +
+          `${pids.length} FFmpeg ${ffmpeg.toFixed(2)}) over ${wall.toFixed(0)} s`,
+      );
+      await stopChannel(s, r.ch, r.push);
+      await sleep(2000);
+    }
+    const cores = result.channelCores!;
+    result.passthroughShareOfEncode =
+      Math.round((cores.passthrough.total / cores.encode.total) * 1000) / 1000;
+    log(`passthrough uses ${(result.passthroughShareOfEncode * 100).toFixed(0)} % of the CPU of encode`);
+    return result as RtmpBenchResult;
+  } finally {
+    await s.dispose();
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * A running channel's SRT input: a listener on the channel's own UDP port
+ * (srt-live-transmit from the SRT project, the reference implementation), the
+ * stream key as the SRT passphrase (AES, enforced: a caller with another key or
+ * none is rejected in the handshake, before any media). One caller at a time:
+ * the listener stops listening once a caller is in, and starts again when it
+ * leaves. Its MPEG-TS goes through a remuxer (rtp-remuxer.ts) into a source.
+ *
+ * Rejected handshakes are counted; past the limit the port is closed for the rest
+ * of the minute. Transport figures (packets lost, retransmitted, RTT) come from
+ * srt-live-transmit's JSON statistics.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { IngestRole } from '../../lib/schemas.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
+import type { Logger } from '../log.ts';
+import type { MediaSource } from '../media/source.ts';
+import { TsProgramReader } from './mpegts.ts';
+import { RemuxFeed } from './remux-feed.ts';
+import { RemuxSource } from './remux-source.ts';
+import { trackChild } from './rtp-remuxer.ts';
+
+export interface SrtListenerOptions {
+  host: string;
+  port: number;
+  /** The input this port feeds: the channel's primary or its backup. */
+  role: IngestRole;
+  /** The stream key: the SRT passphrase (10–79 characters). */
+  passphrase: string;
+  latencyMs: number;
+  transmitPath: string;
+  ffmpegPath: string;
+  log: Logger;
+  attach: (source: MediaSource, role: IngestRole) => void;
+  /** Rejected handshakes per minute before the port closes until the minute is over. */
+  failureLimitPerMinute: number;
+  /** Milliseconds before listening again after a caller left (default 300). */
+  relistenMs?: number;
+}
+
+/** The argv of srt-live-transmit for a channel's listener: SRT in, MPEG-TS on stdout, stats on fd 3. */
+export function buildSrtListenerArgs(o: {
+  host: string;
+  port: number;
+  passphrase: string;
+  latencyMs: number;
+}): string[] {
+  const host = o.host === '0.0.0.0' || o.host === '::' ? '' : o.host;
+  const query = new URLSearchParams({
+    mode: 'listener',
+    latency: String(o.latencyMs),
+    passphrase: o.passphrase,
+    enforced_encryption: 'yes',
+  });
+  return [
+    '-a:no', // one caller, then exit: onair listens again
+    '-s:250', // statistics every 250 packets
+    '-pf:json',
+    '-statsout:/dev/fd/3', // its own pipe: log lines on stderr can split a line
+    '-loglevel:warn',
+    `srt://${host}:${String(o.port)}?${query.toString()}`,
+    'file://con',
+  ];
+}
+
+/** What srt-live-transmit's JSON statistics line says about the receiving side. */
+export function parseSrtStats(
+  line: string,
+): { lost: number; retransmitted: number; dropped: number; rttMs: number | undefined } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const j = JSON.parse(line) as {
+      recv?: { packetsLost?: number; packetsRetransmitted?: number; packetsDropped?: number };
+      link?: { rtt?: number };
+    };
+    if (!j.recv) return undefined;
+    return {
+      lost: j.recv.packetsLost ?? 0,
+      retransmitted: j.recv.packetsRetransmitted ?? 0,
+      dropped: j.recv.packetsDropped ?? 0,
+      rttMs: j.link?.rtt,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+const PROGRAM_TIMEOUT_MS = 5000;
+
+/**
+ * Whether a process is an SRT listener on `port` left behind by an onair that
+ * died without stopping it (killed, crashed): srt-live-transmit waiting for a
+ * caller writes nothing, so it never notices its parent is gone, and it holds
+ * the port. Orphans are re-parented to init (or a subreaper that is not onair).
+ */
+export function isOrphanedListener(
+  p: { cmdline: readonly string[]; ppid: number; parentComm: string | undefined },
+  port: number,
+): boolean {
+  if (!(p.cmdline[0] ?? '').endsWith('srt-live-transmit')) return false;
+  const listens = p.cmdline.some(
+    (a) => a.startsWith('srt://') && a.includes(`:${String(port)}?`) && a.includes('mode=listener'),
+  );
+  return listens && (p.ppid === 1 || p.parentComm === undefined || !p.parentComm.startsWith('node'));
+}
+
+/** Ends orphaned SRT listeners on `port` (Linux /proc; elsewhere nothing is found). */
+function reapOrphanedListeners(port: number, log: Logger): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return;
+  }
+  const comm = (pid: number | string): string | undefined => {
+    try {
+      return readFileSync(`/proc/${String(pid)}/comm`, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  for (const pid of pids) {
+    if (!comm(pid)?.startsWith('srt-live')) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (!isOrphanedListener({ cmdline, ppid, parentComm: comm(ppid) }, port)) continue;
+      process.kill(Number(pid), 'SIGKILL');
+      log.warn({ pid: Number(pid), port }, 'ended an SRT listener left behind by an earlier run');
+    } catch {
+      continue;
+    }
+  }
+}
+
+export class SrtListener {
+  readonly #opts: SrtListenerOptions;
+  readonly #failures: RateLimiter;
+  #child: ChildProcess | undefined;
+  #feed: RemuxFeed | undefined;
+  #source: RemuxSource | undefined;
+  #restart: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** The listener program cannot run (missing): no restarts. */
+  #broken = false;
+  /** Listeners an earlier onair left on the port were looked for (once). */
+  #reaped = false;
+  rejected = 0;
+
+  constructor(opts: SrtListenerOptions) {
+    this.#opts = opts;
+    this.#failures = new RateLimiter(opts.failureLimitPerMinute, 60_000);
+  }
+
+  get listening(): boolean {
+    return this.#child !== undefined && this.#feed === undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  start(): void {
+    if (this.#closed || this.#broken || this.#child) return;
+    const o = this.#opts;
+    if (!this.#reaped) {
+      this.#reaped = true;
+      reapOrphanedListeners(o.port, o.log);
+    }
+    const child = spawn(o.transmitPath, buildSrtListenerArgs(o), {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    child.once('error', (err) => {
+      this.#broken = true;
+      o.log.error({ err }, `cannot run ${o.transmitPath}: SRT ingest is off for this channel`);
+    });
+    if (child.pid !== undefined) trackChild(child);
+    const lines = (stream: NodeJS.ReadableStream | null | undefined) => {
+      let pending = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        pending += chunk;
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          this.#line(pending.slice(0, nl).trim());
+          pending = pending.slice(nl + 1);
+        }
+        if (pending.length > 16384) pending = pending.slice(-16384);
+      });
+    };
+    lines(child.stderr);
+    lines(child.stdio[3] as NodeJS.ReadableStream | null);
+    const reader = new TsProgramReader();
+    let programTimer: NodeJS.Timeout | undefined;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (!this.#feed) {
+        // A caller is in.
+        const feed = new RemuxFeed({
+          name: 'source',
+          ffmpegPath: o.ffmpegPath,
+          log: o.log.child({ srt: o.port }),
+          disconnect: () => child.kill('SIGTERM'),
+        });
+        this.#feed = feed;
+        feed.transport = { packetsLost: 0, packetsRetransmitted: 0, packetsDropped: 0, rttMs: undefined };
+        programTimer = setTimeout(() => feed.close('no MPEG-TS program arrived'), PROGRAM_TIMEOUT_MS);
+        o.log.info({ port: o.port, role: o.role }, 'SRT caller connected');
+      }
+      const feed = this.#feed;
+      if (feed.ended) return;
+      feed.write(chunk);
+      if (this.#source) return;
+      const program = reader.push(chunk);
+      if (!program) return;
+      clearTimeout(programTimer);
+      if (program.video !== 'H264') {
+        feed.close(
+          program.video === undefined
+            ? 'the SRT stream has no video'
+            : `SRT video must be H.264 (got ${program.video})`,
+        );
+        return;
+      }
+      feed.start('mpegts', program.audio !== undefined);
+      const source = new RemuxSource({ kind: 'srt', feeds: [feed], multiBitrate: false, log: o.log });
+      this.#source = source;
+      feed.on('ended', (reason) => source.close(reason));
+      try {
+        o.attach(source, o.role);
+      } catch (err) {
+        o.log.info({ err }, 'SRT caller refused');
+        source.close(`refused: ${(err as Error).message}`);
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(programTimer);
+      if (this.#child === child) this.#child = undefined;
+      const feed = this.#feed;
+      this.#feed = undefined;
+      this.#source = undefined;
+      feed?.close('the SRT caller disconnected');
+      this.#scheduleStart(this.#opts.relistenMs ?? 300);
+    });
+  }
+
+  #line(line: string): void {
+    if (!line) return;
+    const stats = parseSrtStats(line);
+    if (stats) {
+      const t = this.#feed?.transport;
+      if (t) {
+        t.packetsLost += stats.lost;
+        t.packetsRetransmitted += stats.retransmitted;
+        t.packetsDropped += stats.dropped;
+        t.rttMs = stats.rttMs;
+      }
+      return;
+    }
+    if (line.includes('rsp(REJECT)')) {
+      this.rejected++;
+      this.#failures.hit('srt');
+      this.#opts.log.info({ port: this.#opts.port, line }, 'SRT caller rejected');
+      if (this.#failures.isLimited('srt')) {
+        this.#opts.log.warn(
+          { port: this.#opts.port },
+          'too many rejected SRT callers: the port closes for a while',
+        );
+        this.#stopChild();
+      }
+    }
+  }
+
+  #stopChild(): void {
+    this.#child?.kill('SIGTERM');
+  }
+
+  #scheduleStart(delayMs: number): void {
+    if (this.#closed || this.#restart) return;
+    const wait = this.#failures.isLimited('srt') ? this.#failures.retryAfterSeconds('srt') * 1000 : delayMs;
+    this.#restart = setTimeout(() => {
+      this.#restart = undefined;
+      this.start();
+    }, wait);
+    this.#restart.unref();
+  }
+
+  /** Stops listening, drops the caller, ends the source. Resolves once the processes are gone. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#restart) clearTimeout(this.#restart);
+    const child = this.#child;
+    const feed = this.#feed;
+    this.#source?.close('channel stopped');
+    feed?.close('channel stopped');
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(kill);
+    }
+    await feed?.closed();
+  }
+}

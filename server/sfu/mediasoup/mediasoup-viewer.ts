@@ -1,0 +1,194 @@
+/**
+ * A WebRTC viewer (WHEP) on mediasoup: a WebRtcTransport with a Consumer per
+ * track of the feed (feed.ts) that carries the channel's source on the
+ * payload types this viewer offered. The worker encrypts, sends, answers NACKs
+ * from its own buffer and turns the viewer's PLI/FIR into a keyframe request
+ * of the feed's producer. Changing the source needs no renegotiation: the feed
+ * continues on the same SSRC.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../log.ts';
+import type { MediaSource } from '../../media/source.ts';
+import { TypedEmitter } from '../../media/typed-emitter.ts';
+import type { ViewerEvents, ViewerSession, ViewerState, ViewerStats } from '../engine.ts';
+import type { Feed } from './feed.ts';
+import type { Consumer, WebRtcTransport } from './mediasoup-api.ts';
+import {
+  consumerCapabilities,
+  offerDtlsParameters,
+  parseOffer,
+  viewerAnswer,
+  type AnsweredConsumer,
+  type ViewerTrackPlan,
+} from './sdp-translation.ts';
+import type { TransportFactory } from './worker-pool.ts';
+
+export interface MediasoupViewerOptions {
+  log: Logger;
+  feed: Feed;
+  transports: TransportFactory;
+  connectTimeoutMs?: number;
+  disconnectTimeoutMs?: number;
+  /** How often consumer figures are read from the worker. */
+  statsEveryMs?: number;
+}
+
+export class MediasoupViewer implements ViewerSession {
+  readonly id = randomBytes(16).toString('base64url');
+  answer = '';
+  state: ViewerState = 'connecting';
+  connectedSince: number | undefined;
+
+  readonly #opts: MediasoupViewerOptions;
+  readonly #feed: Feed;
+  readonly #events: TypedEmitter<ViewerEvents>;
+  readonly #consumers: Consumer[] = [];
+  readonly #figures = { packetsSent: 0, bytesSent: 0, packetsNacked: 0, keyframeRequests: 0 };
+  #transport: WebRtcTransport | undefined;
+  #source: MediaSource | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #disconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: MediasoupViewerOptions) {
+    this.#opts = opts;
+    // The feed comes acquired for this viewer; close() releases it.
+    this.#feed = opts.feed;
+    this.#events = new TypedEmitter((err) => opts.log.error({ err }, 'viewer listener failed'));
+  }
+
+  get source(): MediaSource | undefined {
+    return this.#source;
+  }
+
+  async negotiate(offerSdp: string, tracks: readonly ViewerTrackPlan[], source: MediaSource): Promise<void> {
+    const offer = parseOffer(offerSdp);
+    const transport = await this.#opts.transports.webRtcTransport(this.#feed.router, 'viewer');
+    this.#transport = transport;
+    transport.on('dtlsstatechange', (s) => this.#onDtlsState(s));
+    transport.on('icestatechange', (s) => this.#onIceState(s));
+    transport.on('routerclose', () => this.close('the SFU worker closed; reconnect'));
+    await transport.connect({ dtlsParameters: offerDtlsParameters(offer) });
+    const answered: AnsweredConsumer[] = [];
+    for (const t of tracks) {
+      const producerId = this.#feed.producerId(t.kind);
+      if (!producerId) continue;
+      const consumer = await transport.consume({
+        producerId,
+        rtpCapabilities: consumerCapabilities(offer, t),
+        // mediasoup keeps NACK feedback only with RTX enabled; with no RTX codec offered in the
+        // capabilities, the worker resends lost packets on the media SSRC itself.
+        enableRtx: true,
+      });
+      this.#consumers.push(consumer);
+      answered.push({ track: t, rtpParameters: consumer.rtpParameters });
+    }
+    this.answer = viewerAnswer(offer, answered, transport, this.id);
+    this.setSource(source);
+    const connectTimeout = this.#opts.connectTimeoutMs ?? 15_000;
+    this.#timers.push(
+      setTimeout(() => {
+        if (this.state === 'connecting')
+          this.close(`ICE did not connect within ${Math.round(connectTimeout / 1000)} s`);
+      }, connectTimeout),
+    );
+    const every = this.#opts.statsEveryMs ?? 1000;
+    const poll = setInterval(() => void this.#readStats(), every);
+    poll.unref();
+    this.#timers.push(poll);
+  }
+
+  async #readStats(): Promise<void> {
+    let sent = 0;
+    let bytes = 0;
+    let nacks = 0;
+    let keyframes = 0;
+    for (const c of this.#consumers) {
+      if (c.closed) continue;
+      const stats = await c.getStats().catch(() => []);
+      for (const s of stats) {
+        if (s.type !== 'outbound-rtp') continue;
+        sent += s.packetCount ?? 0;
+        bytes += s.byteCount ?? 0;
+        nacks += s.nackPacketCount ?? s.nackCount ?? 0;
+        keyframes += (s.pliCount ?? 0) + (s.firCount ?? 0);
+      }
+    }
+    Object.assign(this.#figures, {
+      packetsSent: sent,
+      bytesSent: bytes,
+      packetsNacked: nacks,
+      keyframeRequests: keyframes,
+    });
+  }
+
+  setSource(source: MediaSource | undefined): boolean {
+    if (this.state === 'closed') return false;
+    if (source && !this.#feed.accepts(source)) return false;
+    this.#source = source;
+    return this.#feed.setSource(source);
+  }
+
+  #onDtlsState(state: string): void {
+    if (this.state === 'closed') return;
+    if (state === 'connected' && this.state === 'connecting') {
+      this.state = 'connected';
+      this.connectedSince = Date.now();
+      // First figures soon after media starts, then every second.
+      const first = setTimeout(() => void this.#readStats(), 250);
+      first.unref();
+      this.#timers.push(first);
+      this.#events.emit('connected');
+    } else if (state === 'failed' || state === 'closed') {
+      this.close(`DTLS ${state}`);
+    }
+  }
+
+  #onIceState(state: string): void {
+    if (this.state === 'closed') return;
+    if (state === 'connected' || state === 'completed') {
+      if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
+      this.#disconnectTimer = undefined;
+    } else if (state === 'disconnected') {
+      // mediasoup reports a viewer that stopped answering consent checks as disconnected.
+      this.#disconnectTimer ??= setTimeout(
+        () => this.close('ICE disconnected'),
+        this.#opts.disconnectTimeoutMs ?? 5000,
+      );
+    } else if (state === 'closed') {
+      this.close('ICE closed');
+    }
+  }
+
+  stats(): ViewerStats {
+    return {
+      state: this.state,
+      connectedSince: this.connectedSince,
+      packetsSent: this.#figures.packetsSent,
+      bytesSent: this.#figures.bytesSent,
+      // The worker queues what the socket cannot take; it does not count drops per consumer.
+      packetsDropped: 0,
+      packetsNacked: this.#figures.packetsNacked,
+      keyframeRequests: this.#figures.keyframeRequests,
+    };
+  }
+
+  on<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
+    this.#events.on(event, listener);
+  }
+
+  off<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
+    this.#events.off(event, listener);
+  }
+
+  /** Closes the transport (and its consumers) and lets go of the feed. Idempotent. */
+  close(reason = 'closed'): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const t of this.#timers) clearInterval(t);
+    if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
+    this.#transport?.close();
+    this.#feed.release();
+    this.#events.emit('closed', reason);
+    this.#events.removeAll();
+  }
+}
