@@ -111,7 +111,9 @@ test('real-time playback over WHEP: raw viewer, watch page, embed and console pr
 
     await test.step('3. a bare WHEP viewer: the first frame fast, frames keep coming, audio arrives', async () => {
       if (!channel) throw new Error('no channel');
-      await viewer.goto('/console/sign-in');
+      // A same-origin page without React: the viewer replaces the page's body, which would break a
+      // React page still hydrating (error #418).
+      await viewer.goto('/healthz');
       // In a background tab Chromium holds back video frame callbacks: the first frame would read late.
       await viewer.bringToFront();
       const r = await watchWhepInPage(viewer, channel.urls.whep);
