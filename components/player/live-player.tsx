@@ -12,10 +12,14 @@ import { SeekBar } from './seek-bar.tsx';
 import {
   delayLabel,
   detectCapabilities,
+  firstVariantUri,
+  isLowLatencyManifest,
   PROTOCOL_LABELS,
   parseProtocol,
   renditionLabel,
   selectEngine,
+  STANDARD_DASH_DELAY_SEGMENTS,
+  STANDARD_HLS_SYNC_SEGMENTS,
   type PlaybackEngine,
   type Protocol,
 } from './select-engine.ts';
@@ -267,8 +271,11 @@ export function LivePlayer({
       setEngineName(engine);
       video.muted = muted;
       try {
+        const lowLatency = await offersLowLatency(src, await res.text());
+        if (cancelled) return;
         engineRef.current = await createEngine(engine, video, src, fail, {
           dvr: isMedia,
+          lowLatency,
           autoplay,
           onBlocked: () => setNeedsTap(true),
         });
@@ -508,12 +515,28 @@ async function refusal(res: Response): Promise<string> {
   }
 }
 
+/**
+ * Whether a stream offers low latency: an MPD says so itself; an HLS master does not, so its first
+ * rendition's playlist is read (LL-HLS lists parts). Unknown (unreachable): assume it does.
+ */
+async function offersLowLatency(src: string, manifest: string): Promise<boolean> {
+  if (isLowLatencyManifest(manifest)) return true;
+  const variant = firstVariantUri(manifest);
+  if (variant === undefined) return false;
+  try {
+    const res = await fetch(new URL(variant, new URL(src, window.location.href)), { cache: 'no-store' });
+    return res.ok ? isLowLatencyManifest(await res.text()) : true;
+  } catch {
+    return true;
+  }
+}
+
 async function createEngine(
   engine: PlaybackEngine,
   video: HTMLVideoElement,
   src: string,
   fail: (why: string) => void,
-  opts: { dvr: boolean; autoplay?: boolean; onBlocked?: () => void },
+  opts: { dvr: boolean; lowLatency: boolean; autoplay?: boolean; onBlocked?: () => void },
 ): Promise<EngineHandle> {
   if (engine === 'unsupported')
     throw new Error('This browser cannot play this stream. Try another browser or the other protocol.');
@@ -545,10 +568,12 @@ async function createEngine(
   }
   if (engine === 'hls.js') {
     const Hls = (await import('hls.js')).default;
+    const standardLive = !opts.dvr && !opts.lowLatency;
     const hls = new Hls({
-      // LL-HLS playlists: parts and blocking reloads, PART-HOLD-BACK behind live; others: the
-      // playlist's HOLD-BACK (3 segments). A liveSync* setting here would override both.
-      lowLatencyMode: true,
+      // LL-HLS playlists: parts and blocking reloads, PART-HOLD-BACK behind live. A standard live
+      // window: a fixed number of segments behind its end (this overrides the playlist's HOLD-BACK).
+      lowLatencyMode: opts.lowLatency,
+      ...(standardLive ? { liveSyncDurationCount: STANDARD_HLS_SYNC_SEGMENTS } : {}),
       // Near live, play up to 10 % faster to hold the target delay (not in a DVR window).
       maxLiveSyncPlaybackRate: opts.dvr ? 1 : 1.1,
       manifestLoadingMaxRetry: 2,
@@ -596,9 +621,17 @@ async function createEngine(
   const dashjs = await import('dashjs');
   const player = dashjs.MediaPlayer().create();
   // Low-latency MPDs (chunked segments) carry their latency target in a ServiceDescription, which
-  // dash.js applies with catch-up; others their suggestedPresentationDelay (3 segments).
+  // dash.js applies with catch-up; a standard live window plays a fixed number of segments behind
+  // the live edge (its suggestedPresentationDelay of 3 segments is for other players); a DVR window
+  // its suggestedPresentationDelay.
+  const standardLive = !opts.dvr && !opts.lowLatency;
   player.updateSettings({
-    streaming: { delay: { useSuggestedPresentationDelay: true }, retryAttempts: { MPD: 2 } },
+    streaming: {
+      delay: standardLive
+        ? { useSuggestedPresentationDelay: false, liveDelayFragmentCount: STANDARD_DASH_DELAY_SEGMENTS }
+        : { useSuggestedPresentationDelay: true },
+      retryAttempts: { MPD: 2 },
+    },
   });
   player.on(dashjs.MediaPlayer.events.ERROR, () =>
     fail('The stream stopped. It will resume when the channel is back.'),

@@ -65,3 +65,29 @@ export function delayLabel(protocol: Protocol, seconds: number): string {
     return seconds < 1 ? `${Math.round(seconds * 1000)} ms delay` : `${seconds.toFixed(1)} s delay`;
   return `${seconds.toFixed(1)} s behind live`;
 }
+
+/**
+ * Standard-latency streams (whole segments only): our players sit this many segments behind the
+ * newest listed one. Lower than the playlists' own hold-back (three target durations, which other
+ * players honour), so the watch page is within three segment durations of real time although the
+ * newest segment is up to one playlist refresh old when playback starts.
+ */
+export const STANDARD_HLS_SYNC_SEGMENTS = 2;
+/** dash.js computes the live edge from the clock (no refresh lag): a little more margin. */
+export const STANDARD_DASH_DELAY_SEGMENTS = 2.5;
+
+/** The first variant's URI of an HLS master playlist (a media playlist: undefined). */
+export function firstVariantUri(master: string): string | undefined {
+  const lines = master.split(/\r?\n/);
+  const i = lines.findIndex((l) => l.startsWith('#EXT-X-STREAM-INF'));
+  if (i < 0) return undefined;
+  return lines
+    .slice(i + 1)
+    .find((l) => l.trim() !== '' && !l.startsWith('#'))
+    ?.trim();
+}
+
+/** An LL-HLS media playlist (parts) or a low-latency MPD (chunked segments available early). */
+export function isLowLatencyManifest(text: string): boolean {
+  return /^#EXT-X-PART-INF:/m.test(text) || /availabilityTimeOffset=|<ServiceDescription[\s>]/.test(text);
+}

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
   delayLabel,
+  firstVariantUri,
+  isLowLatencyManifest,
   parseFlag,
   parseProtocol,
   renditionLabel,
@@ -52,4 +55,14 @@ test('rendition labels', () => {
   assert.equal(renditionLabel(720, 3_128_000), '720p · 3.1 Mbit/s');
   assert.equal(renditionLabel(360, 800_000), '360p · 800 kbit/s');
   assert.equal(renditionLabel(undefined, 128_000), '128 kbit/s');
+});
+
+test('low latency is recognised from the manifests the origin renders (golden files)', () => {
+  const golden = (name: string) => readFileSync(new URL(`../golden/${name}`, import.meta.url), 'utf8');
+  assert.equal(isLowLatencyManifest(golden('ll-720p.m3u8')), true);
+  assert.equal(isLowLatencyManifest(golden('ll.mpd')), true);
+  assert.equal(isLowLatencyManifest(golden('live-720p.m3u8')), false);
+  assert.equal(isLowLatencyManifest(golden('live.mpd')), false);
+  assert.equal(firstVariantUri(golden('master.m3u8')), '720p.m3u8');
+  assert.equal(firstVariantUri(golden('live-720p.m3u8')), undefined);
 });
