@@ -54,6 +54,7 @@ import { ChannelHub } from './channel-hub.ts';
 import type { InputName } from '../source/failover-source.ts';
 import { SlateSource } from '../source/slate-source.ts';
 import { FileCache } from '../origin/file-cache.ts';
+import { Renderings } from '../origin/renderings.ts';
 import { DvrPlayback, LivePlayback, VodPlayback } from './playback-sources.ts';
 import { SqliteTimelineJournal, savedTimeline } from './timeline-journal.ts';
 
@@ -129,6 +130,8 @@ export class LiveRuntime implements MediaRuntime {
   readonly #access = new Map<string, ChannelAccess>();
   /** Hot segments and parts of every channel, program and asset (the origin's memory). */
   readonly #originCache: FileCache;
+  /** Playlists and MPDs of every channel, program and asset, rendered once per timeline change. */
+  readonly #renderings = new Renderings();
   /** The RTMP/RTMPS listener every channel shares (none when both are off). */
   readonly #rtmpServer: RtmpServer | undefined;
   readonly #rtmpListening: Promise<void>;
@@ -701,6 +704,7 @@ export class LiveRuntime implements MediaRuntime {
       publicUrl: (req: IncomingMessage) => publicBaseUrl(config, req),
       verifyPlayback: this.#deps.verifyPlayback,
       cache: this.#originCache,
+      renderings: this.#renderings,
     };
     return [
       whipMount(

@@ -19,6 +19,7 @@ import { isAllowed } from '../http/allow-list.ts';
 import { clientAddress, sendText } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
 import type { FileCache } from './file-cache.ts';
+import type { Renderings } from './renderings.ts';
 import { CORS, NO_CACHE, servePlayback, type PlaybackContext, type PlaybackSource } from './playback.ts';
 
 /** What the origin needs of a channel's settings. */
@@ -105,11 +106,14 @@ export interface OriginDeps {
   verifyPlayback?: VerifyPlayback;
   /** Hot segments and parts in memory. */
   cache?: FileCache;
+  /** Playlists and MPDs rendered once per timeline change. */
+  renderings: Renderings;
 }
 
 function context(req: IncomingMessage, r: Route, deps: OriginDeps): PlaybackContext {
   return {
-    utcTimingUrl: `${deps.publicUrl(req)}/time`,
+    utcTimingUrl: () => `${deps.publicUrl(req)}/time`,
+    renderings: deps.renderings,
     query: r.url.searchParams,
     ...(deps.cache ? { cache: deps.cache } : {}),
   };
@@ -135,6 +139,16 @@ interface Route {
   url: URL;
 }
 
+const routePatterns = new Map<string, RegExp>();
+function routePattern(prefix: string): RegExp {
+  let re = routePatterns.get(prefix);
+  if (!re) {
+    re = new RegExp(`^${prefix}/([^/]+)/(?:t/([^/]+)/)?(.+)$`);
+    routePatterns.set(prefix, re);
+  }
+  return re;
+}
+
 /** `/<prefix>/<id>/[t/<token>/]<rest>` of a GET or HEAD; answers OPTIONS itself (returns undefined). */
 function route(req: IncomingMessage, res: ServerResponse, url: URL, prefix: string): Route | undefined {
   const method = req.method ?? 'GET';
@@ -145,7 +159,7 @@ function route(req: IncomingMessage, res: ServerResponse, url: URL, prefix: stri
   if (method !== 'GET' && method !== 'HEAD') {
     throw new OnairError('method_not_allowed', 'the origin serves GET and HEAD');
   }
-  const m = new RegExp(`^${prefix}/([^/]+)/(?:t/([^/]+)/)?(.+)$`).exec(url.pathname);
+  const m = routePattern(prefix).exec(url.pathname);
   if (!m) throw new OnairError('not_found', 'not found');
   return { prefix, id: decodeURIComponent(m[1]!), token: m[2], rest: m[3]!, url };
 }

@@ -9,7 +9,6 @@
  * segments are immutable and served from an in-memory LRU; live playlists may
  * be cached about half a segment, blocking reloads (keyed by their query) longer.
  */
-import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -33,6 +32,7 @@ import type {
   TrackInfo,
 } from '../packager/timeline.ts';
 import type { FileCache } from './file-cache.ts';
+import type { Rendered, Renderings } from './renderings.ts';
 import { parseRange, sendFile } from './send-file.ts';
 
 export const CORS = {
@@ -85,38 +85,14 @@ export interface PlaybackSource {
 }
 
 export interface PlaybackContext {
-  /** Absolute URL of the DASH clock (`/time`). */
-  utcTimingUrl: string;
+  /** Absolute URL of the DASH clock (`/time`); asked only for MPDs. */
+  utcTimingUrl(): string;
+  /** Playlists and MPDs rendered once per timeline change. */
+  renderings: Renderings;
   /** The request's query (LL-HLS: _HLS_msn, _HLS_part, _HLS_skip). */
   query?: URLSearchParams;
   /** Hot files in memory (none: every request reads the file). */
   cache?: FileCache;
-}
-
-/** A rendering shared by every request for the same thing at the same timeline version. */
-interface Rendered {
-  version: number;
-  body: string;
-  etag: string;
-}
-
-/** Renderings kept (a few per running channel, program and asset). */
-const MAX_RENDERINGS = 2000;
-const renderings = new Map<string, Rendered>();
-
-function rendered(key: string, version: number, render: () => string): Rendered {
-  const hit = renderings.get(key);
-  if (hit && hit.version === version) return hit;
-  const body = render();
-  const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
-  const r = { version, body, etag };
-  renderings.delete(key);
-  renderings.set(key, r);
-  if (renderings.size > MAX_RENDERINGS) {
-    const oldest = renderings.keys().next().value;
-    if (oldest !== undefined) renderings.delete(oldest);
-  }
-  return r;
 }
 
 function notModified(req: IncomingMessage, etag: string): boolean {
@@ -374,13 +350,14 @@ export async function servePlayback(
         );
       if (!ready) throw new OnairError('not_found', 'the stream has not started yet');
     }
-    const r = rendered(`${source.cacheKey}|master`, source.version, () => renderHlsMaster(tracks));
+    const r = ctx.renderings.get(`${source.cacheKey}|master`, source.version, () => renderHlsMaster(tracks));
     sendRendered(req, res, r, 'application/vnd.apple.mpegurl', playlistCaching(source, false));
     return;
   }
   if (rest === 'manifest.mpd') {
     const seg = source.segmentSeconds;
-    const r = rendered(`${source.cacheKey}|mpd|${ctx.utcTimingUrl}`, source.version, () => {
+    const utcTimingUrl = ctx.utcTimingUrl();
+    const r = ctx.renderings.get(`${source.cacheKey}|mpd|${utcTimingUrl}`, source.version, () => {
       const view = source.view();
       // A Period is published only once every track of it has a segment: dash.js
       // does not pick up an AdaptationSet that appears in a later refresh.
@@ -399,7 +376,7 @@ export async function servePlayback(
         timeShiftBufferDepthSeconds: source.timeShiftBufferDepthSeconds,
         suggestedPresentationDelaySeconds: ll ? seg + part : seg * 3,
         minBufferTimeSeconds: ll ? part * 2 : seg,
-        utcTimingUrl: ctx.utcTimingUrl,
+        utcTimingUrl,
         ended: source.ended,
         vod: source.kind === 'vod',
         ...(ll
@@ -431,28 +408,32 @@ export async function servePlayback(
       if (!ok) throw new OnairError('unavailable', 'the requested segment or part did not arrive in time');
     }
     const skip = ll && q.skip;
-    const r = rendered(`${source.cacheKey}|${trackId}|${skip ? 'skip' : 'full'}`, source.version, () => {
-      const view = source.view();
-      // A rendition's playlist appears with its first complete segment; parts follow from there.
-      const has = view.runs.some((run) => (run.tracks.get(trackId)?.segments.length ?? 0) > 0);
-      if (!has) return '';
-      const reports: RenditionReport[] = [];
-      if (ll) {
-        for (const t of source.tracks()) {
-          if (t.id === trackId) continue;
-          const end = playlistEnd(view, t.id);
-          if (end) reports.push({ uri: `${t.id}.m3u8`, ...end });
+    const r = ctx.renderings.get(
+      `${source.cacheKey}|${trackId}|${skip ? 'skip' : 'full'}`,
+      source.version,
+      () => {
+        const view = source.view();
+        // A rendition's playlist appears with its first complete segment; parts follow from there.
+        const has = view.runs.some((run) => (run.tracks.get(trackId)?.segments.length ?? 0) > 0);
+        if (!has) return '';
+        const reports: RenditionReport[] = [];
+        if (ll) {
+          for (const t of source.tracks()) {
+            if (t.id === trackId) continue;
+            const end = playlistEnd(view, t.id);
+            if (end) reports.push({ uri: `${t.id}.m3u8`, ...end });
+          }
         }
-      }
-      return renderHlsMediaPlaylist(view, trackId, {
-        targetDuration: source.segmentSeconds,
-        ended: source.ended,
-        ...(source.kind === 'vod' ? { playlistType: 'VOD' as const } : {}),
-        ...(ll
-          ? { lowLatency: { partTargetSeconds: source.partSeconds, skip, renditionReports: reports } }
-          : {}),
-      });
-    });
+        return renderHlsMediaPlaylist(view, trackId, {
+          targetDuration: source.segmentSeconds,
+          ended: source.ended,
+          ...(source.kind === 'vod' ? { playlistType: 'VOD' as const } : {}),
+          ...(ll
+            ? { lowLatency: { partTargetSeconds: source.partSeconds, skip, renditionReports: reports } }
+            : {}),
+        });
+      },
+    );
     if (r.body === '') throw new OnairError('not_found', 'no such rendition, or no segments yet');
     sendRendered(req, res, r, 'application/vnd.apple.mpegurl', playlistCaching(source, blocking));
     return;

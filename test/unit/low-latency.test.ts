@@ -21,6 +21,7 @@ import { playlistEnd, renderHlsMediaPlaylist } from '../../server/packager/hls.t
 import { splitParts } from '../../server/packager/mp4.ts';
 import { RunIndexer } from '../../server/packager/segment-indexer.ts';
 import { Timeline, type TrackInfo } from '../../server/packager/timeline.ts';
+import { Renderings } from '../../server/origin/renderings.ts';
 import {
   blockingSatisfied,
   parseHlsQuery,
@@ -241,10 +242,12 @@ describe('blocking reload semantics', () => {
         partSeconds: 0.5,
         waitForChange: (ms) => tl.waitForChange(ms),
       };
+      const renderings = new Renderings();
       server = createServer((req, res) => {
         const url = new URL(req.url ?? '/', 'http://x');
         servePlayback(req, res, source, url.pathname.slice(1), {
-          utcTimingUrl: 'http://x/time',
+          utcTimingUrl: () => 'http://x/time',
+          renderings,
           query: url.searchParams,
         }).catch((err: unknown) => {
           res.writeHead(err instanceof OnairError ? err.status : 500).end(String(err));
