@@ -182,22 +182,26 @@ export async function originBench(api: Api): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
   try {
     const live = `${api.url}/live/${ch.id}`;
-    const playlist = await (await fetch(`${live}/source.m3u8`)).text();
-    const segment = playlist.split('\n').filter((l) => l.endsWith('.m4s') && !l.startsWith('#'))[0]!;
-    const part = /URI="([^"]+\.p1\.m4s)"/.exec(playlist)![1]!;
-    const objects: Record<string, string> = {
-      segment,
-      part,
-      playlist: 'source.m3u8',
-      mpd: 'manifest.mpd',
+    // The newest complete segment and part when each is measured: what live viewers are asking for.
+    const newest = async (name: string): Promise<string> => {
+      const playlist = await (await fetch(`${live}/source.m3u8`)).text();
+      if (name === 'segment')
+        return playlist
+          .split('\n')
+          .filter((l) => l.endsWith('.m4s') && !l.startsWith('#'))
+          .at(-1)!;
+      if (name === 'part') return [...playlist.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g)].at(-1)![1]!;
+      return name === 'playlist' ? 'source.m3u8' : 'manifest.mpd';
     };
-    // nginx's copy of the same bytes.
-    for (const [name, uri] of Object.entries(objects)) {
+    for (const name of ['segment', 'part', 'playlist', 'mpd']) {
+      const uri = await newest(name);
+      // nginx's copy of the same bytes.
       const body = Buffer.from(await (await fetch(`${live}/${uri}`)).arrayBuffer());
       writeFileSync(path.join(dir, name), body);
       results[`${name}Bytes`] = body.length;
-    }
-    for (const [name, uri] of Object.entries(objects)) {
+      // Hot: each server has answered it once (the edge has it in its cache).
+      await (await fetch(`${edge.url}/live/${ch.id}/${uri}`)).arrayBuffer();
+      await (await fetch(`${files.url}/${name}`)).arrayBuffer();
       const onair = await wrk(`${live}/${uri}`);
       const nginx = await wrk(`${files.url}/${name}`);
       const viaEdge = await wrk(`${edge.url}/live/${ch.id}/${uri}`);

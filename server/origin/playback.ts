@@ -380,7 +380,14 @@ export async function servePlayback(
         ended: source.ended,
         vod: source.kind === 'vod',
         ...(ll
-          ? { lowLatency: { segmentSeconds: seg, partSeconds: part, targetLatencySeconds: seg + part } }
+          ? {
+              lowLatency: {
+                segmentSeconds: seg,
+                partSeconds: part,
+                targetLatencySeconds: seg + part,
+                seekable: source.kind === 'dvr',
+              },
+            }
           : {}),
       });
     });

@@ -33,6 +33,11 @@ export interface DashLowLatency {
   segmentSeconds: number;
   partSeconds: number;
   targetLatencySeconds: number;
+  /**
+   * A DVR window the viewer may scrub back in: no maximum latency (dash.js seeks a player beyond it
+   * back to live).
+   */
+  seekable?: boolean;
 }
 
 function esc(value: string | number): string {
@@ -303,7 +308,7 @@ export function renderDashMpd(view: TimelineView, opts: DashOptions): string {
         ['referenceId', 0],
         ['target', ms(ll.targetLatencySeconds)],
         ['min', ms(Math.max(ll.partSeconds * 2, ll.targetLatencySeconds - ll.segmentSeconds))],
-        ['max', ms(ll.targetLatencySeconds + ll.segmentSeconds * 2)],
+        ['max', ll.seekable ? undefined : ms(ll.targetLatencySeconds + ll.segmentSeconds * 2)],
       ])}/>`,
       '    <PlaybackRate min="0.96" max="1.04"/>',
       '  </ServiceDescription>',

@@ -179,6 +179,24 @@ describe('LL-HLS rendering', () => {
     golden('ll.mpd', mpd);
     assert.match(mpd, /<S t="0" d="25600" r="3"\/>/, 'three complete + the one being written');
   });
+
+  it('a DVR window has a latency target but no maximum: a viewer who scrubs back stays there', () => {
+    const opts = {
+      availabilityStartTime: T0,
+      publishTime: T0 + 7000,
+      minimumUpdatePeriodSeconds: 0.5,
+      timeShiftBufferDepthSeconds: 12,
+      suggestedPresentationDelaySeconds: 2.5,
+      minBufferTimeSeconds: 1,
+      utcTimingUrl: 'http://x/time',
+      ended: false,
+    };
+    const ll = { segmentSeconds: 2, partSeconds: 0.5, targetLatencySeconds: 2.5 };
+    const view = build(3).window({ maxSegments: 6 });
+    assert.match(renderDashMpd(view, { ...opts, lowLatency: ll }), /<Latency [^>]*max="6500"/);
+    const dvr = renderDashMpd(view, { ...opts, lowLatency: { ...ll, seekable: true } });
+    assert.match(dvr, /<Latency referenceId="0" target="2500" min="1000"\/>/);
+  });
 });
 
 describe('blocking reload semantics', () => {
