@@ -6,6 +6,7 @@ import { LADDER_NAMES, LADDERS, DEFAULT_LADDER, type LadderName } from '../../li
 import { ChannelCreateSchema, DEFAULT_SRT_LATENCY_MS, type ChannelMode } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
+import { ChoiceCards } from '../ui/choice-cards.tsx';
 import { Dialog } from '../ui/dialog.tsx';
 import { Field, fieldAria, Input, Select } from '../ui/field.tsx';
 import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
@@ -92,33 +93,17 @@ export function NewChannelDialog({
           aria-describedby={errors.mode ? 'channel-mode-error' : 'channel-mode-hint'}
         >
           <legend className="mb-1 text-xs font-medium text-zinc-300">Mode</legend>
-          <div className="grid grid-cols-1 gap-2 sm:grid-cols-3">
-            {(
-              [
-                ['encode', 'Encode', 'Adaptive bitrate ladder'],
-                ['passthrough', 'Passthrough', 'Publisher’s stream as is'],
-                ['passthrough-abr', 'Multi-bitrate', 'Encoder’s renditions as is (RTMP)'],
-              ] as const
-            ).map(([value, title, hint]) => (
-              <label
-                key={value}
-                className="flex cursor-pointer flex-col rounded-md border border-zinc-700 px-3 py-2 text-sm has-checked:border-sky-500 has-checked:bg-sky-950/40 has-focus-visible:outline-2 has-focus-visible:outline-sky-400"
-              >
-                <span className="flex items-center gap-2 font-medium">
-                  <input
-                    type="radio"
-                    name="mode"
-                    value={value}
-                    checked={mode === value}
-                    onChange={() => setMode(value)}
-                    className="accent-sky-500"
-                  />
-                  {title}
-                </span>
-                <span className="text-xs text-zinc-400">{hint}</span>
-              </label>
-            ))}
-          </div>
+          <ChoiceCards
+            name="mode"
+            columns={3}
+            choices={[
+              ['encode', 'Encode', 'Adaptive bitrate ladder'],
+              ['passthrough', 'Passthrough', 'Publisher’s stream as is'],
+              ['passthrough-abr', 'Multi-bitrate', 'Encoder’s renditions as is (RTMP)'],
+            ]}
+            value={mode}
+            onChange={setMode}
+          />
           {errors.mode ? (
             <p id="channel-mode-error" className="text-xs text-red-400">
               {errors.mode}

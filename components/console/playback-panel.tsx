@@ -4,6 +4,7 @@ import { ApiClient, describeError } from '../../lib/api-client.ts';
 import type { Channel, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button, buttonClasses } from '../ui/button.tsx';
+import { ChoiceCards } from '../ui/choice-cards.tsx';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
 import { Field, Select } from '../ui/field.tsx';
@@ -120,61 +121,27 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
       <div className="flex flex-col gap-4">
         <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
           <legend className="mb-1 text-xs font-medium text-zinc-300">Who can watch</legend>
-          <div className="grid grid-cols-1 gap-2 sm:grid-cols-2">
-            {(
-              [
-                ['public', 'Anyone with the link', 'Watch page, HLS and DASH are public.'],
-                ['token', 'Only with a signed link', 'Every playlist and segment needs a token.'],
-              ] as const
-            ).map(([value, title, hint]) => (
-              <label
-                key={value}
-                className="flex cursor-pointer flex-col rounded-md border border-zinc-700 px-3 py-2 text-sm has-checked:border-sky-500 has-checked:bg-sky-950/40 has-focus-visible:outline-2 has-focus-visible:outline-sky-400"
-              >
-                <span className="flex items-center gap-2 font-medium">
-                  <input
-                    type="radio"
-                    name={`playback-${channel.id}`}
-                    value={value}
-                    checked={channel.playback === value}
-                    onChange={() => void setMode(value)}
-                    className="accent-sky-500"
-                  />
-                  {title}
-                </span>
-                <span className="text-xs text-zinc-400">{hint}</span>
-              </label>
-            ))}
-          </div>
+          <ChoiceCards
+            name={`playback-${channel.id}`}
+            choices={[
+              ['public', 'Anyone with the link', 'Watch page, HLS and DASH are public.'],
+              ['token', 'Only with a signed link', 'Every playlist and segment needs a token.'],
+            ]}
+            value={channel.playback}
+            onChange={(v) => void setMode(v)}
+          />
         </fieldset>
         <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
           <legend className="mb-1 text-xs font-medium text-zinc-300">Latency (HLS and DASH)</legend>
-          <div className="grid grid-cols-1 gap-2 sm:grid-cols-2">
-            {(
-              [
-                ['low', 'Low, about 2–3 s', 'LL-HLS parts and chunked DASH; other players still play.'],
-                ['standard', 'Standard, about 3 segments', 'Whole segments only: the most tolerant.'],
-              ] as const
-            ).map(([value, title, hint]) => (
-              <label
-                key={value}
-                className="flex cursor-pointer flex-col rounded-md border border-zinc-700 px-3 py-2 text-sm has-checked:border-sky-500 has-checked:bg-sky-950/40 has-focus-visible:outline-2 has-focus-visible:outline-sky-400"
-              >
-                <span className="flex items-center gap-2 font-medium">
-                  <input
-                    type="radio"
-                    name={`latency-${channel.id}`}
-                    value={value}
-                    checked={channel.latency === value}
-                    onChange={() => void setLatency(value)}
-                    className="accent-sky-500"
-                  />
-                  {title}
-                </span>
-                <span className="text-xs text-zinc-400">{hint}</span>
-              </label>
-            ))}
-          </div>
+          <ChoiceCards
+            name={`latency-${channel.id}`}
+            choices={[
+              ['low', 'Low, about 2–3 s', 'LL-HLS parts and chunked DASH; other players still play.'],
+              ['standard', 'Standard, about 3 segments', 'Whole segments only: the most tolerant.'],
+            ]}
+            value={channel.latency}
+            onChange={(v) => void setLatency(v)}
+          />
         </fieldset>
         {error && <Alert tone="error">{error}</Alert>}
 
