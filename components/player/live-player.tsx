@@ -623,13 +623,15 @@ async function createEngine(
   // Low-latency MPDs (chunked segments) carry their latency target in a ServiceDescription, which
   // dash.js applies with catch-up; a standard live window plays a fixed number of segments behind
   // the live edge (its suggestedPresentationDelay of 3 segments is for other players); a DVR window
-  // its suggestedPresentationDelay.
+  // its suggestedPresentationDelay, without catch-up (which would pull, or seek, a viewer who
+  // scrubbed back to live; hls.js does not catch up there either).
   const standardLive = !opts.dvr && !opts.lowLatency;
   player.updateSettings({
     streaming: {
       delay: standardLive
         ? { useSuggestedPresentationDelay: false, liveDelayFragmentCount: STANDARD_DASH_DELAY_SEGMENTS }
         : { useSuggestedPresentationDelay: true },
+      ...(opts.dvr ? { liveCatchup: { enabled: false } } : {}),
       retryAttempts: { MPD: 2 },
     },
   });
