@@ -261,16 +261,6 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
         ...dashOutput(dir, segmentSeconds, part, track),
       );
     });
-    if (hasAudio) {
-      const audio = audioTrack(ladder.audioKbps);
-      tracks.push(audio);
-      args.push(
-        '-map',
-        '0:a:0',
-        ...audioEncode(ladder.audioKbps),
-        ...dashOutput(dir, segmentSeconds, part, audio),
-      );
-    }
   } else if (mode === 'passthrough-abr') {
     // Every rendition's H.264 as is, each its own output: each cuts at its own keyframes, which the
     // publisher aligns across renditions (checked by the ingest, reported when they are not).
@@ -290,16 +280,6 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
       );
     });
     if (new Set(ids).size !== ids.length) throw new RangeError('rendition names must be distinct');
-    if (hasAudio) {
-      const audio = audioTrack(ladder.audioKbps);
-      tracks.push(audio);
-      args.push(
-        '-map',
-        '0:a:0',
-        ...audioEncode(ladder.audioKbps),
-        ...dashOutput(dir, segmentSeconds, part, audio),
-      );
-    }
   } else {
     // The publisher's H.264 as is. Its own output: hls_time is per muxer and differs from the audio's.
     const top = ladder.renditions[0];
@@ -316,17 +296,18 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
       'copy',
       ...dashOutput(dir, segmentSeconds * PASSTHROUGH_HLS_TIME_FACTOR, part, video),
     );
-    if (hasAudio) {
-      const audio = audioTrack(ladder.audioKbps);
-      tracks.push(audio);
-      args.push(
-        '-map',
-        '0:a:0',
-        ...audioEncode(ladder.audioKbps),
-        ...dashOutput(dir, segmentSeconds, part, audio),
-      );
-    }
   }
 
+  // AAC from the publisher's audio, whatever the video does: its own output, cut at segmentSeconds.
+  if (hasAudio) {
+    const audio = audioTrack(ladder.audioKbps);
+    tracks.push(audio);
+    args.push(
+      '-map',
+      '0:a:0',
+      ...audioEncode(ladder.audioKbps),
+      ...dashOutput(dir, segmentSeconds, part, audio),
+    );
+  }
   return { args, tracks };
 }
