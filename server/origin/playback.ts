@@ -13,7 +13,6 @@ import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
-import { sendText } from '../http/http.ts';
 import { renderDashMpd } from '../packager/dash.ts';
 import { splitParts } from '../packager/mp4.ts';
 import {
@@ -117,13 +116,9 @@ function sendRendered(
     res.writeHead(304, common).end();
     return;
   }
-  if (req.method === 'HEAD') {
-    res
-      .writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(r.body), ...common })
-      .end();
-    return;
-  }
-  sendText(res, 200, r.body, type, common);
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': r.body.length, ...common });
+  if (req.method === 'HEAD') res.end();
+  else res.end(r.body);
 }
 
 /** Cache-Control of a live playlist or MPD: about half a segment (whole seconds), or no-cache on demand. */
@@ -391,7 +386,7 @@ export async function servePlayback(
           : {}),
       });
     });
-    if (r.body === '') throw new OnairError('not_found', 'the stream has not started yet');
+    if (r.body.length === 0) throw new OnairError('not_found', 'the stream has not started yet');
     sendRendered(req, res, r, 'application/dash+xml', playlistCaching(source, false));
     return;
   }
@@ -441,7 +436,7 @@ export async function servePlayback(
         });
       },
     );
-    if (r.body === '') throw new OnairError('not_found', 'no such rendition, or no segments yet');
+    if (r.body.length === 0) throw new OnairError('not_found', 'no such rendition, or no segments yet');
     sendRendered(req, res, r, 'application/vnd.apple.mpegurl', playlistCaching(source, blocking));
     return;
   }

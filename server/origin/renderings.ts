@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 
 export interface Rendered {
   version: number;
-  body: string;
+  /** UTF-8, encoded once: sending a string would encode it again for every request. */
+  body: Buffer;
   etag: string;
 }
 
@@ -27,7 +28,7 @@ export class Renderings {
   get(key: string, version: number, render: () => string): Rendered {
     const hit = this.#items.get(key);
     if (hit && hit.version === version) return hit;
-    const body = render();
+    const body = Buffer.from(render(), 'utf8');
     const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`;
     const r = { version, body, etag };
     this.#items.delete(key);
