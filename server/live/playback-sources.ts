@@ -24,7 +24,22 @@ abstract class OutputPlayback implements PlaybackSource {
     this.hub = hub;
   }
 
-  abstract view(): TimelineView;
+  #memo: { key: string; view: TimelineView } | undefined;
+
+  /**
+   * The window, computed once per timeline change (every request of a playlist, part or segment
+   * asks for it; a DVR window holds hours of segments). Callers must not change it.
+   */
+  view(): TimelineView {
+    const key = `${String(this.version)}|${this.windowKey()}`;
+    if (this.#memo?.key !== key) this.#memo = { key, view: this.computeView() };
+    return this.#memo.view;
+  }
+  protected abstract computeView(): TimelineView;
+  /** What else than the timeline's version the window depends on. */
+  protected windowKey(): string {
+    return '';
+  }
   abstract readonly timeShiftBufferDepthSeconds: number;
   abstract readonly cacheKey: string;
 
@@ -83,7 +98,7 @@ export class LivePlayback extends OutputPlayback {
     return `live/${this.hub.channelId}/${this.hub.config.latency}`;
   }
 
-  view(): TimelineView {
+  protected computeView(): TimelineView {
     return this.hub.output.timeline.window({ maxSegments: this.#windowSegments });
   }
 
@@ -106,7 +121,13 @@ export class DvrPlayback extends OutputPlayback {
     return `dvr/${this.#programId}/${this.hub.config.latency}`;
   }
 
-  view(): TimelineView {
+  /** The window's start slides with the clock once the archive window is full: recomputed each second. */
+  protected override windowKey(): string {
+    const since = this.hub.programSince(this.#programId);
+    return since === undefined ? '-' : String(Math.floor(since / 1000));
+  }
+
+  protected computeView(): TimelineView {
     const since = this.hub.programSince(this.#programId);
     if (since === undefined) return { runs: [] };
     return this.hub.output.timeline.window({ maxSegments: ALL, since });

@@ -353,13 +353,13 @@ export async function servePlayback(
     const seg = source.segmentSeconds;
     const utcTimingUrl = ctx.utcTimingUrl();
     const r = ctx.renderings.get(`${source.cacheKey}|mpd|${utcTimingUrl}`, source.version, () => {
-      const view = source.view();
+      let view = source.view();
       // A Period is published only once every track of it has a segment: dash.js
       // does not pick up an AdaptationSet that appears in a later refresh.
       const current = view.runs.at(-1);
       if (live && current && current.id === source.currentRunId) {
         const ready = [...current.tracks.values()].filter((t) => t.segments.length > 0).length;
-        if (ready < source.expectedTracks) view.runs.pop();
+        if (ready < source.expectedTracks) view = { ...view, runs: view.runs.slice(0, -1) };
       }
       if (view.runs.length === 0) return '';
       const part = source.partSeconds;
