@@ -14,7 +14,7 @@
  *     FFmpeg = 1.00; goal ≤ 1.10.
  *   - rss (about two minutes): resident memory (VmRSS) of the server process alone at idle, with 1
  *     and 3 live passthrough channels, and after each of 10 publish/unpublish cycles on one channel
- *     (the channel stays started; each cycle lists a new segment before the publisher leaves).
+ *     (the channel stays started; each cycle lists two new segments before the publisher leaves).
  *     Sampled after SETTLE_MS. Goal: after cycle 10 within 10 % of after cycle 1.
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +27,7 @@ import { publisherMediaArgs } from '../test/support/whip-publisher.ts';
 import type { WhipPublisher } from '../test/support/whip-publisher.ts';
 import type { ChannelLiveStats } from '../lib/stats.ts';
 import {
+  REQUEST_TIMEOUT_MS,
   call,
   cpuSeconds,
   publish,
@@ -51,6 +52,9 @@ const CYCLES = 10;
 export const RSS_GROWTH_GOAL = 0.1;
 
 const round = (n: number, d = 2): number => Number(n.toFixed(d));
+const debug = (line: string) => {
+  if (process.env.BENCH_DEBUG) process.stderr.write(`[${new Date().toISOString()}] ${line}\n`);
+};
 
 // ── encoding overhead ────────────────────────────────────────────────────
 
@@ -131,6 +135,8 @@ async function bareFfmpegCores(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
   let speed: number | undefined;
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -149,8 +155,9 @@ async function bareFfmpegCores(
     if (child.exitCode !== null) throw new Error(`bare ffmpeg ended early: ${stderr.slice(-2000)}`);
     return { cores: (c1 - c0) / ((Date.now() - w0) / 1000), speed };
   } finally {
-    child.kill('SIGKILL');
+    kill();
     await exited;
+    process.off('exit', kill);
   }
 }
 
@@ -234,7 +241,9 @@ export async function overheadBench(opts: {
 
 /** The newest segment number the track's live playlist lists (media sequence + segments − 1). */
 async function lastListed(s: TestServer, channelId: string, track: string): Promise<number> {
-  const res = await fetch(`${s.url}/live/${channelId}/${track}.m3u8`);
+  const res = await fetch(`${s.url}/live/${channelId}/${track}.m3u8`, {
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   const text = await res.text();
   if (!res.ok) return -1;
   const seq = Number(/^#EXT-X-MEDIA-SEQUENCE:(\d+)/m.exec(text)?.[1] ?? 0);
@@ -243,9 +252,11 @@ async function lastListed(s: TestServer, channelId: string, track: string): Prom
 
 /**
  * Publishes to a started channel and resolves once the publisher is on air (not the slate a channel
- * shows between publishers) and the playlist has listed a segment since.
+ * shows between publishers) and the playlist has listed two segments since: the first may still be
+ * the last one of the input before.
  */
 async function goLive(s: TestServer, ch: ChannelJson): Promise<WhipPublisher> {
+  debug(`goLive ${ch.id}: publishing`);
   const pub = await publish(ch);
   try {
     const deadline = Date.now() + 30_000;
@@ -257,9 +268,10 @@ async function goLive(s: TestServer, ch: ChannelJson): Promise<WhipPublisher> {
       if (Date.now() > deadline) throw new Error('the publisher did not go on air within 30 s');
       await sleep(100);
     }
+    debug(`goLive ${ch.id}: on air`);
     const before = await lastListed(s, ch.id, 'source');
-    while ((await lastListed(s, ch.id, 'source')) <= before) {
-      if (Date.now() > deadline) throw new Error('no new segment within 30 s');
+    while ((await lastListed(s, ch.id, 'source')) < before + 2) {
+      if (Date.now() > deadline) throw new Error('no new segments within 30 s');
       await sleep(100);
     }
     return pub;
@@ -271,7 +283,9 @@ async function goLive(s: TestServer, ch: ChannelJson): Promise<WhipPublisher> {
 
 async function settledRss(pid: number): Promise<number> {
   await sleep(SETTLE_MS);
-  return rssKiB(pid);
+  const kib = rssKiB(pid);
+  debug(`rss ${kib} KiB`);
+  return kib;
 }
 
 export async function rssBench(opts: { print: (line: string) => void }): Promise<Record<string, unknown>> {
@@ -288,6 +302,7 @@ export async function rssBench(opts: { print: (line: string) => void }): Promise
     const one = await settledRss(pid);
     for (const ch of channels.slice(1)) pubs.push(await goLive(s, ch));
     const three = await settledRss(pid);
+    debug('stopping the publishers');
     for (const p of pubs.splice(0)) await p.stop();
     for (const ch of channels.slice(1)) await call(s, 'POST', `/api/v1/channels/${ch.id}/stop`);
 

@@ -59,6 +59,10 @@ function encoderCpuSeconds(s: TestServer, channelId: string): number | undefined
 const PARTS = (process.env.BENCH_PARTS ?? 'startup,live,overhead,rss,whep,failover,rtmp,ll,origin').split(
   ',',
 );
+// Interrupted (Ctrl-C, a timeout): exit through the 'exit' handlers that kill the servers and publishers.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 const durations: Record<string, number> = {};
 const results: Record<string, unknown> = {
   machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,

@@ -14,6 +14,9 @@ export type { TestServer };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** No request of the bench waits longer than this: a wedged server fails the run, never hangs it. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
 /**
  * The bench publisher: FFmpeg's 1280x720 20 fps test pattern, a keyframe every 40 frames (2 s;
  * BENCH_PUBLISHER_GOP), and a tone. Unlike a browser it does not answer the server's PLI.
@@ -37,7 +40,14 @@ export function startBenchServer(): Promise<TestServer> {
 
 /** A JSON API call with the admin token; an error status throws. */
 export async function call<T>(s: TestServer, method: string, p: string, body?: unknown): Promise<T> {
-  const r = await s.api<T>(method, p, body);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${method} ${p}: no answer in ${REQUEST_TIMEOUT_MS} ms`)),
+      REQUEST_TIMEOUT_MS,
+    );
+  });
+  const r = await Promise.race([s.api<T>(method, p, body), timeout]).finally(() => clearTimeout(timer));
   if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${r.text}`);
   return r.json;
 }
@@ -76,7 +86,9 @@ export async function waitForSegment(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const res = await fetch(`${s.url}/live/${channelId}/${track}.m3u8`);
+    const res = await fetch(`${s.url}/live/${channelId}/${track}.m3u8`, {
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     const text = await res.text();
     if (res.ok && text.includes('#EXTINF')) return;
     await sleep(100);

@@ -21,7 +21,15 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ChannelMode } from '../lib/schemas.ts';
 import { median } from './median.ts';
-import { call, publish, sleep, startChannel, videoTrackOf, type TestServer } from './server.ts';
+import {
+  REQUEST_TIMEOUT_MS,
+  call,
+  publish,
+  sleep,
+  startChannel,
+  videoTrackOf,
+  type TestServer,
+} from './server.ts';
 
 const POLL_MS = 25;
 const SAMPLE_TIMEOUT_MS = 30_000;
@@ -106,7 +114,9 @@ async function sample(s: TestServer, mode: ChannelMode, segmentSeconds: number):
       if (disk.init) mark('initOnDisk');
       if (disk.fragment) mark('fragmentOnDisk');
       if (disk.segment) mark('segmentOnDisk');
-      const res = await fetch(`${s.url}/live/${ch.id}/${track}.m3u8`);
+      const res = await fetch(`${s.url}/live/${ch.id}/${track}.m3u8`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       const text = await res.text();
       if (res.ok) {
         if (text.includes('#EXT-X-PART:')) mark('partListed');
