@@ -11,12 +11,12 @@
  * Bounded: BENCH_RTMP_RUNS sessions per mode (default 3) and one CPU window of
  * BENCH_RTMP_CPU_SECONDS (default 20) per mode.
  */
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 import { pushRtmp, type Push } from '../test/support/ffmpeg-push.ts';
 import { childrenOf } from '../test/support/procs.ts';
 import { median } from './median.ts';
+import { call, cpuSeconds, sleep } from './server.ts';
 
 const RUNS = Number(process.env.BENCH_RTMP_RUNS ?? 3);
 const CPU_SECONDS = Number(process.env.BENCH_RTMP_CPU_SECONDS ?? 20);
@@ -38,8 +38,6 @@ export interface RtmpBenchResult {
   passthroughShareOfEncode: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -51,30 +49,14 @@ function freeTcpPort(): Promise<number> {
   });
 }
 
-/** CPU seconds (user + system) a process has used, or 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-async function api<T>(s: TestServer, method: string, p: string, body?: unknown): Promise<T> {
-  const r = await s.api<T>(method, p, body);
-  if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
 /** Starts a channel and an RTMP push; resolves once the first segment is listed. */
 async function firstSegment(s: TestServer, mode: Mode): Promise<{ ms: number; ch: ChannelJson; push: Push }> {
-  const ch = await api<ChannelJson>(s, 'POST', '/api/v1/channels', {
+  const ch = await call<ChannelJson>(s, 'POST', '/api/v1/channels', {
     name: `bench rtmp ${mode}`,
     mode,
     segmentSeconds: SEGMENT_SECONDS,
   });
-  await api(s, 'POST', `/api/v1/channels/${ch.id}/start`);
+  await call(s, 'POST', `/api/v1/channels/${ch.id}/start`);
   const t0 = Date.now();
   const push = pushRtmp(`${ch.urls.rtmp!}/${ch.streamKey}`, { gopSeconds: SEGMENT_SECONDS });
   const track = mode === 'encode' ? '720p' : 'source';
@@ -91,8 +73,8 @@ async function firstSegment(s: TestServer, mode: Mode): Promise<{ ms: number; ch
 
 async function stopChannel(s: TestServer, ch: ChannelJson, push: Push): Promise<void> {
   await push.kill();
-  await api(s, 'POST', `/api/v1/channels/${ch.id}/stop`);
-  await api(s, 'DELETE', `/api/v1/channels/${ch.id}`);
+  await call(s, 'POST', `/api/v1/channels/${ch.id}/stop`);
+  await call(s, 'DELETE', `/api/v1/channels/${ch.id}`);
 }
 
 export async function rtmpBench(log: (line: string) => void): Promise<RtmpBenchResult> {

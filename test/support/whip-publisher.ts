@@ -87,6 +87,50 @@ export async function createPublisherPeer(opts: { codec?: 'H264' | 'VP8'; audio?
   return { pc, videoTrack, audioTrack, offer: pc.localDescription?.sdp ?? '' };
 }
 
+/**
+ * The publisher's media as FFmpeg options: the lavfi test pattern (input 0) and a tone (input 1), and
+ * the encoder options of each (no output). The benchmark records the same media to a file.
+ */
+export function publisherMediaArgs(o: {
+  width: number;
+  height: number;
+  fps: number;
+  gop: number;
+  codec: 'H264' | 'VP8';
+}): { inputs: string[]; video: string[]; audio: string[] } {
+  const encoder =
+    o.codec === 'H264'
+      ? [
+          '-c:v',
+          'libx264',
+          '-profile:v',
+          'baseline',
+          '-preset',
+          'ultrafast',
+          '-tune',
+          'zerolatency',
+          '-x264-params',
+          'repeat-headers=1',
+          '-b:v',
+          '2000k',
+        ]
+      : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k'];
+  return {
+    inputs: [
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`,
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+    ],
+    video: [...encoder, '-g', String(o.gop), '-keyint_min', String(o.gop), '-pix_fmt', 'yuv420p', '-bf', '0'],
+    audio: ['-c:a', 'libopus', '-ac', '2', '-b:a', '64k'],
+  };
+}
+
 export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublisher> {
   const width = o.width ?? 1280;
   const height = o.height ?? 720;
@@ -155,47 +199,16 @@ export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublishe
     asock.on('message', (buf) => audioTrack.writeRtp(buf));
     const vport = vsock.address().port;
     const aport = asock.address().port;
-    const videoArgs =
-      codec === 'H264'
-        ? [
-            '-c:v',
-            'libx264',
-            '-profile:v',
-            'baseline',
-            '-preset',
-            'ultrafast',
-            '-tune',
-            'zerolatency',
-            '-x264-params',
-            'repeat-headers=1',
-            '-b:v',
-            '2000k',
-          ]
-        : ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1500k'];
+    const media = publisherMediaArgs({ width, height, fps, gop, codec });
     const args = [
       '-hide_banner',
       '-loglevel',
       'error',
       '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc2=size=${width}x${height}:rate=${fps}`,
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:sample_rate=48000',
+      ...media.inputs,
       '-map',
       '0:v',
-      ...videoArgs,
-      '-g',
-      String(gop),
-      '-keyint_min',
-      String(gop),
-      '-pix_fmt',
-      'yuv420p',
-      '-bf',
-      '0',
+      ...media.video,
       '-payload_type',
       '96',
       '-f',
@@ -205,12 +218,7 @@ export async function publishWhip(o: WhipPublisherOptions): Promise<WhipPublishe
         ? [
             '-map',
             '1:a',
-            '-c:a',
-            'libopus',
-            '-ac',
-            '2',
-            '-b:a',
-            '64k',
+            ...media.audio,
             '-payload_type',
             '111',
             '-f',
