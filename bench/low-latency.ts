@@ -18,6 +18,7 @@ import { chromium } from 'playwright-core';
 import { startEdge, startFileServer } from '../test/support/nginx-edge.ts';
 import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
 import { DASH_JS, HLS_JS } from '../e2e/support/players.ts';
+import { dashSettings, hlsConfig, hlsConfigAfter } from '../components/player/player-config.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]): number => {
@@ -84,7 +85,13 @@ function serverDelay(text: string): number | undefined {
   return pdt === undefined ? undefined : (Date.now() - (pdt + after * 1000)) / 1000;
 }
 
-async function playerDelays(base: string, channelId: string, seconds: number) {
+/** hls.js's and dash.js's delay behind the wall clock, configured as the watch page configures them. */
+async function playerDelays(base: string, channelId: string, seconds: number, lowLatency: boolean) {
+  const cfg = {
+    hls: hlsConfig({ dvr: false, lowLatency }),
+    hlsAfter: hlsConfigAfter({ dvr: false, lowLatency }),
+    dash: dashSettings({ dvr: false, lowLatency }),
+  };
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
@@ -97,24 +104,26 @@ async function playerDelays(base: string, channelId: string, seconds: number) {
       await page.addScriptTag({ path: kind === 'hls' ? HLS_JS : DASH_JS });
       /* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-explicit-any -- the players' globals in the page */
       await page.evaluate(
-        ({ kind, src }) => {
+        ({ kind, src, cfg }) => {
           const w = window as unknown as Record<string, any>;
           const v = document.createElement('video');
           v.muted = true;
           document.body.append(v);
           if (kind === 'hls') {
-            const hls = new w.Hls({ lowLatencyMode: true });
+            const hls = new w.Hls(cfg.hls);
+            Object.assign(hls.config, cfg.hlsAfter);
             hls.loadSource(src);
             hls.attachMedia(v);
             v.play().catch(() => undefined);
             w.delay = () => (hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : NaN);
           } else {
             const p = w.dashjs.MediaPlayer().create();
+            p.updateSettings(cfg.dash);
             p.initialize(v, src, true);
             w.delay = () => p.getCurrentLiveLatency();
           }
         },
-        { kind, src: `${base}/live/${channelId}/${kind === 'hls' ? 'master.m3u8' : 'manifest.mpd'}` },
+        { kind, src: `${base}/live/${channelId}/${kind === 'hls' ? 'master.m3u8' : 'manifest.mpd'}`, cfg },
       );
       /* eslint-enable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-explicit-any */
       await sleep(8000); // settle at the player's target
@@ -145,7 +154,7 @@ export async function latencyBench(api: Api): Promise<Record<string, unknown>> {
         if (d !== undefined) server.push(d);
         await sleep(300);
       }
-      const players = await playerDelays(api.url, ch.id, 12);
+      const players = await playerDelays(api.url, ch.id, 12, latency === 'low');
       results[latency] = { newestMediaAgeSeconds: round(median(server)), playerDelaySeconds: players };
       process.stdout.write(
         `live delay (${latency}): newest media ${round(median(server))} s old; hls.js ${players.hls} s, dash.js ${players.dash} s behind the wall clock\n`,

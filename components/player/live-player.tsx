@@ -8,6 +8,7 @@
  */
 import { useCallback, useEffect, useRef, useState, type RefObject } from 'react';
 import { describeWhepError, retryDelayMs, WhepError, WhepSession } from '../../lib/whep-client.ts';
+import { dashSettings, hlsConfig, hlsConfigAfter } from './player-config.ts';
 import { SeekBar } from './seek-bar.tsx';
 import {
   delayLabel,
@@ -18,8 +19,6 @@ import {
   parseProtocol,
   renditionLabel,
   selectEngine,
-  STANDARD_DASH_DELAY_SEGMENTS,
-  STANDARD_HLS_SYNC_SEGMENTS,
   type PlaybackEngine,
   type Protocol,
 } from './select-engine.ts';
@@ -568,21 +567,8 @@ async function createEngine(
   }
   if (engine === 'hls.js') {
     const Hls = (await import('hls.js')).default;
-    const standardLive = !opts.dvr && !opts.lowLatency;
-    const hls = new Hls({
-      // LL-HLS playlists: parts and blocking reloads, PART-HOLD-BACK behind live. A standard live
-      // window: a fixed number of segments behind its end (this overrides the playlist's HOLD-BACK).
-      lowLatencyMode: opts.lowLatency,
-      ...(standardLive ? { liveSyncDurationCount: STANDARD_HLS_SYNC_SEGMENTS } : {}),
-      // Near live, play up to 10 % faster to hold the target delay (not in a DVR window).
-      maxLiveSyncPlaybackRate: opts.dvr ? 1 : 1.1,
-      manifestLoadingMaxRetry: 2,
-      levelLoadingMaxRetry: 4,
-    });
-    // A channel's live window: jump back to live when 10 segments behind. A program's DVR window: stay
-    // where the viewer seeks (hls.js' default). Set after construction: hls.js accepts it in the
-    // constructor only beside liveSyncDurationCount, which would override the playlists' hold-back.
-    if (!opts.dvr) hls.config.liveMaxLatencyDurationCount = 10;
+    const hls = new Hls(hlsConfig(opts));
+    Object.assign(hls.config, hlsConfigAfter(opts));
     let recovered = false;
     hls.on(Hls.Events.ERROR, (_e, data) => {
       if (!data.fatal) return;
@@ -620,21 +606,7 @@ async function createEngine(
   }
   const dashjs = await import('dashjs');
   const player = dashjs.MediaPlayer().create();
-  // Low-latency MPDs (chunked segments) carry their latency target in a ServiceDescription, which
-  // dash.js applies with catch-up; a standard live window plays a fixed number of segments behind
-  // the live edge (its suggestedPresentationDelay of 3 segments is for other players); a DVR window
-  // its suggestedPresentationDelay, without catch-up (which would pull, or seek, a viewer who
-  // scrubbed back to live; hls.js does not catch up there either).
-  const standardLive = !opts.dvr && !opts.lowLatency;
-  player.updateSettings({
-    streaming: {
-      delay: standardLive
-        ? { useSuggestedPresentationDelay: false, liveDelayFragmentCount: STANDARD_DASH_DELAY_SEGMENTS }
-        : { useSuggestedPresentationDelay: true },
-      ...(opts.dvr ? { liveCatchup: { enabled: false } } : {}),
-      retryAttempts: { MPD: 2 },
-    },
-  });
+  player.updateSettings(dashSettings(opts));
   player.on(dashjs.MediaPlayer.events.ERROR, () =>
     fail('The stream stopped. It will resume when the channel is back.'),
   );

@@ -10,6 +10,7 @@ import {
   renditionLabel,
   selectEngine,
 } from '../../components/player/select-engine.ts';
+import { dashSettings, hlsConfig, hlsConfigAfter } from '../../components/player/player-config.ts';
 
 test('HLS plays with hls.js where MSE exists, natively where only native HLS exists', () => {
   assert.equal(selectEngine('hls', { mse: true, nativeHls: false }), 'hls.js');
@@ -65,4 +66,23 @@ test('low latency is recognised from the manifests the origin renders (golden fi
   assert.equal(isLowLatencyManifest(golden('live.mpd')), false);
   assert.equal(firstVariantUri(golden('master.m3u8')), '720p.m3u8');
   assert.equal(firstVariantUri(golden('live-720p.m3u8')), undefined);
+});
+
+test('player configuration: low latency holds the stream’s own target, standard sits two segments back, DVR never catches up', () => {
+  const ll = { dvr: false, lowLatency: true };
+  const standard = { dvr: false, lowLatency: false };
+  const dvr = { dvr: true, lowLatency: true };
+  assert.equal(hlsConfig(ll).lowLatencyMode, true);
+  assert.equal(hlsConfig(ll).liveSyncDurationCount, undefined, 'PART-HOLD-BACK decides');
+  assert.equal(hlsConfig(standard).liveSyncDurationCount, 2);
+  assert.equal(hlsConfig(dvr).maxLiveSyncPlaybackRate, 1);
+  assert.deepEqual(hlsConfigAfter(dvr), {});
+  assert.deepEqual(hlsConfigAfter(ll), { liveMaxLatencyDurationCount: 10 });
+  assert.deepEqual(dashSettings(standard).streaming.delay, {
+    useSuggestedPresentationDelay: false,
+    liveDelayFragmentCount: 2.5,
+  });
+  assert.deepEqual(dashSettings(ll).streaming.delay, { useSuggestedPresentationDelay: true });
+  assert.equal(dashSettings(ll).streaming.liveCatchup, undefined);
+  assert.deepEqual(dashSettings(dvr).streaming.liveCatchup, { enabled: false });
 });
