@@ -5,11 +5,20 @@
  * off. Engine-independent: it works with any MediaSource.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { emptyRtpView, isKeyframeStart, readRtp } from '../media/rtp.ts';
 import type { MediaSource } from '../media/source.ts';
 import type { PlainRtpOptions, PlainRtpTarget, PlainRtpTransport } from './engine.ts';
 
 /** 12 bytes (two SSRC entries): FFmpeg drops RTP/RTCP packets shorter than that. */
 const RTCP_BYE = Buffer.from([0x82, 0xcb, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+/**
+ * Until the receiver has had a keyframe, ask again this often. The first request is often ignored:
+ * the source asked for one a moment before, when it went live and nobody listened yet, and
+ * libwebrtc honours one request per 300 ms (measured: Chromium counted the PLI and sent nothing,
+ * so FFmpeg waited for the next one, up to a segment later).
+ */
+export const KEYFRAME_RETRY_MS = 350;
 
 class TrackSender {
   readonly #socket: Socket;
@@ -24,8 +33,21 @@ class TrackSender {
     this.#socket = createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
     this.#socket.on('error', () => undefined); // ICMP port unreachable while FFmpeg restarts: not fatal
     const pt = target.payloadType & 0x7f;
+    const track = source.tracks.find((t) => t.id === target.trackId);
+    // Video: asked for a keyframe when the transport opened (PlainTransport); again until one passes.
+    let awaiting = track?.kind === 'video' ? track.codec.name : undefined;
+    let askedAt = Date.now();
+    const rtp = emptyRtpView();
     this.#unsubscribe = source.subscribe(target.trackId, (packet) => {
       if (this.#closed || packet.length < 12) return;
+      if (awaiting !== undefined && readRtp(packet, rtp)) {
+        if (isKeyframeStart(awaiting, packet.subarray(rtp.payloadOffset, rtp.payloadEnd)))
+          awaiting = undefined;
+        else if (Date.now() - askedAt >= KEYFRAME_RETRY_MS) {
+          askedAt = Date.now();
+          source.requestKeyframe();
+        }
+      }
       const out = Buffer.from(packet);
       out[1] = (out[1]! & 0x80) | pt;
       this.packets++;

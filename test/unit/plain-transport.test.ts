@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { KeyframeGate } from '../../server/sfu/keyframe-gate.ts';
-import { PlainTransport } from '../../server/sfu/plain-transport.ts';
+import { KEYFRAME_RETRY_MS, PlainTransport } from '../../server/sfu/plain-transport.ts';
 import { FakeSource } from '../support/fake-media.ts';
 
 const sockets: Socket[] = [];
@@ -63,6 +63,29 @@ void describe('KeyframeGate', () => {
 });
 
 void describe('PlainTransport', () => {
+  void test('asks for a keyframe again every KEYFRAME_RETRY_MS until one passes (a first request may be ignored)', async () => {
+    const video = await receiver();
+    const source = new FakeSource().goLive();
+    const before = source.keyframeRequests;
+    const t = new PlainTransport({
+      source,
+      targets: [{ trackId: 'video', host: '127.0.0.1', port: video.port, payloadType: 96 }],
+    });
+    assert.equal(source.keyframeRequests, before + 1, 'asked when it opened');
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    source.send('video');
+    assert.equal(source.keyframeRequests, before + 1, 'not again at once');
+    await sleep(KEYFRAME_RETRY_MS + 20);
+    source.send('video');
+    assert.equal(source.keyframeRequests, before + 2, 'no keyframe came: asked again');
+    source.send('video', { key: true });
+    await sleep(KEYFRAME_RETRY_MS + 20);
+    source.send('video');
+    assert.equal(source.keyframeRequests, before + 2, 'a keyframe passed: no more asking');
+    await until('all forwarded', () => video.packets.length === 4);
+    t.close();
+  });
+
   void test('sends each track to its port with the receiver payload type, BYE on close', async () => {
     const video = await receiver();
     const audio = await receiver();
