@@ -415,8 +415,12 @@ export async function servePlayback(
       source.version,
       () => {
         const view = source.view();
-        // A rendition's playlist appears with its first complete segment; parts follow from there.
-        const has = view.runs.some((run) => (run.tracks.get(trackId)?.segments.length ?? 0) > 0);
+        // A rendition's playlist appears with its first part (LL) or complete segment. Players that
+        // start from the master (gated on complete segments above) never see it without a segment.
+        const has = view.runs.some((run) => {
+          const t = run.tracks.get(trackId);
+          return (t?.segments.length ?? 0) > 0 || (ll && (t?.pending?.parts.length ?? 0) > 0);
+        });
         if (!has) return '';
         const reports: RenditionReport[] = [];
         if (ll) {

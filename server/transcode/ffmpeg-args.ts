@@ -230,6 +230,10 @@ export function buildFfmpegArgs(opts: FfmpegArgsOptions): FfmpegArgs {
     String(RTP_REORDER_QUEUE_SIZE),
     '-max_delay',
     String(RTP_MAX_DELAY_US),
+    // No frame-rate probe: it held the first keyframe about a second (20 frames) before anything
+    // was written; cameras are variable frame rate anyway (encode keeps each frame's timestamp).
+    '-fpsprobesize',
+    '0',
     '-i',
     sdpPath,
   ];
