@@ -4,7 +4,8 @@
  * 720p test pattern, FFmpeg encoding/packaging. Bounded: two short sessions.
  *
  *   - start-up (bench/startup.ts): WHIP 201 → first fragment on disk, first part and first full
- *     segment listed in the live media playlist (passthrough, encode)
+ *     segment listed in the live media playlist (passthrough, encode), with the werift publisher
+ *     (keyframe every 2 s) and with Chromium's fake camera (answers the server's PLI)
  *   - encoder speed of the default 720p ladder while a publisher runs on the same machine
  *   - real-time playback (bench/whep.ts): WHEP POST → first frame, glass-to-glass delay,
  *     forwarding cost per viewer and viewers per core
@@ -21,6 +22,7 @@
  *     across publish/unpublish cycles
  *
  *   BENCH_PARTS=startup,live,overhead,rss,whep,failover,rtmp,ll,origin (default all)
+ *   BENCH_STARTUP_PUBLISHERS=werift,chromium (default both), BENCH_MODES=passthrough,encode
  */
 import os from 'node:os';
 import { childrenOf } from '../test/support/procs.ts';
@@ -30,7 +32,7 @@ import { rtmpBench } from './rtmp.ts';
 import { probeMediasoup } from '../server/sfu/engine-select.ts';
 import { whepBench } from './whep.ts';
 import { overheadBench, rssBench } from './resources.ts';
-import { startupBench } from './startup.ts';
+import { STARTUP_PUBLISHERS, startupBench, type StartupPublisherName } from './startup.ts';
 import {
   call,
   cpuSeconds,
@@ -84,8 +86,11 @@ if (PARTS.includes('startup') || PARTS.includes('live')) {
   const s = await startBenchServer();
   try {
     const modes = (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as ChannelMode[];
+    const publishers = (process.env.BENCH_STARTUP_PUBLISHERS ?? STARTUP_PUBLISHERS.join(',')).split(
+      ',',
+    ) as StartupPublisherName[];
     results.startup = await part('startup', () =>
-      startupBench(s, { runs: RUNS, segmentSeconds: SEGMENT_SECONDS, modes, print }),
+      startupBench(s, { runs: RUNS, segmentSeconds: SEGMENT_SECONDS, modes, publishers, print }),
     );
     results.encoderSpeed720p = await part('live', () => encoderSpeed(s));
   } finally {

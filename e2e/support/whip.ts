@@ -17,6 +17,8 @@ export interface PublishResult {
   videoCodec: string;
   /** ms from the WHIP POST until the peer connection reached "connected". */
   connectMs: number;
+  /** Wall-clock time (Date.now() in the page) just before the WHIP POST was sent. */
+  postedAt: number;
   /** Wall-clock time (Date.now() in the page) of the 201 response. */
   createdAt: number;
 }
@@ -108,6 +110,7 @@ export async function publishFakeCamera(
         answer,
         videoCodec: rtpmap?.[1] ?? 'unknown',
         connectMs: Date.now() - posted,
+        postedAt: posted,
         createdAt,
       };
     },
@@ -143,6 +146,9 @@ export async function publisherVideoStats(page: Page): Promise<{
   framesPerSecond?: number;
   bytesSent?: number;
   codec?: string;
+  /** Keyframes encoded so far, and keyframe requests (PLI) received from the server. */
+  keyFramesEncoded?: number;
+  pliCount?: number;
 }> {
   return page.evaluate(async () => {
     const s = (window as unknown as WhipWindow).__onairWhip;
@@ -154,6 +160,8 @@ export async function publisherVideoStats(page: Page): Promise<{
       framesPerSecond?: number;
       bytesSent?: number;
       codec?: string;
+      keyFramesEncoded?: number;
+      pliCount?: number;
     } = {};
     const codecs = new Map<string, string>();
     report.forEach((v: { type: string; id: string; mimeType?: string }) => {
@@ -168,6 +176,8 @@ export async function publisherVideoStats(page: Page): Promise<{
         framesPerSecond?: number;
         bytesSent?: number;
         codecId?: string;
+        keyFramesEncoded?: number;
+        pliCount?: number;
       }) => {
         if (v.type === 'outbound-rtp' && v.kind === 'video') {
           out = {
@@ -176,6 +186,8 @@ export async function publisherVideoStats(page: Page): Promise<{
             framesPerSecond: v.framesPerSecond,
             bytesSent: v.bytesSent,
             codec: v.codecId ? codecs.get(v.codecId) : undefined,
+            keyFramesEncoded: v.keyFramesEncoded,
+            pliCount: v.pliCount,
           };
         }
       },
