@@ -164,37 +164,31 @@ describe('LL-HLS rendering', () => {
     assert.ok(!std.includes('#EXT-X-PART'));
   });
 
+  /** MPD options of a live low-latency window: 2 s segments, 0.5 s parts. */
+  const MPD = {
+    availabilityStartTime: T0,
+    publishTime: T0 + 7000,
+    minimumUpdatePeriodSeconds: 0.5,
+    timeShiftBufferDepthSeconds: 12,
+    suggestedPresentationDelaySeconds: 2.5,
+    minBufferTimeSeconds: 1,
+    utcTimingUrl: 'http://x/time',
+    ended: false,
+  };
+  const LL = { segmentSeconds: 2, partSeconds: 0.5, targetLatencySeconds: 2.5 };
+
   it('renders a low-latency MPD: the segment being written, availabilityTimeOffset, a ServiceDescription (golden)', () => {
-    const mpd = renderDashMpd(build(3).window({ maxSegments: 6 }), {
-      availabilityStartTime: T0,
-      publishTime: T0 + 7000,
-      minimumUpdatePeriodSeconds: 0.5,
-      timeShiftBufferDepthSeconds: 12,
-      suggestedPresentationDelaySeconds: 2.5,
-      minBufferTimeSeconds: 1,
-      utcTimingUrl: 'http://x/time',
-      ended: false,
-      lowLatency: { segmentSeconds: 2, partSeconds: 0.5, targetLatencySeconds: 2.5 },
-    });
+    const mpd = renderDashMpd(build(3).window({ maxSegments: 6 }), { ...MPD, lowLatency: LL });
     golden('ll.mpd', mpd);
     assert.match(mpd, /<S t="0" d="25600" r="3"\/>/, 'three complete + the one being written');
+    assert.match(mpd, /<Latency [^>]*max="6500"/);
   });
 
   it('a DVR window has a latency target but no maximum: a viewer who scrubs back stays there', () => {
-    const opts = {
-      availabilityStartTime: T0,
-      publishTime: T0 + 7000,
-      minimumUpdatePeriodSeconds: 0.5,
-      timeShiftBufferDepthSeconds: 12,
-      suggestedPresentationDelaySeconds: 2.5,
-      minBufferTimeSeconds: 1,
-      utcTimingUrl: 'http://x/time',
-      ended: false,
-    };
-    const ll = { segmentSeconds: 2, partSeconds: 0.5, targetLatencySeconds: 2.5 };
-    const view = build(3).window({ maxSegments: 6 });
-    assert.match(renderDashMpd(view, { ...opts, lowLatency: ll }), /<Latency [^>]*max="6500"/);
-    const dvr = renderDashMpd(view, { ...opts, lowLatency: { ...ll, seekable: true } });
+    const dvr = renderDashMpd(build(3).window({ maxSegments: 6 }), {
+      ...MPD,
+      lowLatency: { ...LL, seekable: true },
+    });
     assert.match(dvr, /<Latency referenceId="0" target="2500" min="1000"\/>/);
   });
 });
