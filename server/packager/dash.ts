@@ -55,6 +55,15 @@ function attrs(pairs: ReadonlyArray<readonly [string, string | number | undefine
   return out;
 }
 
+/** The longest complete segment of the view, as an xs:duration (none yet: absent). */
+function maxSegmentSeconds(view: TimelineView): string | undefined {
+  let longest = 0;
+  for (const run of view.runs)
+    for (const t of run.tracks.values())
+      for (const seg of t.segments) longest = Math.max(longest, seg.duration / t.info.timescale);
+  return longest > 0 ? duration(Math.ceil(longest * 1000) / 1000) : undefined;
+}
+
 /** xs:duration with millisecond precision, e.g. PT2S, PT12.345S. */
 function duration(seconds: number): string {
   return `PT${Number(Math.max(0, seconds).toFixed(3))}S`;
@@ -294,6 +303,9 @@ export function renderDashMpd(view: TimelineView, opts: DashOptions): string {
       ['minimumUpdatePeriod', duration(opts.minimumUpdatePeriodSeconds)],
       ['timeShiftBufferDepth', duration(opts.timeShiftBufferDepthSeconds)],
       ['suggestedPresentationDelay', duration(opts.suggestedPresentationDelaySeconds)],
+      // What players count their live delay in (dash.js's liveDelayFragmentCount needs it with a
+      // SegmentTimeline; without it, it falls back to 4 × minBufferTime).
+      ['maxSegmentDuration', maxSegmentSeconds(view)],
       ['minBufferTime', duration(opts.minBufferTimeSeconds)],
     ];
   }
