@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { PlaybackKind, PlaybackSource } from '../origin/playback.ts';
 import { viewTracks } from '../origin/playback.ts';
-import type { TimelineView, TrackInfo } from '../packager/timeline.ts';
+import { longestSegmentSeconds, type TimelineView, type TrackInfo } from '../packager/timeline.ts';
 import type { AssetLibrary, AssetMedia } from './asset-library.ts';
 import { POSTER } from './asset-library.ts';
 import type { ChannelHub } from './channel-hub.ts';
@@ -159,11 +159,7 @@ export class VodPlayback implements PlaybackSource {
     const r = recordingOf(media.view);
     this.#start = r.start;
     this.#duration = r.durationSeconds;
-    let longest = 1;
-    for (const run of media.view.runs)
-      for (const t of run.tracks.values())
-        for (const s of t.segments) longest = Math.max(longest, s.duration / t.info.timescale);
-    this.#segmentSeconds = Math.round(longest);
+    this.#segmentSeconds = Math.round(Math.max(1, longestSegmentSeconds(media.view)));
   }
 
   get dir(): string {

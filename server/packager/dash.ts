@@ -4,7 +4,13 @@
  * a Period boundary. Served from /live/<channelId>/manifest.mpd; the timeline's
  * uris are relative to that directory.
  */
-import type { Run, RunTrack, Segment, TimelineView } from './timeline.ts';
+import {
+  longestSegmentSeconds,
+  type Run,
+  type RunTrack,
+  type Segment,
+  type TimelineView,
+} from './timeline.ts';
 
 export interface DashOptions {
   /** Epoch ms; Period starts are relative to it, so it must stay fixed for the channel's lifetime. */
@@ -57,10 +63,7 @@ function attrs(pairs: ReadonlyArray<readonly [string, string | number | undefine
 
 /** The longest complete segment of the view, as an xs:duration (none yet: absent). */
 function maxSegmentSeconds(view: TimelineView): string | undefined {
-  let longest = 0;
-  for (const run of view.runs)
-    for (const t of run.tracks.values())
-      for (const seg of t.segments) longest = Math.max(longest, seg.duration / t.info.timescale);
+  const longest = longestSegmentSeconds(view);
   return longest > 0 ? duration(Math.ceil(longest * 1000) / 1000) : undefined;
 }
 

@@ -542,3 +542,12 @@ export class Timeline {
     return end;
   }
 }
+
+/** Seconds of the longest complete segment of any track in the view (0: none yet). */
+export function longestSegmentSeconds(view: TimelineView): number {
+  let longest = 0;
+  for (const run of view.runs)
+    for (const t of run.tracks.values())
+      for (const seg of t.segments) longest = Math.max(longest, seg.duration / t.info.timescale);
+  return longest;
+}

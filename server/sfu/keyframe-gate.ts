@@ -44,3 +44,11 @@ export class KeyframeGate {
     this.#pending = false;
   }
 }
+
+/**
+ * A receiver still waiting for a keyframe (the encoder link, a WHEP viewer) asks again this often. The first request is often ignored:
+ * the source asked for one a moment before, when it went live and nobody listened yet, and
+ * libwebrtc honours one request per 300 ms (measured: Chromium counted the PLI and sent nothing,
+ * so FFmpeg waited for the next one, up to a segment later).
+ */
+export const KEYFRAME_RETRY_MS = 350;

@@ -8,17 +8,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { emptyRtpView, isKeyframeStart, readRtp } from '../media/rtp.ts';
 import type { MediaSource } from '../media/source.ts';
 import type { PlainRtpOptions, PlainRtpTarget, PlainRtpTransport } from './engine.ts';
+import { KEYFRAME_RETRY_MS } from './keyframe-gate.ts';
 
 /** 12 bytes (two SSRC entries): FFmpeg drops RTP/RTCP packets shorter than that. */
 const RTCP_BYE = Buffer.from([0x82, 0xcb, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
-
-/**
- * Until the receiver has had a keyframe, ask again this often. The first request is often ignored:
- * the source asked for one a moment before, when it went live and nobody listened yet, and
- * libwebrtc honours one request per 300 ms (measured: Chromium counted the PLI and sent nothing,
- * so FFmpeg waited for the next one, up to a segment later).
- */
-export const KEYFRAME_RETRY_MS = 350;
 
 class TrackSender {
   readonly #socket: Socket;

@@ -9,6 +9,7 @@
 import type { MediaKind, MediaSource } from '../media/source.ts';
 import type { SentCodec } from '../media/sdp.ts';
 import type { FanoutPacket, FanoutRegistry } from './fanout.ts';
+import { KEYFRAME_RETRY_MS } from './keyframe-gate.ts';
 import { RtpRewriter } from './rtp-rewriter.ts';
 
 /** Where packets go: the engine's sender for the viewer's track of that kind. */
@@ -93,7 +94,7 @@ export class ViewerForwarder {
     this.#lanes = opts.tracks.map((t) => new Lane(t, this.#now));
     this.#target = opts.target;
     this.#fanouts = opts.fanouts;
-    this.#retryMs = opts.keyframeRetryMs ?? 350;
+    this.#retryMs = opts.keyframeRetryMs ?? KEYFRAME_RETRY_MS;
   }
 
   get source(): MediaSource | undefined {

@@ -2,8 +2,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { KeyframeGate } from '../../server/sfu/keyframe-gate.ts';
-import { KEYFRAME_RETRY_MS, PlainTransport } from '../../server/sfu/plain-transport.ts';
+import { KEYFRAME_RETRY_MS, KeyframeGate } from '../../server/sfu/keyframe-gate.ts';
+import { PlainTransport } from '../../server/sfu/plain-transport.ts';
 import { FakeSource } from '../support/fake-media.ts';
 
 const sockets: Socket[] = [];
