@@ -78,6 +78,16 @@ export function buildInputSdp(input: InputSdpOptions): string {
         throw new RangeError('two streams use overlapping ports (each uses port and port + 1)');
 
   const lines = ['v=0', `o=- 0 0 IN IP4 ${address}`, 's=onair', `c=IN IP4 ${address}`, 't=0 0'];
+  // Audio first: FFmpeg's RTP demuxer probes the streams in SDP order, and a video stream that is
+  // slow to yield a decodable frame (an RTMP remuxer's, before its first keyframe) would otherwise hold
+  // the audio back for tens of seconds. Stream specifiers (0:v:N, 0:a:0) do not depend on the order.
+  if (audio) {
+    lines.push(
+      `m=audio ${String(audio.port)} RTP/AVP ${String(audio.payloadType)}`,
+      `a=rtpmap:${String(audio.payloadType)} opus/${String(audio.clockRate)}/${String(audio.channels)}`,
+      'a=recvonly',
+    );
+  }
   for (const v of videos) {
     lines.push(
       `m=video ${String(v.port)} RTP/AVP ${String(v.payloadType)}`,
@@ -86,13 +96,6 @@ export function buildInputSdp(input: InputSdpOptions): string {
     const fmtp = v.fmtp?.trim();
     if (fmtp) lines.push(`a=fmtp:${String(v.payloadType)} ${fmtp}`);
     lines.push('a=recvonly');
-  }
-  if (audio) {
-    lines.push(
-      `m=audio ${String(audio.port)} RTP/AVP ${String(audio.payloadType)}`,
-      `a=rtpmap:${String(audio.payloadType)} opus/${String(audio.clockRate)}/${String(audio.channels)}`,
-      'a=recvonly',
-    );
   }
   return lines.join('\r\n') + '\r\n';
 }

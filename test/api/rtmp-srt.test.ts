@@ -16,7 +16,7 @@ import type { ChannelStats } from '../../lib/stats.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../support/ffmpeg-push.ts';
 import { parseMediaPlaylist } from '../support/playlists.ts';
-import { allProcesses, childrenOf, isAlive, waitFor } from '../support/procs.ts';
+import { allProcesses, childrenOf, isAlive, isIngestRemuxer, waitFor } from '../support/procs.ts';
 
 const run = promisify(execFile);
 
@@ -68,7 +68,7 @@ function push(p: Push): Push {
 /** Notes the server's ingest children now (remuxers, SRT listeners). */
 function noteIngestChildren(): void {
   for (const p of childrenOf(serverPid)) {
-    if (p.cmdline.includes('pipe:0') || p.comm.startsWith('srt-live')) ingestPids.add(p.pid);
+    if (isIngestRemuxer(p) || p.comm.startsWith('srt-live')) ingestPids.add(p.pid);
   }
 }
 
@@ -156,7 +156,7 @@ describe('RTMP into an encode channel', () => {
     const p = push(pushRtmp(`${c.urls.rtmp!}/sk_wrong-key`, { seconds: 5 }));
     assert.notEqual(await p.exited, 0);
     assert.match(p.stderr, /Server error: wrong stream key/);
-    assert.equal(childrenOf(serverPid).filter((x) => x.cmdline.includes('pipe:0')).length, 0);
+    assert.equal(childrenOf(serverPid).filter(isIngestRemuxer).length, 0);
   });
 
   test('server URL + stream key publish; the ladder plays as HLS and DASH (ffprobe)', async () => {
@@ -459,7 +459,7 @@ describe('a multi-bitrate encoder into a passthrough-abr channel', () => {
     noteIngestChildren();
     assert.equal(encoders(), 0, 'no FFmpeg of the server encodes video');
     const ffmpegs = childrenOf(serverPid).filter((p) => p.comm === 'ffmpeg');
-    assert.equal(ffmpegs.filter((p) => p.cmdline.includes('pipe:0')).length, 3, 'one remuxer per rendition');
+    assert.equal(ffmpegs.filter(isIngestRemuxer).length, 3, 'one remuxer per rendition');
     const hls = await ffprobeStreams(`${s.url}/live/${c.id}/master.m3u8`);
     assert.deepEqual(
       hls.filter((x) => x.codec_type === 'video').map((x) => x.height),

@@ -44,6 +44,11 @@ export function ffmpegChildren(pid: number): ProcInfo[] {
   return childrenOf(pid).filter((p) => p.comm === 'ffmpeg' || /(^|\/)ffmpeg$/.test(p.cmdline[0] ?? ''));
 }
 
+/** An ingest remuxer: FFmpeg reading FLV/MPEG-TS on stdin and sending RTP (a thumbnail job also reads stdin). */
+export function isIngestRemuxer(p: ProcInfo): boolean {
+  return p.cmdline.includes('pipe:0') && p.cmdline.includes('rtp');
+}
+
 /** Whether `pid` still runs (a zombie counts as gone). */
 export function isAlive(pid: number): boolean {
   const p = readProc(pid);

@@ -99,10 +99,10 @@ describe('buildFfmpegArgs goldens', () => {
     assert.deepEqual(
       sdp.split('\r\n').filter((l) => l.startsWith('m=')),
       [
+        'm=audio 40006 RTP/AVP 111',
         'm=video 40000 RTP/AVP 96',
         'm=video 40002 RTP/AVP 96',
         'm=video 40004 RTP/AVP 96',
-        'm=audio 40006 RTP/AVP 111',
       ],
     );
     assert.throws(
