@@ -13,8 +13,8 @@
  *   node bench/failover.ts     # alone; bench/run.ts runs it with BENCH_PARTS including failover
  */
 import { startServer } from '../test/helpers/server.ts';
-import { publishWhipProcess } from '../test/support/publisher-process.ts';
-import type { WhipPublisher } from '../test/support/whip-publisher.ts';
+import { publishWhipProcess } from '../test/helpers/publisher-process.ts';
+import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
 import type { Channel } from '../lib/schemas.ts';
 import type { ChannelStats } from '../lib/stats.ts';
 import { median } from './median.ts';

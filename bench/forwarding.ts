@@ -27,7 +27,7 @@ import { probeMediasoup } from '../server/sfu/engine-select.ts';
 import type { MediasoupModule } from '../server/sfu/mediasoup/mediasoup-api.ts';
 import { MediasoupEngine } from '../server/sfu/mediasoup/mediasoup-engine.ts';
 import { WeriftEngine } from '../server/sfu/werift/werift-engine.ts';
-import { watchWhepProcess, type ViewerGroup } from '../test/support/viewer-process.ts';
+import { watchWhepProcess, type ViewerGroup } from '../test/helpers/viewer-process.ts';
 
 /** A live source that sends what it is told to: H.264 (IDR every `gop` frames) and Opus. */
 export class SyntheticSource implements MediaSource {

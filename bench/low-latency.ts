@@ -15,9 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { startEdge, startFileServer } from '../test/support/nginx-edge.ts';
-import { publishWhipProcess as publishWhip } from '../test/support/publisher-process.ts';
-import { DASH_JS, HLS_JS } from '../e2e/support/players.ts';
+import { startEdge, startFileServer } from '../test/helpers/nginx-edge.ts';
+import { publishWhipProcess as publishWhip } from '../test/helpers/publisher-process.ts';
+import { DASH_JS, HLS_JS } from '../test/helpers/player-scripts.ts';
 import { dashSettings, hlsConfig, hlsConfigAfter } from '../components/player/player-config.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

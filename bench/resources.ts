@@ -23,8 +23,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { LADDERS } from '../lib/ladders.ts';
 import { buildFfmpegArgs } from '../server/transcode/ffmpeg-args.ts';
-import { publisherMediaArgs } from '../test/support/whip-publisher.ts';
-import type { WhipPublisher } from '../test/support/whip-publisher.ts';
+import { publisherMediaArgs } from '../test/helpers/whip-publisher.ts';
+import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
 import type { ChannelLiveStats } from '../lib/stats.ts';
 import {
   REQUEST_TIMEOUT_MS,

@@ -13,8 +13,8 @@
  */
 import { createServer } from 'node:net';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
-import { pushRtmp, type Push } from '../test/support/ffmpeg-push.ts';
-import { childrenOf } from '../test/support/procs.ts';
+import { pushRtmp, type Push } from '../test/helpers/ffmpeg-push.ts';
+import { childrenOf } from '../test/helpers/procs.ts';
 import { median } from './median.ts';
 import { call, cpuSeconds, sleep } from './server.ts';
 

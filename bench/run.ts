@@ -25,7 +25,7 @@
  *   BENCH_STARTUP_PUBLISHERS=werift,chromium (default both), BENCH_MODES=passthrough,encode
  */
 import os from 'node:os';
-import { childrenOf } from '../test/support/procs.ts';
+import { childrenOf } from '../test/helpers/procs.ts';
 import { latencyBench, originBench } from './low-latency.ts';
 import { failoverBench } from './failover.ts';
 import { rtmpBench } from './rtmp.ts';

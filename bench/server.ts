@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
-import { publishWhipProcess } from '../test/support/publisher-process.ts';
-import type { WhipPublisher } from '../test/support/whip-publisher.ts';
+import { publishWhipProcess } from '../test/helpers/publisher-process.ts';
+import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
 import type { ChannelMode } from '../lib/schemas.ts';
 import type { LadderName } from '../lib/ladders.ts';
 

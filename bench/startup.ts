@@ -9,7 +9,7 @@
  *     20 fps test pattern with a keyframe every 2 s. It cannot answer the server's PLI, so when
  *     its first keyframe arrives before the run's FFmpeg listens, FFmpeg waits for the next one.
  *   - `chromium`: Debian's Chromium publishing its fake camera (1280x720, 20 fps) over WHIP with
- *     its own H.264 encoder (e2e/support/whip.ts publishFakeCamera), as a browser or OBS would:
+ *     its own H.264 encoder (test/helpers/browser-whip.ts publishFakeCamera), as a browser or OBS would:
  *     it answers the PLI the server sends once FFmpeg's RTP port is bound. One browser for the
  *     part, a new page (and a new publish) per sample.
  *
@@ -37,7 +37,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { publishFakeCamera, publisherVideoStats, unpublish } from '../e2e/support/whip.ts';
+import { publishFakeCamera, publisherVideoStats, unpublish } from '../test/helpers/browser-whip.ts';
 import type { ChannelMode } from '../lib/schemas.ts';
 import { median } from './median.ts';
 import {

@@ -22,7 +22,7 @@ import {
   startDash,
   startHls,
 } from './support/players.ts';
-import { publishFakeCamera } from './support/whip.ts';
+import { publishFakeCamera } from '../test/helpers/browser-whip.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };

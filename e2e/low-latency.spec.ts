@@ -9,8 +9,8 @@ import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import type { Channel } from '../lib/schemas.ts';
 import { BASE_URL, E2E_ADMIN_TOKEN } from '../playwright.config.ts';
-import { startEdge, type NginxProcess } from '../test/support/nginx-edge.ts';
-import { publishWhip, type WhipPublisher } from '../test/support/whip-publisher.ts';
+import { startEdge, type NginxProcess } from '../test/helpers/nginx-edge.ts';
+import { publishWhip, type WhipPublisher } from '../test/helpers/whip-publisher.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };

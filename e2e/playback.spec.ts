@@ -13,7 +13,7 @@ import type { Channel, PlaybackToken } from '../lib/schemas.ts';
 import { PlaybackTokens } from '../server/auth/playback-token.ts';
 import { E2E_ADMIN_TOKEN, E2E_DATA_DIR } from '../playwright.config.ts';
 import { describeState, measureAdvance, startDash, startHls, stopPlayer } from './support/players.ts';
-import { publishFakeCamera, unpublish } from './support/whip.ts';
+import { publishFakeCamera, unpublish } from '../test/helpers/browser-whip.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };

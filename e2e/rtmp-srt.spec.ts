@@ -8,7 +8,7 @@ import path from 'node:path';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import type { Channel } from '../lib/schemas.ts';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
-import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../test/support/ffmpeg-push.ts';
+import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../test/helpers/ffmpeg-push.ts';
 import { parseMaster } from './support/media.ts';
 import {
   describeState,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Channel } from '../lib/schemas.ts';
 import { BASE_URL, E2E_ADMIN_TOKEN } from '../playwright.config.ts';
-import { publishWhip, type WhipPublisher } from '../test/support/whip-publisher.ts';
+import { publishWhip, type WhipPublisher } from '../test/helpers/whip-publisher.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };

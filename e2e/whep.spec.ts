@@ -13,7 +13,7 @@ import type { ChannelStats } from '../lib/api-client.ts';
 import type { Channel } from '../lib/schemas.ts';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
 import { stopWhepInPage, watchWhepInPage, whepAudioPeak, whepStats } from './support/whep.ts';
-import { publishFakeCamera, unpublish } from './support/whip.ts';
+import { publishFakeCamera, unpublish } from '../test/helpers/browser-whip.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };

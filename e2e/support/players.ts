@@ -3,27 +3,10 @@
  * play a URL in a muted <video> that covers the page, record every player error,
  * and measure how far currentTime advances.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Page } from '@playwright/test';
 import type Hls from 'hls.js';
 import type { MediaPlayer } from 'dashjs';
-
-const require = createRequire(import.meta.url);
-/** hls.js's UMD build: defines the global `Hls`. */
-export const HLS_JS = require.resolve('hls.js/dist/hls.min.js');
-/** dash.js 5's UMD build (package export "script"): defines the global `dashjs`. */
-export const DASH_JS = path.join(
-  import.meta.dirname,
-  '..',
-  '..',
-  'node_modules',
-  'dashjs',
-  'dist',
-  'modern',
-  'umd',
-  'dash.all.min.js',
-);
+import { DASH_JS, HLS_JS } from '../../test/helpers/player-scripts.ts';
 
 export interface PlayerError {
   /** Milliseconds since the player was created. */

@@ -9,10 +9,10 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { startEdge, type NginxProcess } from '../support/nginx-edge.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { waitFor } from '../support/procs.ts';
+import { startEdge, type NginxProcess } from '../helpers/nginx-edge.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { waitFor } from '../helpers/procs.ts';
 
 let s: TestServer;
 let edge: NginxProcess;

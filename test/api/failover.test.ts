@@ -17,11 +17,11 @@ import type { ChannelEvent } from '../../lib/events.ts';
 import type { Channel } from '../../lib/schemas.ts';
 import type { ChannelStats } from '../../lib/stats.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
-import { parseMediaPlaylist, type MediaPlaylist } from '../support/playlists.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { ffmpegChildren, waitFor } from '../support/procs.ts';
-import { weriftOffer } from '../support/sdp-offers.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
+import { parseMediaPlaylist, type MediaPlaylist } from '../helpers/playlists.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { ffmpegChildren, waitFor } from '../helpers/procs.ts';
+import { weriftOffer } from '../helpers/sdp-offers.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
 const run = promisify(execFile);
 const SEGMENT = 2;

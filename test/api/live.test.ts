@@ -14,10 +14,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type Reply, type TestServer } from '../helpers/server.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { allProcesses, ffmpegChildren, isAlive, udpPortsOf, waitFor } from '../support/procs.ts';
-import { parseMediaPlaylist, type MediaSegment } from '../support/playlists.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { allProcesses, ffmpegChildren, isAlive, udpPortsOf, waitFor } from '../helpers/procs.ts';
+import { parseMediaPlaylist, type MediaSegment } from '../helpers/playlists.ts';
 
 const run = promisify(execFile);
 const SEGMENT_SECONDS = 2;

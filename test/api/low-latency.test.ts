@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { waitFor } from '../support/procs.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { waitFor } from '../helpers/procs.ts';
 
 let s: TestServer;
 let pub: WhipPublisher | undefined;

@@ -12,10 +12,10 @@ import assert from 'node:assert/strict';
 import type { Channel, PlaybackToken, Program } from '../../lib/schemas.ts';
 import { PlaybackTokens } from '../../server/auth/playback-token.ts';
 import { assertError, startServer, type Reply, type TestServer } from '../helpers/server.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { waitFor } from '../support/procs.ts';
-import { createViewerPeer } from '../support/whep-viewer.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { waitFor } from '../helpers/procs.ts';
+import { createViewerPeer } from '../helpers/whep-viewer.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
 let s: TestServer;
 let ch: Channel; // token playback, live

@@ -14,10 +14,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AssetView, Channel, ProgramView } from '../../lib/schemas.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { parseMediaPlaylist, playlistSeconds } from '../support/playlists.ts';
-import { waitFor } from '../support/procs.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { parseMediaPlaylist, playlistSeconds } from '../helpers/playlists.ts';
+import { waitFor } from '../helpers/procs.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
 const run = promisify(execFile);
 const SEGMENT = 1;

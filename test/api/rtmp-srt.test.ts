@@ -14,9 +14,9 @@ import type { ChannelEvent } from '../../lib/events.ts';
 import type { Channel } from '../../lib/schemas.ts';
 import type { ChannelStats } from '../../lib/stats.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../support/ffmpeg-push.ts';
-import { parseMediaPlaylist } from '../support/playlists.ts';
-import { allProcesses, childrenOf, isAlive, isIngestRemuxer, waitFor } from '../support/procs.ts';
+import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../helpers/ffmpeg-push.ts';
+import { parseMediaPlaylist } from '../helpers/playlists.ts';
+import { allProcesses, childrenOf, isAlive, isIngestRemuxer, waitFor } from '../helpers/procs.ts';
 
 const run = promisify(execFile);
 

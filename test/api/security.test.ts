@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Channel, PlaybackToken } from '../../lib/schemas.ts';
 import { assertError, startServer, TestServer, type Reply } from '../helpers/server.ts';
-import { weriftOffer } from '../support/sdp-offers.ts';
+import { weriftOffer } from '../helpers/sdp-offers.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
 const FAILURE_LIMIT = 5;

@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import type { Channel } from '../../lib/schemas.ts';
 import { probeMediasoup } from '../../server/sfu/engine-select.ts';
 import { runUntilExit, startServer, type TestServer } from '../helpers/server.ts';
-import { childrenOf, isAlive, waitFor } from '../support/procs.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { watchWhepProcess } from '../support/viewer-process.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
+import { childrenOf, isAlive, waitFor } from '../helpers/procs.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { watchWhepProcess } from '../helpers/viewer-process.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
 interface Health {
   status: string;

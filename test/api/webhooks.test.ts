@@ -12,9 +12,9 @@ import type { AddressInfo } from 'node:net';
 import type { WebhookEvent } from '../../lib/events.ts';
 import type { Channel, Page, Program, Webhook, WebhookDelivery } from '../../lib/schemas.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { waitFor } from '../support/procs.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { waitFor } from '../helpers/procs.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
 interface Received {
   at: number;

@@ -12,10 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChannelStats } from '../../lib/api-client.ts';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { childrenOf, isAlive, udpPortsOf, waitFor } from '../support/procs.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { watchWhepProcess, type ViewerGroup } from '../support/viewer-process.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
+import { childrenOf, isAlive, udpPortsOf, waitFor } from '../helpers/procs.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { watchWhepProcess, type ViewerGroup } from '../helpers/viewer-process.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
 const SEGMENT_SECONDS = 2;
 const GROUPS = 5;

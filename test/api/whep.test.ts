@@ -18,12 +18,12 @@ import {
   type RequestOptions,
   type TestServer,
 } from '../helpers/server.ts';
-import { udpPortsOf, waitFor } from '../support/procs.ts';
-import { publishWhipProcess } from '../support/publisher-process.ts';
-import { H264, OPUS, VP8, handOffer } from '../support/sdp-offers.ts';
-import { watchWhepProcess, type ViewerGroup } from '../support/viewer-process.ts';
-import type { WhipPublisher } from '../support/whip-publisher.ts';
-import { createViewerPeer } from '../support/whep-viewer.ts';
+import { udpPortsOf, waitFor } from '../helpers/procs.ts';
+import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { H264, OPUS, VP8, handOffer } from '../helpers/sdp-offers.ts';
+import { watchWhepProcess, type ViewerGroup } from '../helpers/viewer-process.ts';
+import type { WhipPublisher } from '../helpers/whip-publisher.ts';
+import { createViewerPeer } from '../helpers/whep-viewer.ts';
 
 /** Every reply of every server in this file: none may be a 500. */
 const replies: { method: string; path: string; status: number; text: string }[] = [];

@@ -14,8 +14,8 @@ import {
   type RequestOptions,
   type TestServer,
 } from '../helpers/server.ts';
-import { H264, OPUS, VP8, handOffer, weriftOffer } from '../support/sdp-offers.ts';
-import { waitFor } from '../support/procs.ts';
+import { H264, OPUS, VP8, handOffer, weriftOffer } from '../helpers/sdp-offers.ts';
+import { waitFor } from '../helpers/procs.ts';
 
 const ICE_SERVERS = '[{"urls":"stun:stun.example.com:3478"}]';
 

@@ -14,10 +14,10 @@ import { ChannelHub } from '../../server/live/channel-hub.ts';
 import { createLogger } from '../../server/log.ts';
 import type { OfferSummary } from '../../server/media/sdp.ts';
 import { LiveOutput, type OutputRun } from '../../server/packager/live-output.ts';
-import type { FakeViewer } from '../support/fake-media.ts';
-import { FakeEncoder, FakeRouter, FakeSource, VP8, channelConfig } from '../support/fake-media.ts';
+import type { FakeViewer } from '../helpers/fake-media.ts';
+import { FakeEncoder, FakeRouter, FakeSource, VP8, channelConfig } from '../helpers/fake-media.ts';
 import { inspectViewerOffer } from '../../server/media/sdp.ts';
-import { handOffer } from '../support/sdp-offers.ts';
+import { handOffer } from '../helpers/sdp-offers.ts';
 
 const log = createLogger('silent');
 const dirs: string[] = [];

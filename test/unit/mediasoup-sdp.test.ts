@@ -25,9 +25,9 @@ import {
   type ViewerTrackPlan,
 } from '../../server/sfu/mediasoup/sdp-translation.ts';
 import { planViewer } from '../../server/sfu/viewer-plan.ts';
-import { H264, OPUS, VP8 } from '../support/fake-media.ts';
-import { createViewerPeer } from '../support/whep-viewer.ts';
-import { weriftOffer } from '../support/sdp-offers.ts';
+import { H264, OPUS, VP8 } from '../helpers/fake-media.ts';
+import { createViewerPeer } from '../helpers/whep-viewer.ts';
+import { weriftOffer } from '../helpers/sdp-offers.ts';
 
 const GOLDEN = path.join(import.meta.dirname, '..', 'golden');
 const offer = (name: string) => readFileSync(path.join(GOLDEN, 'offers', `${name}.sdp`), 'utf8');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { KEYFRAME_RETRY_MS, KeyframeGate } from '../../server/sfu/keyframe-gate.ts';
 import { PlainTransport } from '../../server/sfu/plain-transport.ts';
-import { FakeSource } from '../support/fake-media.ts';
+import { FakeSource } from '../helpers/fake-media.ts';
 
 const sockets: Socket[] = [];
 after(() => {

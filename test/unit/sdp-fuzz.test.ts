@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { OnairError } from '../../lib/errors.ts';
 import { addBitrateHints, checkTransport, filterCandidates, inspectOffer } from '../../server/media/sdp.ts';
-import { H264, OPUS, VP8, handOffer } from '../support/sdp-offers.ts';
+import { H264, OPUS, VP8, handOffer } from '../helpers/sdp-offers.ts';
 
 const SEED = 1307;
 const RUNS = 400;

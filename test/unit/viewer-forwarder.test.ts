@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FanoutRegistry } from '../../server/sfu/fanout.ts';
 import { ViewerForwarder, type ForwardedTrack } from '../../server/sfu/viewer-forwarder.ts';
-import { FakeSource, H264, OPUS, VP8 } from '../support/fake-media.ts';
+import { FakeSource, H264, OPUS, VP8 } from '../helpers/fake-media.ts';
 
 const IDR = [0x65, 0x88, 0x84];
 const SLICE = [0x41, 0x9a, 0x22];

@@ -17,7 +17,7 @@ import { Store } from '../../server/store/store.ts';
 import { checkReceiver, isPublicAddress } from '../../server/webhooks/address-guard.ts';
 import { signatureHeader, verifySignature } from '../../server/webhooks/signature.ts';
 import { Webhooks } from '../../server/webhooks/webhooks.ts';
-import { waitFor } from '../support/procs.ts';
+import { waitFor } from '../helpers/procs.ts';
 
 const log = createLogger('silent');
 

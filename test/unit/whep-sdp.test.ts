@@ -17,8 +17,8 @@ import {
 } from '../../server/media/sdp.ts';
 import type { SourceDescription } from '../../server/media/source.ts';
 import { planViewer } from '../../server/sfu/viewer-plan.ts';
-import { H264, OPUS, VP8 } from '../support/fake-media.ts';
-import { handOffer } from '../support/sdp-offers.ts';
+import { H264, OPUS, VP8 } from '../helpers/fake-media.ts';
+import { handOffer } from '../helpers/sdp-offers.ts';
 
 const CHROMIUM = readFileSync(
   path.join(import.meta.dirname, '..', 'golden', 'chromium-whep-offer.sdp'),
