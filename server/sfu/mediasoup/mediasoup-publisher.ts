@@ -25,7 +25,7 @@ import { TypedEmitter } from '../../media/typed-emitter.ts';
 import type { PublisherOptions, PublisherSession } from '../engine.ts';
 import { KeyframeGate } from '../keyframe-gate.ts';
 import { RtpStreamCounter } from '../rtp-stats.ts';
-import { VideoProbe } from '../video-probe.ts';
+import { VideoProbe } from '../../media/video-probe.ts';
 import type { Consumer, DirectTransport, Router, WebRtcTransport } from './mediasoup-api.ts';
 import { planPublisher, publisherAnswer } from './sdp-translation.ts';
 import type { TransportFactory } from './worker-pool.ts';

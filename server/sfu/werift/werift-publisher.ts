@@ -18,7 +18,7 @@ import { isKeyframeStart } from '../../media/rtp.ts';
 import type { PublisherOptions, PublisherSession } from '../engine.ts';
 import { KeyframeGate } from '../keyframe-gate.ts';
 import { RtpStreamCounter } from '../rtp-stats.ts';
-import { VideoProbe } from '../video-probe.ts';
+import { VideoProbe } from '../../media/video-probe.ts';
 import { enlargeReceiveBuffers, useKeyObjects } from './tuning.ts';
 
 /** Room for a keyframe burst while the event loop forwards the previous packets to every viewer. */
