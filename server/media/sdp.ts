@@ -2,7 +2,7 @@
  * Pure SDP helpers for WHIP: inspect an offer before any WebRTC work is done,
  * and munge the answer. No WebRTC library here, so these are golden-testable.
  */
-import { OnairError } from '../../lib/errors.ts';
+import { MediaError } from './errors.ts';
 
 export interface OfferedCodec {
   payloadType: number;
@@ -30,18 +30,18 @@ export function parseMediaSections(sdp: string): OfferedMedia[] {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter(Boolean);
-  if (!lines[0]?.startsWith('v=0')) throw new OnairError('invalid_sdp', 'SDP offer must start with "v=0"');
+  if (!lines[0]?.startsWith('v=0')) throw new MediaError('invalid_sdp', 'SDP offer must start with "v=0"');
   if (!lines.some((l) => l.startsWith('o=')))
-    throw new OnairError('invalid_sdp', 'SDP offer has no "o=" line');
+    throw new MediaError('invalid_sdp', 'SDP offer has no "o=" line');
   const media: OfferedMedia[] = [];
   let current: OfferedMedia | undefined;
   const rtpmaps = new Map<OfferedMedia, Map<number, OfferedCodec>>();
   for (const line of lines) {
     if (line.length < 2 || line[1] !== '=')
-      throw new OnairError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
+      throw new MediaError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
     if (line.startsWith('m=')) {
       const m = /^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \w+)*)$/.exec(line);
-      if (!m) throw new OnairError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
+      if (!m) throw new MediaError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
       current = { kind: m[1]!, mid: undefined, direction: 'sendrecv', codecs: [], port: Number(m[2]) };
       media.push(current);
       const byPt = new Map<number, OfferedCodec>();
@@ -95,25 +95,25 @@ export function isAcceptableH264(c: OfferedCodec): boolean {
  */
 export function inspectOffer(sdp: string, opts: { requireH264: boolean }): OfferSummary {
   const sections = parseMediaSections(sdp);
-  if (sections.length === 0) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  if (sections.length === 0) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
   const videos = sections.filter((s) => s.kind === 'video' && s.port !== 0);
   const audios = sections.filter((s) => s.kind === 'audio' && s.port !== 0);
   if (videos.length === 0)
-    throw new OnairError('unsupported_offer', 'the offer has no video track; onair needs one video track');
+    throw new MediaError('unsupported_offer', 'the offer has no video track; onair needs one video track');
   if (videos.length > 1)
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the offer has ${videos.length} video tracks; send exactly one`,
     );
   if (audios.length > 1)
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the offer has ${audios.length} audio tracks; send at most one`,
     );
   const video = videos[0]!;
   const audio = audios[0];
   if (video.direction === 'recvonly' || video.direction === 'inactive') {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       'the video track must be sendonly (a WHIP publisher sends media)',
     );
@@ -121,7 +121,7 @@ export function inspectOffer(sdp: string, opts: { requireH264: boolean }): Offer
   const h264 = video.codecs.some(isAcceptableH264);
   const vp8 = video.codecs.some((c) => c.name === 'VP8' && c.clockRate === 90000);
   if (!h264 && (opts.requireH264 || !vp8)) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       opts.requireH264
         ? 'no acceptable video codec: a passthrough channel needs H.264 (packetization-mode=1)'
@@ -129,7 +129,7 @@ export function inspectOffer(sdp: string, opts: { requireH264: boolean }): Offer
     );
   }
   if (audio && !audio.codecs.some((c) => c.name === 'OPUS' && c.clockRate === 48000)) {
-    throw new OnairError('unsupported_offer', 'no acceptable audio codec: offer Opus');
+    throw new MediaError('unsupported_offer', 'no acceptable audio codec: offer Opus');
   }
   return { video, audio, videoCodec: h264 ? 'H264' : 'VP8' };
 }
@@ -194,7 +194,7 @@ export function checkTransport(sdp: string): void {
   if (!/^a=ice-pwd:\S+/m.test(sdp)) missing.push('a=ice-pwd');
   if (!/^a=fingerprint:\S+ \S+/m.test(sdp)) missing.push('a=fingerprint');
   if (missing.length > 0) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the offer has no ${missing.join(', ')}: a WebRTC offer needs ICE credentials and a DTLS fingerprint`,
     );
@@ -231,7 +231,7 @@ function forwardable(m: OfferedMedia): boolean {
  */
 export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
   const sections = parseMediaSections(sdp);
-  if (sections.length === 0) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  if (sections.length === 0) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
   const receivable = sections
     .map((media, index) => ({ media, index }))
     .filter(
@@ -243,7 +243,7 @@ export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
   for (const kind of ['video', 'audio'] as const) {
     const n = receivable.filter((r) => r.media.kind === kind).length;
     if (n > 1)
-      throw new OnairError(
+      throw new MediaError(
         'unsupported_offer',
         `the offer asks to receive ${n} ${kind} tracks; a channel has at most one`,
       );
@@ -251,7 +251,7 @@ export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
   const video = receivable.find((r) => r.media.kind === 'video' && forwardable(r.media));
   const audio = receivable.find((r) => r.media.kind === 'audio' && forwardable(r.media));
   if (!video && !audio) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       receivable.length === 0
         ? 'the offer has nothing to receive: offer a recvonly video or audio section'

@@ -19,7 +19,7 @@
  * offer), the router the viewer consumes from is made with those numbers
  * (routerCodecsFor).
  */
-import { OnairError } from '../../../lib/errors.ts';
+import { MediaError } from '../../media/errors.ts';
 import type { OfferedCodec } from '../../media/sdp.ts';
 import type { MediaKind, RtpCodec } from '../../media/source.ts';
 import type {
@@ -86,7 +86,7 @@ export function parseOffer(sdp: string): SdpOffer {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter(Boolean);
-  if (!lines[0]?.startsWith('v=0')) throw new OnairError('invalid_sdp', 'SDP offer must start with "v=0"');
+  if (!lines[0]?.startsWith('v=0')) throw new MediaError('invalid_sdp', 'SDP offer must start with "v=0"');
   const offer: SdpOffer = {
     sections: [],
     iceUfrag: undefined,
@@ -132,7 +132,7 @@ export function parseOffer(sdp: string): SdpOffer {
       continue;
     }
     if (line.startsWith('m=')) {
-      throw new OnairError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
+      throw new MediaError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
     }
     if ((m = /^a=ice-ufrag:(\S+)/.exec(line))) {
       if (s) s.iceUfrag = m[1];
@@ -282,7 +282,7 @@ function primaryCodec(
 function producerPlan(section: SdpSection, kind: MediaKind, videoCodec: 'H264' | 'VP8'): ProducerPlan {
   const primary = primaryCodec(section, kind, videoCodec);
   if (!primary) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       kind === 'audio'
         ? 'no acceptable audio codec: offer Opus'
@@ -337,7 +337,7 @@ function producerPlan(section: SdpSection, kind: MediaKind, videoCodec: 'H264' |
       });
     }
   } else {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the ${kind} section declares no SSRC (a=ssrc) and no MID header extension: its stream cannot be identified`,
     );
@@ -370,7 +370,7 @@ function remoteDtlsParameters(offer: SdpOffer, section: SdpSection): DtlsParamet
   const known: FingerprintAlgorithm[] = ['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'];
   const usable = fingerprints.filter((f) => known.includes(f.algorithm as FingerprintAlgorithm));
   if (usable.length === 0) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       'the offer has no usable a=fingerprint (sha-256 or another SHA)',
     );
@@ -397,7 +397,7 @@ export function planPublisher(
       (s) => s.kind === kind && s.port !== 0 && (s.direction === 'sendonly' || s.direction === 'sendrecv'),
     );
   const videoSection = live('video');
-  if (!videoSection) throw new OnairError('unsupported_offer', 'the offer has no video track to receive');
+  if (!videoSection) throw new MediaError('unsupported_offer', 'the offer has no video track to receive');
   const video = producerPlan(videoSection, 'video', opts.videoCodec);
   const audioSection = opts.withAudio ? live('audio') : undefined;
   const audio = audioSection ? producerPlan(audioSection, 'audio', opts.videoCodec) : undefined;
@@ -703,6 +703,6 @@ export function viewerAnswer(
 /** The remote DTLS parameters of any offer (WHEP viewers): for `transport.connect()`. */
 export function offerDtlsParameters(offer: SdpOffer): DtlsParameters {
   const first = offer.sections.find((s) => s.port !== 0) ?? offer.sections[0];
-  if (!first) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  if (!first) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
   return remoteDtlsParameters(offer, first);
 }
