@@ -75,7 +75,10 @@ export abstract class RouterBase<T extends PlainRtpTransport = PlainRtpTransport
     return session;
   }
 
-  protected async admitViewer<S extends ViewerSession>(viewer: S, negotiate: () => Promise<void>): Promise<S> {
+  protected async admitViewer<S extends ViewerSession>(
+    viewer: S,
+    negotiate: () => Promise<void>,
+  ): Promise<S> {
     await this.#negotiate(viewer, negotiate);
     this.#viewers.add(viewer);
     viewer.on('closed', () => this.#viewers.delete(viewer));

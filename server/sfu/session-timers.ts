@@ -36,7 +36,8 @@ export class SessionTimers {
       Math.min(1000, limitMs),
       () => {
         const since = quietSince();
-        if (since !== undefined && Date.now() - since > limitMs) this.#close(reason(Math.round(limitMs / 1000)));
+        if (since !== undefined && Date.now() - since > limitMs)
+          this.#close(reason(Math.round(limitMs / 1000)));
       },
       opts,
     );

@@ -8,7 +8,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OnairError } from '../../lib/errors.ts';
+import { toOnairError } from '../../server/http/http.ts';
+import { MediaError } from '../../server/media/errors.ts';
 import { inspectOffer, inspectViewerOffer, parseMediaSections } from '../../server/media/sdp.ts';
 import type { IceCandidate, RtpParameters } from '../../server/sfu/mediasoup/mediasoup-api.ts';
 import {
@@ -73,7 +74,8 @@ const LOCAL: LocalTransport = {
 };
 
 function code(c: string) {
-  return (err: unknown) => err instanceof OnairError && err.code === c;
+  // A media error with that code, which the HTTP edge answers with the same code.
+  return (err: unknown) => err instanceof MediaError && err.code === c && toOnairError(err).code === c;
 }
 
 /** The answer's sections, parsed back with the server's own parser. */

@@ -84,7 +84,12 @@ export class MediasoupPublisher extends PublisherBase {
     this.heard();
     const header = readRtpHeader(packet);
     if (!header) return;
-    this.received(kind, packet, header.sequenceNumber, packet.subarray(header.payloadOffset, header.payloadEnd));
+    this.received(
+      kind,
+      packet,
+      header.sequenceNumber,
+      packet.subarray(header.payloadOffset, header.payloadEnd),
+    );
   }
 
   #onDtlsState(state: string): void {
