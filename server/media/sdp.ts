@@ -1,6 +1,8 @@
 /**
- * Pure SDP helpers for WHIP: inspect an offer before any WebRTC work is done,
- * and munge the answer. No WebRTC library here, so these are golden-testable.
+ * Pure SDP helpers: the one parser (WHIP and WHEP offers, and the mediasoup
+ * translation), inspecting an offer before any WebRTC work is done, and
+ * munging the answer. No WebRTC library here, so these are golden-testable.
+ * Errors are MediaErrors (invalid_sdp, unsupported_offer); the HTTP edge maps them.
  */
 import { MediaError } from './errors.ts';
 
@@ -25,53 +27,202 @@ export interface OfferSummary {
   videoCodec: 'H264' | 'VP8';
 }
 
-export function parseMediaSections(sdp: string): OfferedMedia[] {
-  const lines = sdp
+// ── The one SDP parser (WHIP, WHEP, and the mediasoup translation) ───────
+
+export interface SdpFeedback {
+  type: string;
+  parameter?: string;
+}
+
+export interface SdpCodec {
+  payloadType: number;
+  /** Encoding name as written in the rtpmap (case kept): H264, VP8, opus, rtx. */
+  name: string;
+  clockRate: number;
+  channels: number | undefined;
+  /** The fmtp line's value, '' when none. */
+  fmtp: string;
+  rtcpFeedback: SdpFeedback[];
+}
+
+export interface SdpSection {
+  index: number;
+  kind: string;
+  port: number;
+  protocol: string;
+  /** The m-line's format list, as written (kept when the section is rejected). */
+  formats: string[];
+  mid: string | undefined;
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  codecs: SdpCodec[];
+  extensions: { id: number; uri: string }[];
+  /** SSRCs in order of appearance, with their cname. */
+  ssrcs: { ssrc: number; cname: string | undefined }[];
+  ssrcGroups: { semantics: string; ssrcs: number[] }[];
+  rids: string[];
+  rtcpMux: boolean;
+  rtcpRsize: boolean;
+  iceUfrag: string | undefined;
+  icePwd: string | undefined;
+  fingerprints: { algorithm: string; value: string }[];
+  setup: string | undefined;
+}
+
+export interface SdpOffer {
+  sections: SdpSection[];
+  /** Session-level ICE and DTLS attributes (sections may override). */
+  iceUfrag: string | undefined;
+  icePwd: string | undefined;
+  fingerprints: { algorithm: string; value: string }[];
+  setup: string | undefined;
+}
+
+function sdpLines(sdp: string): string[] {
+  return sdp
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter(Boolean);
+}
+
+/**
+ * Parses an SDP into its sessions and sections: what WHIP and WHEP inspect and
+ * what the mediasoup translation needs. Throws invalid_sdp on text without
+ * "v=0" or with a malformed m-line; other lines it does not know are skipped.
+ */
+export function parseSdp(sdp: string): SdpOffer {
+  const lines = sdpLines(sdp);
+  if (!lines[0]?.startsWith('v=0')) throw new MediaError('invalid_sdp', 'SDP offer must start with "v=0"');
+  const offer: SdpOffer = {
+    sections: [],
+    iceUfrag: undefined,
+    icePwd: undefined,
+    fingerprints: [],
+    setup: undefined,
+  };
+  let s: SdpSection | undefined;
+  for (const line of lines) {
+    let m: RegExpExecArray | null;
+    if ((m = /^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \S+)*)$/.exec(line))) {
+      const formats = (m[4] ?? '').trim().split(' ').filter(Boolean);
+      s = {
+        index: offer.sections.length,
+        kind: m[1]!,
+        port: Number(m[2]),
+        protocol: m[3]!,
+        formats,
+        mid: undefined,
+        direction: 'sendrecv',
+        codecs: formats
+          .filter((f) => /^\d+$/.test(f))
+          .map((f) => ({
+            payloadType: Number(f),
+            name: '',
+            clockRate: 0,
+            channels: undefined,
+            fmtp: '',
+            rtcpFeedback: [],
+          })),
+        extensions: [],
+        ssrcs: [],
+        ssrcGroups: [],
+        rids: [],
+        rtcpMux: false,
+        rtcpRsize: false,
+        iceUfrag: undefined,
+        icePwd: undefined,
+        fingerprints: [],
+        setup: undefined,
+      };
+      offer.sections.push(s);
+      continue;
+    }
+    if (line.startsWith('m=')) {
+      throw new MediaError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    if ((m = /^a=ice-ufrag:(\S+)/.exec(line))) {
+      if (s) s.iceUfrag = m[1];
+      else offer.iceUfrag = m[1];
+    } else if ((m = /^a=ice-pwd:(\S+)/.exec(line))) {
+      if (s) s.icePwd = m[1];
+      else offer.icePwd = m[1];
+    } else if ((m = /^a=fingerprint:(\S+) (\S+)/.exec(line))) {
+      const fp = { algorithm: m[1]!.toLowerCase(), value: m[2]!.toUpperCase() };
+      (s ? s.fingerprints : offer.fingerprints).push(fp);
+    } else if ((m = /^a=setup:(\w+)/.exec(line))) {
+      if (s) s.setup = m[1];
+      else offer.setup = m[1];
+    } else if (!s) {
+      continue;
+    } else if ((m = /^a=rtpmap:(\d+) ([\w.-]+)\/(\d+)(?:\/(\d+))?/.exec(line))) {
+      const c = s.codecs.find((x) => x.payloadType === Number(m![1]));
+      if (c) {
+        c.name = m[2]!;
+        c.clockRate = Number(m[3]);
+        c.channels = m[4] ? Number(m[4]) : undefined;
+      }
+    } else if ((m = /^a=fmtp:(\d+) (.*)$/.exec(line))) {
+      const c = s.codecs.find((x) => x.payloadType === Number(m![1]));
+      if (c) c.fmtp = m[2]!.trim();
+    } else if ((m = /^a=rtcp-fb:(\d+|\*) (\S+)(?: (\S+))?/.exec(line))) {
+      const fb: SdpFeedback = m[3] ? { type: m[2]!, parameter: m[3] } : { type: m[2]! };
+      for (const c of s.codecs) if (m[1] === '*' || c.payloadType === Number(m[1])) c.rtcpFeedback.push(fb);
+    } else if ((m = /^a=extmap:(\d+)(?:\/\w+)? (\S+)/.exec(line))) {
+      s.extensions.push({ id: Number(m[1]), uri: m[2]! });
+    } else if ((m = /^a=ssrc:(\d+) (\w[\w-]*)(?::(.*))?$/.exec(line))) {
+      const ssrc = Number(m[1]);
+      let entry = s.ssrcs.find((x) => x.ssrc === ssrc);
+      if (!entry) s.ssrcs.push((entry = { ssrc, cname: undefined }));
+      if (m[2] === 'cname') entry.cname = m[3]?.trim();
+    } else if ((m = /^a=ssrc-group:(\S+)((?: \d+)+)$/.exec(line))) {
+      s.ssrcGroups.push({ semantics: m[1]!, ssrcs: m[2]!.trim().split(' ').map(Number) });
+    } else if ((m = /^a=rid:(\S+) send/.exec(line))) {
+      s.rids.push(m[1]!);
+    } else if ((m = /^a=mid:(\S+)/.exec(line))) {
+      s.mid = m[1];
+    } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
+      s.direction = line.slice(2) as SdpSection['direction'];
+    } else if (line === 'a=rtcp-mux') {
+      s.rtcpMux = true;
+    } else if (line === 'a=rtcp-rsize') {
+      s.rtcpRsize = true;
+    }
+  }
+  for (const section of offer.sections) section.codecs = section.codecs.filter((c) => c.name !== '');
+  return offer;
+}
+
+/**
+ * What WHIP and WHEP require of an offer before reading it: "v=0" first, an
+ * "o=" line, every line `x=…`, and m-lines whose formats are plain tokens.
+ * Throws invalid_sdp naming the first problem.
+ */
+function checkSdpSyntax(lines: readonly string[]): void {
   if (!lines[0]?.startsWith('v=0')) throw new MediaError('invalid_sdp', 'SDP offer must start with "v=0"');
   if (!lines.some((l) => l.startsWith('o=')))
     throw new MediaError('invalid_sdp', 'SDP offer has no "o=" line');
-  const media: OfferedMedia[] = [];
-  let current: OfferedMedia | undefined;
-  const rtpmaps = new Map<OfferedMedia, Map<number, OfferedCodec>>();
   for (const line of lines) {
     if (line.length < 2 || line[1] !== '=')
       throw new MediaError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
-    if (line.startsWith('m=')) {
-      const m = /^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \w+)*)$/.exec(line);
-      if (!m) throw new MediaError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
-      current = { kind: m[1]!, mid: undefined, direction: 'sendrecv', codecs: [], port: Number(m[2]) };
-      media.push(current);
-      const byPt = new Map<number, OfferedCodec>();
-      for (const pt of (m[4] ?? '').trim().split(' ').filter(Boolean)) {
-        if (/^\d+$/.test(pt))
-          byPt.set(Number(pt), { payloadType: Number(pt), name: '', clockRate: 0, fmtp: '' });
-      }
-      rtpmaps.set(current, byPt);
-      continue;
-    }
-    if (!current) continue;
-    const byPt = rtpmaps.get(current)!;
-    let m: RegExpExecArray | null;
-    if ((m = /^a=rtpmap:(\d+) ([\w.-]+)\/(\d+)/.exec(line))) {
-      const c = byPt.get(Number(m[1]));
-      if (c) {
-        c.name = m[2]!.toUpperCase();
-        c.clockRate = Number(m[3]);
-      }
-    } else if ((m = /^a=fmtp:(\d+) (.*)$/.exec(line))) {
-      const c = byPt.get(Number(m[1]));
-      if (c) c.fmtp = m[2]!;
-    } else if ((m = /^a=mid:(.+)$/.exec(line))) {
-      current.mid = m[1];
-    } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
-      current.direction = line.slice(2) as OfferedMedia['direction'];
-    }
+    if (line.startsWith('m=') && !/^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \w+)*)$/.test(line))
+      throw new MediaError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
   }
-  for (const [section, byPt] of rtpmaps) section.codecs = [...byPt.values()].filter((c) => c.name !== '');
-  return media;
+}
+
+/** The media sections of a WHIP or WHEP offer (checked strictly), codec names in upper case. */
+export function parseMediaSections(sdp: string): OfferedMedia[] {
+  checkSdpSyntax(sdpLines(sdp));
+  return parseSdp(sdp).sections.map((s) => ({
+    kind: s.kind,
+    mid: s.mid,
+    direction: s.direction,
+    codecs: s.codecs.map((c) => ({
+      payloadType: c.payloadType,
+      name: c.name.toUpperCase(),
+      clockRate: c.clockRate,
+      fmtp: c.fmtp,
+    })),
+    port: s.port,
+  }));
 }
 
 function fmtpParams(fmtp: string): Map<string, string> {
@@ -90,8 +241,8 @@ export function isAcceptableH264(c: OfferedCodec): boolean {
 
 /**
  * Checks a WHIP offer: exactly one video section (H.264 packetization-mode 1 or
- * VP8) and at most one audio section (Opus). Throws 400 for malformed SDP and 422
- * (unsupported_offer) naming the reason.
+ * VP8) and at most one audio section (Opus). Throws invalid_sdp for malformed SDP
+ * and unsupported_offer naming the reason.
  */
 export function inspectOffer(sdp: string, opts: { requireH264: boolean }): OfferSummary {
   const sections = parseMediaSections(sdp);
@@ -185,8 +336,8 @@ export function filterCandidates(sdp: string, keep: (address: string) => boolean
 
 /**
  * What WebRTC needs in an offer beyond its media: ICE credentials and a DTLS
- * fingerprint (at session level or in every media section). Throws 422 naming
- * what is missing.
+ * fingerprint (at session level or in every media section). Throws
+ * unsupported_offer naming what is missing.
  */
 export function checkTransport(sdp: string): void {
   const missing: string[] = [];
@@ -224,10 +375,10 @@ function forwardable(m: OfferedMedia): boolean {
 }
 
 /**
- * Checks a WHEP offer before any WebRTC work: malformed SDP is 400 (invalid_sdp);
- * an offer with nothing onair could send to — no recvonly or sendrecv video
- * (H.264 packetization-mode 1 or VP8) or audio (Opus) section — is 422
- * (unsupported_offer). A sendrecv section is served as recvonly.
+ * Checks a WHEP offer before any WebRTC work: malformed SDP is invalid_sdp; an
+ * offer with nothing onair could send to — no recvonly or sendrecv video (H.264
+ * packetization-mode 1 or VP8) or audio (Opus) section — is unsupported_offer.
+ * A sendrecv section is served as recvonly.
  */
 export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
   const sections = parseMediaSections(sdp);

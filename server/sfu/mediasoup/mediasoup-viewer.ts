@@ -7,6 +7,7 @@
  * continues on the same SSRC.
  */
 import type { Logger } from '../../log.ts';
+import { parseSdp } from '../../media/sdp.ts';
 import type { MediaSource } from '../../media/source.ts';
 import { ViewerBase, type ViewerFigures, type ViewerTimeouts } from '../viewer-base.ts';
 import type { Feed } from './feed.ts';
@@ -14,7 +15,6 @@ import type { Consumer, WebRtcTransport } from './mediasoup-api.ts';
 import {
   consumerCapabilities,
   offerDtlsParameters,
-  parseOffer,
   viewerAnswer,
   type AnsweredConsumer,
   type ViewerTrackPlan,
@@ -49,7 +49,7 @@ export class MediasoupViewer extends ViewerBase {
   }
 
   async negotiate(offerSdp: string, tracks: readonly ViewerTrackPlan[], source: MediaSource): Promise<void> {
-    const offer = parseOffer(offerSdp);
+    const offer = parseSdp(offerSdp);
     const transport = await this.#opts.transports.webRtcTransport(this.#feed.router, 'viewer');
     this.#transport = transport;
     transport.on('dtlsstatechange', (s) => this.#onDtlsState(s));
