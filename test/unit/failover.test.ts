@@ -9,17 +9,14 @@ import assert from 'node:assert/strict';
 import { OnairError } from '../../lib/errors.ts';
 import { createLogger } from '../../server/log.ts';
 import { readRtpHeader, isKeyframeStart } from '../../server/media/rtp.ts';
-import type {
-  MediaKind,
-  MediaSource,
-  RtpCodec,
-  RtpListener,
-  SourceEvents,
-  SourceState,
-  SourceStats,
-  SourceTrack,
+import {
+  SourceBase,
+  type MediaKind,
+  type MediaSource,
+  type RtpCodec,
+  type SourceStats,
+  type SourceTrack,
 } from '../../server/media/source.ts';
-import { TypedEmitter } from '../../server/media/typed-emitter.ts';
 import { FailoverSource, type SwitchEvent } from '../../server/source/failover-source.ts';
 import { RtpContinuity } from '../../server/source/rtp-continuity.ts';
 
@@ -46,15 +43,11 @@ function rtp(o: { pt: number; seq: number; ts: number; ssrc: number; payload: nu
 }
 
 /** An input whose RTP the test sends by hand: a frame every 50 ms, audio every 20 ms. */
-class Input implements MediaSource {
+class Input extends SourceBase implements MediaSource {
   readonly kind = 'webrtc' as const;
   readonly engine = 'test';
   readonly tracks: readonly SourceTrack[];
-  state: SourceState = 'connecting';
-  liveSince: number | undefined;
   keyframeRequests = 0;
-  readonly #events = new TypedEmitter<SourceEvents>();
-  readonly #listeners: Record<MediaKind, Set<RtpListener>> = { video: new Set(), audio: new Set() };
   seq = { video: 1000, audio: 5000 };
   ts = { video: 10_000, audio: 777 };
   readonly ssrc: number;
@@ -62,6 +55,7 @@ class Input implements MediaSource {
   sps: number[];
 
   constructor(id: string, ssrc: number, sps = [0x67, 1, 2, 3]) {
+    super();
     this.id = id;
     this.ssrc = ssrc;
     this.sps = sps;
@@ -71,8 +65,7 @@ class Input implements MediaSource {
     ];
   }
   goLive(): this {
-    this.state = 'live';
-    this.#events.emit('live');
+    this.goneLive();
     return this;
   }
   /** One video frame (a keyframe carries its SPS in a STAP-A first). */
@@ -98,29 +91,13 @@ class Input implements MediaSource {
     this.ts.audio += 960;
   }
   #send(kind: MediaKind, p: Buffer): void {
-    for (const l of this.#listeners[kind]) l(p);
-  }
-  subscribe(trackId: string, listener: RtpListener): () => void {
-    const kind = trackId === 'video' ? 'video' : 'audio';
-    this.#listeners[kind].add(listener);
-    return () => this.#listeners[kind].delete(listener);
+    this.deliver(kind, p);
   }
   requestKeyframe(): void {
     this.keyframeRequests++;
   }
   stats(): SourceStats {
     return { tracks: [], width: 1280, height: 720, fps: 20 };
-  }
-  on<E extends keyof SourceEvents>(e: E, l: (...a: SourceEvents[E]) => void): void {
-    this.#events.on(e, l);
-  }
-  off<E extends keyof SourceEvents>(e: E, l: (...a: SourceEvents[E]) => void): void {
-    this.#events.off(e, l);
-  }
-  close(reason = 'closed'): void {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
-    this.#events.emit('ended', reason);
   }
 }
 
