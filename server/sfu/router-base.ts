@@ -65,24 +65,29 @@ export abstract class RouterBase<T extends PlainRtpTransport = PlainRtpTransport
     if (this.#closed) throw routerClosed();
   }
 
-  protected async admitPublisher<S extends PublisherSession>(
-    session: S,
+  /** Negotiates a publisher; the router owns it from then until it ends. */
+  protected admitPublisher(
+    session: PublisherSession,
     negotiate: () => Promise<void>,
-  ): Promise<S> {
-    await this.#negotiate(session, negotiate);
-    this.#publishers.add(session);
-    session.on('ended', () => this.#publishers.delete(session));
-    return session;
+  ): Promise<PublisherSession> {
+    return this.#admit(session, negotiate, this.#publishers, (gone) => session.on('ended', gone));
   }
 
-  protected async admitViewer<S extends ViewerSession>(
-    viewer: S,
+  /** Negotiates a viewer; the router owns it from then until it closes. */
+  protected admitViewer(viewer: ViewerSession, negotiate: () => Promise<void>): Promise<ViewerSession> {
+    return this.#admit(viewer, negotiate, this.#viewers, (gone) => viewer.on('closed', gone));
+  }
+
+  async #admit<S extends { close(reason: string): void }>(
+    session: S,
     negotiate: () => Promise<void>,
+    owned: Set<S>,
+    onGone: (gone: () => void) => void,
   ): Promise<S> {
-    await this.#negotiate(viewer, negotiate);
-    this.#viewers.add(viewer);
-    viewer.on('closed', () => this.#viewers.delete(viewer));
-    return viewer;
+    await this.#negotiate(session, negotiate);
+    owned.add(session);
+    onGone(() => owned.delete(session));
+    return session;
   }
 
   async #negotiate(session: { close(reason: string): void }, negotiate: () => Promise<void>): Promise<void> {

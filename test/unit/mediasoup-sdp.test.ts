@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { toOnairError } from '../../server/http/http.ts';
 import { MediaError } from '../../server/media/errors.ts';
-import { inspectOffer, inspectViewerOffer, parseMediaSections, parseSdp } from '../../server/media/sdp.ts';
+import { inspectOffer, inspectViewerOffer, parseMediaSections } from '../../server/media/sdp.ts';
+import { parseSdp } from '../../server/media/sdp-parser.ts';
 import type { IceCandidate, RtpParameters } from '../../server/sfu/mediasoup/mediasoup-api.ts';
 import {
   consumerCapabilities,

@@ -7,7 +7,7 @@
  * continues on the same SSRC.
  */
 import type { Logger } from '../../log.ts';
-import { parseSdp } from '../../media/sdp.ts';
+import { parseSdp } from '../../media/sdp-parser.ts';
 import type { MediaSource } from '../../media/source.ts';
 import { ViewerBase, type ViewerFigures, type ViewerTimeouts } from '../viewer-base.ts';
 import type { Feed } from './feed.ts';

@@ -20,13 +20,8 @@
  * (routerCodecsFor).
  */
 import { MediaError } from '../../media/errors.ts';
-import {
-  parseSdp,
-  type OfferedCodec,
-  type SdpCodec,
-  type SdpOffer,
-  type SdpSection,
-} from '../../media/sdp.ts';
+import { parseSdp, type SdpCodec, type SdpOffer, type SdpSection } from '../../media/sdp-parser.ts';
+import type { OfferedCodec } from '../../media/sdp.ts';
 import type { MediaKind, RtpCodec } from '../../media/source.ts';
 import type {
   DtlsParameters,
@@ -41,7 +36,7 @@ import type {
   RtpParameters,
 } from './mediasoup-api.ts';
 
-// ── Parsing: the one SDP parser (media/sdp.ts) ──────────────────────────
+// ── Parsing: the one SDP parser (media/sdp-parser.ts) ───────────────────
 
 /**
  * fmtp text → mediasoup codec parameters: numeric values as numbers (as
