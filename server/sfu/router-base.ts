@@ -21,6 +21,17 @@ import type {
 } from './engine.ts';
 import { FanoutRegistry } from './fanout.ts';
 
+/** The session timeouts an engine was configured with, as session options (unset ones left out). */
+export function sessionTimeouts(o: { silenceTimeoutMs?: number; disconnectTimeoutMs?: number }): {
+  silenceTimeoutMs?: number;
+  disconnectTimeoutMs?: number;
+} {
+  return {
+    ...(o.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: o.silenceTimeoutMs } : {}),
+    ...(o.disconnectTimeoutMs !== undefined ? { disconnectTimeoutMs: o.disconnectTimeoutMs } : {}),
+  };
+}
+
 /** What a router throws once it is closing: nothing more joins the channel. */
 export function routerClosed(): MediaError {
   return new MediaError('router_closed', 'channel is stopping');

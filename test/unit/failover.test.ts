@@ -19,17 +19,10 @@ import {
 } from '../../server/media/source.ts';
 import { FailoverSource, type SwitchEvent } from '../../server/source/failover-source.ts';
 import { RtpContinuity } from '../../server/source/rtp-continuity.ts';
+import { OPUS } from '../support/fake-media.ts';
 
 const log = createLogger('silent');
 const H264: RtpCodec = { kind: 'video', name: 'H264', payloadType: 102, clockRate: 90000, fmtp: '' };
-const OPUS: RtpCodec = {
-  kind: 'audio',
-  name: 'OPUS',
-  payloadType: 111,
-  clockRate: 48000,
-  channels: 2,
-  fmtp: '',
-};
 
 function rtp(o: { pt: number; seq: number; ts: number; ssrc: number; payload: number[] }): Buffer {
   const b = Buffer.alloc(12 + o.payload.length);

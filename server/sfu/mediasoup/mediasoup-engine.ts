@@ -17,15 +17,8 @@
 import type { IceServer } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import type { MediaSource } from '../../media/source.ts';
-import type {
-  PlainRtpOptions,
-  PlainRtpTransport,
-  PublisherOptions,
-  PublisherSession,
-  ViewerOptions,
-  ViewerSession,
-} from '../engine.ts';
-import { EngineBase, RouterBase } from '../router-base.ts';
+import type * as sfu from '../engine.ts';
+import { EngineBase, RouterBase, sessionTimeouts } from '../router-base.ts';
 import { planViewer } from '../viewer-plan.ts';
 import { Feed } from './feed.ts';
 import type { MediasoupModule, Router, Worker } from './mediasoup-api.ts';
@@ -180,28 +173,19 @@ class MediasoupRouter extends RouterBase<MediasoupPlainLink> {
     }
   }
 
-  /** The session timeouts the engine was configured with. */
-  #timeouts(): { silenceTimeoutMs?: number; disconnectTimeoutMs?: number } {
-    const o = this.#opts;
-    return {
-      ...(o.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: o.silenceTimeoutMs } : {}),
-      ...(o.disconnectTimeoutMs !== undefined ? { disconnectTimeoutMs: o.disconnectTimeoutMs } : {}),
-    };
-  }
-
-  async createPublisher(p: PublisherOptions): Promise<PublisherSession> {
+  async createPublisher(p: sfu.PublisherOptions): Promise<sfu.PublisherSession> {
     this.assertOpen();
     const router = await this.#publishingRouter();
     const session = new MediasoupPublisher({
       log: this.log,
       router,
       transports: this.#pool,
-      ...this.#timeouts(),
+      ...sessionTimeouts(this.#opts),
     });
     return this.admitPublisher(session, () => session.negotiate(p));
   }
 
-  createPlainTransport(opts: PlainRtpOptions): PlainRtpTransport {
+  createPlainTransport(opts: sfu.PlainRtpOptions): sfu.PlainRtpTransport {
     this.assertOpen();
     return this.adoptTransport(
       (onClose) =>
@@ -214,7 +198,7 @@ class MediasoupRouter extends RouterBase<MediasoupPlainLink> {
     );
   }
 
-  async createViewer(v: ViewerOptions): Promise<ViewerSession> {
+  async createViewer(v: sfu.ViewerOptions): Promise<sfu.ViewerSession> {
     this.assertOpen();
     const plan = planViewer(v.offer, v.summary, v.source);
     const tracks: ViewerTrackPlan[] = [];
@@ -226,7 +210,7 @@ class MediasoupRouter extends RouterBase<MediasoupPlainLink> {
       tracks.map((t) => ({ kind: t.kind, codec: t.codec, payloadType: t.offered.payloadType })),
       v.source,
     );
-    const { disconnectTimeoutMs } = this.#timeouts();
+    const { disconnectTimeoutMs } = sessionTimeouts(this.#opts);
     const viewer = new MediasoupViewer({
       log: this.log,
       feed,

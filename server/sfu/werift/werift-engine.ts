@@ -1,15 +1,8 @@
 /** The default SFU engine: werift, pure TypeScript WebRTC. Runs everywhere. */
 import type { Logger } from '../../log.ts';
-import type {
-  PlainRtpOptions,
-  PlainRtpTransport,
-  PublisherOptions,
-  PublisherSession,
-  ViewerOptions,
-  ViewerSession,
-} from '../engine.ts';
+import type * as sfu from '../engine.ts';
 import { PlainTransport } from '../plain-transport.ts';
-import { EngineBase, RouterBase } from '../router-base.ts';
+import { EngineBase, RouterBase, sessionTimeouts } from '../router-base.ts';
 import { planViewer } from '../viewer-plan.ts';
 import { publisherPeerConnection, viewerPeerConnection, type PeerSettings } from './peer.ts';
 import { WeriftPublisher } from './werift-publisher.ts';
@@ -46,34 +39,25 @@ class WeriftRouter extends RouterBase {
     this.#opts = opts;
   }
 
-  /** The timeouts the engine was configured with, as session options. */
-  #timeouts(): { silenceTimeoutMs?: number; disconnectTimeoutMs?: number } {
-    const o = this.#opts;
-    return {
-      ...(o.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: o.silenceTimeoutMs } : {}),
-      ...(o.disconnectTimeoutMs !== undefined ? { disconnectTimeoutMs: o.disconnectTimeoutMs } : {}),
-    };
-  }
-
-  async createPublisher(p: PublisherOptions): Promise<PublisherSession> {
+  async createPublisher(p: sfu.PublisherOptions): Promise<sfu.PublisherSession> {
     this.assertOpen();
     const session = new WeriftPublisher(publisherPeerConnection(this.#opts, p.videoCodec), {
       log: this.log,
       loopbackOnly: this.#opts.loopbackOnly,
-      ...this.#timeouts(),
+      ...sessionTimeouts(this.#opts),
     });
     return this.admitPublisher(session, () => session.negotiate(p));
   }
 
-  createPlainTransport(opts: PlainRtpOptions): PlainRtpTransport {
+  createPlainTransport(opts: sfu.PlainRtpOptions): sfu.PlainRtpTransport {
     this.assertOpen();
     return this.adoptTransport((onClose) => new PlainTransport(opts, onClose));
   }
 
-  async createViewer(v: ViewerOptions): Promise<ViewerSession> {
+  async createViewer(v: sfu.ViewerOptions): Promise<sfu.ViewerSession> {
     this.assertOpen();
     const plan = planViewer(v.offer, v.summary, v.source);
-    const { disconnectTimeoutMs } = this.#timeouts();
+    const { disconnectTimeoutMs } = sessionTimeouts(this.#opts);
     const viewer = new WeriftViewer(viewerPeerConnection(this.#opts, plan), plan, {
       log: this.log,
       fanouts: this.fanouts,
