@@ -94,6 +94,15 @@ class Input extends SourceBase implements MediaSource {
   }
 }
 
+/** A primary and a backup input, both live and attached to the switcher. */
+function attachBoth(sw: FailoverSource): { primary: Input; backup: Input } {
+  const primary = new Input('p', 1000).goLive();
+  const backup = new Input('b', 2000).goLive();
+  sw.setInput('primary', primary);
+  sw.setInput('backup', backup);
+  return { primary, backup };
+}
+
 interface Out {
   kind: MediaKind;
   seq: number;
@@ -258,10 +267,7 @@ void describe('FailoverSource', () => {
   void test('the primary stops sending: the backup is on air within the detection time, the stream continuous', () => {
     const { sw, out, switches, listen, run } = setup();
     listen();
-    const primary = new Input('p', 1000).goLive();
-    const backup = new Input('b', 2000).goLive();
-    sw.setInput('primary', primary);
-    sw.setInput('backup', backup);
+    const { primary, backup } = attachBoth(sw);
     run(2000, [primary, backup]);
     assert.equal(sw.active, 'primary');
     assert.ok(backup.keyframeRequests >= 1, 'the standby is asked for keyframes');
@@ -289,10 +295,7 @@ void describe('FailoverSource', () => {
   void test('audio stays in step with video across a switch', () => {
     const { sw, out, listen, run } = setup();
     listen();
-    const primary = new Input('p', 1000).goLive();
-    const backup = new Input('b', 2000).goLive();
-    sw.setInput('primary', primary);
-    sw.setInput('backup', backup);
+    const { primary, backup } = attachBoth(sw);
     run(1000, [primary, backup]);
     primary.close('DELETE');
     run(2000, [backup]);
@@ -366,10 +369,7 @@ void describe('FailoverSource', () => {
   void test('automatic failback returns to the primary once it is healthy; a manual switch goes either way', () => {
     const { sw, switches, listen, run } = setup({ failback: 'auto' });
     listen();
-    const primary = new Input('p', 1000).goLive();
-    const backup = new Input('b', 2000).goLive();
-    sw.setInput('primary', primary);
-    sw.setInput('backup', backup);
+    const { primary, backup } = attachBoth(sw);
     run(1000, [primary, backup]);
     run(1200, [backup]);
     assert.equal(sw.active, 'backup');

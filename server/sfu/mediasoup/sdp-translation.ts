@@ -435,18 +435,29 @@ export interface FeedTrack {
  * consumers send on their router's payload types).
  */
 export function routerCodecsFor(tracks: readonly FeedTrack[]): RtpCodecCapability[] {
-  return tracks.map((t) => {
-    const p = sourceCodecParameters(t.codec, t.payloadType);
-    return {
-      kind: t.kind,
-      mimeType: p.mimeType,
-      preferredPayloadType: t.payloadType,
-      clockRate: p.clockRate,
-      ...(p.channels !== undefined ? { channels: p.channels } : {}),
-      parameters: p.parameters ?? {},
-      rtcpFeedback: p.rtcpFeedback ?? [],
-    };
-  });
+  return tracks.map((t) => codecCapability(t.kind, t.codec, t.payloadType));
+}
+
+/**
+ * A source's codec as a capability on a given payload type, with the given
+ * RTCP feedback (the codec's own when none is given).
+ */
+export function codecCapability(
+  kind: MediaKind,
+  codec: RtpCodec,
+  payloadType: number,
+  rtcpFeedback?: RtcpFeedback[],
+): RtpCodecCapability {
+  const p = sourceCodecParameters(codec, payloadType);
+  return {
+    kind,
+    mimeType: p.mimeType,
+    preferredPayloadType: payloadType,
+    clockRate: p.clockRate,
+    ...(p.channels !== undefined ? { channels: p.channels } : {}),
+    parameters: p.parameters ?? {},
+    rtcpFeedback: rtcpFeedback ?? p.rtcpFeedback ?? [],
+  };
 }
 
 /** A feed key: consumers that expect the same payload types for the same codecs share a feed. */
@@ -480,19 +491,8 @@ export function consumerCapabilities(offer: SdpOffer, t: ViewerTrackPlan): RtpCa
   const section = offer.sections[t.index];
   const offered = section?.codecs.find((c) => c.payloadType === t.offered.payloadType);
   const feedback = (offered?.rtcpFeedback ?? []).filter((fb) => CONSUMER_FEEDBACK.has(feedbackKey(fb)));
-  const p = sourceCodecParameters(t.codec, t.offered.payloadType);
   return {
-    codecs: [
-      {
-        kind: t.kind,
-        mimeType: p.mimeType,
-        preferredPayloadType: t.offered.payloadType,
-        clockRate: p.clockRate,
-        ...(p.channels !== undefined ? { channels: p.channels } : {}),
-        parameters: p.parameters ?? {},
-        rtcpFeedback: feedback,
-      },
-    ],
+    codecs: [codecCapability(t.kind, t.codec, t.offered.payloadType, feedback)],
     headerExtensions: [],
   };
 }
