@@ -25,7 +25,7 @@ import { TypedEmitter } from '../server/media/typed-emitter.ts';
 import type { SfuEngine, ViewerSession } from '../server/sfu/engine.ts';
 import { probeMediasoup } from '../server/sfu/engine-select.ts';
 import { MediasoupEngine } from '../server/sfu/mediasoup/mediasoup-engine.ts';
-import { createWeriftEngine, startMediasoupEngine } from '../server/sfu/start-engine.ts';
+import { createWeriftEngine, loopbackSettings, startMediasoupEngine } from '../server/sfu/start-engine.ts';
 import { watchWhepProcess, type ViewerGroup } from '../test/support/viewer-process.ts';
 
 /** A live source that sends what it is told to: H.264 (IDR every `gop` frames) and Opus. */
@@ -143,13 +143,7 @@ export interface ForwardingOptions {
 
 /** The engine to measure; mediasoup with one worker (one core), where a worker is found. */
 async function benchEngine(name: 'werift' | 'mediasoup'): Promise<SfuEngine> {
-  const settings = {
-    log: createLogger('silent'),
-    iceServers: [],
-    publicIp: undefined,
-    portRange: undefined,
-    loopbackOnly: true,
-  };
+  const settings = loopbackSettings(createLogger('silent'));
   if (name === 'werift') return createWeriftEngine(settings);
   const probe = probeMediasoup(process.env.MEDIASOUP_WORKER_BIN);
   if (!probe.workerBin) throw new Error(`no mediasoup worker: ${probe.problem ?? 'not found'}`);

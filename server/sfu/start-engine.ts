@@ -36,6 +36,11 @@ export interface MediasoupSettings extends EngineSettings {
   singlePort: number | undefined;
 }
 
+/** Settings for an engine on one machine: loopback ICE only, no STUN or TURN (tests and the bench). */
+export function loopbackSettings(log: Logger): EngineSettings {
+  return { log, iceServers: [], publicIp: undefined, portRange: undefined, loopbackOnly: true };
+}
+
 /** The werift engine: pure TypeScript, runs everywhere (the default). */
 export function createWeriftEngine(s: EngineSettings): WeriftEngine {
   return new WeriftEngine({

@@ -11,16 +11,10 @@ import { createLogger } from '../../server/log.ts';
 import { MediaError } from '../../server/media/errors.ts';
 import { negotiationError } from '../../server/sfu/router-base.ts';
 import { SessionTimers } from '../../server/sfu/session-timers.ts';
-import { createWeriftEngine } from '../../server/sfu/start-engine.ts';
+import { createWeriftEngine, loopbackSettings } from '../../server/sfu/start-engine.ts';
 import { FakeSource } from '../support/fake-media.ts';
 
-const settings = {
-  log: createLogger('silent'),
-  iceServers: [],
-  publicIp: undefined,
-  portRange: undefined,
-  loopbackOnly: true,
-};
+const settings = loopbackSettings(createLogger('silent'));
 
 void describe('media errors at the HTTP edge', () => {
   void test('SDP and SFU codes keep the statuses and codes the API always answered', () => {
