@@ -24,9 +24,8 @@ import type {
 import { TypedEmitter } from '../server/media/typed-emitter.ts';
 import type { SfuEngine, ViewerSession } from '../server/sfu/engine.ts';
 import { probeMediasoup } from '../server/sfu/engine-select.ts';
-import type { MediasoupModule } from '../server/sfu/mediasoup/mediasoup-api.ts';
 import { MediasoupEngine } from '../server/sfu/mediasoup/mediasoup-engine.ts';
-import { WeriftEngine } from '../server/sfu/werift/werift-engine.ts';
+import { createWeriftEngine, loopbackSettings, startMediasoupEngine } from '../server/sfu/start-engine.ts';
 import { watchWhepProcess, type ViewerGroup } from '../test/helpers/viewer-process.ts';
 
 /** A live source that sends what it is told to: H.264 (IDR every `gop` frames) and Opus. */
@@ -144,30 +143,11 @@ export interface ForwardingOptions {
 
 /** The engine to measure; mediasoup with one worker (one core), where a worker is found. */
 async function benchEngine(name: 'werift' | 'mediasoup'): Promise<SfuEngine> {
-  const log = createLogger('silent');
-  if (name === 'werift')
-    return new WeriftEngine({
-      log,
-      iceServers: [],
-      publicIp: undefined,
-      portRange: undefined,
-      loopbackOnly: true,
-    });
+  const settings = loopbackSettings(createLogger('silent'));
+  if (name === 'werift') return createWeriftEngine(settings);
   const probe = probeMediasoup(process.env.MEDIASOUP_WORKER_BIN);
   if (!probe.workerBin) throw new Error(`no mediasoup worker: ${probe.problem ?? 'not found'}`);
-  const specifier: string = 'mediasoup';
-  const mediasoup = (await import(specifier)) as MediasoupModule;
-  return MediasoupEngine.start({
-    log,
-    mediasoup,
-    workerBin: probe.workerBin,
-    workers: 1,
-    iceServers: [],
-    publicIp: undefined,
-    portRange: undefined,
-    singlePort: undefined,
-    loopbackOnly: true,
-  });
+  return startMediasoupEngine({ ...settings, workerBin: probe.workerBin, workers: 1, singlePort: undefined });
 }
 
 /** CPU time of the engine's own processes (mediasoup's workers), ms; 0 for werift. */

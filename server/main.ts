@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
-import { OnairError } from '../lib/errors.ts';
+import { MediaError } from './media/errors.ts';
 import { createLiveRuntime } from './live/live-runtime.ts';
 import { killIngestChildren } from './ingest/rtp-remuxer.ts';
 import { startSfuEngine, type StartedEngine } from './sfu/start-engine.ts';
@@ -28,7 +28,7 @@ let sfu: StartedEngine;
 try {
   sfu = await startSfuEngine(config, log);
 } catch (err) {
-  if (err instanceof OnairError) {
+  if (err instanceof MediaError && err.fatal) {
     process.stderr.write(`onair: ${err.message}\n`);
     process.exit(1);
   }

@@ -10,10 +10,11 @@ import { OnairError, type ErrorCode } from '../../lib/errors.ts';
 import type { ChannelState, PlaybackMode } from '../../lib/schemas.ts';
 import type { IceServer } from '../config.ts';
 import { isAllowed } from '../http/allow-list.ts';
-import { bearerToken, clientAddress, mediaType, readBody } from '../http/http.ts';
+import { bearerToken, clientAddress, mediaType, readBody, toOnairError } from '../http/http.ts';
 import { iceServerLinks } from '../http/ice-links.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
+import { MediaError } from '../media/errors.ts';
 import { checkTransport, inspectViewerOffer, type ViewerOfferSummary } from '../media/sdp.ts';
 
 /** What WHEP needs to know of a channel. */
@@ -139,7 +140,8 @@ export function whepMount(hub: WhepHub, opts: WhepOptions): MediaMount {
           return;
         }
         throw new OnairError('not_found', 'no such WHEP endpoint');
-      } catch (err) {
+      } catch (caught) {
+        const err = caught instanceof MediaError ? toOnairError(caught) : caught;
         if (err instanceof OnairError) {
           const retry =
             err.code === 'rate_limited'

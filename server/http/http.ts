@@ -97,6 +97,10 @@ const MEDIA_ERROR_HTTP: Record<MediaErrorCode, ErrorCode> = {
   invalid_argument: 'internal_error',
   encoder_failed: 'unavailable',
   port_unavailable: 'unavailable',
+  invalid_sdp: 'invalid_sdp',
+  unsupported_offer: 'unsupported_offer',
+  router_closed: 'channel_not_running',
+  sfu_unavailable: 'unavailable',
 };
 
 /** Any thrown value as the one error type; unknown errors become internal_error (and are logged). */

@@ -10,7 +10,7 @@
 import type { Logger } from '../log.ts';
 import type { MediaKind, RtpListener } from '../media/source.ts';
 import { TypedEmitter } from '../media/typed-emitter.ts';
-import { VideoProbe } from '../sfu/video-probe.ts';
+import { VideoProbe } from '../media/video-probe.ts';
 import { RtpRemuxer } from './rtp-remuxer.ts';
 
 export interface TransportStats {

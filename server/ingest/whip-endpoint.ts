@@ -8,10 +8,11 @@ import { OnairError } from '../../lib/errors.ts';
 import type { ChannelMode, ChannelState, IngestRole } from '../../lib/schemas.ts';
 import type { IceServer } from '../config.ts';
 import { isAllowed } from '../http/allow-list.ts';
-import { bearerToken, clientAddress, mediaType, readBody, secretEquals } from '../http/http.ts';
+import { bearerToken, clientAddress, mediaType, readBody, secretEquals, toOnairError } from '../http/http.ts';
 import { iceServerLinks } from '../http/ice-links.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
+import { MediaError } from '../media/errors.ts';
 import { checkTransport, inspectOffer, type OfferSummary } from '../media/sdp.ts';
 
 /** What WHIP needs to know of a channel. */
@@ -89,8 +90,9 @@ export function whipMount(
             await handlePost(req, res, channelId, role);
           } catch (err) {
             // Only failed POSTs count: a publisher that gets in is never slowed down.
-            if (err instanceof OnairError && err.code !== 'rate_limited') limiter.hit(clientAddress(req));
-            throw err;
+            const error = err instanceof MediaError ? toOnairError(err) : err;
+            if (error instanceof OnairError && error.code !== 'rate_limited') limiter.hit(clientAddress(req));
+            throw error;
           }
           return;
         }

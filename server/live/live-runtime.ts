@@ -44,7 +44,7 @@ import {
 } from '../origin/origin.ts';
 import { LiveOutput, type Recording } from '../packager/live-output.ts';
 import type { SfuEngine } from '../sfu/engine.ts';
-import { WeriftEngine } from '../sfu/werift/werift-engine.ts';
+import { weriftEngine } from '../sfu/start-engine.ts';
 import type { AssetRecord, ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
 import { awaitOrphanedRuns } from '../transcode/ffmpeg-run.ts';
 import { EncoderSupervisor } from '../transcode/supervisor.ts';
@@ -144,15 +144,7 @@ export class LiveRuntime implements MediaRuntime {
       maxBytes: deps.config.originCacheBytes,
       maxItemBytes: 16 * 1024 * 1024,
     });
-    this.#engine =
-      deps.engine ??
-      new WeriftEngine({
-        log: deps.log.child({ component: 'sfu' }),
-        iceServers: deps.config.iceServers,
-        publicIp: deps.config.publicIp,
-        portRange: deps.config.rtcPortRange,
-        loopbackOnly: deps.config.loopbackOnlyIce,
-      });
+    this.#engine = deps.engine ?? weriftEngine(deps.config, deps.log.child({ component: 'sfu' }));
     this.#library = new AssetLibrary({
       store: deps.store,
       mediaDir: deps.config.mediaDir,

@@ -1,6 +1,7 @@
 /**
- * Errors of the media path (MP4 reading, timeline, FFmpeg, ports). They carry a
- * stable code and no HTTP meaning: the HTTP edge maps them (server/http/http.ts).
+ * Errors of the media path (SDP, the SFU, MP4 reading, timeline, FFmpeg, ports).
+ * They carry a stable code, a cause, and a `fatal` flag where callers branch on
+ * it, and no HTTP meaning: the HTTP edge maps them (server/http/http.ts).
  */
 export const MEDIA_ERROR_CODES = [
   /** Bytes that are not the media they claim to be (a truncated or corrupt MP4 box). */
@@ -15,16 +16,27 @@ export const MEDIA_ERROR_CODES = [
   'encoder_failed',
   /** A UDP port could not be found or was not bound in time. */
   'port_unavailable',
+  /** Text that is not SDP (no v=0, a malformed line or m-line). */
+  'invalid_sdp',
+  /** A valid SDP offer onair cannot serve (tracks, codecs, transport attributes). */
+  'unsupported_offer',
+  /** The channel's SFU router is closing or closed: nothing more can join it. */
+  'router_closed',
+  /** The SFU cannot take the request: it is shutting down, or has no worker running. */
+  'sfu_unavailable',
 ] as const;
 
 export type MediaErrorCode = (typeof MEDIA_ERROR_CODES)[number];
 
 export class MediaError extends Error {
   readonly code: MediaErrorCode;
+  /** The component cannot go on (an SFU engine that cannot start): callers stop rather than retry. */
+  readonly fatal: boolean;
 
-  constructor(code: MediaErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: MediaErrorCode, message: string, options?: { cause?: unknown; fatal?: boolean }) {
     super(message, { cause: options?.cause });
     this.name = 'MediaError';
     this.code = code;
+    this.fatal = options?.fatal ?? false;
   }
 }

@@ -1,8 +1,11 @@
 /**
- * Pure SDP helpers for WHIP: inspect an offer before any WebRTC work is done,
- * and munge the answer. No WebRTC library here, so these are golden-testable.
+ * Pure SDP helpers: the one parser (WHIP and WHEP offers, and the mediasoup
+ * translation), inspecting an offer before any WebRTC work is done, and
+ * munging the answer. No WebRTC library here, so these are golden-testable.
+ * Errors are MediaErrors (invalid_sdp, unsupported_offer); the HTTP edge maps them.
  */
-import { OnairError } from '../../lib/errors.ts';
+import { MediaError } from './errors.ts';
+import { parseSdp, sdpLines } from './sdp-parser.ts';
 
 export interface OfferedCodec {
   payloadType: number;
@@ -25,53 +28,38 @@ export interface OfferSummary {
   videoCodec: 'H264' | 'VP8';
 }
 
-export function parseMediaSections(sdp: string): OfferedMedia[] {
-  const lines = sdp
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean);
-  if (!lines[0]?.startsWith('v=0')) throw new OnairError('invalid_sdp', 'SDP offer must start with "v=0"');
+/**
+ * What WHIP and WHEP require of an offer before reading it: "v=0" first, an
+ * "o=" line, every line `x=…`, and m-lines whose formats are plain tokens.
+ * Throws invalid_sdp naming the first problem.
+ */
+function checkSdpSyntax(lines: readonly string[]): void {
+  if (!lines[0]?.startsWith('v=0')) throw new MediaError('invalid_sdp', 'SDP offer must start with "v=0"');
   if (!lines.some((l) => l.startsWith('o=')))
-    throw new OnairError('invalid_sdp', 'SDP offer has no "o=" line');
-  const media: OfferedMedia[] = [];
-  let current: OfferedMedia | undefined;
-  const rtpmaps = new Map<OfferedMedia, Map<number, OfferedCodec>>();
+    throw new MediaError('invalid_sdp', 'SDP offer has no "o=" line');
   for (const line of lines) {
     if (line.length < 2 || line[1] !== '=')
-      throw new OnairError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
-    if (line.startsWith('m=')) {
-      const m = /^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \w+)*)$/.exec(line);
-      if (!m) throw new OnairError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
-      current = { kind: m[1]!, mid: undefined, direction: 'sendrecv', codecs: [], port: Number(m[2]) };
-      media.push(current);
-      const byPt = new Map<number, OfferedCodec>();
-      for (const pt of (m[4] ?? '').trim().split(' ').filter(Boolean)) {
-        if (/^\d+$/.test(pt))
-          byPt.set(Number(pt), { payloadType: Number(pt), name: '', clockRate: 0, fmtp: '' });
-      }
-      rtpmaps.set(current, byPt);
-      continue;
-    }
-    if (!current) continue;
-    const byPt = rtpmaps.get(current)!;
-    let m: RegExpExecArray | null;
-    if ((m = /^a=rtpmap:(\d+) ([\w.-]+)\/(\d+)/.exec(line))) {
-      const c = byPt.get(Number(m[1]));
-      if (c) {
-        c.name = m[2]!.toUpperCase();
-        c.clockRate = Number(m[3]);
-      }
-    } else if ((m = /^a=fmtp:(\d+) (.*)$/.exec(line))) {
-      const c = byPt.get(Number(m[1]));
-      if (c) c.fmtp = m[2]!;
-    } else if ((m = /^a=mid:(.+)$/.exec(line))) {
-      current.mid = m[1];
-    } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
-      current.direction = line.slice(2) as OfferedMedia['direction'];
-    }
+      throw new MediaError('invalid_sdp', `malformed SDP line: ${JSON.stringify(line.slice(0, 60))}`);
+    if (line.startsWith('m=') && !/^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \w+)*)$/.test(line))
+      throw new MediaError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
   }
-  for (const [section, byPt] of rtpmaps) section.codecs = [...byPt.values()].filter((c) => c.name !== '');
-  return media;
+}
+
+/** The media sections of a WHIP or WHEP offer (checked strictly), codec names in upper case. */
+export function parseMediaSections(sdp: string): OfferedMedia[] {
+  checkSdpSyntax(sdpLines(sdp));
+  return parseSdp(sdp).sections.map((s) => ({
+    kind: s.kind,
+    mid: s.mid,
+    direction: s.direction,
+    codecs: s.codecs.map((c) => ({
+      payloadType: c.payloadType,
+      name: c.name.toUpperCase(),
+      clockRate: c.clockRate,
+      fmtp: c.fmtp,
+    })),
+    port: s.port,
+  }));
 }
 
 function fmtpParams(fmtp: string): Map<string, string> {
@@ -90,30 +78,30 @@ export function isAcceptableH264(c: OfferedCodec): boolean {
 
 /**
  * Checks a WHIP offer: exactly one video section (H.264 packetization-mode 1 or
- * VP8) and at most one audio section (Opus). Throws 400 for malformed SDP and 422
- * (unsupported_offer) naming the reason.
+ * VP8) and at most one audio section (Opus). Throws invalid_sdp for malformed SDP
+ * and unsupported_offer naming the reason.
  */
 export function inspectOffer(sdp: string, opts: { requireH264: boolean }): OfferSummary {
   const sections = parseMediaSections(sdp);
-  if (sections.length === 0) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  if (sections.length === 0) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
   const videos = sections.filter((s) => s.kind === 'video' && s.port !== 0);
   const audios = sections.filter((s) => s.kind === 'audio' && s.port !== 0);
   if (videos.length === 0)
-    throw new OnairError('unsupported_offer', 'the offer has no video track; onair needs one video track');
+    throw new MediaError('unsupported_offer', 'the offer has no video track; onair needs one video track');
   if (videos.length > 1)
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the offer has ${videos.length} video tracks; send exactly one`,
     );
   if (audios.length > 1)
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the offer has ${audios.length} audio tracks; send at most one`,
     );
   const video = videos[0]!;
   const audio = audios[0];
   if (video.direction === 'recvonly' || video.direction === 'inactive') {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       'the video track must be sendonly (a WHIP publisher sends media)',
     );
@@ -121,7 +109,7 @@ export function inspectOffer(sdp: string, opts: { requireH264: boolean }): Offer
   const h264 = video.codecs.some(isAcceptableH264);
   const vp8 = video.codecs.some((c) => c.name === 'VP8' && c.clockRate === 90000);
   if (!h264 && (opts.requireH264 || !vp8)) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       opts.requireH264
         ? 'no acceptable video codec: a passthrough channel needs H.264 (packetization-mode=1)'
@@ -129,7 +117,7 @@ export function inspectOffer(sdp: string, opts: { requireH264: boolean }): Offer
     );
   }
   if (audio && !audio.codecs.some((c) => c.name === 'OPUS' && c.clockRate === 48000)) {
-    throw new OnairError('unsupported_offer', 'no acceptable audio codec: offer Opus');
+    throw new MediaError('unsupported_offer', 'no acceptable audio codec: offer Opus');
   }
   return { video, audio, videoCodec: h264 ? 'H264' : 'VP8' };
 }
@@ -185,8 +173,8 @@ export function filterCandidates(sdp: string, keep: (address: string) => boolean
 
 /**
  * What WebRTC needs in an offer beyond its media: ICE credentials and a DTLS
- * fingerprint (at session level or in every media section). Throws 422 naming
- * what is missing.
+ * fingerprint (at session level or in every media section). Throws
+ * unsupported_offer naming what is missing.
  */
 export function checkTransport(sdp: string): void {
   const missing: string[] = [];
@@ -194,7 +182,7 @@ export function checkTransport(sdp: string): void {
   if (!/^a=ice-pwd:\S+/m.test(sdp)) missing.push('a=ice-pwd');
   if (!/^a=fingerprint:\S+ \S+/m.test(sdp)) missing.push('a=fingerprint');
   if (missing.length > 0) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the offer has no ${missing.join(', ')}: a WebRTC offer needs ICE credentials and a DTLS fingerprint`,
     );
@@ -224,14 +212,14 @@ function forwardable(m: OfferedMedia): boolean {
 }
 
 /**
- * Checks a WHEP offer before any WebRTC work: malformed SDP is 400 (invalid_sdp);
- * an offer with nothing onair could send to — no recvonly or sendrecv video
- * (H.264 packetization-mode 1 or VP8) or audio (Opus) section — is 422
- * (unsupported_offer). A sendrecv section is served as recvonly.
+ * Checks a WHEP offer before any WebRTC work: malformed SDP is invalid_sdp; an
+ * offer with nothing onair could send to — no recvonly or sendrecv video (H.264
+ * packetization-mode 1 or VP8) or audio (Opus) section — is unsupported_offer.
+ * A sendrecv section is served as recvonly.
  */
 export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
   const sections = parseMediaSections(sdp);
-  if (sections.length === 0) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  if (sections.length === 0) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
   const receivable = sections
     .map((media, index) => ({ media, index }))
     .filter(
@@ -243,7 +231,7 @@ export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
   for (const kind of ['video', 'audio'] as const) {
     const n = receivable.filter((r) => r.media.kind === kind).length;
     if (n > 1)
-      throw new OnairError(
+      throw new MediaError(
         'unsupported_offer',
         `the offer asks to receive ${n} ${kind} tracks; a channel has at most one`,
       );
@@ -251,7 +239,7 @@ export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
   const video = receivable.find((r) => r.media.kind === 'video' && forwardable(r.media));
   const audio = receivable.find((r) => r.media.kind === 'audio' && forwardable(r.media));
   if (!video && !audio) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       receivable.length === 0
         ? 'the offer has nothing to receive: offer a recvonly video or audio section'

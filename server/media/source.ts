@@ -8,6 +8,8 @@
  * Consumers (the plain-RTP link to FFmpeg, WHEP viewers, recorders) only ever
  * see this interface; they are made by the SFU engine (server/sfu/engine.ts).
  */
+import { TypedEmitter } from './typed-emitter.ts';
+
 export type MediaKind = 'video' | 'audio';
 
 export interface RtpCodec {
@@ -113,4 +115,130 @@ export function describeSource(source: SourceDescription): SourceDescription {
 
 export function videoTrack(source: SourceDescription): SourceTrack | undefined {
   return source.tracks.find((t) => t.kind === 'video');
+}
+
+/** What a stream counted, for stats: `lost` from sequence numbers where the source tracks them. */
+export interface TrackCount {
+  packets: number;
+  bytes: number;
+  lost?: number;
+}
+
+/** Pure: per-track stats of a source's tracks from its counts per kind. */
+export function trackStats(
+  tracks: readonly SourceTrack[],
+  counts: Readonly<Record<MediaKind, TrackCount>>,
+): TrackStats[] {
+  return tracks.map((t) => {
+    const c = counts[t.kind];
+    return {
+      trackId: t.id,
+      kind: t.kind,
+      codec: t.codec.name,
+      packets: c.packets,
+      bytes: c.bytes,
+      packetsLost: c.lost ?? 0,
+    };
+  });
+}
+
+export interface SourceBaseOptions {
+  /** A throwing `on()` listener is reported here (the emitter never throws). */
+  onListenerError?: (err: unknown) => void;
+  /**
+   * A throwing RTP consumer is reported here, and the others still get the
+   * packet; without it, the error reaches the code that delivered the packet.
+   */
+  onConsumerError?: (err: unknown) => void;
+}
+
+/**
+ * What every source shares, whatever the protocol: its state (connecting →
+ * live → ended), the `live` and `ended` events (each once), the fan-out of each
+ * track's packets to its subscribers, and an idempotent close. Subclasses say
+ * how media arrives (`deliver`), when they are live (`goneLive`) and what
+ * closing releases (`release`).
+ */
+export abstract class SourceBase<
+  Events extends SourceEvents & { [K in keyof Events]: unknown[] } = SourceEvents,
+> {
+  abstract readonly id: string;
+  abstract readonly kind: SourceKind;
+  abstract readonly engine: string;
+  abstract readonly tracks: readonly SourceTrack[];
+  state: SourceState = 'connecting';
+  /** Epoch ms (or the source's own clock) at which it went live. */
+  liveSince: number | undefined;
+  protected readonly events: TypedEmitter<Events>;
+  readonly #listeners: Record<MediaKind, Set<RtpListener>> = { video: new Set(), audio: new Set() };
+  readonly #onConsumerError: ((err: unknown) => void) | undefined;
+
+  constructor(opts: SourceBaseOptions = {}) {
+    this.events = new TypedEmitter<Events>(opts.onListenerError);
+    this.#onConsumerError = opts.onConsumerError;
+  }
+
+  subscribe(trackId: string, listener: RtpListener): () => void {
+    const kind = this.tracks.find((t) => t.id === trackId)?.kind;
+    if (!kind) throw new RangeError(this.noTrack(trackId));
+    const set = this.#listeners[kind];
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** How many consumers a track's packets go to. */
+  listenerCount(trackId: string): number {
+    const kind = this.tracks.find((t) => t.id === trackId)?.kind;
+    return kind ? this.#listeners[kind].size : 0;
+  }
+
+  on<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): void {
+    this.events.on(event, listener);
+  }
+
+  off<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): void {
+    this.events.off(event, listener);
+  }
+
+  /** Idempotent: releases what the source holds, then emits `ended` once. */
+  close(reason = 'closed'): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.release(reason);
+    this.#listeners.video.clear();
+    this.#listeners.audio.clear();
+    (this.events as TypedEmitter<SourceEvents>).emit('ended', reason);
+    this.events.removeAll();
+  }
+
+  /** The message of the RangeError a subscription to an unknown track throws. */
+  protected noTrack(trackId: string): string {
+    return `${this.id} has no track ${trackId}`;
+  }
+
+  /** Hands one RTP packet of a track's kind to every consumer of it. */
+  protected deliver(kind: MediaKind, packet: Buffer): void {
+    const onError = this.#onConsumerError;
+    for (const l of this.#listeners[kind]) {
+      if (!onError) {
+        l(packet);
+        continue;
+      }
+      try {
+        l(packet);
+      } catch (err) {
+        onError(err);
+      }
+    }
+  }
+
+  /** Media flows: `live` state, `liveSince`, and the `live` event. */
+  protected goneLive(at = Date.now()): void {
+    this.state = 'live';
+    this.liveSince = at;
+    (this.events as TypedEmitter<SourceEvents>).emit('live');
+  }
+
+  /** What closing lets go of (timers, sockets, peer connections); called once, state already `ended`. */
+  protected release(_reason: string): void {}
 }

@@ -9,9 +9,11 @@
  *          └─ ViewerSession      — a WebRTC viewer (WHEP): the source's own packets,
  *                                  forwarded (viewer-forwarder.ts), like a mediasoup Consumer
  *
- * Closing a parent closes its children. `werift` implements it in pure
- * TypeScript; a mediasoup engine implements the same shape (router per channel,
- * WebRtcTransport producers, PlainTransport consumers).
+ * Closing a parent closes its children (router-base.ts holds that cascade, and
+ * publisher-base.ts and viewer-base.ts the sessions' lifecycle). `werift`
+ * implements it in pure TypeScript; a mediasoup engine implements the same shape
+ * (router per channel, WebRtcTransport producers, PlainTransport consumers).
+ * Engines are made in start-engine.ts only.
  */
 import type { ViewerOfferSummary } from '../media/sdp.ts';
 import type { MediaSource, RtpCodec } from '../media/source.ts';
@@ -116,12 +118,12 @@ export interface ViewerSession {
 export interface ChannelRouter {
   readonly channelId: string;
   readonly closed: boolean;
-  /** Negotiates a WebRTC publisher. Throws OnairError (unsupported_offer, unavailable). */
+  /** Negotiates a WebRTC publisher. Throws MediaError (unsupported_offer, router_closed, sfu_unavailable). */
   createPublisher(opts: PublisherOptions): Promise<PublisherSession>;
   createPlainTransport(opts: PlainRtpOptions): PlainRtpTransport;
   /**
-   * Negotiates a WebRTC viewer of `source`. Throws OnairError (unsupported_offer
-   * when it cannot receive the source's codecs, channel_not_running).
+   * Negotiates a WebRTC viewer of `source`. Throws MediaError (unsupported_offer
+   * when it cannot receive the source's codecs, router_closed).
    */
   createViewer(opts: ViewerOptions): Promise<ViewerSession>;
   /** Closes every session and transport of the channel. Idempotent. */

@@ -4,7 +4,7 @@
  * offer that carries it; and the offer restricted to those payload types, so
  * the answer offers only what the publisher sends. Pure.
  */
-import { OnairError } from '../../lib/errors.ts';
+import { MediaError } from '../media/errors.ts';
 import {
   matchOfferedCodec,
   restrictOfferCodecs,
@@ -52,13 +52,13 @@ export function planViewer(
   // A viewer that asks for video it cannot decode is told so, rather than served silence or sound only.
   const sent = source.tracks.map(codecLabel).join(' and ');
   if (missing.length > 0) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the channel sends ${sent}; the offer cannot receive ${missing.join(' or ')}`,
     );
   }
   if (!plan.video && !plan.audio) {
-    throw new OnairError('unsupported_offer', `the channel sends ${sent}; the offer asks for none of it`);
+    throw new MediaError('unsupported_offer', `the channel sends ${sent}; the offer asks for none of it`);
   }
   const keep = new Map<number, number[]>();
   for (const t of [plan.video, plan.audio]) if (t) keep.set(t.index, [t.offered.payloadType]);

@@ -475,10 +475,18 @@ describe('a multi-bitrate encoder into a passthrough-abr channel', () => {
     assert.deepEqual(st.encoder?.renditions, ['720p', '480p', '360p']);
     assert.deepEqual(st.ingest?.warnings, [], 'aligned keyframes raise no warning');
     // Segments of every rendition cut at the same keyframes: the same durations.
-    const durations = await Promise.all(
-      renditions.map(async (r) =>
-        (await mediaPlaylist(c.id, r.name))!.segments.slice(0, 3).map((x) => x.duration),
-      ),
+    // The renditions' playlists advance independently: wait until each lists three segments.
+    const durations = await waitFor(
+      'three segments in every rendition',
+      async () => {
+        const d = await Promise.all(
+          renditions.map(async (r) =>
+            ((await mediaPlaylist(c.id, r.name))?.segments ?? []).slice(0, 3).map((x) => x.duration),
+          ),
+        );
+        return d.every((x) => x.length === 3) && d;
+      },
+      20_000,
     );
     assert.deepEqual(durations[1], durations[0]);
     assert.deepEqual(durations[2], durations[0]);

@@ -5,13 +5,13 @@
  * No sockets, no FFmpeg.
  */
 import type { ChannelConfig } from '../../server/core/runtime.ts';
-import type {
-  RtpCodec,
-  RtpListener,
-  SourceEvents,
-  SourceState,
-  SourceStats,
-  SourceTrack,
+import { createLogger } from '../../server/log.ts';
+import {
+  SourceBase,
+  trackStats,
+  type RtpCodec,
+  type SourceStats,
+  type SourceTrack,
 } from '../../server/media/source.ts';
 import { TypedEmitter } from '../../server/media/typed-emitter.ts';
 import type {
@@ -20,13 +20,11 @@ import type {
   PlainRtpTransport,
   PublisherOptions,
   PublisherSession,
-  ViewerEvents,
   ViewerOptions,
   ViewerSession,
-  ViewerState,
-  ViewerStats,
 } from '../../server/sfu/engine.ts';
 import { FanoutRegistry } from '../../server/sfu/fanout.ts';
+import { ViewerBase, type ViewerFigures } from '../../server/sfu/viewer-base.ts';
 import { ViewerForwarder } from '../../server/sfu/viewer-forwarder.ts';
 import type { RunExit, RunTrack } from '../../server/transcode/ffmpeg-run.ts';
 import type {
@@ -78,25 +76,23 @@ export function channelConfig(over: Partial<ChannelConfig> = {}): ChannelConfig 
 }
 
 let nextId = 0;
+const silent = createLogger('silent');
 
-export class FakeSource implements PublisherSession {
+export class FakeSource extends SourceBase implements PublisherSession {
   readonly id = `src${nextId++}`;
   readonly kind = 'webrtc' as const;
   readonly engine = 'fake';
   readonly answer = 'v=0\r\n';
   readonly codecs: { video: RtpCodec; audio: RtpCodec | undefined };
   readonly tracks: readonly SourceTrack[];
-  state: SourceState = 'connecting';
-  liveSince: number | undefined;
   keyframeRequests = 0;
-  readonly #events = new TypedEmitter<SourceEvents>();
-  readonly #listeners = new Map<string, Set<RtpListener>>();
   bytes = 0;
 
   /** H.264 keyframes carry this SPS (a STAP-A of SPS + IDR), as an encoder with those settings would. */
   readonly #sps: number[] | undefined;
 
   constructor(opts: { audio?: boolean; video?: RtpCodec; sps?: number[] } = {}) {
+    super();
     const audio = opts.audio ?? true;
     const video = opts.video ?? H264;
     this.#sps = opts.sps;
@@ -105,6 +101,10 @@ export class FakeSource implements PublisherSession {
       { id: 'video', kind: 'video', codec: video, ssrc: 1111 },
       ...(audio ? [{ id: 'audio', kind: 'audio' as const, codec: OPUS, ssrc: 2222 }] : []),
     ];
+  }
+
+  protected override noTrack(trackId: string): string {
+    return `no track ${trackId}`;
   }
 
   #seq = 100;
@@ -137,14 +137,12 @@ export class FakeSource implements PublisherSession {
   send(trackId: 'video' | 'audio', opts: { key?: boolean } = {}): void {
     const p = this.packet(trackId, opts);
     this.bytes += p.length;
-    for (const l of this.#listeners.get(trackId) ?? []) l(p);
+    this.deliver(trackId, p);
   }
 
   /** Live, and a first keyframe sent (the channel goes on air at a keyframe). */
   goLive(): this {
-    this.state = 'live';
-    this.liveSince = Date.now();
-    this.#events.emit('live');
+    this.goneLive();
     this.send('video', { key: true });
     return this;
   }
@@ -164,19 +162,8 @@ export class FakeSource implements PublisherSession {
     packet.writeUInt32BE(this.tracks.find((t) => t.id === trackId)?.ssrc ?? 0, 8);
     if (opts.payload) Buffer.from(opts.payload).copy(packet, 12);
     this.bytes += size;
-    for (const l of this.#listeners.get(trackId) ?? []) l(packet);
-  }
-
-  listenerCount(trackId: string): number {
-    return this.#listeners.get(trackId)?.size ?? 0;
-  }
-
-  subscribe(trackId: string, listener: RtpListener): () => void {
-    if (!this.tracks.some((t) => t.id === trackId)) throw new RangeError(`no track ${trackId}`);
-    let set = this.#listeners.get(trackId);
-    if (!set) this.#listeners.set(trackId, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
+    const kind = this.tracks.find((t) => t.id === trackId)?.kind;
+    if (kind) this.deliver(kind, packet);
   }
 
   requestKeyframe(): void {
@@ -185,34 +172,14 @@ export class FakeSource implements PublisherSession {
 
   stats(): SourceStats {
     return {
-      tracks: this.tracks.map((t) => ({
-        trackId: t.id,
-        kind: t.kind,
-        codec: t.codec.name,
-        packets: 0,
-        bytes: t.kind === 'video' ? this.bytes : 0,
-        packetsLost: 0,
-      })),
+      tracks: trackStats(this.tracks, {
+        video: { packets: 0, bytes: this.bytes },
+        audio: { packets: 0, bytes: 0 },
+      }),
       width: 1280,
       height: 720,
       fps: 20,
     };
-  }
-
-  on<E extends keyof SourceEvents>(event: E, listener: (...args: SourceEvents[E]) => void): void {
-    this.#events.on(event, listener);
-  }
-
-  off<E extends keyof SourceEvents>(event: E, listener: (...args: SourceEvents[E]) => void): void {
-    this.#events.off(event, listener);
-  }
-
-  close(reason = 'closed'): void {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
-    this.#listeners.clear();
-    this.#events.emit('ended', reason);
-    this.#events.removeAll();
   }
 }
 
@@ -254,16 +221,15 @@ export interface SentPacket {
 }
 
 /** A viewer whose forwarding is real (ViewerForwarder) and whose "network" is an array. */
-export class FakeViewer implements ViewerSession {
-  readonly id = `viewer${nextId++}`;
-  readonly answer = 'v=0\r\n';
-  state: ViewerState = 'connecting';
+export class FakeViewer extends ViewerBase {
+  override readonly id = `viewer${nextId++}`;
+  override readonly answer = 'v=0\r\n';
   readonly sent: SentPacket[] = [];
   readonly forwarder: ViewerForwarder;
   closeReason: string | undefined;
-  readonly #events = new TypedEmitter<ViewerEvents>();
 
   constructor(opts: ViewerOptions, fanouts: FanoutRegistry) {
+    super(silent, {});
     this.forwarder = new ViewerForwarder({
       tracks: opts.source.tracks.map((t) => ({ kind: t.kind, codec: t.codec })),
       target: {
@@ -283,9 +249,7 @@ export class FakeViewer implements ViewerSession {
 
   /** ICE and DTLS are up: forwarding begins. */
   connect(): this {
-    this.state = 'connected';
-    this.forwarder.start();
-    this.#events.emit('connected');
+    this.connected(() => this.forwarder.start());
     return this;
   }
 
@@ -293,11 +257,9 @@ export class FakeViewer implements ViewerSession {
     return this.forwarder.setSource(source);
   }
 
-  stats(): ViewerStats {
+  protected figures(): ViewerFigures {
     const c = this.forwarder.counters;
     return {
-      state: this.state,
-      connectedSince: undefined,
       packetsSent: c.packetsSent,
       bytesSent: c.bytesSent,
       packetsDropped: c.packetsDropped,
@@ -306,21 +268,9 @@ export class FakeViewer implements ViewerSession {
     };
   }
 
-  on<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
-    this.#events.on(event, listener);
-  }
-
-  off<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
-    this.#events.off(event, listener);
-  }
-
-  close(reason = 'closed'): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+  protected release(reason: string): void {
     this.closeReason = reason;
     this.forwarder.close();
-    this.#events.emit('closed', reason);
-    this.#events.removeAll();
   }
 }
 

@@ -9,30 +9,20 @@ import assert from 'node:assert/strict';
 import { OnairError } from '../../lib/errors.ts';
 import { createLogger } from '../../server/log.ts';
 import { readRtpHeader, isKeyframeStart } from '../../server/media/rtp.ts';
-import type {
-  MediaKind,
-  MediaSource,
-  RtpCodec,
-  RtpListener,
-  SourceEvents,
-  SourceState,
-  SourceStats,
-  SourceTrack,
+import {
+  SourceBase,
+  type MediaKind,
+  type MediaSource,
+  type RtpCodec,
+  type SourceStats,
+  type SourceTrack,
 } from '../../server/media/source.ts';
-import { TypedEmitter } from '../../server/media/typed-emitter.ts';
 import { FailoverSource, type SwitchEvent } from '../../server/source/failover-source.ts';
 import { RtpContinuity } from '../../server/source/rtp-continuity.ts';
+import { OPUS } from '../helpers/fake-media.ts';
 
 const log = createLogger('silent');
 const H264: RtpCodec = { kind: 'video', name: 'H264', payloadType: 102, clockRate: 90000, fmtp: '' };
-const OPUS: RtpCodec = {
-  kind: 'audio',
-  name: 'OPUS',
-  payloadType: 111,
-  clockRate: 48000,
-  channels: 2,
-  fmtp: '',
-};
 
 function rtp(o: { pt: number; seq: number; ts: number; ssrc: number; payload: number[] }): Buffer {
   const b = Buffer.alloc(12 + o.payload.length);
@@ -46,15 +36,11 @@ function rtp(o: { pt: number; seq: number; ts: number; ssrc: number; payload: nu
 }
 
 /** An input whose RTP the test sends by hand: a frame every 50 ms, audio every 20 ms. */
-class Input implements MediaSource {
+class Input extends SourceBase implements MediaSource {
   readonly kind = 'webrtc' as const;
   readonly engine = 'test';
   readonly tracks: readonly SourceTrack[];
-  state: SourceState = 'connecting';
-  liveSince: number | undefined;
   keyframeRequests = 0;
-  readonly #events = new TypedEmitter<SourceEvents>();
-  readonly #listeners: Record<MediaKind, Set<RtpListener>> = { video: new Set(), audio: new Set() };
   seq = { video: 1000, audio: 5000 };
   ts = { video: 10_000, audio: 777 };
   readonly ssrc: number;
@@ -62,6 +48,7 @@ class Input implements MediaSource {
   sps: number[];
 
   constructor(id: string, ssrc: number, sps = [0x67, 1, 2, 3]) {
+    super();
     this.id = id;
     this.ssrc = ssrc;
     this.sps = sps;
@@ -71,8 +58,7 @@ class Input implements MediaSource {
     ];
   }
   goLive(): this {
-    this.state = 'live';
-    this.#events.emit('live');
+    this.goneLive();
     return this;
   }
   /** One video frame (a keyframe carries its SPS in a STAP-A first). */
@@ -98,12 +84,7 @@ class Input implements MediaSource {
     this.ts.audio += 960;
   }
   #send(kind: MediaKind, p: Buffer): void {
-    for (const l of this.#listeners[kind]) l(p);
-  }
-  subscribe(trackId: string, listener: RtpListener): () => void {
-    const kind = trackId === 'video' ? 'video' : 'audio';
-    this.#listeners[kind].add(listener);
-    return () => this.#listeners[kind].delete(listener);
+    this.deliver(kind, p);
   }
   requestKeyframe(): void {
     this.keyframeRequests++;
@@ -111,17 +92,15 @@ class Input implements MediaSource {
   stats(): SourceStats {
     return { tracks: [], width: 1280, height: 720, fps: 20 };
   }
-  on<E extends keyof SourceEvents>(e: E, l: (...a: SourceEvents[E]) => void): void {
-    this.#events.on(e, l);
-  }
-  off<E extends keyof SourceEvents>(e: E, l: (...a: SourceEvents[E]) => void): void {
-    this.#events.off(e, l);
-  }
-  close(reason = 'closed'): void {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
-    this.#events.emit('ended', reason);
-  }
+}
+
+/** A primary and a backup input, both live and attached to the switcher. */
+function attachBoth(sw: FailoverSource): { primary: Input; backup: Input } {
+  const primary = new Input('p', 1000).goLive();
+  const backup = new Input('b', 2000).goLive();
+  sw.setInput('primary', primary);
+  sw.setInput('backup', backup);
+  return { primary, backup };
 }
 
 interface Out {
@@ -288,10 +267,7 @@ void describe('FailoverSource', () => {
   void test('the primary stops sending: the backup is on air within the detection time, the stream continuous', () => {
     const { sw, out, switches, listen, run } = setup();
     listen();
-    const primary = new Input('p', 1000).goLive();
-    const backup = new Input('b', 2000).goLive();
-    sw.setInput('primary', primary);
-    sw.setInput('backup', backup);
+    const { primary, backup } = attachBoth(sw);
     run(2000, [primary, backup]);
     assert.equal(sw.active, 'primary');
     assert.ok(backup.keyframeRequests >= 1, 'the standby is asked for keyframes');
@@ -319,10 +295,7 @@ void describe('FailoverSource', () => {
   void test('audio stays in step with video across a switch', () => {
     const { sw, out, listen, run } = setup();
     listen();
-    const primary = new Input('p', 1000).goLive();
-    const backup = new Input('b', 2000).goLive();
-    sw.setInput('primary', primary);
-    sw.setInput('backup', backup);
+    const { primary, backup } = attachBoth(sw);
     run(1000, [primary, backup]);
     primary.close('DELETE');
     run(2000, [backup]);
@@ -396,10 +369,7 @@ void describe('FailoverSource', () => {
   void test('automatic failback returns to the primary once it is healthy; a manual switch goes either way', () => {
     const { sw, switches, listen, run } = setup({ failback: 'auto' });
     listen();
-    const primary = new Input('p', 1000).goLive();
-    const backup = new Input('b', 2000).goLive();
-    sw.setInput('primary', primary);
-    sw.setInput('backup', backup);
+    const { primary, backup } = attachBoth(sw);
     run(1000, [primary, backup]);
     run(1200, [backup]);
     assert.equal(sw.active, 'backup');

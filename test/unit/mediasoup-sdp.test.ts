@@ -8,15 +8,16 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OnairError } from '../../lib/errors.ts';
+import { toOnairError } from '../../server/http/http.ts';
+import { MediaError } from '../../server/media/errors.ts';
 import { inspectOffer, inspectViewerOffer, parseMediaSections } from '../../server/media/sdp.ts';
+import { parseSdp } from '../../server/media/sdp-parser.ts';
 import type { IceCandidate, RtpParameters } from '../../server/sfu/mediasoup/mediasoup-api.ts';
 import {
   consumerCapabilities,
   feedKey,
   fmtpToParameters,
   offerDtlsParameters,
-  parseOffer,
   planPublisher,
   publisherAnswer,
   routerCodecsFor,
@@ -73,7 +74,8 @@ const LOCAL: LocalTransport = {
 };
 
 function code(c: string) {
-  return (err: unknown) => err instanceof OnairError && err.code === c;
+  // A media error with that code, which the HTTP edge answers with the same code.
+  return (err: unknown) => err instanceof MediaError && err.code === c && toOnairError(err).code === c;
 }
 
 /** The answer's sections, parsed back with the server's own parser. */
@@ -221,7 +223,7 @@ describe('WHIP offer → producer RtpParameters and answer', () => {
         answer,
         /a=candidate:tcpcandidate 1 tcp 1076276479 127\.0\.0\.1 40002 typ host tcptype passive/,
       );
-      const offered = parseOffer(sdp).sections;
+      const offered = parseSdp(sdp).sections;
       const sections = answerSections(answer);
       // As many sections as offered, in order, with the same mids.
       assert.equal(sections.length, offered.length);
@@ -276,7 +278,7 @@ describe('WHIP offer → producer RtpParameters and answer', () => {
       () => planPublisher(noFp, { videoCodec: 'H264', withAudio: true }),
       code('unsupported_offer'),
     );
-    assert.throws(() => parseOffer('hello'), code('invalid_sdp'));
+    assert.throws(() => parseSdp('hello'), code('invalid_sdp'));
   });
 
   test('fmtp values: numbers as numbers, profile-level-id always text', () => {
@@ -313,7 +315,7 @@ describe('WHEP: router capabilities and a viewer offer → consumer parameters a
 
   /** What mediasoup's consumer would carry: the router's codec (the viewer's payload type) and an SSRC. */
   function consumed(t: ViewerTrackPlan, ssrc: number): RtpParameters {
-    const caps = consumerCapabilities(parseOffer(CHROMIUM_WHEP), t);
+    const caps = consumerCapabilities(parseSdp(CHROMIUM_WHEP), t);
     const c = routerCodecsFor([{ kind: t.kind, codec: t.codec, payloadType: t.offered.payloadType }])[0]!;
     return {
       codecs: [
@@ -352,7 +354,7 @@ describe('WHEP: router capabilities and a viewer offer → consumer parameters a
       );
       assert.equal(codecs[0]!.mimeType, 'video/H264');
       assert.equal(codecs[0]!.parameters?.['packetization-mode'], 1);
-      const parsed = parseOffer(text);
+      const parsed = parseSdp(text);
       const caps = consumerCapabilities(parsed, video);
       assert.equal(caps.codecs?.[0]?.preferredPayloadType, video.offered.payloadType);
       const fb = caps.codecs[0].rtcpFeedback!.map((f) => `${f.type}${f.parameter ? ` ${f.parameter}` : ''}`);

@@ -2,12 +2,13 @@
  * Property-based fuzz of the SDP parser (server/media/sdp.ts), bounded: random
  * text, and mutations of a valid WHIP offer (lines dropped, duplicated,
  * shuffled, cut, garbled). Whatever comes in, the parser answers with a result
- * or an OnairError with an SDP code (400/422), never another exception.
+ * or a MediaError with an SDP code (400/422 at the HTTP edge), never another exception.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { OnairError } from '../../lib/errors.ts';
+import { toOnairError } from '../../server/http/http.ts';
+import { MediaError } from '../../server/media/errors.ts';
 import { addBitrateHints, checkTransport, filterCandidates, inspectOffer } from '../../server/media/sdp.ts';
 import { H264, OPUS, VP8, handOffer } from '../helpers/sdp-offers.ts';
 
@@ -27,13 +28,14 @@ const VALID = handOffer([
 ]).replace('t=0 0\r\n', `t=0 0\r\n${TRANSPORT.join('\r\n')}\r\n`);
 const LINES = VALID.split('\r\n').filter(Boolean);
 
-/** Runs `fn`; a thrown value must be an OnairError with one of `codes`. */
+/** Runs `fn`; a thrown value must be a MediaError with one of `codes`, answered with that code over HTTP. */
 function answersCleanly(fn: () => unknown, codes: readonly string[]): boolean {
   try {
     fn();
     return true;
   } catch (err) {
-    if (err instanceof OnairError && codes.includes(err.code)) return true;
+    if (err instanceof MediaError && codes.includes(err.code) && codes.includes(toOnairError(err).code))
+      return true;
     throw new Error(`unexpected ${String(err)}`, { cause: err });
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { parseH264Sps, spsFromH264Payload, VideoProbe } from '../../server/sfu/video-probe.ts';
+import { parseH264Sps, spsFromH264Payload, VideoProbe } from '../../server/media/video-probe.ts';
 
 /** Real SPS units from x264 for a given size and profile (Annex B from FFmpeg). */
 function spsOf(size: string, profile: string): Uint8Array {

@@ -7,7 +7,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { OnairError } from '../../lib/errors.ts';
+import { toOnairError } from '../../server/http/http.ts';
+import { MediaError } from '../../server/media/errors.ts';
 import {
   inspectViewerOffer,
   matchOfferedCodec,
@@ -26,7 +27,8 @@ const CHROMIUM = readFileSync(
 );
 
 function code(c: string) {
-  return (err: unknown) => err instanceof OnairError && err.code === c;
+  // A media error with that code, which the HTTP edge answers with the same code.
+  return (err: unknown) => err instanceof MediaError && err.code === c && toOnairError(err).code === c;
 }
 
 const source = (video = H264, audio = true): SourceDescription => ({

@@ -14,25 +14,15 @@
  * move to another worker: their publishers and viewers end (clients
  * reconnect), the link to FFmpeg is re-attached, and the log says so.
  */
-import { OnairError } from '../../../lib/errors.ts';
 import type { IceServer } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import type { MediaSource } from '../../media/source.ts';
-import type {
-  ChannelRouter,
-  PlainRtpOptions,
-  PlainRtpTransport,
-  PublisherOptions,
-  PublisherSession,
-  SfuEngine,
-  ViewerOptions,
-  ViewerSession,
-} from '../engine.ts';
-import { FanoutRegistry } from '../fanout.ts';
+import type * as sfu from '../engine.ts';
+import { EngineBase, RouterBase, sessionTimeouts } from '../router-base.ts';
 import { planViewer } from '../viewer-plan.ts';
 import { Feed } from './feed.ts';
 import type { MediasoupModule, Router, Worker } from './mediasoup-api.ts';
-import { MediasoupPublisher, negotiationError } from './mediasoup-publisher.ts';
+import { MediasoupPublisher } from './mediasoup-publisher.ts';
 import { MediasoupViewer } from './mediasoup-viewer.ts';
 import { MediasoupPlainLink } from './plain-link.ts';
 import { feedKey, publishingRouterCodecs, type FeedTrack, type ViewerTrackPlan } from './sdp-translation.ts';
@@ -52,17 +42,15 @@ export interface MediasoupEngineOptions {
   disconnectTimeoutMs?: number;
 }
 
-export class MediasoupEngine implements SfuEngine {
+export class MediasoupEngine extends EngineBase<MediasoupRouter> {
   readonly name = 'mediasoup';
   readonly #opts: MediasoupEngineOptions;
   readonly #pool: WorkerPool;
-  readonly #routers: Set<MediasoupRouter>;
-  #closed = false;
 
   private constructor(opts: MediasoupEngineOptions, pool: WorkerPool, routers: Set<MediasoupRouter>) {
+    super(routers);
     this.#opts = opts;
     this.#pool = pool;
-    this.#routers = routers;
   }
 
   /** Starts the workers; throws when they cannot start. */
@@ -104,53 +92,27 @@ export class MediasoupEngine implements SfuEngine {
     return this.#pool.deaths;
   }
 
-  createRouter(channelId: string): ChannelRouter {
-    if (this.#closed) throw new OnairError('unavailable', 'the SFU is shutting down');
-    const router: MediasoupRouter = new MediasoupRouter(channelId, this.#opts, this.#pool, () =>
-      this.#routers.delete(router),
-    );
-    this.#routers.add(router);
-    return router;
+  protected makeRouter(channelId: string, onClose: () => void): MediasoupRouter {
+    return new MediasoupRouter(channelId, this.#opts, this.#pool, onClose);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const r of [...this.#routers]) r.close();
+  protected override release(): void {
     this.#pool.close();
-    await Promise.resolve();
   }
 }
 
 /** A channel's scope on one worker: its publishing router, its feeds, and what they serve. */
-class MediasoupRouter implements ChannelRouter {
-  readonly channelId: string;
+class MediasoupRouter extends RouterBase<MediasoupPlainLink> {
   readonly #opts: MediasoupEngineOptions;
   readonly #pool: WorkerPool;
-  readonly #log: Logger;
-  readonly #onClose: () => void;
-  readonly #publishers = new Set<MediasoupPublisher>();
-  readonly #viewers = new Set<MediasoupViewer>();
-  readonly #links = new Set<MediasoupPlainLink>();
   readonly #feeds = new Map<string, Promise<Feed>>();
-  readonly #fanouts: FanoutRegistry;
   #worker: Worker | undefined;
   #publishing: Promise<Router> | undefined;
-  #closed = false;
 
   constructor(channelId: string, opts: MediasoupEngineOptions, pool: WorkerPool, onClose: () => void) {
-    this.channelId = channelId;
+    super(channelId, opts.log.child({ channelId }), onClose, 'forwarding a packet to mediasoup failed');
     this.#opts = opts;
     this.#pool = pool;
-    this.#log = opts.log.child({ channelId });
-    this.#onClose = onClose;
-    this.#fanouts = new FanoutRegistry((err) =>
-      this.#log.error({ err }, 'forwarding a packet to mediasoup failed'),
-    );
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** The channel's worker: placed on the least-loaded one when first needed. */
@@ -172,7 +134,7 @@ class MediasoupRouter implements ChannelRouter {
       this.#publishing = undefined;
       throw err;
     });
-    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+    this.assertOpen();
     return router;
   }
 
@@ -188,11 +150,11 @@ class MediasoupRouter implements ChannelRouter {
   ): Promise<Feed> {
     const key = `${use}|${feedKey(tracks)}`;
     for (;;) {
-      if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+      this.assertOpen();
       let pending = this.#feeds.get(key);
       if (!pending) {
         const worker = this.#placedWorker();
-        pending = Feed.open(worker, key, tracks, this.#fanouts, this.#log, () => {
+        pending = Feed.open(worker, key, tracks, this.fanouts, this.log, () => {
           if (this.#feeds.get(key) === pending) this.#feeds.delete(key);
         }).then((feed) => {
           this.#pool.placed(feed.router, worker);
@@ -211,47 +173,33 @@ class MediasoupRouter implements ChannelRouter {
     }
   }
 
-  async createPublisher(p: PublisherOptions): Promise<PublisherSession> {
-    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+  async createPublisher(p: sfu.PublisherOptions): Promise<sfu.PublisherSession> {
+    this.assertOpen();
     const router = await this.#publishingRouter();
     const session = new MediasoupPublisher({
-      log: this.#log,
+      log: this.log,
       router,
       transports: this.#pool,
-      ...(this.#opts.silenceTimeoutMs !== undefined ? { silenceTimeoutMs: this.#opts.silenceTimeoutMs } : {}),
-      ...(this.#opts.disconnectTimeoutMs !== undefined
-        ? { disconnectTimeoutMs: this.#opts.disconnectTimeoutMs }
-        : {}),
+      ...sessionTimeouts(this.#opts),
     });
-    try {
-      await session.negotiate(p);
-    } catch (err) {
-      session.close('negotiation failed');
-      throw negotiationError(err);
-    }
-    if (this.#closed) {
-      session.close('channel stopped');
-      throw new OnairError('channel_not_running', 'channel is stopping');
-    }
-    this.#publishers.add(session);
-    session.on('ended', () => this.#publishers.delete(session));
-    return session;
+    return this.admitPublisher(session, () => session.negotiate(p));
   }
 
-  createPlainTransport(opts: PlainRtpOptions): PlainRtpTransport {
-    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
-    const link: MediasoupPlainLink = new MediasoupPlainLink({
-      ...opts,
-      log: this.#log,
-      openFeed: (tracks, source) => this.#feedFor('encoder', tracks, source),
-      onClose: () => this.#links.delete(link),
-    });
-    this.#links.add(link);
-    return link;
+  createPlainTransport(opts: sfu.PlainRtpOptions): sfu.PlainRtpTransport {
+    this.assertOpen();
+    return this.adoptTransport(
+      (onClose) =>
+        new MediasoupPlainLink({
+          ...opts,
+          log: this.log,
+          openFeed: (tracks, source) => this.#feedFor('encoder', tracks, source),
+          onClose,
+        }),
+    );
   }
 
-  async createViewer(v: ViewerOptions): Promise<ViewerSession> {
-    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+  async createViewer(v: sfu.ViewerOptions): Promise<sfu.ViewerSession> {
+    this.assertOpen();
     const plan = planViewer(v.offer, v.summary, v.source);
     const tracks: ViewerTrackPlan[] = [];
     for (const t of [plan.video, plan.audio]) {
@@ -262,27 +210,14 @@ class MediasoupRouter implements ChannelRouter {
       tracks.map((t) => ({ kind: t.kind, codec: t.codec, payloadType: t.offered.payloadType })),
       v.source,
     );
+    const { disconnectTimeoutMs } = sessionTimeouts(this.#opts);
     const viewer = new MediasoupViewer({
-      log: this.#log,
+      log: this.log,
       feed,
       transports: this.#pool,
-      ...(this.#opts.disconnectTimeoutMs !== undefined
-        ? { disconnectTimeoutMs: this.#opts.disconnectTimeoutMs }
-        : {}),
+      ...(disconnectTimeoutMs !== undefined ? { disconnectTimeoutMs } : {}),
     });
-    try {
-      await viewer.negotiate(v.offer, tracks, v.source);
-    } catch (err) {
-      viewer.close('negotiation failed');
-      throw negotiationError(err);
-    }
-    if (this.#closed) {
-      viewer.close('channel stopped');
-      throw new OnairError('channel_not_running', 'channel is stopping');
-    }
-    this.#viewers.add(viewer);
-    viewer.on('closed', () => this.#viewers.delete(viewer));
-    return viewer;
+    return this.admitViewer(viewer, () => viewer.negotiate(v.offer, tracks, v.source));
   }
 
   /**
@@ -291,32 +226,24 @@ class MediasoupRouter implements ChannelRouter {
    * and the link to FFmpeg moves to another worker.
    */
   workerDied(worker: Worker): void {
-    if (this.#closed || this.#worker !== worker) return;
+    if (this.closed || this.#worker !== worker) return;
     // The worker's routers closed before this notice: its publishers and viewers have ended already.
-    this.#log.warn(
-      { pid: worker.pid, links: this.#links.size },
+    this.log.warn(
+      { pid: worker.pid, links: this.transports.size },
       'the SFU worker of this channel died: publishers and viewers reconnect, the encoder link moves to another worker',
     );
     this.#pool.release(worker);
     this.#worker = undefined;
     this.#publishing = undefined;
     this.#feeds.clear();
-    for (const v of [...this.#viewers]) v.close('the SFU worker died; reconnect');
-    for (const p of [...this.#publishers]) p.close('the SFU worker died');
-    for (const l of this.#links) l.attach();
+    this.endSessions('the SFU worker died; reconnect', 'the SFU worker died');
+    for (const l of this.transports) l.attach();
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const v of [...this.#viewers]) v.close('channel stopped');
-    for (const l of [...this.#links]) l.close({ bye: true });
-    for (const p of [...this.#publishers]) p.close('channel stopped');
-    this.#fanouts.close();
+  protected override release(): void {
     for (const pending of this.#feeds.values()) pending.then((f) => f.close()).catch(() => undefined);
     this.#feeds.clear();
     this.#publishing?.then((r) => r.close()).catch(() => undefined);
     if (this.#worker) this.#pool.release(this.#worker);
-    this.#onClose();
   }
 }

@@ -6,54 +6,42 @@
  * of the feed's producer. Changing the source needs no renegotiation: the feed
  * continues on the same SSRC.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log.ts';
+import { parseSdp } from '../../media/sdp-parser.ts';
 import type { MediaSource } from '../../media/source.ts';
-import { TypedEmitter } from '../../media/typed-emitter.ts';
-import type { ViewerEvents, ViewerSession, ViewerState, ViewerStats } from '../engine.ts';
+import { ViewerBase, type ViewerFigures, type ViewerTimeouts } from '../viewer-base.ts';
 import type { Feed } from './feed.ts';
 import type { Consumer, WebRtcTransport } from './mediasoup-api.ts';
 import {
   consumerCapabilities,
   offerDtlsParameters,
-  parseOffer,
   viewerAnswer,
   type AnsweredConsumer,
   type ViewerTrackPlan,
 } from './sdp-translation.ts';
 import type { TransportFactory } from './worker-pool.ts';
 
-export interface MediasoupViewerOptions {
+export interface MediasoupViewerOptions extends ViewerTimeouts {
   log: Logger;
   feed: Feed;
   transports: TransportFactory;
-  connectTimeoutMs?: number;
-  disconnectTimeoutMs?: number;
   /** How often consumer figures are read from the worker. */
   statsEveryMs?: number;
 }
 
-export class MediasoupViewer implements ViewerSession {
-  readonly id = randomBytes(16).toString('base64url');
-  answer = '';
-  state: ViewerState = 'connecting';
-  connectedSince: number | undefined;
-
+export class MediasoupViewer extends ViewerBase {
   readonly #opts: MediasoupViewerOptions;
   readonly #feed: Feed;
-  readonly #events: TypedEmitter<ViewerEvents>;
   readonly #consumers: Consumer[] = [];
   readonly #figures = { packetsSent: 0, bytesSent: 0, packetsNacked: 0, keyframeRequests: 0 };
   #transport: WebRtcTransport | undefined;
   #source: MediaSource | undefined;
-  #timers: NodeJS.Timeout[] = [];
-  #disconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: MediasoupViewerOptions) {
+    super(opts.log, opts);
     this.#opts = opts;
     // The feed comes acquired for this viewer; close() releases it.
     this.#feed = opts.feed;
-    this.#events = new TypedEmitter((err) => opts.log.error({ err }, 'viewer listener failed'));
   }
 
   get source(): MediaSource | undefined {
@@ -61,7 +49,7 @@ export class MediasoupViewer implements ViewerSession {
   }
 
   async negotiate(offerSdp: string, tracks: readonly ViewerTrackPlan[], source: MediaSource): Promise<void> {
-    const offer = parseOffer(offerSdp);
+    const offer = parseSdp(offerSdp);
     const transport = await this.#opts.transports.webRtcTransport(this.#feed.router, 'viewer');
     this.#transport = transport;
     transport.on('dtlsstatechange', (s) => this.#onDtlsState(s));
@@ -82,19 +70,10 @@ export class MediasoupViewer implements ViewerSession {
       this.#consumers.push(consumer);
       answered.push({ track: t, rtpParameters: consumer.rtpParameters });
     }
-    this.answer = viewerAnswer(offer, answered, transport, this.id);
+    const answer = viewerAnswer(offer, answered, transport, this.id);
     this.setSource(source);
-    const connectTimeout = this.#opts.connectTimeoutMs ?? 15_000;
-    this.#timers.push(
-      setTimeout(() => {
-        if (this.state === 'connecting')
-          this.close(`ICE did not connect within ${Math.round(connectTimeout / 1000)} s`);
-      }, connectTimeout),
-    );
-    const every = this.#opts.statsEveryMs ?? 1000;
-    const poll = setInterval(() => void this.#readStats(), every);
-    poll.unref();
-    this.#timers.push(poll);
+    this.answered(answer);
+    this.timers.every(this.#opts.statsEveryMs ?? 1000, () => void this.#readStats(), { unref: true });
   }
 
   async #readStats(): Promise<void> {
@@ -130,39 +109,19 @@ export class MediasoupViewer implements ViewerSession {
 
   #onDtlsState(state: string): void {
     if (this.state === 'closed') return;
-    if (state === 'connected' && this.state === 'connecting') {
-      this.state = 'connected';
-      this.connectedSince = Date.now();
-      // First figures soon after media starts, then every second.
-      const first = setTimeout(() => void this.#readStats(), 250);
-      first.unref();
-      this.#timers.push(first);
-      this.#events.emit('connected');
-    } else if (state === 'failed' || state === 'closed') {
-      this.close(`DTLS ${state}`);
-    }
+    if (!this.timers.dtls(state) || this.state !== 'connecting') return;
+    // First figures soon after media starts, then every second.
+    this.connected(() => this.timers.once(250, () => void this.#readStats(), { unref: true }));
   }
 
   #onIceState(state: string): void {
     if (this.state === 'closed') return;
-    if (state === 'connected' || state === 'completed') {
-      if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
-      this.#disconnectTimer = undefined;
-    } else if (state === 'disconnected') {
-      // mediasoup reports a viewer that stopped answering consent checks as disconnected.
-      this.#disconnectTimer ??= setTimeout(
-        () => this.close('ICE disconnected'),
-        this.#opts.disconnectTimeoutMs ?? 5000,
-      );
-    } else if (state === 'closed') {
-      this.close('ICE closed');
-    }
+    // mediasoup reports a viewer that stopped answering consent checks as disconnected.
+    this.timers.ice(state, this.disconnectTimeoutMs);
   }
 
-  stats(): ViewerStats {
+  protected figures(): ViewerFigures {
     return {
-      state: this.state,
-      connectedSince: this.connectedSince,
       packetsSent: this.#figures.packetsSent,
       bytesSent: this.#figures.bytesSent,
       // The worker queues what the socket cannot take; it does not count drops per consumer.
@@ -172,23 +131,9 @@ export class MediasoupViewer implements ViewerSession {
     };
   }
 
-  on<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
-    this.#events.on(event, listener);
-  }
-
-  off<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
-    this.#events.off(event, listener);
-  }
-
-  /** Closes the transport (and its consumers) and lets go of the feed. Idempotent. */
-  close(reason = 'closed'): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    for (const t of this.#timers) clearInterval(t);
-    if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
+  /** Closes the transport (and its consumers) and lets go of the feed. */
+  protected release(): void {
     this.#transport?.close();
     this.#feed.release();
-    this.#events.emit('closed', reason);
-    this.#events.removeAll();
   }
 }

@@ -13,7 +13,7 @@ import type { MediaSource } from '../../media/source.ts';
 import type { PlainRtpOptions, PlainRtpTransport } from '../engine.ts';
 import type { Feed } from './feed.ts';
 import type { Consumer, PlainTransport } from './mediasoup-api.ts';
-import { type FeedTrack, sourceCodecParameters } from './sdp-translation.ts';
+import { codecCapability, type FeedTrack } from './sdp-translation.ts';
 
 /** 12 bytes (two SSRC entries): FFmpeg drops RTP/RTCP packets shorter than that. */
 const RTCP_BYE = Buffer.from([0x82, 0xcb, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -98,21 +98,10 @@ export class MediasoupPlainLink implements PlainRtpTransport {
       this.#transports.push(transport);
       if (this.#closed) return transport.close();
       await transport.connect({ ip: target.host, port: target.port, rtcpPort: target.port + 1 });
-      const p = sourceCodecParameters(track.codec, track.payloadType);
       const consumer = await transport.consume({
         producerId,
         rtpCapabilities: {
-          codecs: [
-            {
-              kind: track.kind,
-              mimeType: p.mimeType,
-              preferredPayloadType: track.payloadType,
-              clockRate: p.clockRate,
-              ...(p.channels !== undefined ? { channels: p.channels } : {}),
-              parameters: p.parameters ?? {},
-              rtcpFeedback: [],
-            },
-          ],
+          codecs: [codecCapability(track.kind, track.codec, track.payloadType, [])],
           headerExtensions: [],
         },
       });

@@ -19,7 +19,8 @@
  * offer), the router the viewer consumes from is made with those numbers
  * (routerCodecsFor).
  */
-import { OnairError } from '../../../lib/errors.ts';
+import { MediaError } from '../../media/errors.ts';
+import { parseSdp, type SdpCodec, type SdpOffer, type SdpSection } from '../../media/sdp-parser.ts';
 import type { OfferedCodec } from '../../media/sdp.ts';
 import type { MediaKind, RtpCodec } from '../../media/source.ts';
 import type {
@@ -35,156 +36,7 @@ import type {
   RtpParameters,
 } from './mediasoup-api.ts';
 
-// ── Parsing ─────────────────────────────────────────────────────────────
-
-export interface SdpCodec {
-  payloadType: number;
-  /** Encoding name as written in the rtpmap (case kept): H264, VP8, opus, rtx. */
-  name: string;
-  clockRate: number;
-  channels: number | undefined;
-  /** The fmtp line's value, '' when none. */
-  fmtp: string;
-  rtcpFeedback: RtcpFeedback[];
-}
-
-export interface SdpSection {
-  index: number;
-  kind: string;
-  port: number;
-  protocol: string;
-  /** The m-line's format list, as written (kept when the section is rejected). */
-  formats: string[];
-  mid: string | undefined;
-  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
-  codecs: SdpCodec[];
-  extensions: { id: number; uri: string }[];
-  /** SSRCs in order of appearance, with their cname. */
-  ssrcs: { ssrc: number; cname: string | undefined }[];
-  ssrcGroups: { semantics: string; ssrcs: number[] }[];
-  rids: string[];
-  rtcpMux: boolean;
-  rtcpRsize: boolean;
-  iceUfrag: string | undefined;
-  icePwd: string | undefined;
-  fingerprints: { algorithm: string; value: string }[];
-  setup: string | undefined;
-}
-
-export interface SdpOffer {
-  sections: SdpSection[];
-  /** Session-level ICE and DTLS attributes (sections may override). */
-  iceUfrag: string | undefined;
-  icePwd: string | undefined;
-  fingerprints: { algorithm: string; value: string }[];
-  setup: string | undefined;
-}
-
-/** Parses the parts of an offer the translation needs. Throws invalid_sdp (400) on malformed text. */
-export function parseOffer(sdp: string): SdpOffer {
-  const lines = sdp
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean);
-  if (!lines[0]?.startsWith('v=0')) throw new OnairError('invalid_sdp', 'SDP offer must start with "v=0"');
-  const offer: SdpOffer = {
-    sections: [],
-    iceUfrag: undefined,
-    icePwd: undefined,
-    fingerprints: [],
-    setup: undefined,
-  };
-  let s: SdpSection | undefined;
-  for (const line of lines) {
-    let m: RegExpExecArray | null;
-    if ((m = /^m=(\w+) (\d+)(?:\/\d+)? ([\w/]+)((?: \S+)*)$/.exec(line))) {
-      const formats = (m[4] ?? '').trim().split(' ').filter(Boolean);
-      s = {
-        index: offer.sections.length,
-        kind: m[1]!,
-        port: Number(m[2]),
-        protocol: m[3]!,
-        formats,
-        mid: undefined,
-        direction: 'sendrecv',
-        codecs: formats
-          .filter((f) => /^\d+$/.test(f))
-          .map((f) => ({
-            payloadType: Number(f),
-            name: '',
-            clockRate: 0,
-            channels: undefined,
-            fmtp: '',
-            rtcpFeedback: [],
-          })),
-        extensions: [],
-        ssrcs: [],
-        ssrcGroups: [],
-        rids: [],
-        rtcpMux: false,
-        rtcpRsize: false,
-        iceUfrag: undefined,
-        icePwd: undefined,
-        fingerprints: [],
-        setup: undefined,
-      };
-      offer.sections.push(s);
-      continue;
-    }
-    if (line.startsWith('m=')) {
-      throw new OnairError('invalid_sdp', `malformed m-line: ${JSON.stringify(line.slice(0, 80))}`);
-    }
-    if ((m = /^a=ice-ufrag:(\S+)/.exec(line))) {
-      if (s) s.iceUfrag = m[1];
-      else offer.iceUfrag = m[1];
-    } else if ((m = /^a=ice-pwd:(\S+)/.exec(line))) {
-      if (s) s.icePwd = m[1];
-      else offer.icePwd = m[1];
-    } else if ((m = /^a=fingerprint:(\S+) (\S+)/.exec(line))) {
-      const fp = { algorithm: m[1]!.toLowerCase(), value: m[2]!.toUpperCase() };
-      (s ? s.fingerprints : offer.fingerprints).push(fp);
-    } else if ((m = /^a=setup:(\w+)/.exec(line))) {
-      if (s) s.setup = m[1];
-      else offer.setup = m[1];
-    } else if (!s) {
-      continue;
-    } else if ((m = /^a=rtpmap:(\d+) ([\w.-]+)\/(\d+)(?:\/(\d+))?/.exec(line))) {
-      const c = s.codecs.find((x) => x.payloadType === Number(m![1]));
-      if (c) {
-        c.name = m[2]!;
-        c.clockRate = Number(m[3]);
-        c.channels = m[4] ? Number(m[4]) : undefined;
-      }
-    } else if ((m = /^a=fmtp:(\d+) (.*)$/.exec(line))) {
-      const c = s.codecs.find((x) => x.payloadType === Number(m![1]));
-      if (c) c.fmtp = m[2]!.trim();
-    } else if ((m = /^a=rtcp-fb:(\d+|\*) (\S+)(?: (\S+))?/.exec(line))) {
-      const fb: RtcpFeedback = m[3] ? { type: m[2]!, parameter: m[3] } : { type: m[2]! };
-      for (const c of s.codecs) if (m[1] === '*' || c.payloadType === Number(m[1])) c.rtcpFeedback.push(fb);
-    } else if ((m = /^a=extmap:(\d+)(?:\/\w+)? (\S+)/.exec(line))) {
-      s.extensions.push({ id: Number(m[1]), uri: m[2]! });
-    } else if ((m = /^a=ssrc:(\d+) (\w[\w-]*)(?::(.*))?$/.exec(line))) {
-      const ssrc = Number(m[1]);
-      let entry = s.ssrcs.find((x) => x.ssrc === ssrc);
-      if (!entry) s.ssrcs.push((entry = { ssrc, cname: undefined }));
-      if (m[2] === 'cname') entry.cname = m[3]?.trim();
-    } else if ((m = /^a=ssrc-group:(\S+)((?: \d+)+)$/.exec(line))) {
-      s.ssrcGroups.push({ semantics: m[1]!, ssrcs: m[2]!.trim().split(' ').map(Number) });
-    } else if ((m = /^a=rid:(\S+) send/.exec(line))) {
-      s.rids.push(m[1]!);
-    } else if ((m = /^a=mid:(\S+)/.exec(line))) {
-      s.mid = m[1];
-    } else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
-      s.direction = line.slice(2) as SdpSection['direction'];
-    } else if (line === 'a=rtcp-mux') {
-      s.rtcpMux = true;
-    } else if (line === 'a=rtcp-rsize') {
-      s.rtcpRsize = true;
-    }
-  }
-  for (const section of offer.sections) section.codecs = section.codecs.filter((c) => c.name !== '');
-  return offer;
-}
+// ── Parsing: the one SDP parser (media/sdp-parser.ts) ───────────────────
 
 /**
  * fmtp text → mediasoup codec parameters: numeric values as numbers (as
@@ -282,7 +134,7 @@ function primaryCodec(
 function producerPlan(section: SdpSection, kind: MediaKind, videoCodec: 'H264' | 'VP8'): ProducerPlan {
   const primary = primaryCodec(section, kind, videoCodec);
   if (!primary) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       kind === 'audio'
         ? 'no acceptable audio codec: offer Opus'
@@ -312,32 +164,25 @@ function producerPlan(section: SdpSection, kind: MediaKind, videoCodec: 'H264' |
   const fid = section.ssrcGroups.find((g) => g.semantics === 'FID');
   const ssrc = fid?.ssrcs[0] ?? section.ssrcs[0]?.ssrc;
   const rtxSsrc = fid?.ssrcs[1];
+  const rtxCodec = (r: SdpCodec): RtpCodecParameters => ({
+    mimeType: `${kind}/rtx`,
+    payloadType: r.payloadType,
+    clockRate: r.clockRate,
+    parameters: { apt: primary.payloadType },
+    rtcpFeedback: [],
+  });
   let encoding: NonNullable<RtpParameters['encodings']>[number];
   if (ssrc !== undefined) {
     encoding = { ssrc };
     if (rtx && rtxSsrc !== undefined) {
       encoding.rtx = { ssrc: rtxSsrc };
-      codecs.push({
-        mimeType: `${kind}/rtx`,
-        payloadType: rtx.payloadType,
-        clockRate: rtx.clockRate,
-        parameters: { apt: primary.payloadType },
-        rtcpFeedback: [],
-      });
+      codecs.push(rtxCodec(rtx));
     }
   } else if (headerExtensions.some((e) => e.uri === MID_EXTENSION)) {
     encoding = {};
-    if (rtx) {
-      codecs.push({
-        mimeType: `${kind}/rtx`,
-        payloadType: rtx.payloadType,
-        clockRate: rtx.clockRate,
-        parameters: { apt: primary.payloadType },
-        rtcpFeedback: [],
-      });
-    }
+    if (rtx) codecs.push(rtxCodec(rtx));
   } else {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       `the ${kind} section declares no SSRC (a=ssrc) and no MID header extension: its stream cannot be identified`,
     );
@@ -370,7 +215,7 @@ function remoteDtlsParameters(offer: SdpOffer, section: SdpSection): DtlsParamet
   const known: FingerprintAlgorithm[] = ['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'];
   const usable = fingerprints.filter((f) => known.includes(f.algorithm as FingerprintAlgorithm));
   if (usable.length === 0) {
-    throw new OnairError(
+    throw new MediaError(
       'unsupported_offer',
       'the offer has no usable a=fingerprint (sha-256 or another SHA)',
     );
@@ -391,13 +236,13 @@ export function planPublisher(
   sdp: string,
   opts: { videoCodec: 'H264' | 'VP8'; withAudio: boolean },
 ): PublisherPlan {
-  const offer = parseOffer(sdp);
+  const offer = parseSdp(sdp);
   const live = (kind: string) =>
     offer.sections.find(
       (s) => s.kind === kind && s.port !== 0 && (s.direction === 'sendonly' || s.direction === 'sendrecv'),
     );
   const videoSection = live('video');
-  if (!videoSection) throw new OnairError('unsupported_offer', 'the offer has no video track to receive');
+  if (!videoSection) throw new MediaError('unsupported_offer', 'the offer has no video track to receive');
   const video = producerPlan(videoSection, 'video', opts.videoCodec);
   const audioSection = opts.withAudio ? live('audio') : undefined;
   const audio = audioSection ? producerPlan(audioSection, 'audio', opts.videoCodec) : undefined;
@@ -590,18 +435,29 @@ export interface FeedTrack {
  * consumers send on their router's payload types).
  */
 export function routerCodecsFor(tracks: readonly FeedTrack[]): RtpCodecCapability[] {
-  return tracks.map((t) => {
-    const p = sourceCodecParameters(t.codec, t.payloadType);
-    return {
-      kind: t.kind,
-      mimeType: p.mimeType,
-      preferredPayloadType: t.payloadType,
-      clockRate: p.clockRate,
-      ...(p.channels !== undefined ? { channels: p.channels } : {}),
-      parameters: p.parameters ?? {},
-      rtcpFeedback: p.rtcpFeedback ?? [],
-    };
-  });
+  return tracks.map((t) => codecCapability(t.kind, t.codec, t.payloadType));
+}
+
+/**
+ * A source's codec as a capability on a given payload type, with the given
+ * RTCP feedback (the codec's own when none is given).
+ */
+export function codecCapability(
+  kind: MediaKind,
+  codec: RtpCodec,
+  payloadType: number,
+  rtcpFeedback?: RtcpFeedback[],
+): RtpCodecCapability {
+  const p = sourceCodecParameters(codec, payloadType);
+  return {
+    kind,
+    mimeType: p.mimeType,
+    preferredPayloadType: payloadType,
+    clockRate: p.clockRate,
+    ...(p.channels !== undefined ? { channels: p.channels } : {}),
+    parameters: p.parameters ?? {},
+    rtcpFeedback: rtcpFeedback ?? p.rtcpFeedback ?? [],
+  };
 }
 
 /** A feed key: consumers that expect the same payload types for the same codecs share a feed. */
@@ -635,19 +491,8 @@ export function consumerCapabilities(offer: SdpOffer, t: ViewerTrackPlan): RtpCa
   const section = offer.sections[t.index];
   const offered = section?.codecs.find((c) => c.payloadType === t.offered.payloadType);
   const feedback = (offered?.rtcpFeedback ?? []).filter((fb) => CONSUMER_FEEDBACK.has(feedbackKey(fb)));
-  const p = sourceCodecParameters(t.codec, t.offered.payloadType);
   return {
-    codecs: [
-      {
-        kind: t.kind,
-        mimeType: p.mimeType,
-        preferredPayloadType: t.offered.payloadType,
-        clockRate: p.clockRate,
-        ...(p.channels !== undefined ? { channels: p.channels } : {}),
-        parameters: p.parameters ?? {},
-        rtcpFeedback: feedback,
-      },
-    ],
+    codecs: [codecCapability(t.kind, t.codec, t.offered.payloadType, feedback)],
     headerExtensions: [],
   };
 }
@@ -669,7 +514,7 @@ export function viewerAnswer(
   local: LocalTransport,
   sessionId: string,
 ): string {
-  const offer = typeof sdp === 'string' ? parseOffer(sdp) : sdp;
+  const offer = typeof sdp === 'string' ? parseSdp(sdp) : sdp;
   const streamId = `onair-${sessionId.slice(0, 8)}`;
   const tracks: AnswerTrack[] = consumers.map(({ track, rtpParameters }) => {
     const section = offer.sections[track.index];
@@ -703,6 +548,6 @@ export function viewerAnswer(
 /** The remote DTLS parameters of any offer (WHEP viewers): for `transport.connect()`. */
 export function offerDtlsParameters(offer: SdpOffer): DtlsParameters {
   const first = offer.sections.find((s) => s.port !== 0) ?? offer.sections[0];
-  if (!first) throw new OnairError('invalid_sdp', 'SDP offer has no media sections');
+  if (!first) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
   return remoteDtlsParameters(offer, first);
 }

@@ -5,7 +5,7 @@
  * starts a replacement, with backoff.
  */
 import { networkInterfaces } from 'node:os';
-import { OnairError } from '../../../lib/errors.ts';
+import { MediaError } from '../../media/errors.ts';
 import type { Logger } from '../../log.ts';
 import type {
   MediasoupModule,
@@ -139,7 +139,7 @@ export class WorkerPool implements TransportFactory {
   acquire(): Worker {
     let best: Slot | undefined;
     for (const s of this.#slots) if (s && !s.worker.died && (!best || s.load < best.load)) best = s;
-    if (!best) throw new OnairError('unavailable', 'no SFU worker is running; retry in a moment');
+    if (!best) throw new MediaError('sfu_unavailable', 'no SFU worker is running; retry in a moment');
     best.load++;
     return best.worker;
   }

@@ -6,7 +6,6 @@
  * for NACKs and sends RTCP sender reports. The viewer's PLI and FIR become
  * keyframe requests to the source (gated there: many viewers, one PLI).
  */
-import { randomBytes } from 'node:crypto';
 import {
   MediaStream,
   RtcpPayloadSpecificFeedback,
@@ -16,24 +15,19 @@ import {
   type RTCRtpSender,
 } from 'werift';
 import type { Logger } from '../../log.ts';
-import { filterCandidates } from '../../media/sdp.ts';
 import type { MediaKind, MediaSource } from '../../media/source.ts';
-import { TypedEmitter } from '../../media/typed-emitter.ts';
-import type { ViewerEvents, ViewerSession, ViewerState, ViewerStats } from '../engine.ts';
 import type { FanoutRegistry } from '../fanout.ts';
-import { LeanRtpSender, useKeyObjects } from './tuning.ts';
+import { ViewerBase, type ViewerFigures, type ViewerTimeouts } from '../viewer-base.ts';
 import { ViewerForwarder, type ForwardTarget } from '../viewer-forwarder.ts';
 import type { ViewerPlan } from '../viewer-plan.ts';
+import { localAnswer } from './peer.ts';
+import { LeanRtpSender, useKeyObjects } from './tuning.ts';
 
-export interface WeriftViewerOptions {
+export interface WeriftViewerOptions extends ViewerTimeouts {
   log: Logger;
   fanouts: FanoutRegistry;
   /** Answer only loopback candidates (tests, single-machine setups). */
   loopbackOnly: boolean;
-  /** A viewer that does not connect in this time is closed. */
-  connectTimeoutMs?: number;
-  /** A disconnected ICE connection that does not recover in this time is closed. */
-  disconnectTimeoutMs?: number;
   /**
    * A viewer that sends no RTCP (receiver reports, which browsers send every
    * second or so) for this long while media flows to it is gone: closed, rather
@@ -47,15 +41,9 @@ export interface WeriftViewerOptions {
 /** FIR (RFC 5104) carries media SSRC 0, so werift's router does not pass it to the sender. */
 const FIR_COUNT = 4;
 
-export class WeriftViewer implements ViewerSession {
-  readonly id = randomBytes(16).toString('base64url');
-  answer = '';
-  state: ViewerState = 'connecting';
-  connectedSince: number | undefined;
-
+export class WeriftViewer extends ViewerBase {
   readonly #pc: RTCPeerConnection;
   readonly #opts: WeriftViewerOptions;
-  readonly #events: TypedEmitter<ViewerEvents>;
   readonly #senders: Partial<Record<MediaKind, RTCRtpSender>> = {};
   readonly #lean: Partial<Record<MediaKind, LeanRtpSender>> = {};
   readonly #forwarder: ViewerForwarder;
@@ -63,14 +51,12 @@ export class WeriftViewer implements ViewerSession {
   #backlog = 0;
   #nacked = 0;
   #lastHeardAt = Date.now();
-  #timers: NodeJS.Timeout[] = [];
-  #disconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(pc: RTCPeerConnection, plan: ViewerPlan, opts: WeriftViewerOptions) {
+    super(opts.log, opts);
     this.#pc = pc;
     this.#opts = opts;
     this.#maxBacklog = opts.maxBacklog ?? 256;
-    this.#events = new TypedEmitter((err) => opts.log.error({ err }, 'viewer listener failed'));
     const stream = new MediaStream({ id: 'onair' });
     for (const t of [plan.video, plan.audio]) {
       if (!t) continue;
@@ -112,19 +98,9 @@ export class WeriftViewer implements ViewerSession {
         this.#forwarder.requestKeyframe();
     });
     await pc.setRemoteDescription({ type: 'offer', sdp: plan.offer });
-    await pc.setLocalDescription(await pc.createAnswer());
-    await gatheringComplete(pc, 3000);
-    let sdp = pc.localDescription?.sdp ?? '';
-    if (this.#opts.loopbackOnly) sdp = filterCandidates(sdp, (a) => a === '127.0.0.1');
-    this.answer = sdp;
+    const answer = await localAnswer(pc, this.#opts.loopbackOnly);
     this.#forwarder.setSource(source);
-    const connectTimeout = this.#opts.connectTimeoutMs ?? 15_000;
-    this.#timers.push(
-      setTimeout(() => {
-        if (this.state === 'connecting')
-          this.close(`ICE did not connect within ${Math.round(connectTimeout / 1000)} s`);
-      }, connectTimeout),
-    );
+    this.answered(answer);
   }
 
   #send(kind: MediaKind, seq: number, ts: number, marker: boolean, payload: Buffer): boolean {
@@ -151,48 +127,25 @@ export class WeriftViewer implements ViewerSession {
     return this.#forwarder.setSource(source);
   }
 
-  #startSilenceWatch(): void {
-    const limit = this.#opts.silenceTimeoutMs ?? 15_000;
-    const timer = setInterval(
-      () => {
-        if (this.#forwarder.source && Date.now() - this.#lastHeardAt > limit)
-          this.close(`no RTCP from the viewer for ${Math.round(limit / 1000)} s`);
-      },
-      Math.min(1000, limit),
-    );
-    timer.unref();
-    this.#timers.push(timer);
-  }
-
   #onConnectionState(state: string): void {
     if (this.state === 'closed') return;
-    if (state === 'connected') {
-      if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
-      this.#disconnectTimer = undefined;
-      if (this.state === 'connecting') {
-        for (const sender of Object.values(this.#senders)) useKeyObjects(sender.dtlsTransport);
-        this.state = 'connected';
-        this.connectedSince = Date.now();
-        this.#lastHeardAt = Date.now();
-        this.#forwarder.start();
-        this.#startSilenceWatch();
-        this.#events.emit('connected');
-      }
-    } else if (state === 'disconnected') {
-      this.#disconnectTimer ??= setTimeout(
-        () => this.close('ICE disconnected'),
-        this.#opts.disconnectTimeoutMs ?? 5000,
+    if (!this.timers.ice(state, this.disconnectTimeoutMs) || this.state !== 'connecting') return;
+    for (const sender of Object.values(this.#senders)) useKeyObjects(sender.dtlsTransport);
+    this.connected(() => {
+      this.#lastHeardAt = Date.now();
+      this.#forwarder.start();
+      this.timers.watchSilence(
+        this.#opts.silenceTimeoutMs ?? 15_000,
+        () => (this.#forwarder.source ? this.#lastHeardAt : undefined),
+        (s) => `no RTCP from the viewer for ${s} s`,
+        { unref: true },
       );
-    } else if (state === 'failed' || state === 'closed') {
-      this.close(`ICE ${state}`);
-    }
+    });
   }
 
-  stats(): ViewerStats {
+  protected figures(): ViewerFigures {
     const c = this.#forwarder.counters;
     return {
-      state: this.state,
-      connectedSince: this.connectedSince,
       packetsSent: c.packetsSent,
       bytesSent: c.bytesSent,
       packetsDropped: c.packetsDropped,
@@ -201,38 +154,8 @@ export class WeriftViewer implements ViewerSession {
     };
   }
 
-  on<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
-    this.#events.on(event, listener);
-  }
-
-  off<E extends keyof ViewerEvents>(event: E, listener: (...args: ViewerEvents[E]) => void): void {
-    this.#events.off(event, listener);
-  }
-
-  close(reason = 'closed'): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    for (const t of this.#timers) clearInterval(t);
-    if (this.#disconnectTimer) clearTimeout(this.#disconnectTimer);
+  protected release(): void {
     this.#forwarder.close();
-    this.#pc.close().catch((err: unknown) => this.#opts.log.warn({ err }, 'peer connection close failed'));
-    this.#events.emit('closed', reason);
-    this.#events.removeAll();
+    this.#pc.close().catch((err: unknown) => this.log.warn({ err }, 'peer connection close failed'));
   }
-}
-
-/** Waits until ICE gathering completes (all candidates go in the answer), or the timeout. */
-export async function gatheringComplete(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    const sub = pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') done();
-    });
-    function done() {
-      clearTimeout(timer);
-      sub.unSubscribe();
-      resolve();
-    }
-  });
 }

@@ -3,7 +3,7 @@
  * SPS (single NAL or STAP-A) or the VP8 keyframe header, and frames per second
  * from distinct RTP timestamps. Pure parsing; no decoding.
  */
-import { spsFromH264Payload } from '../media/rtp.ts';
+import { spsFromH264Payload } from './rtp.ts';
 
 export { spsFromH264Payload };
 
