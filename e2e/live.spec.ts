@@ -23,7 +23,12 @@ import {
   stopPlayer,
   type PlayerState,
 } from './support/players.ts';
-import { publishFakeCamera, publisherVideoStats, unpublish, type PublishResult } from '../test/helpers/browser-whip.ts';
+import {
+  publishFakeCamera,
+  publisherVideoStats,
+  unpublish,
+  type PublishResult,
+} from '../test/helpers/browser-whip.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const LADDER = LADDERS['720p'];
