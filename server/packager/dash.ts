@@ -6,6 +6,7 @@
  */
 import {
   longestSegmentSeconds,
+  runsEnd,
   type Run,
   type RunTrack,
   type Segment,
@@ -264,20 +265,6 @@ function renderPeriod(run: Run, opts: DashOptions): string[] {
   return lines;
 }
 
-/** End of the last segment in the view, epoch ms. */
-function viewEnd(view: TimelineView): number | undefined {
-  let end: number | undefined;
-  for (const run of view.runs) {
-    for (const t of run.tracks.values()) {
-      const s = t.segments[t.segments.length - 1];
-      if (!s) continue;
-      const e = s.pdt + (s.duration / t.info.timescale) * 1000;
-      if (end === undefined || e > end) end = e;
-    }
-  }
-  return end;
-}
-
 export function renderDashMpd(view: TimelineView, opts: DashOptions): string {
   const common: Array<[string, string | undefined]> = [
     ['xmlns', 'urn:mpeg:dash:schema:mpd:2011'],
@@ -285,7 +272,7 @@ export function renderDashMpd(view: TimelineView, opts: DashOptions): string {
   ];
   let mpdAttrs: Array<[string, string | undefined]>;
   if (opts.ended) {
-    const end = viewEnd(view);
+    const end = runsEnd(view.runs);
     mpdAttrs = [
       ...common,
       ['type', 'static'],
