@@ -11,7 +11,7 @@ import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { startEdge, type NginxProcess } from '../helpers/nginx-edge.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { startLiveChannel } from '../helpers/live-channel.ts';
 import { waitFor } from '../helpers/procs.ts';
 
 let s: TestServer;
@@ -81,19 +81,7 @@ before(async () => {
   });
   await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
   edge = await startEdge((relay.address() as AddressInfo).port);
-  const created = await s.api<Channel>('POST', '/api/v1/channels', { name: 'edge', mode: 'passthrough' });
-  assert.equal(created.status, 201, created.text);
-  ch = (await s.api<Channel>('POST', `/api/v1/channels/${created.json.id}/start`)).json;
-  pub = await publishWhipProcess({
-    url: `${s.url}/whip/${ch.id}`,
-    token: ch.streamKey,
-    width: 640,
-    height: 360,
-    fps: 20,
-    gop: 40,
-  });
-  assert.equal(pub.status, 201, pub.answer);
-  await pub.connected;
+  ({ channel: ch, publisher: pub } = await startLiveChannel(s, { name: 'edge', mode: 'passthrough' }));
 });
 
 after(async () => {

@@ -18,7 +18,7 @@ import type { Channel } from '../../lib/schemas.ts';
 import type { ChannelStats } from '../../lib/stats.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
 import { parseMediaPlaylist, type MediaPlaylist } from '../helpers/playlists.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { createChannel, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { ffmpegChildren, waitFor } from '../helpers/procs.ts';
 import { weriftOffer } from '../helpers/sdp-offers.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
@@ -34,14 +34,13 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'onair-failover-'));
 
 before(async () => {
   s = await startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_LIVE_WINDOW_SEGMENTS: '10' } });
-  const c = await s.api<Channel>('POST', '/api/v1/channels', { name: 'redundant', ladder: '480p' });
-  assert.equal(c.status, 201, c.text);
-  assert.equal(c.json.failoverAfterMs, FAILOVER_MS);
-  assert.equal(c.json.slateAfterMs, SLATE_MS);
-  assert.equal(c.json.failback, 'manual');
-  assert.match(c.json.urls.whipBackup, new RegExp(`/whip/${c.json.id}/backup$`));
-  assert.equal((await s.api('POST', `/api/v1/channels/${c.json.id}/start`)).status, 200);
-  ch = c.json;
+  const c = await createChannel(s, { name: 'redundant', ladder: '480p' });
+  assert.equal(c.failoverAfterMs, FAILOVER_MS);
+  assert.equal(c.slateAfterMs, SLATE_MS);
+  assert.equal(c.failback, 'manual');
+  assert.match(c.urls.whipBackup, new RegExp(`/whip/${c.id}/backup$`));
+  await startChannel(s, c.id);
+  ch = c;
 });
 
 after(async () => {
@@ -51,18 +50,7 @@ after(async () => {
 });
 
 async function publish(role: 'primary' | 'backup'): Promise<WhipPublisher> {
-  const p = await publishWhipProcess({
-    url: `${s.url}/whip/${ch.id}${role === 'backup' ? '/backup' : ''}`,
-    token: ch.streamKey,
-    width: 640,
-    height: 360,
-    fps: 20,
-    gop: 20,
-  });
-  publishers.push(p);
-  assert.equal(p.status, 201, p.answer);
-  await p.connected;
-  return p;
+  return publishTo(s, ch, { backup: role === 'backup', gop: 20, track: publishers });
 }
 
 async function stats(): Promise<ChannelStats> {

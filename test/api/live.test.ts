@@ -14,8 +14,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type Reply, type TestServer } from '../helpers/server.ts';
+import { header } from '../helpers/replies.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { createChannel as createChannelIn, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { allProcesses, ffmpegChildren, isAlive, udpPortsOf, waitFor } from '../helpers/procs.ts';
 import { parseMediaPlaylist, type MediaSegment } from '../helpers/playlists.ts';
 
@@ -45,11 +46,6 @@ after(async () => {
 
 function get(p: string): Promise<Reply> {
   return s.request('GET', p, { auth: false });
-}
-
-function header(res: Reply, name: string): string {
-  const v = res.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v.join(', ') : (v ?? '');
 }
 
 /** A GET with the path sent byte for byte (no URL normalisation on our side). */
@@ -88,26 +84,11 @@ function getBuffer(
 }
 
 async function createChannel(body: Record<string, unknown>): Promise<Channel> {
-  const res = await s.api<Channel>('POST', '/api/v1/channels', { name: 'live test', ...body });
-  assert.equal(res.status, 201, res.text);
-  const started = await s.api<Channel>('POST', `/api/v1/channels/${res.json.id}/start`);
-  assert.equal(started.status, 200, started.text);
-  return started.json;
+  return startChannel(s, (await createChannelIn(s, { name: 'live test', ...body })).id);
 }
 
 async function publish(c: Channel): Promise<WhipPublisher> {
-  const p = await publishWhipProcess({
-    url: `${s.url}/whip/${c.id}`,
-    token: c.streamKey,
-    width: 1280,
-    height: 720,
-    fps: 20,
-    gop: 40,
-  });
-  publishers.push(p);
-  assert.equal(p.status, 201, p.answer);
-  await p.connected;
-  return p;
+  return publishTo(s, c, { width: 1280, height: 720, track: publishers });
 }
 
 interface Event {

@@ -10,7 +10,7 @@ import { request as httpRequest } from 'node:http';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { publishTo, startChannel } from '../helpers/live-channel.ts';
 import { waitFor } from '../helpers/procs.ts';
 
 let s: TestServer;
@@ -96,19 +96,8 @@ before(async () => {
   });
   assert.equal(created.status, 201, created.text);
   assert.equal(created.json.latency, 'low', 'low latency is the default');
-  const started = await s.api<Channel>('POST', `/api/v1/channels/${created.json.id}/start`);
-  assert.equal(started.status, 200, started.text);
-  ch = started.json;
-  pub = await publishWhipProcess({
-    url: `${s.url}/whip/${ch.id}`,
-    token: ch.streamKey,
-    width: 640,
-    height: 360,
-    fps: 20,
-    gop: 40,
-  });
-  assert.equal(pub.status, 201, pub.answer);
-  await pub.connected;
+  ch = await startChannel(s, created.json.id);
+  pub = await publishTo(s, ch);
 });
 
 after(async () => {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type { Channel, PlaybackToken, Program } from '../../lib/schemas.ts';
 import { PlaybackTokens } from '../../server/auth/playback-token.ts';
 import { assertError, startServer, type Reply, type TestServer } from '../helpers/server.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { createChannel, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { waitFor } from '../helpers/procs.ts';
 import { createViewerPeer } from '../helpers/whep-viewer.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
@@ -38,26 +38,11 @@ const under = (t: string) => `/live/${ch.id}/t/${t}`;
 
 before(async () => {
   s = await startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1' } });
-  const created = await s.api<Channel>('POST', '/api/v1/channels', {
-    name: 'private stream',
-    mode: 'passthrough',
-    playback: 'token',
-  });
-  assert.equal(created.status, 201, created.text);
-  assert.equal(created.json.playback, 'token');
-  ch = created.json;
+  ch = await createChannel(s, { name: 'private stream', mode: 'passthrough', playback: 'token' });
+  assert.equal(ch.playback, 'token');
   other = (await s.api<Channel>('POST', '/api/v1/channels', { name: 'other', playback: 'token' })).json;
-  assert.equal((await s.api('POST', `/api/v1/channels/${ch.id}/start`)).status, 200);
-  publisher = await publishWhipProcess({
-    url: `${s.url}/whip/${ch.id}`,
-    token: ch.streamKey,
-    width: 640,
-    height: 360,
-    fps: 20,
-    gop: 40,
-  });
-  assert.equal(publisher.status, 201, publisher.answer);
-  await publisher.connected;
+  await startChannel(s, ch.id);
+  publisher = await publishTo(s, ch);
   token = await mint(ch.id, { expiresInSeconds: 3600 });
   const base = under(token.token);
   const master = await waitFor(

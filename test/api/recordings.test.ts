@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AssetView, Channel, ProgramView } from '../../lib/schemas.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { createChannel, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { parseMediaPlaylist, playlistSeconds } from '../helpers/playlists.ts';
 import { waitFor } from '../helpers/procs.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
@@ -32,29 +32,13 @@ function env(): Record<string, string> {
 }
 
 async function liveChannel(s: TestServer, name = 'rec'): Promise<Channel> {
-  const c = await s.api<Channel>('POST', '/api/v1/channels', {
-    name,
-    mode: 'passthrough',
-    segmentSeconds: SEGMENT,
-  });
-  assert.equal(c.status, 201, c.text);
-  assert.equal((await s.api('POST', `/api/v1/channels/${c.json.id}/start`)).status, 200);
-  return c.json;
+  const c = await createChannel(s, { name, mode: 'passthrough', segmentSeconds: SEGMENT });
+  await startChannel(s, c.id);
+  return c;
 }
 
 async function publish(s: TestServer, c: Channel): Promise<WhipPublisher> {
-  const p = await publishWhipProcess({
-    url: `${s.url}/whip/${c.id}`,
-    token: c.streamKey,
-    width: 640,
-    height: 360,
-    fps: 20,
-    gop: 20,
-  });
-  publishers.push(p);
-  assert.equal(p.status, 201, p.answer);
-  await p.connected;
-  return p;
+  return publishTo(s, c, { gop: 20, track: publishers });
 }
 
 async function playlist(s: TestServer, p: string) {

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Channel, PlaybackToken } from '../../lib/schemas.ts';
 import { assertError, startServer, TestServer, type Reply } from '../helpers/server.ts';
+import { header } from '../helpers/replies.ts';
 import { weriftOffer } from '../helpers/sdp-offers.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
@@ -28,11 +29,6 @@ const replies: Reply[] = [];
 function keep<T>(res: Reply<T>): Reply<T> {
   replies.push(res);
   return res;
-}
-
-function header(res: Reply, name: string): string {
-  const v = res.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v.join(', ') : (v ?? '');
 }
 
 /** A client behind the trusted proxy (server A trusts 127.0.0.1, where every test request comes from). */

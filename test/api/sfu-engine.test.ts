@@ -12,7 +12,7 @@ import type { Channel } from '../../lib/schemas.ts';
 import { probeMediasoup } from '../../server/sfu/engine-select.ts';
 import { runUntilExit, startServer, type TestServer } from '../helpers/server.ts';
 import { childrenOf, isAlive, waitFor } from '../helpers/procs.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { createChannel, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { watchWhepProcess } from '../helpers/viewer-process.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
@@ -84,12 +84,8 @@ void describe(
       s = await startServer({
         env: { ONAIR_SFU: 'mediasoup', ONAIR_SFU_WORKERS: '1', ONAIR_LOOPBACK_ONLY_ICE: '1' },
       });
-      const res = await s.api<Channel>('POST', '/api/v1/channels', {
-        name: 'mediasoup',
-        mode: 'passthrough',
-      });
-      channel = res.json;
-      await s.api('POST', `/api/v1/channels/${channel.id}/start`);
+      channel = await createChannel(s, { name: 'mediasoup', mode: 'passthrough' });
+      await startChannel(s, channel.id);
     });
     after(async () => {
       await publisher?.stop();
@@ -99,16 +95,8 @@ void describe(
     const workers = () => childrenOf(s.pid!).filter((p) => p.cmdline.join(' ').includes('mediasoup-worker'));
 
     async function publish(): Promise<WhipPublisher> {
-      const p = await publishWhipProcess({
-        url: channel.urls.whip,
-        token: channel.streamKey,
-        width: 640,
-        height: 360,
-        gop: 20,
-      });
-      assert.equal(p.status, 201, p.answer);
+      const p = await publishTo(s, channel, { gop: 20 });
       assert.match(p.answer, /^a=ice-lite/m, 'answered by mediasoup (ICE-lite)');
-      await p.connected;
       return p;
     }
 

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { WebhookEvent } from '../../lib/events.ts';
 import type { Channel, Page, Program, Webhook, WebhookDelivery } from '../../lib/schemas.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { publishTo, startChannel } from '../helpers/live-channel.ts';
 import { waitFor } from '../helpers/procs.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
@@ -127,18 +127,8 @@ void describe('webhooks', () => {
       'channel.stopped',
     ]);
     const c = await createChannel({ mode: 'passthrough' });
-    assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/start`)).status, 200);
-    const p = await publishWhipProcess({
-      url: `${s.url}/whip/${c.id}`,
-      token: c.streamKey,
-      width: 640,
-      height: 360,
-      fps: 20,
-      gop: 40,
-    });
-    publishers.push(p);
-    assert.equal(p.status, 201, p.answer);
-    await p.connected;
+    await startChannel(s, c.id);
+    const p = await publishTo(s, c, { track: publishers });
     await waitFor('publisher.connected delivered', () => r.types().includes('publisher.connected'), 20_000);
     await p.stop();
     await waitFor(
@@ -188,17 +178,8 @@ void describe('webhooks', () => {
     const r = await receiver();
     await addWebhook(r.url, ['program.started', 'program.stopped', 'asset.ready', 'asset.deleted']);
     const c = await createChannel({ mode: 'passthrough' });
-    assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/start`)).status, 200);
-    const pub = await publishWhipProcess({
-      url: `${s.url}/whip/${c.id}`,
-      token: c.streamKey,
-      width: 640,
-      height: 360,
-      fps: 20,
-      gop: 40,
-    });
-    publishers.push(pub);
-    await pub.connected;
+    await startChannel(s, c.id);
+    const pub = await publishTo(s, c, { track: publishers });
     const p = (await s.api<Program>('POST', `/api/v1/channels/${c.id}/programs`, { name: 'Keynote' })).json;
     assert.equal((await s.api('POST', `/api/v1/programs/${p.id}/start`)).status, 200);
     // A recording with something in it: an asset that becomes ready once its files are kept.

@@ -13,7 +13,7 @@ import type { ChannelStats } from '../../lib/api-client.ts';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { childrenOf, isAlive, udpPortsOf, waitFor } from '../helpers/procs.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { createChannel, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { watchWhepProcess, type ViewerGroup } from '../helpers/viewer-process.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
@@ -72,13 +72,8 @@ before(async () => {
     // A live window as long as the test, so the playlist shows every segment of the hold.
     env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_WHEP_RATE_LIMIT: '1000', ONAIR_LIVE_WINDOW_SEGMENTS: '30' },
   });
-  const created = await s.api<Channel>('POST', '/api/v1/channels', {
-    name: 'load',
-    mode: 'passthrough',
-    segmentSeconds: SEGMENT_SECONDS,
-  });
-  ch = created.json;
-  await s.api('POST', `/api/v1/channels/${ch.id}/start`);
+  ch = await createChannel(s, { name: 'load', mode: 'passthrough', segmentSeconds: SEGMENT_SECONDS });
+  await startChannel(s, ch.id);
 });
 
 after(async () => {
@@ -93,15 +88,7 @@ void test(
   async (t) => {
     // 2 Mbit/s of H.264, a keyframe every 2 s: passthrough segments are exactly 2 s. 360p keeps the
     // publisher's encoder light, so what is measured is the server, not a 2-core machine's contention.
-    publisher = await publishWhipProcess({
-      url: ch.urls.whip,
-      token: ch.streamKey,
-      width: 640,
-      height: 360,
-      gop: 40,
-    });
-    assert.equal(publisher.status, 201, publisher.answer);
-    await publisher.connected;
+    publisher = await publishTo(s, ch);
     await waitFor('the first segment', async () => ((await stats()).output?.segments ?? 0) >= 2, 20_000);
     const basePorts = udpPortsOf(s.pid!);
 

@@ -19,20 +19,17 @@ import {
   type TestServer,
 } from '../helpers/server.ts';
 import { udpPortsOf, waitFor } from '../helpers/procs.ts';
-import { publishWhipProcess } from '../helpers/publisher-process.ts';
+import { header, headerList, ReplyLog } from '../helpers/replies.ts';
+import { createChannel as createChannelIn, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { H264, OPUS, VP8, handOffer } from '../helpers/sdp-offers.ts';
 import { watchWhepProcess, type ViewerGroup } from '../helpers/viewer-process.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 import { createViewerPeer } from '../helpers/whep-viewer.ts';
 
 /** Every reply of every server in this file: none may be a 500. */
-const replies: { method: string; path: string; status: number; text: string }[] = [];
-
-async function call(s: TestServer, method: string, path: string, opts: RequestOptions = {}): Promise<Reply> {
-  const res = await s.request(method, path, { auth: false, ...opts });
-  replies.push({ method, path, status: res.status, text: res.text });
-  return res;
-}
+const log = new ReplyLog();
+const replies = log.replies;
+const call = log.call.bind(log);
 
 function postOffer(
   s: TestServer,
@@ -40,23 +37,7 @@ function postOffer(
   sdp: string | Buffer,
   extra: Partial<RequestOptions> = {},
 ) {
-  return call(s, 'POST', `/whep/${channelId}`, {
-    body: sdp,
-    headers: { 'content-type': 'application/sdp' },
-    ...extra,
-  });
-}
-
-function header(res: Reply, name: string): string {
-  const v = res.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v.join(', ') : (v ?? '');
-}
-
-function headerList(res: Reply, name: string): string[] {
-  return header(res, name)
-    .split(',')
-    .map((x) => x.trim().toLowerCase())
-    .filter(Boolean);
+  return log.postSdp(s, `/whep/${channelId}`, sdp, {}, extra);
 }
 
 function assertRetryAfter(res: Reply): number {
@@ -69,12 +50,8 @@ function assertRetryAfter(res: Reply): number {
 }
 
 async function createChannel(s: TestServer, body: Record<string, unknown>, start = true): Promise<Channel> {
-  const res = await s.api<Channel>('POST', '/api/v1/channels', { name: 'whep test', ...body });
-  assert.equal(res.status, 201, res.text);
-  if (!start) return res.json;
-  const started = await s.api<Channel>('POST', `/api/v1/channels/${res.json.id}/start`);
-  assert.equal(started.status, 200, started.text);
-  return started.json;
+  const created = await createChannelIn(s, { name: 'whep test', ...body });
+  return start ? startChannel(s, created.id) : created;
 }
 
 async function stats(s: TestServer, channelId: string): Promise<ChannelStats> {
@@ -238,15 +215,7 @@ void describe('WHEP sessions', () => {
     // No session of any kind yet: what the server holds now is what it must come back to.
     baselinePorts = udpPortsOf(s.pid!);
     live = await createChannel(s, { name: 'live', mode: 'passthrough' });
-    publisher = await publishWhipProcess({
-      url: live.urls.whip,
-      token: live.streamKey,
-      width: 640,
-      height: 360,
-      gop: 20,
-    });
-    assert.equal(publisher.status, 201, publisher.answer);
-    await publisher.connected;
+    publisher = await publishTo(s, live, { gop: 20 });
   });
 
   after(async () => {
@@ -379,15 +348,7 @@ void describe('WHEP sessions', () => {
       await sleep(1000);
       const during = (await group.stats())[0]!;
       assert.equal(during.state, 'connected', 'the viewer waits for the next publisher');
-      publisher = await publishWhipProcess({
-        url: live.urls.whip,
-        token: live.streamKey,
-        width: 640,
-        height: 360,
-        gop: 20,
-      });
-      assert.equal(publisher.status, 201);
-      await publisher.connected;
+      publisher = await publishTo(s, live, { gop: 20 });
       const after = await waitFor(
         'video from the new publisher',
         async () => {
@@ -418,18 +379,8 @@ void describe('WHEP sessions', () => {
 
   void test('a VP8 publisher: the answer offers VP8, and VP8 arrives', async () => {
     const vp8 = await createChannel(s, { name: 'vp8', mode: 'encode', ladder: '480p' });
-    const pub = await publishWhipProcess({
-      url: vp8.urls.whip,
-      token: vp8.streamKey,
-      width: 640,
-      height: 360,
-      gop: 20,
-      videoCodec: 'VP8',
-    });
-    const group = await (async () => {
-      await pub.connected;
-      return watchWhepProcess({ url: `${s.url}/whep/${vp8.id}` });
-    })();
+    const pub = await publishTo(s, vp8, { gop: 20, videoCodec: 'VP8' });
+    const group = await watchWhepProcess({ url: `${s.url}/whep/${vp8.id}` });
     try {
       assert.equal(group.posted[0]?.status, 201, group.posted[0]?.answer);
       assert.deepEqual(
@@ -501,14 +452,7 @@ void describe('WHEP with ICE servers and a viewer limit of 1', () => {
       },
     });
     ch = await createChannel(s2, { name: 'limited', mode: 'passthrough' });
-    pub = await publishWhipProcess({
-      url: ch.urls.whip,
-      token: ch.streamKey,
-      width: 640,
-      height: 360,
-      gop: 20,
-    });
-    await pub.connected;
+    pub = await publishTo(s2, ch, { gop: 20 });
   });
   after(async () => {
     await pub?.stop();

@@ -7,26 +7,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Channel } from '../../lib/schemas.ts';
-import {
-  assertError,
-  startServer,
-  type Reply,
-  type RequestOptions,
-  type TestServer,
-} from '../helpers/server.ts';
+import { assertError, startServer, type RequestOptions, type TestServer } from '../helpers/server.ts';
 import { H264, OPUS, VP8, handOffer, weriftOffer } from '../helpers/sdp-offers.ts';
 import { waitFor } from '../helpers/procs.ts';
+import { header, headerList, ReplyLog } from '../helpers/replies.ts';
 
 const ICE_SERVERS = '[{"urls":"stun:stun.example.com:3478"}]';
 
 /** Every reply of every server in this file: none may be a 500. */
-const replies: { method: string; path: string; status: number; text: string }[] = [];
-
-async function call(s: TestServer, method: string, path: string, opts: RequestOptions = {}): Promise<Reply> {
-  const res = await s.request(method, path, { auth: false, ...opts });
-  replies.push({ method, path, status: res.status, text: res.text });
-  return res;
-}
+const log = new ReplyLog();
+const replies = log.replies;
+const call = log.call.bind(log);
 
 function postOffer(
   s: TestServer,
@@ -35,14 +26,8 @@ function postOffer(
   key: string | undefined,
   extra: Partial<RequestOptions> = {},
 ) {
-  return call(s, 'POST', `/whip/${channelId}`, {
-    body: sdp,
-    headers: {
-      'content-type': 'application/sdp',
-      ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
-    },
-    ...extra,
-  });
+  const auth: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
+  return log.postSdp(s, `/whip/${channelId}`, sdp, auth, extra);
 }
 
 async function createChannel(s: TestServer, body: Record<string, unknown>, start = true): Promise<Channel> {
@@ -62,19 +47,6 @@ async function eventTypes(s: TestServer, channelId: string): Promise<string[]> {
   );
   assert.equal(res.status, 200, res.text);
   return res.json.items.map((e) => e.type);
-}
-
-/** The header as one string (Node joins repeated Link headers with ", "). */
-function header(res: Reply, name: string): string {
-  const v = res.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v.join(', ') : (v ?? '');
-}
-
-function headerList(res: Reply, name: string): string[] {
-  return header(res, name)
-    .split(',')
-    .map((x) => x.trim().toLowerCase())
-    .filter(Boolean);
 }
 
 const VALID = handOffer([
