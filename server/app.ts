@@ -27,7 +27,7 @@ import {
   sendText,
   setClientAddress,
 } from './http/http.ts';
-import type { MediaMount } from './http/mount.ts';
+import type { MediaMount, MountContext } from './http/mount.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { BASE_HEADERS, isPagePath, pinCacheControl, uiHeaders } from './http/security-headers.ts';
 import type { MediaRuntime } from './live/live-runtime.ts';
@@ -159,6 +159,8 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       'Retry-After': String(authFailures.retryAfterSeconds(address)),
       ...extra,
     });
+  // A stream key that was presented and refused is a failed authentication.
+  const mountContext: MountContext = { authFailed: (address) => authFailures.hit(address) };
   const uiOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   let ui: UiHandler | undefined;
 
@@ -264,14 +266,8 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
         if (whip && authFailures.isLimited(address)) {
           return rateLimited(res, address, { 'Access-Control-Allow-Origin': '*' });
         }
-        if (whip && req.headers.authorization !== undefined) {
-          // A stream key that was presented and refused is a failed authentication.
-          res.once('finish', () => {
-            if (res.statusCode === 401) authFailures.hit(address);
-          });
-        }
         try {
-          await mount.handle(req, res, url);
+          await mount.handle(req, res, url, mountContext);
         } catch (err) {
           sendError(res, err, log);
         }
