@@ -8,6 +8,8 @@
  * Link parsing) are exported for tests.
  */
 
+import { endSession, negotiate, readErrorBody, type SessionErrors } from './webrtc-session.ts';
+
 export type WhepErrorCode =
   | 'publisher_not_live'
   | 'channel_not_running'
@@ -68,15 +70,7 @@ export function whepErrorFromResponse(
   body: string,
   retryAfter: string | null = null,
 ): WhepError {
-  let code: string | undefined;
-  let message = '';
-  try {
-    const json = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof json.error?.code === 'string') code = json.error.code;
-    if (typeof json.error?.message === 'string') message = json.error.message;
-  } catch {
-    message = body.slice(0, 200);
-  }
+  const { code, message } = readErrorBody(body);
   const seconds = retryAfter !== null && /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : undefined;
   if (code && (KNOWN as readonly string[]).includes(code))
     return new WhepError(code as WhepErrorCode, message || code, status, seconds);
@@ -243,43 +237,11 @@ export interface WhepPlayOptions {
   onConnectionStateChange?: (state: RTCPeerConnectionState) => void;
 }
 
-function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    const timer = setTimeout(done, timeoutMs);
-    function done(): void {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    }
-    function check(): void {
-      if (pc.iceGatheringState === 'complete') done();
-    }
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
-
-function waitForConnected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => finish(new WhepError('connect_timeout', `not connected after ${timeoutMs / 1000} s`)),
-      timeoutMs,
-    );
-    function finish(err?: WhepError): void {
-      clearTimeout(timer);
-      pc.removeEventListener('connectionstatechange', check);
-      if (err) reject(err);
-      else resolve();
-    }
-    function check(): void {
-      if (pc.connectionState === 'connected') finish();
-      else if (pc.connectionState === 'failed' || pc.connectionState === 'closed')
-        finish(new WhepError('connect_failed', `connection ${pc.connectionState}`));
-    }
-    pc.addEventListener('connectionstatechange', check);
-    check();
-  });
-}
+const WHEP_ERRORS: SessionErrors<WhepError> = {
+  make: (code, message, status) => new WhepError(code, message, status),
+  fromResponse: (res, body) => whepErrorFromResponse(res.status, body, res.headers.get('Retry-After')),
+  is: (err): err is WhepError => err instanceof WhepError,
+};
 
 export class WhepSession {
   readonly stream: MediaStream;
@@ -310,37 +272,14 @@ export class WhepSession {
     try {
       pc.addTransceiver('video', { direction: 'recvonly' });
       pc.addTransceiver('audio', { direction: 'recvonly' });
-      await pc.setLocalDescription(await pc.createOffer());
-      await waitForIceGathering(pc, opts.iceGatheringTimeoutMs ?? 3_000);
-      let res: Response;
-      try {
-        res = await fetch(opts.url, {
-          method: 'POST',
-          headers: {
-            'Content-Type': 'application/sdp',
-            ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
-          },
-          body: pc.localDescription?.sdp ?? '',
-          cache: 'no-store',
-        });
-      } catch (err) {
-        throw new WhepError('network_error', (err as Error).message);
-      }
-      const body = await res.text();
-      if (res.status !== 201 && res.status !== 200)
-        throw whepErrorFromResponse(res.status, body, res.headers.get('Retry-After'));
-      const location = res.headers.get('Location');
-      if (!location) throw new WhepError('http_error', 'the server did not return a session URL', res.status);
-      const base = typeof window === 'undefined' ? opts.url : new URL(opts.url, window.location.href).href;
-      const session = new WhepSession(pc, stream, new URL(location, base).href);
-      try {
-        await pc.setRemoteDescription({ type: 'answer', sdp: body });
-        await waitForConnected(pc, opts.connectTimeoutMs ?? 10_000);
-      } catch (err) {
-        await session.stop();
-        throw err instanceof WhepError ? err : new WhepError('connect_failed', (err as Error).message);
-      }
-      return session;
+      return await negotiate(pc, {
+        url: opts.url,
+        token: opts.token,
+        iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 3_000,
+        connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+        errors: WHEP_ERRORS,
+        session: (sessionUrl) => new WhepSession(pc, stream, sessionUrl),
+      });
     } catch (err) {
       pc.removeEventListener('connectionstatechange', onState);
       if (pc.connectionState !== 'closed') pc.close();
@@ -371,12 +310,6 @@ export class WhepSession {
   async stop(opts: { keepalive?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    try {
-      await fetch(this.#sessionUrl, { method: 'DELETE', keepalive: opts.keepalive ?? false });
-    } catch {
-      // The server ends the session by itself when the viewer goes silent.
-    } finally {
-      this.#pc.close();
-    }
+    await endSession(this.#pc, this.#sessionUrl, { keepalive: opts.keepalive });
   }
 }

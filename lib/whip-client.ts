@@ -6,6 +6,8 @@
  * The pure helpers (error words, bitrate from stats) are exported for tests.
  */
 
+import { endSession, negotiate, readErrorBody, type SessionErrors } from './webrtc-session.ts';
+
 export type WhipErrorCode =
   | 'unauthorized'
   | 'channel_not_running'
@@ -33,15 +35,7 @@ export class WhipError extends Error {
 
 /** Maps a failed WHIP response (status + the server's JSON error body, if any) to a WhipError. */
 export function whipErrorFromResponse(status: number, body: string): WhipError {
-  let code: string | undefined;
-  let message = '';
-  try {
-    const json = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof json.error?.code === 'string') code = json.error.code;
-    if (typeof json.error?.message === 'string') message = json.error.message;
-  } catch {
-    message = body.slice(0, 200);
-  }
+  const { code, message } = readErrorBody(body);
   const known: readonly WhipErrorCode[] = [
     'unauthorized',
     'channel_not_running',
@@ -144,44 +138,11 @@ export interface WhipPublishOptions {
   rtcConfiguration?: RTCConfiguration;
 }
 
-function waitForIceGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    // On timeout, go with the candidates gathered so far: that is usually enough.
-    const timer = setTimeout(done, timeoutMs);
-    function done(): void {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    }
-    function check(): void {
-      if (pc.iceGatheringState === 'complete') done();
-    }
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
-
-function waitForConnected(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => finish(new WhipError('connect_timeout', `not connected after ${timeoutMs / 1000} s`)),
-      timeoutMs,
-    );
-    function finish(err?: WhipError): void {
-      clearTimeout(timer);
-      pc.removeEventListener('connectionstatechange', check);
-      if (err) reject(err);
-      else resolve();
-    }
-    function check(): void {
-      if (pc.connectionState === 'connected') finish();
-      else if (pc.connectionState === 'failed' || pc.connectionState === 'closed')
-        finish(new WhipError('connect_failed', `connection ${pc.connectionState}`));
-    }
-    pc.addEventListener('connectionstatechange', check);
-    check();
-  });
-}
+const WHIP_ERRORS: SessionErrors<WhipError> = {
+  make: (code, message, status) => new WhipError(code, message, status),
+  fromResponse: (res, body) => whipErrorFromResponse(res.status, body),
+  is: (err): err is WhipError => err instanceof WhipError,
+};
 
 export class WhipPublisher {
   readonly #pc: RTCPeerConnection;
@@ -207,35 +168,14 @@ export class WhipPublisher {
       // Always offer a video and an audio section, so a device change can fill an empty one.
       pc.addTransceiver(video ?? 'video', { direction: 'sendonly', streams: [stream] });
       pc.addTransceiver(audio ?? 'audio', { direction: 'sendonly', streams: [stream] });
-      await pc.setLocalDescription(await pc.createOffer());
-      await waitForIceGathering(pc, opts.iceGatheringTimeoutMs ?? 5_000);
-      const offer = pc.localDescription?.sdp ?? '';
-
-      let res: Response;
-      try {
-        res = await fetch(opts.url, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${opts.token}` },
-          body: offer,
-          cache: 'no-store',
-        });
-      } catch (err) {
-        throw new WhipError('network_error', (err as Error).message);
-      }
-      const body = await res.text();
-      if (res.status !== 201 && res.status !== 200) throw whipErrorFromResponse(res.status, body);
-      const location = res.headers.get('Location');
-      if (!location) throw new WhipError('http_error', 'the server did not return a session URL', res.status);
-      const sessionUrl = new URL(location, new URL(opts.url, window.location.href)).href;
-      const publisher = new WhipPublisher(pc, sessionUrl, opts.token);
-      try {
-        await pc.setRemoteDescription({ type: 'answer', sdp: body });
-        await waitForConnected(pc, opts.connectTimeoutMs ?? 15_000);
-      } catch (err) {
-        await publisher.stop();
-        throw err instanceof WhipError ? err : new WhipError('connect_failed', (err as Error).message);
-      }
-      return publisher;
+      return await negotiate(pc, {
+        url: opts.url,
+        token: opts.token,
+        iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 5_000,
+        connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
+        errors: WHIP_ERRORS,
+        session: (sessionUrl) => new WhipPublisher(pc, sessionUrl, opts.token),
+      });
     } catch (err) {
       pc.removeEventListener('connectionstatechange', onState);
       if (pc.connectionState !== 'closed') pc.close();
@@ -276,16 +216,6 @@ export class WhipPublisher {
   async stop(opts: { keepalive?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    try {
-      await fetch(this.#sessionUrl, {
-        method: 'DELETE',
-        headers: { Authorization: `Bearer ${this.#token}` },
-        keepalive: opts.keepalive ?? false,
-      });
-    } catch {
-      // The server ends the session on its own when the connection goes away.
-    } finally {
-      this.#pc.close();
-    }
+    await endSession(this.#pc, this.#sessionUrl, { token: this.#token, keepalive: opts.keepalive });
   }
 }
