@@ -6,9 +6,8 @@ import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
 import { MediaError } from './media/errors.ts';
 import { createLiveRuntime } from './live/live-runtime.ts';
-import { killIngestChildren } from './ingest/rtp-remuxer.ts';
+import { ChildProcesses, type ChildInfo } from './media/child-processes.ts';
 import { startSfuEngine, type StartedEngine } from './sfu/start-engine.ts';
-import { killAllFfmpeg } from './transcode/ffmpeg-run.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,6 +23,8 @@ try {
 }
 
 const log = createLogger(config.logLevel);
+/** Every child process onair starts (encoders, remuxers, SRT listeners, slates, jobs): one owner. */
+const children = new ChildProcesses();
 let sfu: StartedEngine;
 try {
   sfu = await startSfuEngine(config, log);
@@ -37,7 +38,7 @@ try {
 const onair = await createOnair({
   config,
   log,
-  runtime: (deps) => createLiveRuntime({ ...deps, engine: sfu.engine, engineReason: sfu.reason }),
+  runtime: (deps) => createLiveRuntime({ ...deps, children, engine: sfu.engine, engineReason: sfu.reason }),
   // Next.js loads only when the UI is on: API-only starts stay fast.
   ui: config.ui
     ? async (l) =>
@@ -46,6 +47,9 @@ const onair = await createOnair({
 });
 log.info({ url: onair.url, dataDir: config.dataDir }, `onair listening on ${onair.url}`);
 
+/** What a log line says of children still running. */
+const running = (list: ChildInfo[]) => list.map(({ pid, kind, channelId }) => ({ pid, kind, channelId }));
+
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
@@ -53,23 +57,25 @@ const stop = (signal: string) => {
   log.info({ signal }, 'shutting down');
   // FFmpeg needs a few seconds to finish its last segments; past this, nothing is left behind.
   const timer = setTimeout(() => {
-    log.error('shutdown took over 20 s; exiting');
-    killAllFfmpeg();
-    killIngestChildren();
+    log.error({ children: running(children.killAll()) }, 'shutdown took over 20 s; exiting');
     process.exit(1);
   }, 20_000);
   timer.unref();
   onair.close().then(
-    () => process.exit(0),
+    () => {
+      const left = children.killAll();
+      if (left.length > 0) log.warn({ children: running(left) }, 'child processes left at shutdown killed');
+      process.exit(0);
+    },
     (err: unknown) => {
       log.error({ err }, 'shutdown failed');
       process.exit(1);
     },
   );
 };
+// Whatever still runs when onair exits (a forced exit, a crash) goes with it.
 process.on('exit', () => {
-  killAllFfmpeg();
-  killIngestChildren();
+  children.killAll();
 });
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));

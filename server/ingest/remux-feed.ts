@@ -8,6 +8,7 @@
  * protocol side to drop its connection; `ended` is emitted once, whoever ends.
  */
 import type { Logger } from '../log.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
 import type { MediaKind, RtpListener } from '../media/source.ts';
 import { TypedEmitter } from '../media/typed-emitter.ts';
 import { VideoProbe } from '../media/video-probe.ts';
@@ -31,6 +32,8 @@ export interface RemuxFeedOptions {
   name: string;
   ffmpegPath: string;
   log: Logger;
+  /** Owns the remuxer's FFmpeg. */
+  children: ChildRegistry;
   /** Drops the protocol connection (RTMP socket, SRT listener process). */
   disconnect: (reason: string) => void;
   /** A live feed that sends nothing for this long is ended. */
@@ -99,6 +102,7 @@ export class RemuxFeed {
       input,
       audio: hasAudio,
       log: this.#opts.log,
+      children: this.#opts.children,
       onRtp: (kind, packet) => this.#rtp(kind, packet),
     }).then(
       (remuxer) => {

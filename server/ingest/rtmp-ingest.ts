@@ -16,6 +16,7 @@
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelMode, IngestRole } from '../../lib/schemas.ts';
 import type { Logger } from '../log.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
 import type { MediaSource } from '../media/source.ts';
 import { KeyframeAlignment } from './keyframe-alignment.ts';
 import { RemuxFeed } from './remux-feed.ts';
@@ -29,6 +30,8 @@ export interface RtmpChannelIngestOptions {
   channelId: string;
   ffmpegPath: string;
   log: Logger;
+  /** Owns the remuxers of the channel's publishers. */
+  children: ChildRegistry;
   /** The channel's mode now (it cannot change while the channel runs). */
   mode: () => ChannelMode;
   /** Makes a source the channel's input; throws OnairError (publisher_exists, channel_not_running). */
@@ -75,6 +78,7 @@ export class RtmpChannelIngest {
       name: rendition ?? 'source',
       ffmpegPath: this.#opts.ffmpegPath,
       log,
+      children: this.#opts.children,
       disconnect,
     });
     if (!multi) {

@@ -9,28 +9,21 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import type { Logger } from '../log.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
 import { MediaError } from '../media/errors.ts';
+import { bindLoopback } from '../media/loopback.ts';
 import type { MediaKind } from '../media/source.ts';
 import { buildRemuxArgs, REMUX_AUDIO_PT, REMUX_VIDEO_PT } from './remux-args.ts';
-
-/** Every ingest child process still running: killed should onair exit without closing them. */
-const liveChildren = new Set<ChildProcess>();
-export function killIngestChildren(): void {
-  for (const c of liveChildren) c.kill('SIGKILL');
-}
-/** For children of other ingest parts (the SRT listener): tracked the same way. */
-export function trackChild(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-}
 
 export interface RemuxerOptions {
   ffmpegPath: string;
   input: 'flv' | 'mpegts';
   audio: boolean;
   log: Logger;
+  /** Owns the remuxer's FFmpeg. */
+  children: ChildRegistry;
   /** Called for every RTP packet (RTCP is dropped). The buffer is only valid during the call. */
   onRtp: (kind: MediaKind, packet: Buffer) => void;
 }
@@ -39,18 +32,6 @@ export interface RemuxerExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   stderrTail: string;
-}
-
-function bindLoopback(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      s.off('error', reject);
-      s.on('error', () => undefined);
-      resolve(s);
-    });
-  });
 }
 
 export class RtpRemuxer {
@@ -124,7 +105,7 @@ export class RtpRemuxer {
         cause: spawned,
       });
     }
-    trackChild(child);
+    opts.children.add(child, 'remuxer');
     opts.log.debug({ args: args.join(' '), pid: child.pid }, 'remuxer started');
     return new RtpRemuxer(child, sockets, ssrc);
   }

@@ -15,11 +15,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { IngestRole } from '../../lib/schemas.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../log.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
 import type { MediaSource } from '../media/source.ts';
 import { TsProgramReader } from './mpegts.ts';
 import { RemuxFeed } from './remux-feed.ts';
 import { RemuxSource } from './remux-source.ts';
-import { trackChild } from './rtp-remuxer.ts';
 
 export interface SrtListenerOptions {
   host: string;
@@ -32,6 +32,8 @@ export interface SrtListenerOptions {
   transmitPath: string;
   ffmpegPath: string;
   log: Logger;
+  /** Owns srt-live-transmit and the caller's remuxer. */
+  children: ChildRegistry;
   attach: (source: MediaSource, role: IngestRole) => void;
   /** Rejected handshakes per minute before the port closes until the minute is over. */
   failureLimitPerMinute: number;
@@ -168,15 +170,15 @@ export class SrtListener {
       this.#reaped = true;
       reapOrphanedListeners(o.port, o.log);
     }
-    const child = spawn(o.transmitPath, buildSrtListenerArgs(o), {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
+    const child = o.children.add(
+      spawn(o.transmitPath, buildSrtListenerArgs(o), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }),
+      'srt-listener',
+    );
     this.#child = child;
     child.once('error', (err) => {
       this.#broken = true;
       o.log.error({ err }, `cannot run ${o.transmitPath}: SRT ingest is off for this channel`);
     });
-    if (child.pid !== undefined) trackChild(child);
     const lines = (stream: NodeJS.ReadableStream | null | undefined) => {
       let pending = '';
       stream?.setEncoding('utf8');
@@ -201,6 +203,7 @@ export class SrtListener {
           name: 'source',
           ffmpegPath: o.ffmpegPath,
           log: o.log.child({ srt: o.port }),
+          children: o.children,
           disconnect: () => child.kill('SIGTERM'),
         });
         this.#feed = feed;

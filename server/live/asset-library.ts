@@ -14,6 +14,7 @@ import { hasAllFiles, linkView, readHlsRecording, sweepDir, viewFiles } from '..
 import { recordingOf, type Recording } from '../packager/live-output.ts';
 import { spanView, type TimelineView } from '../packager/timeline.ts';
 import type { AssetRecord, Store } from '../store/store.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
 import { remuxToMp4, type RemuxPart } from '../transcode/remux.ts';
 import { makeThumbnail } from '../transcode/thumbnail.ts';
 import { saveView, savedTimeline } from './timeline-journal.ts';
@@ -33,6 +34,8 @@ export interface AssetLibraryOptions {
   store: Store;
   mediaDir: string;
   ffmpegPath: string;
+  /** Owns the poster and download-remux jobs. */
+  children: ChildRegistry;
   log: Logger;
   /** An asset's files grew (its download MP4 was made): its new bytes. */
   onGrew?: (assetId: string, bytes: number) => void;
@@ -74,7 +77,7 @@ export class AssetLibrary {
     if (!track || !seg) return 0;
     const out = path.join(dir, POSTER);
     const made = await makeThumbnail(
-      this.#opts.ffmpegPath,
+      this.#opts,
       path.join(dir, track.initUri),
       path.join(dir, seg.uri),
       out,
@@ -137,7 +140,7 @@ export class AssetLibrary {
         const next = this.#remuxQueue.then(async () => {
           const media = this.media(assetId);
           if (!media) throw new Error('asset gone');
-          await remuxToMp4(this.#opts.ffmpegPath, remuxParts(media.view, media.dir), out);
+          await remuxToMp4(this.#opts, remuxParts(media.view, media.dir), out);
           this.#opts.onGrew?.(assetId, (await stat(out)).size);
           return out;
         });

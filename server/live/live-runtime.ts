@@ -31,6 +31,7 @@ import { RtmpServer } from '../ingest/rtmp-server.ts';
 import { SrtListener } from '../ingest/srt-listener.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
+import type { ChildProcesses } from '../media/child-processes.ts';
 import type { Sample } from '../observability/metrics.ts';
 import {
   liveMount,
@@ -62,6 +63,8 @@ export interface LiveRuntimeDeps {
   store: Store;
   config: Config;
   log: Logger;
+  /** The owner of every child process (made at start-up). */
+  children: ChildProcesses;
   event: (channelId: string, type: ChannelEventType, message: string) => void;
   /** An asset's files grew (its download MP4 was made). */
   assetGrew?: (assetId: string, bytes: number) => void;
@@ -149,6 +152,7 @@ export class LiveRuntime implements MediaRuntime {
       store: deps.store,
       mediaDir: deps.config.mediaDir,
       ffmpegPath: deps.config.ffmpegPath,
+      children: deps.children,
       log: deps.log.child({ component: 'assets' }),
       ...(deps.assetGrew ? { onGrew: deps.assetGrew } : {}),
     });
@@ -230,6 +234,7 @@ export class LiveRuntime implements MediaRuntime {
     const channelDir = path.join(cfg.mediaDir, config.id);
     const liveDir = path.join(channelDir, 'live');
     const channelLog = log.child({ channelId: config.id });
+    const children = this.#deps.children.forChannel(config.id);
     this.#access.set(config.id, { preview: config.preview, playback: config.playback });
     // After a crash, FFmpeg may still be finishing segments: they belong to the recording.
     const orphans = await awaitOrphanedRuns(liveDir);
@@ -256,9 +261,12 @@ export class LiveRuntime implements MediaRuntime {
       config,
       router: this.#engine.createRouter(config.id),
       createEncoder: (hooks) =>
-        new EncoderSupervisor({ ffmpegPath: cfg.ffmpegPath, liveDir, log: channelLog, hooks }),
+        new EncoderSupervisor({ ffmpegPath: cfg.ffmpegPath, liveDir, log: channelLog, children, hooks }),
       output,
-      thumbnails: new Thumbnailer(cfg.ffmpegPath, path.join(channelDir, 'thumbnail.jpg')),
+      thumbnails: new Thumbnailer(
+        { ffmpegPath: cfg.ffmpegPath, children },
+        path.join(channelDir, 'thumbnail.jpg'),
+      ),
       log: channelLog,
       event: (type, message) => this.#deps.event(config.id, type, message),
       createSlate: (codecs) =>
@@ -268,6 +276,7 @@ export class LiveRuntime implements MediaRuntime {
           video: codecs.video,
           audio: codecs.audio,
           log: channelLog,
+          children,
         }),
       maxViewers: cfg.whepMaxViewers,
     });
@@ -275,6 +284,7 @@ export class LiveRuntime implements MediaRuntime {
       channelId: config.id,
       ffmpegPath: cfg.ffmpegPath,
       log: channelLog.child({ component: 'rtmp' }),
+      children,
       mode: () => hub.config.mode,
       attach: (source, role) => hub.attach(source, role),
       current: () => hub.source,
@@ -323,6 +333,7 @@ export class LiveRuntime implements MediaRuntime {
       transmitPath: cfg.srtTransmitPath,
       ffmpegPath: cfg.ffmpegPath,
       log: log.child({ component: 'srt', role }),
+      children: this.#deps.children.forChannel(config.id),
       attach: (source, role) => hub.attach(source, role),
       failureLimitPerMinute: cfg.authFailureLimit,
     });

@@ -12,7 +12,7 @@ import type { AssetLibrary, AssetMedia } from './asset-library.ts';
 import { POSTER } from './asset-library.ts';
 import type { ChannelHub } from './channel-hub.ts';
 import { recordingOf } from '../packager/live-output.ts';
-import { partSecondsFor } from '../transcode/ffmpeg-args.ts';
+import { partSecondsFor } from '../media/part-length.ts';
 
 const ALL = Number.MAX_SAFE_INTEGER;
 

@@ -17,97 +17,35 @@
  * A and V stay in sync across a switch: both tracks of the new input are placed
  * on the output's timeline from the arrival time of its keyframe.
  */
-import { randomInt } from 'node:crypto';
 import { OnairError } from '../../lib/errors.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
-import type { Logger } from '../log.ts';
-import { readRtpHeader, spsFromH264Payload, isKeyframeStart } from '../media/rtp.ts';
 import type {
   MediaKind,
   MediaSource,
-  RtpCodec,
   RtpListener,
-  SourceEvents,
   SourceState,
   SourceStats,
   SourceTrack,
 } from '../media/source.ts';
 import { TypedEmitter } from '../media/typed-emitter.ts';
-import { RtpContinuity } from './rtp-continuity.ts';
+import { keep, newInput, noteVideo, takeKept, type Input } from './failover-input.ts';
+import { FailoverOutput } from './failover-output.ts';
+import type {
+  FailoverEvents,
+  FailoverOptions,
+  InputName,
+  SessionCodecs,
+  SwitchEvent,
+} from './failover-types.ts';
 
-export type InputName = IngestRole | 'slate';
+export type {
+  FailoverEvents,
+  FailoverOptions,
+  InputName,
+  SessionCodecs,
+  SwitchEvent,
+} from './failover-types.ts';
 
-export interface SwitchEvent {
-  from: InputName;
-  to: InputName;
-  reason: string;
-  /** H.264 parameter sets differ from the previous input's (passthrough needs a new run). */
-  reconfigured: boolean;
-  /** When the new input's first frame went out (the clock of `now`, epoch ms by default). */
-  at: number;
-  /**
-   * Milliseconds from the last video packet on air to the new input's first frame in the
-   * output: the detection time plus the wait for a keyframe (none when one was kept).
-   */
-  gapMs: number | null;
-}
-
-export interface FailoverEvents extends SourceEvents {
-  /** The output has media again (from idle); `tracks` describe it. */
-  active: [];
-  /** Nothing feeds the output any more (no input, no slate). */
-  idle: [reason: string];
-  switched: [event: SwitchEvent];
-  /** An input went live or ended. */
-  input: [name: InputName, state: 'live' | 'ended', detail: string];
-}
-
-export interface SessionCodecs {
-  video: RtpCodec;
-  audio: RtpCodec | undefined;
-}
-
-export interface FailoverOptions {
-  id: string;
-  log: Logger;
-  failoverAfterMs: number;
-  /** No healthy input for this long: the slate. 0: no slate (the output stops). */
-  slateAfterMs: number;
-  failback: 'auto' | 'manual';
-  /** Makes the slate input for the session's codecs. */
-  createSlate?: (codecs: SessionCodecs) => MediaSource;
-  now?: () => number;
-  /** Health checks this often (ms). */
-  tickMs?: number;
-  /** A standby input is asked for a keyframe this often, so its kept packets stay few. */
-  standbyKeyframeMs?: number;
-}
-
-interface Cached {
-  kind: MediaKind;
-  packet: Buffer;
-  arrival: number;
-}
-
-interface Input {
-  name: InputName;
-  source: MediaSource;
-  video: SourceTrack | undefined;
-  audio: SourceTrack | undefined;
-  unsubscribe: (() => void)[];
-  lastVideoAt: number | undefined;
-  /** Packets since this input's last keyframe (standby inputs only). */
-  cache: Cached[];
-  cacheBytes: number;
-  sps: string | undefined;
-  healthySince: number | undefined;
-  lastKeyframeAskAt: number;
-}
-
-const MAX_CACHE_BYTES = 8 * 1024 * 1024;
-const MAX_CACHE_MS = 6000;
-/** Shortest steps between output timestamps across a switch: one frame at 30 fps, one 20 ms audio frame. */
-const MIN_STEP_SECONDS = { video: 1 / 30, audio: 0.02 };
 /** A primary must stay healthy this long before an automatic failback. */
 const FAILBACK_STABLE_MS = 1000;
 /** The slate goes once a live input has been on air this long. */
@@ -124,18 +62,13 @@ export class FailoverSource implements MediaSource {
   readonly #now: () => number;
   readonly #events: TypedEmitter<FailoverEvents>;
   readonly #inputs = new Map<InputName, Input>();
-  readonly #listeners: Record<MediaKind, Set<RtpListener>> = { video: new Set(), audio: new Set() };
+  readonly #output: FailoverOutput;
   readonly #timer: NodeJS.Timeout;
-  #session: SessionCodecs | undefined;
-  #out: Partial<Record<MediaKind, RtpContinuity>> = {};
-  #tracks: readonly SourceTrack[] = [];
   #active: InputName | undefined;
   /** The input whose media is on air (a new publisher in the same role is another input). */
   #onAir: Input | undefined;
   #activeSince = 0;
   #pending: { name: InputName; reason: string } | undefined;
-  /** The audio of the active input still has to be placed on the output timeline. */
-  #audioStart: { input: InputName; driftMs: number } | undefined;
   /** When the on-air input stopped sending: its last video packet (the slate counts from there). */
   #failingSince: number | undefined;
   /** Arrival of the last video packet from the input on air. */
@@ -153,22 +86,18 @@ export class FailoverSource implements MediaSource {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
     this.#events = new TypedEmitter((err) => opts.log.error({ err }, 'failover listener failed'));
+    this.#output = new FailoverOutput(opts.log);
     this.#timer = setInterval(() => this.tick(), opts.tickMs ?? 100);
     this.#timer.unref();
   }
 
   // ── MediaSource ───────────────────────────────────────────────────────
   get tracks(): readonly SourceTrack[] {
-    return this.#tracks;
+    return this.#output.tracks;
   }
 
   subscribe(trackId: string, listener: RtpListener): () => void {
-    // Before the first input is on air the tracks are not known yet: 'video' and 'audio' are always asked for.
-    const kind: MediaKind | undefined =
-      trackId === 'video' ? 'video' : trackId === 'audio' ? 'audio' : undefined;
-    if (!kind) throw new RangeError(`the channel's source has no track ${trackId}`);
-    this.#listeners[kind].add(listener);
-    return () => this.#listeners[kind].delete(listener);
+    return this.#output.subscribe(trackId, listener);
   }
 
   requestKeyframe(): void {
@@ -192,7 +121,7 @@ export class FailoverSource implements MediaSource {
   // ── inputs ────────────────────────────────────────────────────────────
   /** The codecs the output carries while it is active (every input must send the same). */
   get session(): SessionCodecs | undefined {
-    return this.#session;
+    return this.#output.session;
   }
 
   get active(): InputName | undefined {
@@ -261,19 +190,7 @@ export class FailoverSource implements MediaSource {
   }
 
   #add(name: InputName, source: MediaSource): void {
-    const input: Input = {
-      name,
-      source,
-      video: undefined,
-      audio: undefined,
-      unsubscribe: [],
-      lastVideoAt: undefined,
-      cache: [],
-      cacheBytes: 0,
-      sps: undefined,
-      healthySince: undefined,
-      lastKeyframeAskAt: 0,
-    };
+    const input = newInput(name, source);
     this.#inputs.set(name, input);
     const onLive = () => {
       input.video = source.tracks.find((t) => t.kind === 'video');
@@ -320,61 +237,25 @@ export class FailoverSource implements MediaSource {
     const arrival = this.#now();
     let keyframe = false;
     if (kind === 'video') {
-      input.lastVideoAt = arrival;
-      if (input === this.#onAir) this.#onAirVideoAt = arrival;
-      const h = readRtpHeader(packet);
-      const payload = h ? packet.subarray(h.payloadOffset) : undefined;
-      const codec = input.video?.codec.name ?? '';
-      keyframe = payload !== undefined && isKeyframeStart(codec, payload);
-      if (keyframe && payload && codec === 'H264') {
-        const sps = spsFromH264Payload(payload)[0];
-        if (sps) input.sps = Buffer.from(sps).toString('hex');
-        if (sps && input === this.#onAir) this.#onAirSps = input.sps;
+      const seen = noteVideo(input, packet, arrival);
+      keyframe = seen.keyframe;
+      if (input === this.#onAir) {
+        this.#onAirVideoAt = arrival;
+        if (seen.sps) this.#onAirSps = seen.sps;
       }
     }
     if (input === this.#onAir) {
-      this.#emit(input, kind, packet, arrival);
+      this.#output.emit(input.name, kind, packet, arrival);
       return;
     }
     // A standby input: keep what it sent since its last keyframe.
-    if (keyframe) {
-      input.cache = [];
-      input.cacheBytes = 0;
-    }
-    if (keyframe || input.cache.length > 0) {
-      input.cache.push({ kind, packet: Buffer.from(packet), arrival });
-      input.cacheBytes += packet.length;
-      const first = input.cache[0]!;
-      if (input.cacheBytes > MAX_CACHE_BYTES || arrival - first.arrival > MAX_CACHE_MS) {
-        input.cache = [];
-        input.cacheBytes = 0;
-      }
-    }
+    keep(input, kind, packet, arrival, keyframe);
     if (keyframe && this.#pending?.name === input.name) this.#commit(input, this.#pending.reason);
     else if (keyframe && this.#active === undefined && this.#healthyForActivation(input)) this.tick();
   }
 
   #healthyForActivation(input: Input): boolean {
-    return input.name !== 'slate' || this.#session !== undefined;
-  }
-
-  #emit(input: Input, kind: MediaKind, packet: Buffer, arrival: number): void {
-    const out = this.#out[kind];
-    if (!out) return;
-    if (kind === 'audio' && this.#audioStart?.input === input.name) {
-      const at = out.timestampAt(arrival + this.#audioStart.driftMs);
-      if (at !== undefined) out.startInput(at, Math.round(MIN_STEP_SECONDS.audio * out.clockRate));
-      this.#audioStart = undefined;
-    }
-    const rewritten = out.rewrite(packet, arrival);
-    if (!rewritten) return;
-    for (const l of this.#listeners[kind]) {
-      try {
-        l(rewritten);
-      } catch (err) {
-        this.#opts.log.error({ err }, 'RTP consumer failed');
-      }
-    }
+    return input.name !== 'slate' || this.#output.session !== undefined;
   }
 
   // ── switching ─────────────────────────────────────────────────────────
@@ -393,11 +274,11 @@ export class FailoverSource implements MediaSource {
   #commit(input: Input, reason: string): void {
     const from = this.#active;
     const now = this.#now();
-    const newSession = !this.#session || !this.#sameCodecs(input);
-    if (newSession) this.#startSession(input);
+    const newSession = !this.#output.session || !this.#output.sameCodecs(input);
+    if (newSession) this.#output.startSession(input);
     // Compared with the parameter sets on air, kept even when that input has already ended.
     const reconfigured =
-      this.#session?.video.name === 'H264' &&
+      this.#output.session?.video.name === 'H264' &&
       this.#onAirSps !== undefined &&
       input.sps !== undefined &&
       this.#onAirSps !== input.sps;
@@ -415,22 +296,8 @@ export class FailoverSource implements MediaSource {
       this.#slateMs += now - this.#slateSince;
       this.#slateSince = undefined;
     }
-    const cache = input.cache;
-    input.cache = [];
-    input.cacheBytes = 0;
-    // Place the keyframe on the output timeline by its arrival time, never before what went out already.
-    const video = this.#out.video!;
-    const keyArrival = cache[0]?.arrival ?? now;
-    const wallTs = video.timestampAt(keyArrival);
-    let driftMs = 0;
-    if (wallTs !== undefined) {
-      const minStep = Math.round(MIN_STEP_SECONDS.video * video.clockRate);
-      video.startInput(wallTs, minStep);
-      const lastTs = video.lastTimestamp!;
-      const step = (wallTs - lastTs) | 0;
-      if (step < minStep) driftMs = ((minStep - step) * 1000) / video.clockRate;
-    }
-    this.#audioStart = { input: input.name, driftMs };
+    const cache = takeKept(input);
+    this.#output.startInput(input.name, cache[0]?.arrival ?? now);
     if (from !== undefined) this.#switches++;
     if (this.state !== 'live') {
       this.state = 'live';
@@ -442,38 +309,7 @@ export class FailoverSource implements MediaSource {
       this.#lastSwitch = { from, to: input.name, reason, reconfigured, at: now, gapMs };
       this.#events.emit('switched', this.#lastSwitch);
     }
-    for (const c of cache) this.#emit(input, c.kind, c.packet, c.arrival);
-  }
-
-  #sameCodecs(input: Input): boolean {
-    const s = this.#session;
-    if (!s || !input.video) return false;
-    return s.video.name === input.video.codec.name && (s.audio === undefined) === (input.audio === undefined);
-  }
-
-  /** New codecs: new output streams (and the encoder starts anew on them). */
-  #startSession(input: Input): void {
-    if (!input.video) throw new RangeError('an input without video');
-    this.#session = {
-      video: { ...input.video.codec },
-      audio: input.audio ? { ...input.audio.codec } : undefined,
-    };
-    const make = (codec: RtpCodec) =>
-      new RtpContinuity({
-        ssrc: randomInt(1, 0xffffffff),
-        payloadType: codec.payloadType,
-        clockRate: codec.clockRate,
-        firstSequenceNumber: randomInt(0, 0x8000),
-        firstTimestamp: randomInt(0, 0x7fffffff),
-      });
-    this.#out = { video: make(this.#session.video) };
-    if (this.#session.audio) this.#out.audio = make(this.#session.audio);
-    const tracks: SourceTrack[] = [
-      { id: 'video', kind: 'video', codec: this.#session.video, ssrc: this.#out.video!.ssrc },
-    ];
-    if (this.#session.audio)
-      tracks.push({ id: 'audio', kind: 'audio', codec: this.#session.audio, ssrc: this.#out.audio!.ssrc });
-    this.#tracks = tracks;
+    for (const c of cache) this.#output.emit(input.name, c.kind, c.packet, c.arrival);
   }
 
   #goIdle(reason: string): void {
@@ -498,13 +334,13 @@ export class FailoverSource implements MediaSource {
   #ensureSlate(): void {
     if (
       this.#inputs.has('slate') ||
-      !this.#session ||
+      !this.#output.session ||
       !this.#opts.createSlate ||
       this.#opts.slateAfterMs <= 0
     )
       return;
     try {
-      this.#add('slate', this.#opts.createSlate(this.#session));
+      this.#add('slate', this.#opts.createSlate(this.#output.session));
     } catch (err) {
       this.#opts.log.error({ err }, 'the slate could not be started');
     }
@@ -590,8 +426,7 @@ export class FailoverSource implements MediaSource {
       i.source.close(reason);
     }
     this.#inputs.clear();
-    this.#listeners.video.clear();
-    this.#listeners.audio.clear();
+    this.#output.close();
     this.state = 'ended';
     this.#events.emit('ended', reason);
     this.#events.removeAll();

@@ -6,8 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import type { Logger } from '../log.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
+import { bindLoopback } from '../media/loopback.ts';
 import { readRtpHeader } from '../media/rtp.ts';
 import type {
   MediaKind,
@@ -20,7 +22,7 @@ import type {
   SourceTrack,
 } from '../media/source.ts';
 import { TypedEmitter } from '../media/typed-emitter.ts';
-import { buildSlateArgs } from '../transcode/slate-args.ts';
+import { buildSlateArgs } from './slate-args.ts';
 
 export interface SlateSourceOptions {
   ffmpegPath: string;
@@ -28,18 +30,8 @@ export interface SlateSourceOptions {
   video: RtpCodec;
   audio: RtpCodec | undefined;
   log: Logger;
-}
-
-function bindLoopback(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      s.off('error', reject);
-      s.on('error', () => undefined);
-      resolve(s);
-    });
-  });
+  /** Owns the slate's FFmpeg. */
+  children: ChildRegistry;
 }
 
 export class SlateSource implements MediaSource {
@@ -89,7 +81,10 @@ export class SlateSource implements MediaSource {
       videoPayloadType: video.payloadType,
       audioPayloadType: audio?.payloadType ?? 111,
     });
-    const child = spawn(this.#opts.ffmpegPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = this.#opts.children.add(
+      spawn(this.#opts.ffmpegPath, args, { stdio: ['ignore', 'ignore', 'pipe'] }),
+      'slate',
+    );
     this.#child = child;
     let stderr = '';
     child.stderr?.setEncoding('utf8');

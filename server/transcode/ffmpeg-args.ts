@@ -30,6 +30,7 @@
  */
 import type { Ladder } from '../../lib/ladders.ts';
 import type { ChannelMode } from '../../lib/schemas.ts';
+import { partSecondsFor } from '../media/part-length.ts';
 
 export interface TrackSpec {
   /** Directory name under runDir and id used by the packager. */
@@ -112,15 +113,6 @@ function audioEncode(audioKbps: number): string[] {
 
 function audioTrack(audioKbps: number): TrackSpec {
   return { id: AUDIO_TRACK_ID, kind: 'audio', bandwidth: audioKbps * 1000 };
-}
-
-/**
- * Part (CMAF chunk) length for a segment length: about a quarter segment, at most 0.5 s. Every
- * segment is written as a run of fragments of this length, whatever the channel's latency setting:
- * low latency only changes what the manifests announce.
- */
-export function partSecondsFor(segmentSeconds: number): number {
-  return Math.min(0.5, segmentSeconds / 4);
 }
 
 /**

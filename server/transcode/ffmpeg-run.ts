@@ -13,18 +13,13 @@ import path from 'node:path';
 import type { Ladder } from '../../lib/ladders.ts';
 import type { ChannelMode } from '../../lib/schemas.ts';
 import type { Logger } from '../log.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
 import { MediaError } from '../media/errors.ts';
 import type { SourceDescription } from '../media/source.ts';
 import { buildFfmpegArgs } from './ffmpeg-args.ts';
 import { buildInputSdp, type InputSdpOptions } from './input-sdp.ts';
 import { ProgressParser } from './progress.ts';
 import { allocateUdpPorts, waitForUdpPort } from './udp-port.ts';
-
-/** Every FFmpeg this process started and that still runs: killed on a forced exit. */
-const liveChildren = new Set<ChildProcessWithoutNullStreams>();
-export function killAllFfmpeg(): void {
-  for (const c of liveChildren) c.kill('SIGKILL');
-}
 
 /** A run asked to stop that has not exited (its BYE lost) gets SIGINT, then SIGKILL. */
 const STOP_SIGINT_AFTER_MS = 10_000;
@@ -124,6 +119,8 @@ export interface FfmpegRunOptions {
   /** Called once FFmpeg listens: starts sending the source to `endpoint`. */
   connect: (endpoint: RtpInputEndpoint) => InputLink;
   log: Logger;
+  /** Owns the FFmpeg process (killed should onair exit without stopping the run). */
+  children: ChildRegistry;
   onExit: (exit: RunExit) => void;
 }
 
@@ -266,8 +263,7 @@ export class FfmpegRun {
         cause: spawned,
       });
     }
-    liveChildren.add(child);
-    child.once('exit', () => liveChildren.delete(child));
+    opts.children.add(child, 'encoder');
     // Should onair itself be killed, the next start finds this FFmpeg and lets it finish its files.
     await writeFile(path.join(runDir, PID_FILE), String(child.pid ?? '')).catch(() => undefined);
     const run = new FfmpegRun(opts, runDir, built.tracks, child);

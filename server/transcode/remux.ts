@@ -12,6 +12,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MediaError } from '../media/errors.ts';
+import type { FfmpegTool } from './ffmpeg-tool.ts';
 
 /** One run of a recording: the files of one video track and, optionally, of one audio track. */
 export interface RemuxPart {
@@ -25,6 +26,9 @@ export interface RemuxPart {
   audioOffsetSeconds: number;
 }
 
+/** Every job: no banner, no keyboard, errors only, the output overwritten. */
+const QUIET_OVERWRITE = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'] as const;
+
 /** argv to copy one part (video on stdin, audio on fd 3) into `out`. */
 export function buildRemuxPartArgs(
   part: Pick<RemuxPart, 'audio' | 'audioOffsetSeconds'>,
@@ -35,11 +39,7 @@ export function buildRemuxPartArgs(
   // The later input is delayed by the difference: offsets are never negative.
   const offset = (seconds: number) => (seconds > 0 ? ['-itsoffset', seconds.toFixed(3)] : []);
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
+    ...QUIET_OVERWRITE,
     ...offset(-part.audioOffsetSeconds),
     '-f',
     'mp4',
@@ -61,11 +61,7 @@ export function buildRemuxPartArgs(
 /** argv to join parts listed in a concat file into `out`. */
 export function buildConcatArgs(listPath: string, out: string): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-y',
+    ...QUIET_OVERWRITE,
     '-f',
     'concat',
     '-safe',
@@ -88,8 +84,12 @@ async function feed(files: readonly string[], to: Writable): Promise<void> {
   }, to);
 }
 
-function run(ffmpegPath: string, args: string[], inputs: (readonly string[] | undefined)[]): Promise<void> {
-  const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] });
+function run(tool: FfmpegTool, args: string[], inputs: (readonly string[] | undefined)[]): Promise<void> {
+  const { ffmpegPath } = tool;
+  const child = tool.children.add(
+    spawn(ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe', 'pipe'] }),
+    'download-remux',
+  );
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
@@ -119,23 +119,19 @@ function run(ffmpegPath: string, args: string[], inputs: (readonly string[] | un
 }
 
 /** Writes the parts as one MP4 at `out`. */
-export async function remuxToMp4(
-  ffmpegPath: string,
-  parts: readonly RemuxPart[],
-  out: string,
-): Promise<void> {
+export async function remuxToMp4(tool: FfmpegTool, parts: readonly RemuxPart[], out: string): Promise<void> {
   if (parts.length === 0) throw new MediaError('invalid_argument', 'nothing to remux');
   const tmp = `${out}.tmp`;
   const made: string[] = [];
   try {
     if (parts.length === 1) {
       const p = parts[0]!;
-      await run(ffmpegPath, buildRemuxPartArgs(p, tmp, true), [p.video, p.audio]);
+      await run(tool, buildRemuxPartArgs(p, tmp, true), [p.video, p.audio]);
     } else {
       for (const [i, p] of parts.entries()) {
         const partPath = `${out}.part${i}.mp4`;
         made.push(partPath);
-        await run(ffmpegPath, buildRemuxPartArgs(p, partPath, false), [p.video, p.audio]);
+        await run(tool, buildRemuxPartArgs(p, partPath, false), [p.video, p.audio]);
       }
       const list = `${out}.parts.txt`;
       made.push(list);
@@ -146,7 +142,7 @@ export async function remuxToMp4(
           .map((f) => `file '${f.replace(/'/g, "'\\''")}'`)
           .join('\n') + '\n',
       );
-      await run(ffmpegPath, buildConcatArgs(list, tmp), []);
+      await run(tool, buildConcatArgs(list, tmp), []);
     }
     await rename(tmp, out);
   } finally {

@@ -8,6 +8,7 @@
 import type { Ladder } from '../../lib/ladders.ts';
 import type { ChannelMode } from '../../lib/schemas.ts';
 import type { Logger } from '../log.ts';
+import type { ChildRegistry } from '../media/child-processes.ts';
 import type { SourceDescription } from '../media/source.ts';
 import { TypedEmitter } from '../media/typed-emitter.ts';
 import {
@@ -86,6 +87,8 @@ export interface SupervisorOptions {
   ffmpegPath: string;
   liveDir: string;
   log: Logger;
+  /** Owns every run's FFmpeg process. */
+  children: ChildRegistry;
   hooks: EncoderHooks;
   /** Delays between restarts; the last one repeats. */
   backoffMs?: readonly number[];
@@ -189,6 +192,7 @@ export class EncoderSupervisor implements Encoder {
         input: wanted.input.description,
         connect: wanted.input.connect,
         log: this.#opts.log,
+        children: this.#opts.children,
         onExit: (exit) => {
           if (exit.expected) return;
           void this.#enqueue(() => this.#exited(run, exit));

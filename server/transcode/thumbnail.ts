@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
+import type { FfmpegTool } from './ffmpeg-tool.ts';
 
 export function buildThumbnailArgs(outPath: string, width = 320): string[] {
   return [
@@ -34,16 +35,17 @@ export function buildThumbnailArgs(outPath: string, width = 320): string[] {
  * `outPath` atomically. Resolves true when the picture was made.
  */
 export function makeThumbnail(
-  ffmpegPath: string,
+  tool: FfmpegTool,
   initPath: string,
   segmentPath: string,
   outPath: string,
   opts: { width?: number; onSpawn?: (child: ChildProcess) => void } = {},
 ): Promise<boolean> {
   const tmp = `${outPath}.tmp.jpg`;
-  const child = spawn(ffmpegPath, buildThumbnailArgs(tmp, opts.width), {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+  const child = tool.children.add(
+    spawn(tool.ffmpegPath, buildThumbnailArgs(tmp, opts.width), { stdio: ['pipe', 'ignore', 'ignore'] }),
+    'thumbnail',
+  );
   opts.onSpawn?.(child);
   child.on('error', () => undefined);
   child.stdin.on('error', () => undefined);
@@ -72,7 +74,7 @@ export function makeThumbnail(
 
 /** The live thumbnail of a channel: one process at a time, at most one picture per interval. */
 export class Thumbnailer {
-  readonly #ffmpegPath: string;
+  readonly #tool: FfmpegTool;
   readonly #outPath: string;
   readonly #minIntervalMs: number;
   #child: ChildProcess | undefined;
@@ -80,8 +82,8 @@ export class Thumbnailer {
   #closed = false;
   #ready = false;
 
-  constructor(ffmpegPath: string, outPath: string, minIntervalMs = 5000) {
-    this.#ffmpegPath = ffmpegPath;
+  constructor(tool: FfmpegTool, outPath: string, minIntervalMs = 5000) {
+    this.#tool = tool;
     this.#outPath = outPath;
     this.#minIntervalMs = minIntervalMs;
   }
@@ -94,7 +96,7 @@ export class Thumbnailer {
   offer(initPath: string, segmentPath: string): void {
     if (this.#closed || this.#child || Date.now() - this.#lastAt < this.#minIntervalMs) return;
     this.#lastAt = Date.now();
-    void makeThumbnail(this.#ffmpegPath, initPath, segmentPath, this.#outPath, {
+    void makeThumbnail(this.#tool, initPath, segmentPath, this.#outPath, {
       onSpawn: (child) => {
         this.#child = child;
       },

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LADDERS } from '../../lib/ladders.ts';
 import { createLogger } from '../../server/log.ts';
+import { ChildProcesses } from '../../server/media/child-processes.ts';
 import type { FfmpegRunOptions, RunExit } from '../../server/transcode/ffmpeg-run.ts';
 import {
   EncoderSupervisor,
@@ -61,6 +62,7 @@ function setup(opts: { failStarts?: number } = {}) {
     ffmpegPath: 'ffmpeg',
     liveDir: '/live',
     log,
+    children: new ChildProcesses(),
     backoffMs: [20, 40],
     hooks: {
       runStarted: (run) => log2.push(`started ${run.runId}`),
