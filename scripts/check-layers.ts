@@ -57,7 +57,7 @@ export const RULES: Record<string, readonly string[] | '*'> = {
   'server/media': BASE,
   'server/observability': BASE,
   'server/store': BASE,
-  'server/http': [...BASE, 'server/media'],
+  'server/http': [...BASE, 'server/media', 'server/observability'],
   // The SFU's common part never names an engine; each engine sees the common part, not the other.
   'server/sfu': SFU,
   'server/sfu/werift': [...SFU, 'server/sfu'],

@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { OnairError } from '../lib/errors.ts';
 import type { ChannelEventType } from '../lib/events.ts';
-import { OFFLINE_STATS, type ChannelLiveStats } from '../lib/stats.ts';
 import { buildApiRouter } from './api/v1.ts';
 import type { RouteContext } from './api/router.ts';
 import { ConsoleSessions } from './api/session.ts';
@@ -15,24 +14,18 @@ import { PlaybackTokens, type VerifyPlayback } from './auth/playback-token.ts';
 import type { Config } from './config.ts';
 import { resolveAdminToken } from './core/admin-token.ts';
 import { ControlPlane } from './core/control-plane.ts';
-import { IdleRuntime } from './core/runtime.ts';
 import { resolveClientAddress, TrustedProxies } from './http/client-address.ts';
+import { AuthGate } from './http/auth.ts';
 import { assertSameOrigin } from './http/csrf.ts';
-import {
-  bearerToken,
-  publicBaseUrl,
-  secretEquals,
-  sendError,
-  sendJson,
-  sendText,
-  setClientAddress,
-} from './http/http.ts';
-import type { MediaMount, MountContext } from './http/mount.ts';
-import { RateLimiter } from './http/rate-limit.ts';
-import { BASE_HEADERS, isPagePath, pinCacheControl, uiHeaders } from './http/security-headers.ts';
+import { serveMetrics } from './http/metrics-endpoint.ts';
+import { UiMount } from './http/ui-mount.ts';
+import { publicBaseUrl, sendError, sendJson, setClientAddress } from './http/http.ts';
+import type { MountContext } from './http/mount.ts';
+import { BASE_HEADERS } from './http/security-headers.ts';
 import type { MediaRuntime } from './live/live-runtime.ts';
+import { NoMediaRuntime } from './live/no-media-runtime.ts';
 import type { Logger } from './log.ts';
-import { processSamples, renderPrometheus, type Sample } from './observability/metrics.ts';
+import { gauge, processSamples, withoutChannels, type Sample } from './observability/metrics.ts';
 import { Store } from './store/store.ts';
 import type { UiHandler } from './ui/next-handler.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
@@ -60,33 +53,6 @@ export interface Onair {
   adminToken: string;
   url: string;
   close(): Promise<void>;
-}
-
-class NoMediaRuntime extends IdleRuntime implements MediaRuntime {
-  mounts(): MediaMount[] {
-    return [];
-  }
-  stats(): ChannelLiveStats {
-    return OFFLINE_STATS;
-  }
-  metrics(): Sample[] {
-    return [];
-  }
-  switchInput(): never {
-    throw new OnairError('channel_not_running', 'this server runs no media');
-  }
-  slateImage(): string {
-    return '';
-  }
-  setSlateImage(): Promise<void> {
-    return Promise.reject(new OnairError('unavailable', 'this server runs no media'));
-  }
-  deleteSlateImage(): Promise<void> {
-    return Promise.resolve();
-  }
-  health(): Record<string, unknown> {
-    return {};
-  }
 }
 
 export async function createOnair(opts: OnairOptions): Promise<Onair> {
@@ -153,16 +119,17 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
   });
   const trustedProxies = new TrustedProxies(config.trustProxy);
   // Failed authentications per client (wrong admin token, stream key or metrics token): guessing stops here.
-  const authFailures = new RateLimiter(config.authFailureLimit, 60_000);
-  const rateLimited = (res: ServerResponse, address: string, extra: Record<string, string> = {}) =>
-    sendError(res, new OnairError('rate_limited', 'too many failed authentications; wait a minute'), log, {
-      'Retry-After': String(authFailures.retryAfterSeconds(address)),
-      ...extra,
-    });
+  const gate = new AuthGate(config.authFailureLimit, log);
   // A stream key that was presented and refused is a failed authentication.
-  const mountContext: MountContext = { authFailed: (address) => authFailures.hit(address) };
-  const uiOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
-  let ui: UiHandler | undefined;
+  const mountContext: MountContext = { authFailed: (address) => gate.failed(address) };
+  const isSignedIn = (req: IncomingMessage) => sessions.isSignedIn(req);
+  const ui = new UiMount({
+    dev: config.dev,
+    publicUrl: config.publicUrl,
+    enabled: config.ui,
+    isSignedIn,
+    log,
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const address = resolveClientAddress(req, trustedProxies);
@@ -183,45 +150,15 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       return;
     }
     if (path === '/metrics') {
-      res.setHeader('Cache-Control', 'no-store');
-      if (config.metricsToken) {
-        if (authFailures.isLimited(address)) return rateLimited(res, address);
-        const token = bearerToken(req);
-        if (!token || !secretEquals(token, config.metricsToken)) {
-          if (token) authFailures.hit(address);
-          sendError(res, new OnairError('unauthorized', 'missing or wrong metrics token'), log);
-          return;
-        }
-      }
-      sendText(
-        res,
-        200,
-        renderPrometheus(metricSamples(config.metricsToken === undefined)),
-        'text/plain; version=0.0.4; charset=utf-8',
-      );
+      serveMetrics(req, res, { token: config.metricsToken, gate, samples: metricSamples, log });
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
       try {
-        if (authFailures.isLimited(address)) return rateLimited(res, address);
-        const token = bearerToken(req);
-        let authorized: boolean;
-        if (token) {
-          authorized = secretEquals(token, admin.token);
-          if (!authorized) authFailures.hit(address);
-        } else {
-          authorized = sessions.isSignedIn(req);
-          // The cookie is sent by the browser on its own: only this site's pages may use it to change things.
-          if (authorized) assertSameOrigin(req, config.publicUrl);
-        }
-        if (!authorized) {
-          throw new OnairError(
-            'unauthorized',
-            'missing or wrong admin token (Authorization: Bearer <token>)',
-          );
-        }
+        if (gate.isLimited(address)) return gate.refuse(res, address);
+        gate.checkAdmin(req, address, { adminToken: admin.token, isSignedIn, publicUrl: config.publicUrl });
         const m = api.match(req.method ?? 'GET', path);
         if (m.kind === 'none') throw new OnairError('not_found', `no such endpoint: ${req.method} ${path}`);
         if (m.kind === 'method') {
@@ -241,30 +178,22 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
       const signingIn = req.method === 'POST';
       try {
-        if (signingIn && authFailures.isLimited(address)) return rateLimited(res, address);
+        if (signingIn && gate.isLimited(address)) return gate.refuse(res, address);
         if (!signingIn && sessions.hasCookie(req)) assertSameOrigin(req, config.publicUrl);
         await sessions.handle(req, res);
       } catch (err) {
-        if (signingIn && err instanceof OnairError && err.code === 'unauthorized') authFailures.hit(address);
+        if (signingIn && err instanceof OnairError && err.code === 'unauthorized') gate.failed(address);
         sendError(res, err, log);
       }
       return;
     }
     // Every console page needs a session; the public watch and embed pages do not.
-    if (
-      (path === '/console' || path.startsWith('/console/')) &&
-      path !== '/console/sign-in' &&
-      !sessions.isSignedIn(req)
-    ) {
-      const next = encodeURIComponent(path + url.search);
-      res.writeHead(303, { Location: `/console/sign-in?next=${next}`, 'Cache-Control': 'no-store' }).end();
-      return;
-    }
+    if (ui.redirectToSignIn(req, res, url)) return;
     for (const mount of mounts) {
       if (path === mount.prefix || path.startsWith(`${mount.prefix}/`)) {
         const whip = mount.prefix === '/whip' && req.method !== 'OPTIONS';
-        if (whip && authFailures.isLimited(address)) {
-          return rateLimited(res, address, { 'Access-Control-Allow-Origin': '*' });
+        if (whip && gate.isLimited(address)) {
+          return gate.refuse(res, address, { 'Access-Control-Allow-Origin': '*' });
         }
         try {
           await mount.handle(req, res, url, mountContext);
@@ -274,61 +203,26 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
         return;
       }
     }
-    if (ui) {
-      for (const [name, value] of Object.entries(
-        uiHeaders(path, { dev: config.dev, extraOrigins: uiOrigins }),
-      ))
-        res.setHeader(name, value);
-      // Pages are never kept by a cache: the console's show private data, and every page changes with a release.
-      if (isPagePath(path)) pinCacheControl(res, 'no-store');
-      await ui.handle(req, res);
-      return;
-    }
-    if (!config.ui) {
-      sendError(res, new OnairError('not_found', `no such endpoint: ${req.method} ${path}`), log);
-      return;
-    }
-    sendText(res, 503, 'The onair web UI is not built. Run `npm run build`, then restart.\n', undefined, {
-      'Cache-Control': 'no-store',
-    });
+    await ui.serve(req, res, path);
   };
 
   /** What /metrics shows; when it is public, nothing names a channel whose viewers are restricted. */
   const metricSamples = (isPublic: boolean): Sample[] => {
     const counts = cp.counts();
-    let samples: Sample[] = [
-      {
-        name: 'onair_channels',
-        help: 'Channels by state.',
-        type: 'gauge',
-        values: Object.entries(counts.channelsByState).map(([state, value]) => ({
-          labels: { state },
-          value,
-        })),
-      },
-      {
-        name: 'onair_programs_running',
-        help: 'Programs recording now.',
-        type: 'gauge',
-        values: [{ value: counts.programsRunning }],
-      },
-      {
-        name: 'onair_webhook_deliveries_pending',
-        help: 'Webhook deliveries waiting or in flight.',
-        type: 'gauge',
-        values: [{ value: webhooks.pending }],
-      },
+    const samples: Sample[] = [
+      gauge(
+        'onair_channels',
+        'Channels by state.',
+        Object.entries(counts.channelsByState).map(([state, value]) => ({ labels: { state }, value })),
+      ),
+      gauge('onair_programs_running', 'Programs recording now.', [{ value: counts.programsRunning }]),
+      gauge('onair_webhook_deliveries_pending', 'Webhook deliveries waiting or in flight.', [
+        { value: webhooks.pending },
+      ]),
       ...runtime.metrics(),
       ...processSamples(startedAt),
     ];
-    if (isPublic) {
-      const restricted = cp.restrictedChannelIds();
-      samples = samples.map((sample) => ({
-        ...sample,
-        values: sample.values.filter((v) => !(v.labels?.channel && restricted.has(v.labels.channel))),
-      }));
-    }
-    return samples;
+    return isPublic ? withoutChannels(samples, cp.restrictedChannelIds()) : samples;
   };
 
   const server = createServer((req, res) => {
@@ -349,9 +243,11 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${addr.port}`;
 
   // The UI comes up after the API so API clients never wait for Next.js.
+  let pages: UiHandler | undefined;
   if (opts.ui) {
     try {
-      ui = await opts.ui(log);
+      pages = await opts.ui(log);
+      ui.attach(pages);
     } catch (err) {
       log.error({ err }, 'the web UI failed to start; serving the API and media only');
     }
@@ -365,7 +261,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       server.close();
       server.closeAllConnections();
       await cp.shutdown();
-      await ui?.close().catch(() => undefined);
+      await pages?.close().catch(() => undefined);
       // Events of the shutdown itself are queued on the next turn; let them reach the store first.
       await new Promise((resolve) => setImmediate(resolve));
       webhooks.close();

@@ -60,3 +60,16 @@ export function processSamples(startedAt: number): Sample[] {
     },
   ];
 }
+
+/** One gauge. */
+export function gauge(name: string, help: string, values: Sample['values']): Sample {
+  return { name, help, type: 'gauge', values };
+}
+
+/** The samples without the values that name one of `channels` (a public /metrics names no restricted channel). */
+export function withoutChannels(samples: readonly Sample[], channels: ReadonlySet<string>): Sample[] {
+  return samples.map((sample) => ({
+    ...sample,
+    values: sample.values.filter((v) => !(v.labels?.channel && channels.has(v.labels.channel))),
+  }));
+}
