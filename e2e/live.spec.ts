@@ -29,6 +29,7 @@ import {
   unpublish,
   type PublishResult,
 } from '../test/helpers/browser-whip.ts';
+import { reporter } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const LADDER = LADDERS['720p'];
@@ -73,10 +74,7 @@ test('a fake camera published over WHIP plays as HLS and DASH with every renditi
   context,
   request,
 }, testInfo) => {
-  const note = (msg: string): void => {
-    testInfo.annotations.push({ type: 'timing', description: msg });
-    console.log(`  · ${msg}`);
-  };
+  const note = reporter(testInfo, 'timing');
   const pageProblems: string[] = [];
   const publisher = await context.newPage();
   const hlsPage = await context.newPage();

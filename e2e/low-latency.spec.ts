@@ -10,7 +10,8 @@ import { expect, test, type Page } from '@playwright/test';
 import type { Channel } from '../lib/schemas.ts';
 import { BASE_URL, E2E_ADMIN_TOKEN } from '../playwright.config.ts';
 import { startEdge, type NginxProcess } from '../test/helpers/nginx-edge.ts';
-import { publishWhip, type WhipPublisher } from '../test/helpers/whip-publisher.ts';
+import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
+import { publishCamera, reporter } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
@@ -66,24 +67,12 @@ test('hls.js (lowLatencyMode) and dash.js (low latency) play a low-latency chann
   const channel = (await created.json()) as Channel;
   expect(channel.latency).toBe('low');
   expect((await request.post(`/api/v1/channels/${channel.id}/start`, { headers: auth })).status()).toBe(200);
-  const note = (msg: string): void => {
-    testInfo.annotations.push({ type: 'delay', description: msg });
-    console.log(`  · ${msg}`);
-  };
+  const note = reporter(testInfo, 'delay');
 
   let publisher: WhipPublisher | undefined;
   let edge: NginxProcess | undefined;
   try {
-    publisher = await publishWhip({
-      url: `${BASE_URL}/whip/${channel.id}`,
-      token: channel.streamKey,
-      width: 1280,
-      height: 720,
-      fps: 20,
-      gop: 40,
-    });
-    expect(publisher.status).toBe(201);
-    await publisher.connected;
+    publisher = await publishCamera(channel);
 
     await page.setViewportSize({ width: 1280, height: 800 });
     const hls = track(page);

@@ -14,6 +14,7 @@ import { PlaybackTokens } from '../server/auth/playback-token.ts';
 import { E2E_ADMIN_TOKEN, E2E_DATA_DIR } from '../playwright.config.ts';
 import { describeState, measureAdvance, startDash, startHls, stopPlayer } from './support/players.ts';
 import { publishFakeCamera, unpublish } from '../test/helpers/browser-whip.ts';
+import { reporter } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
@@ -57,10 +58,7 @@ test('a token-protected channel plays with a signed link in hls.js, dash.js and 
   context,
   request,
 }, testInfo) => {
-  const note = (msg: string): void => {
-    testInfo.annotations.push({ type: 'timing', description: msg });
-    console.log(`  · ${msg}`);
-  };
+  const note = reporter(testInfo, 'timing');
   const problems: string[] = [];
   const publisher = await context.newPage();
   publisher.on('pageerror', (e) => problems.push(`publisher: ${e.message}`));

@@ -7,8 +7,9 @@
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import type { AssetView, Channel, ProgramView } from '../lib/schemas.ts';
-import { BASE_URL, E2E_ADMIN_TOKEN } from '../playwright.config.ts';
-import { publishWhip, type WhipPublisher } from '../test/helpers/whip-publisher.ts';
+import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
+import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
+import { publishCamera } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
@@ -80,16 +81,7 @@ test('DVR while live with hls.js and dash.js, the recording on demand, clips and
   expect((await request.post(`/api/v1/channels/${channel.id}/start`, { headers: auth })).status()).toBe(200);
   let publisher: WhipPublisher | undefined;
   try {
-    publisher = await publishWhip({
-      url: `${BASE_URL}/whip/${channel.id}`,
-      token: channel.streamKey,
-      width: 1280,
-      height: 720,
-      fps: 20,
-      gop: 40,
-    });
-    expect(publisher.status).toBe(201);
-    await publisher.connected;
+    publisher = await publishCamera(channel);
     const program = (await (
       await request.post(`/api/v1/channels/${channel.id}/programs`, {
         headers: auth,

@@ -6,8 +6,9 @@
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Channel } from '../lib/schemas.ts';
-import { BASE_URL, E2E_ADMIN_TOKEN } from '../playwright.config.ts';
-import { publishWhip, type WhipPublisher } from '../test/helpers/whip-publisher.ts';
+import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
+import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
+import { publishCamera } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
@@ -31,16 +32,7 @@ test('the watch page waits offline, then plays HLS and DASH by itself', async ({
 
   let publisher: WhipPublisher | undefined;
   try {
-    publisher = await publishWhip({
-      url: `${BASE_URL}/whip/${channel.id}`,
-      token: channel.streamKey,
-      width: 1280,
-      height: 720,
-      fps: 20,
-      gop: 40,
-    });
-    expect(publisher.status).toBe(201);
-    await publisher.connected;
+    publisher = await publishCamera(channel);
 
     // No reload: the page notices the stream and starts playing by itself (muted autoplay).
     const video = page.getByTestId('live-video');

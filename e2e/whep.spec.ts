@@ -14,6 +14,7 @@ import type { Channel } from '../lib/schemas.ts';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
 import { stopWhepInPage, watchWhepInPage, whepAudioPeak, whepStats } from './support/whep.ts';
 import { publishFakeCamera, unpublish } from '../test/helpers/browser-whip.ts';
+import { reporter } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
@@ -50,10 +51,7 @@ test('real-time playback over WHEP: raw viewer, watch page, embed and console pr
   context,
   request,
 }, testInfo) => {
-  const note = (msg: string): void => {
-    testInfo.annotations.push({ type: 'timing', description: msg });
-    console.log(`  · ${msg}`);
-  };
+  const note = reporter(testInfo, 'timing');
   const problems: string[] = [];
   const publisher = await context.newPage();
   const viewer = await context.newPage();
