@@ -15,12 +15,11 @@
  * Lifecycle: made when the channel starts; `close()` (idempotent) ends the
  * viewers, the source, the encoder, the router and the output, in that order.
  */
-import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import { LADDERS } from '../../lib/ladders.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
-import type { ChannelLiveStats, InputHealth } from '../../lib/stats.ts';
+import type { ChannelLiveStats } from '../../lib/stats.ts';
 import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
 import type { OfferSummary, ViewerOfferSummary } from '../media/sdp.ts';
@@ -35,14 +34,12 @@ import {
 } from '../source/failover-source.ts';
 import type { Encoder, EncoderHooks, EncoderInput } from '../transcode/supervisor.ts';
 import { ChannelViewers } from './channel-viewers.ts';
+import { connectedMessage, reportEncoder, switchEvents } from './channel-events.ts';
+import { channelStats } from './channel-stats.ts';
+import { feedThumbnails, type Thumbnails } from './channel-thumbnails.ts';
 import { IngestMeter } from './ingest-meter.ts';
-
-/** Thumbnails of the live picture (transcode/thumbnail.ts). */
-export interface Thumbnails {
-  readonly path: string | undefined;
-  offer(initPath: string, segmentPath: string): void;
-  close(): void;
-}
+import { assertCanAttach, publisherBitrate } from './publish-rules.ts';
+import { RenditionsInput } from './renditions-input.ts';
 
 export interface ChannelHubDeps {
   config: ChannelConfig;
@@ -80,7 +77,7 @@ export class ChannelHub {
   readonly #sampler: NodeJS.Timeout | undefined;
   #switch: FailoverSource;
   /** passthrough-abr: the renditions' source, fed to the encoder without the switcher. */
-  #renditions: MediaSource | undefined;
+  readonly #renditions: RenditionsInput;
   readonly #viewers: ChannelViewers;
   #closed = false;
 
@@ -110,34 +107,24 @@ export class ChannelHub {
         }),
       runEnded: (run) => this.output.endRun(run.runId),
     });
-    const event = deps.event;
-    this.#encoder.on('started', (run) =>
-      event(
-        'encoder.started',
-        `encoder started (${this.#config.mode}, ${run.tracks.map((t) => t.id).join(' ')})`,
-      ),
-    );
-    this.#encoder.on('stopped', () => event('encoder.stopped', 'encoder stopped; waiting for a publisher'));
-    this.#encoder.on('failed', (message) => event('encoder.failed', message));
-    this.#encoder.on('restarting', (attempt, delayMs) =>
-      event('encoder.restarted', `encoder restarting in ${delayMs / 1000} s (attempt ${attempt})`),
-    );
-    this.output.on('segment', (trackId, segment, run) => {
-      // Thumbnails come from the smallest rendition: the cheapest to decode.
-      const smallest = run.tracks.filter((t) => t.id !== 'audio').at(-1);
-      if (trackId !== smallest?.id || !deps.thumbnails) return;
-      const initUri = this.output.timeline.getRun(run.runId).tracks.get(trackId)?.initUri;
-      if (initUri) {
-        deps.thumbnails.offer(
-          path.join(this.output.liveDir, initUri),
-          path.join(this.output.liveDir, segment.uri),
-        );
-      }
-    });
+    reportEncoder(this.#encoder, deps.event, () => this.#config.mode);
+    if (deps.thumbnails) feedThumbnails(this.output, deps.thumbnails);
     this.output.on('indexError', (trackId, err) =>
       deps.log.warn({ err, trackId, channelId: this.channelId }, 'segment could not be indexed'),
     );
     this.#switch = this.#newSwitch();
+    this.#renditions = new RenditionsInput({
+      event: deps.event,
+      live: (source) => {
+        this.#runEncoder(source);
+        this.#viewers.setSource(source);
+      },
+      ended: () => {
+        this.#meters.primary.reset();
+        this.#viewers.setSource(undefined);
+        void this.#encoder.stop();
+      },
+    });
     const every = deps.sampleEveryMs ?? 1000;
     if (every > 0) {
       this.#sampler = setInterval(() => {
@@ -161,13 +148,7 @@ export class ChannelHub {
     const event = this.#deps.event;
     sw.on('input', (name, state, detail) => {
       if (state === 'live') {
-        const source = sw.input(name);
-        const video = source?.tracks.find((t) => t.kind === 'video');
-        const audio = source?.tracks.find((t) => t.kind === 'audio');
-        event(
-          'publisher.connected',
-          `${name} publisher connected (${detail}: ${video?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'})`,
-        );
+        event('publisher.connected', connectedMessage(name, detail, sw.input(name)));
       } else {
         event('publisher.disconnected', `${name} publisher disconnected: ${detail}`);
         if (name !== 'slate') this.#meters[name].reset();
@@ -189,8 +170,12 @@ export class ChannelHub {
 
   #startEncoder(sw: FailoverSource): void {
     if (this.#closed || sw !== this.#switch) return;
+    this.#runEncoder(sw);
+  }
+
+  #runEncoder(source: MediaSource): void {
     const c = this.#config;
-    this.#encoder.start(this.#encoderInput(sw), {
+    this.#encoder.start(this.#encoderInput(source), {
       ladder: LADDERS[c.ladder],
       mode: c.mode,
       segmentSeconds: c.segmentSeconds,
@@ -198,21 +183,9 @@ export class ChannelHub {
   }
 
   #switched(sw: FailoverSource, e: SwitchEvent): void {
-    const event = this.#deps.event;
     // Passthrough copies the publisher's H.264: other parameter sets need a new run (a discontinuity).
     const newRun = e.reconfigured && this.#config.mode === 'passthrough';
-    const note = newRun ? ' (its encoder settings differ: a new encoder run, with a discontinuity)' : '';
-    const gap = e.gapMs === null ? '' : `; ${(e.gapMs / 1000).toFixed(1)} s without media`;
-    if (e.to === 'slate') {
-      event('slate.on', `no input: viewers see the slate (${e.reason}${gap})${note}`);
-    } else if (e.from === 'slate') {
-      event('slate.off', `the slate ends: ${e.to} is on air${note}`);
-      event('input.restored', `${e.to} is on air again (${e.reason})`);
-    } else if (e.to === 'primary' && e.from === 'backup') {
-      event('input.restored', `back to the primary (${e.reason})${note}`);
-    } else {
-      event('input.failover', `${e.to} is on air instead of ${e.from} (${e.reason}${gap})${note}`);
-    }
+    for (const [type, message] of switchEvents(e, newRun)) this.#deps.event(type, message);
     if (newRun) this.#startEncoder(sw);
   }
 
@@ -232,7 +205,7 @@ export class ChannelHub {
 
   /** A publisher's media is on air (not the slate). */
   get live(): boolean {
-    if (this.#config.mode === 'passthrough-abr') return this.#renditions?.state === 'live';
+    if (this.#config.mode === 'passthrough-abr') return this.#renditions.live;
     const a = this.#switch.active;
     return a === 'primary' || a === 'backup';
   }
@@ -240,13 +213,14 @@ export class ChannelHub {
   /** The channel's source: one continuous stream whichever input is on air (undefined before any). */
   get source(): MediaSource | undefined {
     if (this.#config.mode === 'passthrough-abr')
-      return this.#renditions?.state === 'live' ? this.#renditions : undefined;
+      return this.#renditions.live ? this.#renditions.source : undefined;
     return this.#switch.state === 'live' ? this.#switch : undefined;
   }
 
   /** The input in `role` (passthrough-abr: the renditions are the primary). */
   #input(role: IngestRole): MediaSource | undefined {
-    if (this.#config.mode === 'passthrough-abr') return role === 'primary' ? this.#renditions : undefined;
+    if (this.#config.mode === 'passthrough-abr')
+      return role === 'primary' ? this.#renditions.source : undefined;
     return this.#switch.input(role);
   }
 
@@ -290,17 +264,11 @@ export class ChannelHub {
     role: IngestRole = 'primary',
   ): Promise<PublisherSession> {
     this.#assertCanAttach(role, summary);
-    const ladder = LADDERS[this.#config.ladder];
-    const topKbps = ladder.renditions[0]?.videoKbps ?? 3000;
     const session = await this.#router.createPublisher({
       offer,
       videoCodec: summary.videoCodec,
       withAudio: summary.audio !== undefined,
-      bitrate: {
-        min: Math.round(topKbps / 2),
-        start: Math.round(topKbps * 0.8),
-        max: Math.round(topKbps * 1.35),
-      },
+      bitrate: publisherBitrate(LADDERS[this.#config.ladder]),
     });
     // Two POSTs may race: the second one to finish negotiating loses.
     try {
@@ -317,28 +285,7 @@ export class ChannelHub {
 
   #assertCanAttach(role: IngestRole, offer?: Pick<OfferSummary, 'videoCodec' | 'audio'>): void {
     if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
-    if (!this.#switch.available(role)) {
-      throw new OnairError(
-        'publisher_exists',
-        `channel already has a live ${role} publisher; end that session first`,
-      );
-    }
-    // Both inputs feed one encoder run: they must send the same codecs.
-    const session = this.#switch.active ? this.#switch.session : undefined;
-    if (offer && session) {
-      if (offer.videoCodec !== session.video.name) {
-        throw new OnairError(
-          'unsupported_offer',
-          `the channel is on air with ${session.video.name} video; the ${role} input must send ${session.video.name} too`,
-        );
-      }
-      if ((offer.audio === undefined) !== (session.audio === undefined)) {
-        throw new OnairError(
-          'unsupported_offer',
-          `the channel is on air ${session.audio ? 'with' : 'without'} audio; the ${role} input must match`,
-        );
-      }
-    }
+    assertCanAttach(this.#switch, role, offer);
   }
 
   /**
@@ -350,60 +297,12 @@ export class ChannelHub {
       if (kind === 'keyframes_misaligned') this.#deps.event('publisher.keyframes_misaligned', message);
     });
     if (this.#config.mode === 'passthrough-abr') {
-      this.#attachRenditions(source, role);
+      if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
+      this.#renditions.attach(source, role);
       return;
     }
     this.#assertCanAttach(role);
     this.#switch.setInput(role, source);
-  }
-
-  /**
-   * passthrough-abr: a multi-bitrate encoder's renditions (one source, a video
-   * track each) feed the encoder directly. The failover switcher carries one
-   * picture; a ladder the encoder made has several, so these channels have one input.
-   */
-  #attachRenditions(source: MediaSource, role: IngestRole): void {
-    if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
-    if (role !== 'primary') {
-      throw new OnairError(
-        'validation_failed',
-        'a multi-bitrate passthrough channel has one input: publish its renditions to the primary',
-      );
-    }
-    if (this.#renditions && this.#renditions.state !== 'ended') {
-      throw new OnairError(
-        'publisher_exists',
-        'channel already has a live publisher; end that session first',
-      );
-    }
-    this.#renditions = source;
-    const onLive = () => {
-      if (this.#closed || this.#renditions !== source) return;
-      const videos = source.tracks.filter((t) => t.kind === 'video');
-      const audio = source.tracks.find((t) => t.kind === 'audio');
-      const over = source.kind === 'rtmp' ? 'rtmp' : source.kind;
-      this.#deps.event(
-        'publisher.connected',
-        `primary publisher connected (${over}: ${videos[0]?.codec.name ?? 'no video'}${audio ? ` + ${audio.codec.name === 'OPUS' ? 'Opus' : audio.codec.name}` : ', no audio'}, renditions ${videos.map((t) => t.id).join(' ')})`,
-      );
-      const c = this.#config;
-      this.#encoder.start(this.#encoderInput(source), {
-        ladder: LADDERS[c.ladder],
-        mode: c.mode,
-        segmentSeconds: c.segmentSeconds,
-      });
-      this.#viewers.setSource(source);
-    };
-    source.on('live', onLive);
-    source.on('ended', (reason) => {
-      this.#deps.event('publisher.disconnected', `primary publisher disconnected: ${reason}`);
-      if (this.#renditions !== source) return;
-      this.#renditions = undefined;
-      this.#meters.primary.reset();
-      this.#viewers.setSource(undefined);
-      void this.#encoder.stop();
-    });
-    if (source.state === 'live') onLive();
   }
 
   #encoderInput(source: MediaSource): EncoderInput {
@@ -449,109 +348,19 @@ export class ChannelHub {
 
   /** Live figures for GET /api/v1/channels/:id/stats. */
   stats(): ChannelLiveStats {
-    const active =
-      this.#config.mode === 'passthrough-abr'
-        ? this.#renditions?.state === 'live'
-          ? 'primary'
-          : undefined
-        : this.#switch.active;
-    const switched = this.#switch.lastSwitch;
-    const role: IngestRole | undefined =
-      active === 'primary' || active === 'backup'
-        ? active
-        : this.#input('primary')
-          ? 'primary'
-          : this.#input('backup')
-            ? 'backup'
-            : undefined;
-    const source = role ? this.#input(role) : undefined;
-    const last = role ? this.#meters[role].last : undefined;
-    const encoder = this.#encoder;
-    const progress = encoder.progress;
-    const lastSegmentAt = this.output.timeline.lastSegmentAt();
-    let ingest: ChannelLiveStats['ingest'] = null;
-    if (source) {
-      const s = source.stats();
-      const video = source.tracks.find((t) => t.kind === 'video');
-      const audio = source.tracks.find((t) => t.kind === 'audio');
-      ingest = {
-        source: source.kind,
-        engine: source.engine,
-        state: source.state,
-        videoCodec: video?.codec.name ?? '',
-        audioCodec: audio?.codec.name ?? null,
-        width: s.width ?? null,
-        height: s.height ?? null,
-        fps: s.fps ?? null,
-        kbps: last?.kbps ?? 0,
-        packetsLost: s.transport?.packetsLost ?? s.tracks.reduce((n, t) => n + t.packetsLost, 0),
-        packetsReceived: s.tracks.reduce((n, t) => n + t.packets, 0),
-        packetsRetransmitted: s.transport?.packetsRetransmitted ?? null,
-        rttMs: s.transport?.rttMs ?? null,
-        keyframeIntervalMs: s.gopMs ?? null,
-        renditions: (s.renditions ?? []).map(({ name, width, height, fps }) => ({
-          name,
-          width,
-          height,
-          fps,
-        })),
-        warnings: s.warnings ?? [],
-        connectedSince: source.liveSince ? new Date(source.liveSince).toISOString() : null,
-      };
-    }
-    const health = (r: IngestRole): InputHealth | null => {
-      const src = this.#input(r);
-      if (!src) return null;
-      const st = src.stats();
-      return {
-        source: src.kind,
-        state: src.state,
-        healthy: this.#config.mode === 'passthrough-abr' ? src.state === 'live' : this.#switch.healthy(r),
-        onAir: active === r,
-        videoCodec: src.tracks.find((t) => t.kind === 'video')?.codec.name ?? '',
-        width: st.width ?? null,
-        height: st.height ?? null,
-        fps: st.fps ?? null,
-        kbps: this.#meters[r].last?.kbps ?? 0,
-        packetsLost: st.transport?.packetsLost ?? st.tracks.reduce((n, t) => n + t.packetsLost, 0),
-        connectedSince: src.liveSince ? new Date(src.liveSince).toISOString() : null,
-      };
-    };
-    return {
+    const abr = this.#config.mode === 'passthrough-abr';
+    return channelStats({
+      mode: this.#config.mode,
       live: this.live,
-      ingest,
-      inputs: {
-        active: active ?? null,
-        primary: health('primary'),
-        backup: health('backup'),
-        switches: this.#switch.switches,
-        slateSeconds: Math.round(this.#switch.slateMs / 100) / 10,
-        lastSwitch: switched
-          ? {
-              from: switched.from,
-              to: switched.to,
-              reason: switched.reason,
-              at: new Date(switched.at).toISOString(),
-              gapMs: switched.gapMs,
-            }
-          : null,
-      },
-      encoder: {
-        running: encoder.running,
-        mode: this.#config.mode,
-        speed: progress?.speed ?? null,
-        fps: progress?.fps ?? null,
-        renditions: encoder.tracks.filter((t) => t.kind === 'video').map((t) => t.id),
-        restarts: encoder.restarts,
-      },
-      output: {
-        segments: this.output.segmentsWritten,
-        lastSegmentAt: lastSegmentAt !== undefined ? new Date(lastSegmentAt).toISOString() : null,
-        tracks: this.output.timeline.latestTracks(),
-      },
+      active: abr ? (this.#renditions.live ? 'primary' : undefined) : this.#switch.active,
+      switcher: this.#switch,
+      input: (role) => this.#input(role),
+      healthy: (role) => (abr ? this.#input(role)?.state === 'live' : this.#switch.healthy(role)),
+      meters: this.#meters,
+      encoder: this.#encoder,
+      output: this.output,
       viewers: this.#viewers.stats(),
-      history: (role ? this.#meters[role] : this.#meters.primary).history(),
-    };
+    });
   }
 
   /** The stream key was rotated: the publisher goes, and so does the live window. */
@@ -561,8 +370,7 @@ export class ChannelHub {
     const old = this.#switch;
     this.#switch = this.#newSwitch();
     old.close('channel reset');
-    this.#renditions?.close('channel reset');
-    this.#renditions = undefined;
+    this.#renditions.close('channel reset');
     await this.#encoder.stop();
     this.#meters.primary.reset();
     this.#meters.backup.reset();
@@ -576,7 +384,7 @@ export class ChannelHub {
     this.#deps.thumbnails?.close();
     this.#viewers.close();
     this.#switch.close('channel stopped');
-    this.#renditions?.close('channel stopped');
+    this.#renditions.close('channel stopped', true);
     await this.#encoder.close();
     this.#router.close();
     await this.output.close();
