@@ -4,11 +4,9 @@
  * /time). Implements what the control plane needs (ChannelRuntime) and what
  * the HTTP server mounts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
@@ -27,11 +25,13 @@ import { publicBaseUrl, secretEquals } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { whepMount } from '../egress/whep-endpoint.ts';
 import { RtmpChannelIngest } from '../ingest/rtmp-ingest.ts';
-import { RtmpServer } from '../ingest/rtmp-server.ts';
-import { SrtListener } from '../ingest/srt-listener.ts';
+import { startRtmpListener, startSrtListeners } from '../ingest/ingest-listeners.ts';
+import type { RtmpServer } from '../ingest/rtmp-server.ts';
+import type { SrtListener } from '../ingest/srt-listener.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
 import type { ChildProcesses } from '../media/child-processes.ts';
+import { channelMetrics } from '../observability/channel-metrics.ts';
 import type { Sample } from '../observability/metrics.ts';
 import {
   liveMount,
@@ -46,6 +46,7 @@ import {
 import { LiveOutput, type Recording } from '../packager/live-output.ts';
 import type { SfuEngine } from '../sfu/engine.ts';
 import { weriftEngine } from '../sfu/start-engine.ts';
+import { SlateImages } from '../store/slate-images.ts';
 import type { AssetRecord, ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
 import { awaitOrphanedRuns } from '../transcode/ffmpeg-run.ts';
 import { EncoderSupervisor } from '../transcode/supervisor.ts';
@@ -106,13 +107,6 @@ interface RunningChannel {
 
 const CACHE_LIMIT = 1000;
 
-/** The default slate: a "We'll be right back" card. */
-const DEFAULT_SLATE = fileURLToPath(new URL('../../public/slate.png', import.meta.url));
-const SLATE_TYPES = [
-  { ext: 'png', magic: [0x89, 0x50, 0x4e, 0x47] },
-  { ext: 'jpg', magic: [0xff, 0xd8, 0xff] },
-] as const;
-
 interface ChannelAccess {
   readonly preview: readonly string[];
   readonly playback: PlaybackMode;
@@ -138,10 +132,12 @@ export class LiveRuntime implements MediaRuntime {
   /** The RTMP/RTMPS listener every channel shares (none when both are off). */
   readonly #rtmpServer: RtmpServer | undefined;
   readonly #rtmpListening: Promise<void>;
+  readonly #slates: SlateImages;
   #closed = false;
 
   constructor(deps: LiveRuntimeDeps) {
     this.#deps = deps;
+    this.#slates = new SlateImages(deps.config.dataDir);
     // A part or a segment larger than this is streamed from disk each time.
     this.#originCache = new FileCache({
       maxBytes: deps.config.originCacheBytes,
@@ -156,35 +152,9 @@ export class LiveRuntime implements MediaRuntime {
       log: deps.log.child({ component: 'assets' }),
       ...(deps.assetGrew ? { onGrew: deps.assetGrew } : {}),
     });
-    const cfg = deps.config;
-    if (cfg.rtmpPort > 0 || cfg.rtmps) {
-      let tls: { port: number; cert: Buffer; key: Buffer } | undefined;
-      if (cfg.rtmps) {
-        try {
-          tls = {
-            port: cfg.rtmps.port,
-            cert: readFileSync(cfg.rtmps.certFile),
-            key: readFileSync(cfg.rtmps.keyFile),
-          };
-        } catch (err) {
-          deps.log.error({ err }, 'the RTMPS certificate or key cannot be read: RTMPS is off');
-        }
-      }
-      this.#rtmpServer = new RtmpServer({
-        host: cfg.host,
-        port: cfg.rtmpPort,
-        ...(tls ? { tls } : {}),
-        failureLimitPerMinute: cfg.authFailureLimit,
-        log: deps.log.child({ component: 'rtmp' }),
-        hub: { channelFor: (key, address) => this.#rtmpChannel(key, address) },
-      });
-      this.#rtmpListening = this.#rtmpServer.listen().then(
-        () => deps.log.info({ ...this.#rtmpServer?.ports }, 'RTMP ingest listening'),
-        (err: unknown) => deps.log.error({ err }, 'the RTMP listener could not start: RTMP ingest is off'),
-      );
-    } else {
-      this.#rtmpListening = Promise.resolve();
-    }
+    const rtmp = startRtmpListener(deps.config, deps.log, (key, address) => this.#rtmpChannel(key, address));
+    this.#rtmpServer = rtmp.server;
+    this.#rtmpListening = rtmp.listening;
   }
 
   /** The RTMP side of the running channel whose key is `key` (checked in constant time). */
@@ -303,42 +273,16 @@ export class LiveRuntime implements MediaRuntime {
     this.#channels.set(config.id, { hub, journal, origin, rtmp, srt });
   }
 
-  /** The channel's SRT listener on its own port, when SRT is on and the channel has a port. */
+  /** The channel's SRT listeners on its own ports, when SRT is on and the channel has ports. */
   #srtListeners(config: ChannelConfig, hub: ChannelHub, log: Logger): SrtListener[] {
-    const cfg = this.#deps.config;
-    if (!cfg.srtPortRange || config.mode === 'passthrough-abr') return [];
-    const ports: [IngestRole, number | null][] = [
-      ['primary', config.srtPort],
-      ['backup', config.srtBackupPort],
-    ];
-    return ports.flatMap(([role, port]) =>
-      port === null ? [] : [this.#srtListener(config, hub, log, role, port)],
+    const children = this.#deps.children.forChannel(config.id);
+    return startSrtListeners(
+      this.#deps.config,
+      config,
+      (source, role) => hub.attach(source, role),
+      children,
+      log,
     );
-  }
-
-  #srtListener(
-    config: ChannelConfig,
-    hub: ChannelHub,
-    log: Logger,
-    role: IngestRole,
-    port: number,
-  ): SrtListener {
-    const cfg = this.#deps.config;
-    const srt = new SrtListener({
-      host: cfg.host,
-      port,
-      role,
-      passphrase: config.streamKey,
-      latencyMs: config.srtLatencyMs,
-      transmitPath: cfg.srtTransmitPath,
-      ffmpegPath: cfg.ffmpegPath,
-      log: log.child({ component: 'srt', role }),
-      children: this.#deps.children.forChannel(config.id),
-      attach: (source, role) => hub.attach(source, role),
-      failureLimitPerMinute: cfg.authFailureLimit,
-    });
-    srt.start();
-    return srt;
   }
 
   async stopChannel(channelId: string): Promise<void> {
@@ -398,31 +342,16 @@ export class LiveRuntime implements MediaRuntime {
 
   /** The picture shown when every input is gone: the channel's own, or the default card. */
   slateImage(channelId: string): string {
-    for (const ext of SLATE_TYPES.map((t) => t.ext)) {
-      const file = path.join(this.#slateDir(), `${channelId}.${ext}`);
-      if (existsSync(file)) return file;
-    }
-    return DEFAULT_SLATE;
-  }
-
-  #slateDir(): string {
-    return path.join(this.#deps.config.dataDir, 'slates');
+    return this.#slates.path(channelId);
   }
 
   /** Keeps an uploaded slate image (PNG or JPEG) for the channel; used from the next slate on. */
-  async setSlateImage(channelId: string, image: Buffer): Promise<void> {
-    const type = SLATE_TYPES.find((t) => t.magic.every((b, i) => image[i] === b));
-    if (!type) throw new OnairError('unsupported_media_type', 'the slate must be a PNG or a JPEG image');
-    await mkdir(this.#slateDir(), { recursive: true });
-    await this.deleteSlateImage(channelId);
-    const file = path.join(this.#slateDir(), `${channelId}.${type.ext}`);
-    await writeFile(`${file}.tmp`, image);
-    await rename(`${file}.tmp`, file);
+  setSlateImage(channelId: string, image: Buffer): Promise<void> {
+    return this.#slates.set(channelId, image);
   }
 
-  async deleteSlateImage(channelId: string): Promise<void> {
-    for (const t of SLATE_TYPES)
-      await rm(path.join(this.#slateDir(), `${channelId}.${t.ext}`), { force: true });
+  deleteSlateImage(channelId: string): Promise<void> {
+    return this.#slates.delete(channelId);
   }
 
   // ── programs and assets ─────────────────────────────────────────────
@@ -582,105 +511,13 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   metrics(): Sample[] {
-    const ingest: Sample['values'] = [];
-    const speed: Sample['values'] = [];
-    const segments: Sample['values'] = [];
-    const bytes: Sample['values'] = [];
-    const inputs: Sample['values'] = [];
-    const switches: Sample['values'] = [];
-    const slate: Sample['values'] = [];
-    const viewers: Sample['values'] = [];
-    const viewerPackets: Sample['values'] = [];
-    const viewerDrops: Sample['values'] = [];
-    let live = 0;
-    for (const [id, { hub }] of this.#channels) {
-      const s = hub.stats();
-      if (hub.live) live++;
-      if (s.inputs?.active) inputs.push({ labels: { channel: id, input: s.inputs.active }, value: 1 });
-      switches.push({ labels: { channel: id }, value: s.inputs?.switches ?? 0 });
-      slate.push({ labels: { channel: id }, value: s.inputs?.slateSeconds ?? 0 });
-      ingest.push({ labels: { channel: id }, value: (s.ingest?.kbps ?? 0) * 1000 });
-      speed.push({ labels: { channel: id }, value: s.encoder?.speed ?? 0 });
-      segments.push({ labels: { channel: id }, value: s.output?.segments ?? 0 });
-      bytes.push({ labels: { channel: id }, value: hub.output.bytes() });
-      viewers.push({ labels: { channel: id }, value: s.viewers?.count ?? 0 });
-      viewerPackets.push({ labels: { channel: id }, value: s.viewers?.packetsSent ?? 0 });
-      viewerDrops.push({ labels: { channel: id }, value: s.viewers?.packetsDropped ?? 0 });
-    }
-    return [
-      {
-        name: 'onair_sfu_engine_info',
-        help: 'The SFU engine that runs (value 1).',
-        type: 'gauge',
-        values: [{ labels: { engine: this.#engine.name }, value: 1 }],
-      },
-      {
-        name: 'onair_ingest_bitrate_bits',
-        help: 'Bitrate received from the publisher, bits/s.',
-        type: 'gauge',
-        values: ingest,
-      },
-      {
-        name: 'onair_encoder_speed',
-        help: "FFmpeg's speed (1.0 = real time).",
-        type: 'gauge',
-        values: speed,
-      },
-      {
-        name: 'onair_segments_written_total',
-        help: 'Segments written by the encoder since the channel started.',
-        type: 'counter',
-        values: segments,
-      },
-      {
-        name: 'onair_output_bytes',
-        help: 'Bytes on disk for the live window and running programs.',
-        type: 'gauge',
-        values: bytes,
-      },
-      {
-        name: 'onair_input_active',
-        help: 'The input on air (primary, backup or slate), 1 per running channel that has one.',
-        type: 'gauge',
-        values: inputs,
-      },
-      {
-        name: 'onair_input_switches_total',
-        help: 'Times the output switched inputs (failovers, failbacks, slate).',
-        type: 'counter',
-        values: switches,
-      },
-      {
-        name: 'onair_slate_seconds_total',
-        help: 'Seconds the output showed the slate.',
-        type: 'counter',
-        values: slate,
-      },
-      {
-        name: 'onair_whep_viewers',
-        help: 'WebRTC (WHEP) viewer sessions now.',
-        type: 'gauge',
-        values: viewers,
-      },
-      {
-        name: 'onair_whep_packets_sent_total',
-        help: 'RTP packets forwarded to WebRTC viewers since the channel started.',
-        type: 'counter',
-        values: viewerPackets,
-      },
-      {
-        name: 'onair_whep_packets_dropped_total',
-        help: 'RTP packets not forwarded because a viewer could not take them.',
-        type: 'counter',
-        values: viewerDrops,
-      },
-      {
-        name: 'onair_publishers_live',
-        help: 'Channels with a connected publisher.',
-        type: 'gauge',
-        values: [{ value: live }],
-      },
-    ];
+    const channels = [...this.#channels].map(([id, { hub }]) => ({
+      id,
+      live: hub.live,
+      stats: hub.stats(),
+      bytes: hub.output.bytes(),
+    }));
+    return channelMetrics(this.#engine.name, channels);
   }
 
   mounts(): MediaMount[] {
