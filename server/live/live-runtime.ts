@@ -5,13 +5,11 @@
  * the HTTP server mounts.
  */
 import { rm } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
 import { OFFLINE_STATS, type ChannelLiveStats } from '../../lib/stats.ts';
-import type { PlaybackMode } from '../../lib/schemas.ts';
 import type { Config } from '../config.ts';
 import type {
   ChannelConfig,
@@ -21,44 +19,28 @@ import type {
   RecordingSource,
 } from '../core/runtime.ts';
 import { isAllowed } from '../http/allow-list.ts';
-import { publicBaseUrl, secretEquals } from '../http/http.ts';
+import { secretEquals } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
-import { whepMount } from '../egress/whep-endpoint.ts';
-import { RtmpChannelIngest } from '../ingest/rtmp-ingest.ts';
-import { startRtmpListener, startSrtListeners } from '../ingest/ingest-listeners.ts';
+import type { RtmpChannelIngest } from '../ingest/rtmp-ingest.ts';
+import { startRtmpListener } from '../ingest/ingest-listeners.ts';
 import type { RtmpServer } from '../ingest/rtmp-server.ts';
-import type { SrtListener } from '../ingest/srt-listener.ts';
-import { whipMount } from '../ingest/whip-endpoint.ts';
 import type { Logger } from '../log.ts';
 import type { ChildProcesses } from '../media/child-processes.ts';
 import { channelMetrics } from '../observability/channel-metrics.ts';
 import type { Sample } from '../observability/metrics.ts';
-import {
-  liveMount,
-  programsMount,
-  timeMount,
-  vodMount,
-  type OriginChannel,
-  type OriginChannelInfo,
-  type Playable,
-  type VerifyPlayback,
-} from '../origin/origin.ts';
-import { LiveOutput, type Recording } from '../packager/live-output.ts';
+import type { VerifyPlayback } from '../origin/origin.ts';
+import type { Recording } from '../packager/live-output.ts';
 import type { SfuEngine } from '../sfu/engine.ts';
 import { weriftEngine } from '../sfu/start-engine.ts';
 import { SlateImages } from '../store/slate-images.ts';
-import type { AssetRecord, ChannelRecord, ProgramRecord, Store } from '../store/store.ts';
-import { awaitOrphanedRuns } from '../transcode/ffmpeg-run.ts';
-import { EncoderSupervisor } from '../transcode/supervisor.ts';
-import { Thumbnailer } from '../transcode/thumbnail.ts';
+import type { AssetRecord, ProgramRecord, Store } from '../store/store.ts';
 import { AssetLibrary } from './asset-library.ts';
-import { ChannelHub } from './channel-hub.ts';
 import type { InputName } from '../source/failover-source.ts';
-import { SlateSource } from '../source/slate-source.ts';
 import { FileCache } from '../origin/file-cache.ts';
 import { Renderings } from '../origin/renderings.ts';
-import { DvrPlayback, LivePlayback, VodPlayback } from './playback-sources.ts';
-import { SqliteTimelineJournal, savedTimeline } from './timeline-journal.ts';
+import { mediaMounts } from './media-mounts.ts';
+import { openRunningChannel, srtListeners, type RunningChannel } from './running-channel.ts';
+import { Playables } from './playables.ts';
 
 export interface LiveRuntimeDeps {
   store: Store;
@@ -96,22 +78,6 @@ function span(r: Recording): RecordedSpan | undefined {
     : { start: r.start, end: r.end, durationSeconds: r.durationSeconds, bytes: r.bytes };
 }
 
-interface RunningChannel {
-  hub: ChannelHub;
-  journal: SqliteTimelineJournal;
-  origin: OriginChannel;
-  rtmp: RtmpChannelIngest;
-  /** The SRT listeners of the primary and backup inputs (none when SRT is off). */
-  srt: SrtListener[];
-}
-
-const CACHE_LIMIT = 1000;
-
-interface ChannelAccess {
-  readonly preview: readonly string[];
-  readonly playback: PlaybackMode;
-}
-
 export class LiveRuntime implements MediaRuntime {
   readonly #deps: LiveRuntimeDeps;
   readonly #engine: SfuEngine;
@@ -119,12 +85,8 @@ export class LiveRuntime implements MediaRuntime {
   readonly #channels = new Map<string, RunningChannel>();
   /** Channels starting (their output recovering after a restart). */
   readonly #starting = new Map<string, Promise<void>>();
-  /** Running programs → their channel; stopped programs → their asset. Filled as programs come and go. */
-  readonly #programChannels = new Map<string, string>();
-  readonly #programAssets = new Map<string, string | null>();
-  readonly #programNames = new Map<string, string>();
-  /** Who may watch each channel (preview allow-list, playback mode), for playback of programs and assets. */
-  readonly #access = new Map<string, ChannelAccess>();
+  /** What programs and assets play from, and who may watch them. */
+  readonly #playables: Playables;
   /** Hot segments and parts of every channel, program and asset (the origin's memory). */
   readonly #originCache: FileCache;
   /** Playlists and MPDs of every channel, program and asset, rendered once per timeline change. */
@@ -151,6 +113,11 @@ export class LiveRuntime implements MediaRuntime {
       children: deps.children,
       log: deps.log.child({ component: 'assets' }),
       ...(deps.assetGrew ? { onGrew: deps.assetGrew } : {}),
+    });
+    this.#playables = new Playables({
+      store: deps.store,
+      library: this.#library,
+      hub: (channelId) => this.#channels.get(channelId)?.hub,
     });
     const rtmp = startRtmpListener(deps.config, deps.log, (key, address) => this.#rtmpChannel(key, address));
     this.#rtmpServer = rtmp.server;
@@ -200,89 +167,17 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   async #start(config: ChannelConfig): Promise<void> {
-    const { config: cfg, log, store } = this.#deps;
-    const channelDir = path.join(cfg.mediaDir, config.id);
-    const liveDir = path.join(channelDir, 'live');
-    const channelLog = log.child({ channelId: config.id });
-    const children = this.#deps.children.forChannel(config.id);
-    this.#access.set(config.id, { preview: config.preview, playback: config.playback });
-    // After a crash, FFmpeg may still be finishing segments: they belong to the recording.
-    const orphans = await awaitOrphanedRuns(liveDir);
-    if (orphans > 0) channelLog.info({ orphans }, 'waited for encoders left from before the restart');
-    const journal = new SqliteTimelineJournal(store, config.id, channelLog);
-    const saved = store.loadTimeline(config.id);
-    let startedAt = store.outputStartedAt(config.id);
-    if (startedAt === undefined) {
-      startedAt = Date.now();
-      store.setOutputStartedAt(config.id, startedAt);
-    }
-    const output = new LiveOutput({
-      liveDir,
-      liveWindowSegments: cfg.liveWindowSegments,
-      segmentSeconds: config.segmentSeconds,
-      log: channelLog,
-      journal,
-      restore: savedTimeline(saved),
-      startedAt,
-    });
-    await output.recover();
-    journal.flush();
-    const hub = new ChannelHub({
-      config,
-      router: this.#engine.createRouter(config.id),
-      createEncoder: (hooks) =>
-        new EncoderSupervisor({ ffmpegPath: cfg.ffmpegPath, liveDir, log: channelLog, children, hooks }),
-      output,
-      thumbnails: new Thumbnailer(
-        { ffmpegPath: cfg.ffmpegPath, children },
-        path.join(channelDir, 'thumbnail.jpg'),
-      ),
-      log: channelLog,
+    this.#playables.setAccess(config);
+    const running = await openRunningChannel(config, {
+      store: this.#deps.store,
+      config: this.#deps.config,
+      log: this.#deps.log,
+      children: this.#deps.children.forChannel(config.id),
+      engine: this.#engine,
       event: (type, message) => this.#deps.event(config.id, type, message),
-      createSlate: (codecs) =>
-        new SlateSource({
-          ffmpegPath: cfg.ffmpegPath,
-          image: this.slateImage(config.id),
-          video: codecs.video,
-          audio: codecs.audio,
-          log: channelLog,
-          children,
-        }),
-      maxViewers: cfg.whepMaxViewers,
+      slateImage: () => this.slateImage(config.id),
     });
-    const rtmp = new RtmpChannelIngest({
-      channelId: config.id,
-      ffmpegPath: cfg.ffmpegPath,
-      log: channelLog.child({ component: 'rtmp' }),
-      children,
-      mode: () => hub.config.mode,
-      attach: (source, role) => hub.attach(source, role),
-      current: () => hub.source,
-    });
-    const srt = this.#srtListeners(config, hub, channelLog);
-    const playback = new LivePlayback(hub, cfg.liveWindowSegments);
-    const origin: OriginChannel = {
-      get info(): OriginChannelInfo {
-        return { ...hub.config, state: 'running' };
-      },
-      get live() {
-        return hub.live;
-      },
-      playback,
-    };
-    this.#channels.set(config.id, { hub, journal, origin, rtmp, srt });
-  }
-
-  /** The channel's SRT listeners on its own ports, when SRT is on and the channel has ports. */
-  #srtListeners(config: ChannelConfig, hub: ChannelHub, log: Logger): SrtListener[] {
-    const children = this.#deps.children.forChannel(config.id);
-    return startSrtListeners(
-      this.#deps.config,
-      config,
-      (source, role) => hub.attach(source, role),
-      children,
-      log,
-    );
+    this.#channels.set(config.id, running);
   }
 
   async stopChannel(channelId: string): Promise<void> {
@@ -294,19 +189,24 @@ export class LiveRuntime implements MediaRuntime {
     await running.hub.close();
     running.journal.close();
     this.#channels.delete(channelId);
-    for (const [programId, ch] of this.#programChannels)
-      if (ch === channelId) this.#programChannels.delete(programId);
+    this.#playables.channelStopped(channelId);
   }
 
   async resetChannel(config: ChannelConfig): Promise<void> {
-    this.#access.set(config.id, { preview: config.preview, playback: config.playback });
+    this.#playables.setAccess(config);
     const running = this.#channels.get(config.id);
     if (!running) return;
     // The old key opens nothing any more: the SRT listener restarts with the new passphrase.
     await Promise.all(running.srt.map((s) => s.close()));
     running.srt = [];
     await running.hub.reset(config);
-    running.srt = this.#srtListeners(config, running.hub, this.#deps.log.child({ channelId: config.id }));
+    running.srt = srtListeners(
+      this.#deps.config,
+      config,
+      running.hub,
+      this.#deps.children.forChannel(config.id),
+      this.#deps.log.child({ channelId: config.id }),
+    );
     running.journal.flush();
   }
 
@@ -319,7 +219,7 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   updateChannel(config: ChannelConfig): void {
-    this.#access.set(config.id, { preview: config.preview, playback: config.playback });
+    this.#playables.setAccess(config);
     this.#channels.get(config.id)?.hub.setConfig(config);
   }
 
@@ -360,9 +260,7 @@ export class LiveRuntime implements MediaRuntime {
     if (!hub) return;
     const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
     hub.programStarted(program.id, started, program.archiveWindowMinutes * 60);
-    this.#programChannels.set(program.id, program.channelId);
-    this.#programNames.set(program.id, program.name);
-    this.#programAssets.delete(program.id);
+    this.#playables.programStarted(program);
   }
 
   programSpan(program: ProgramRecord): RecordedSpan | undefined {
@@ -372,9 +270,7 @@ export class LiveRuntime implements MediaRuntime {
 
   programStopped(program: ProgramRecord): void {
     this.#channels.get(program.channelId)?.hub.programStopped(program.id);
-    this.#programChannels.delete(program.id);
-    this.#programNames.delete(program.id);
-    this.#programAssets.delete(program.id);
+    this.#playables.programStopped(program);
   }
 
   spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined> {
@@ -421,88 +317,12 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   deleteAsset(assetId: string): Promise<void> {
-    for (const [programId, a] of this.#programAssets)
-      if (a === assetId) this.#programAssets.delete(programId);
+    this.#playables.assetDeleted(assetId);
     return this.#library.delete(assetId);
   }
 
   sweepAssets(known: readonly string[]): Promise<void> {
     return this.#library.sweep(known);
-  }
-
-  #channelAccess(channelId: string): ChannelAccess {
-    let access = this.#access.get(channelId);
-    if (!access) {
-      // A deleted channel's recordings stay public.
-      const c = this.#deps.store.getChannel(channelId);
-      access = { preview: c?.preview ?? [], playback: c?.playback ?? 'public' };
-      if (this.#access.size > CACHE_LIMIT) this.#access.clear();
-      this.#access.set(channelId, access);
-    }
-    return access;
-  }
-
-  #assetPlayable(assetId: string): Playable | undefined {
-    const media = this.#library.media(assetId);
-    if (!media || !media.record.published) return undefined;
-    if (media.record.status !== 'ready') {
-      throw new OnairError(
-        'not_found',
-        `asset ${assetId} is ${media.record.status === 'failed' ? 'broken' : 'being prepared'}`,
-      );
-    }
-    const source = new VodPlayback(media, this.#library);
-    const r = media.record;
-    return {
-      ...this.#channelAccess(r.channelId),
-      source,
-      info: {
-        id: r.id,
-        kind: 'asset',
-        name: r.name,
-        channelId: r.channelId,
-        state: 'recorded',
-        durationSeconds: r.durationSeconds,
-        startedAt: r.rangeStart,
-      },
-    };
-  }
-
-  #programPlayable(programId: string): Playable | undefined {
-    const channelId = this.#programChannels.get(programId);
-    const hub = channelId ? this.#channels.get(channelId)?.hub : undefined;
-    if (hub?.hasProgram(programId)) {
-      const recording = hub.programRecording(programId);
-      return {
-        preview: hub.config.preview,
-        playback: hub.config.playback,
-        source: new DvrPlayback(hub, programId),
-        info: {
-          id: programId,
-          kind: 'program',
-          name: this.#programNames.get(programId) ?? programId,
-          channelId: hub.channelId,
-          state: 'live',
-          durationSeconds: recording?.durationSeconds ?? 0,
-          startedAt:
-            recording && recording.durationSeconds > 0 ? new Date(recording.start).toISOString() : null,
-        },
-      };
-    }
-    let assetId = this.#programAssets.get(programId);
-    if (assetId === undefined) {
-      const program = this.#deps.store.getProgram(programId);
-      if (!program) return undefined;
-      if (program.state === 'running') {
-        throw new OnairError('channel_not_running', 'the program is running but its channel is offline');
-      }
-      assetId = program.assetId;
-      if (this.#programAssets.size > CACHE_LIMIT) this.#programAssets.clear();
-      this.#programAssets.set(programId, assetId);
-    }
-    if (assetId === null) throw new OnairError('not_found', 'the program has not recorded anything yet');
-    const asset = this.#assetPlayable(assetId);
-    return asset && { ...asset, info: { ...asset.info, id: programId, kind: 'program' } };
   }
 
   // ── figures ──────────────────────────────────────────────────────────
@@ -521,79 +341,15 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   mounts(): MediaMount[] {
-    const { store, config } = this.#deps;
-    const offline = (id: string): OriginChannelInfo | undefined => {
-      const c: ChannelRecord | undefined = store.getChannel(id);
-      return c
-        ? {
-            id: c.id,
-            name: c.name,
-            description: c.description,
-            state: c.state,
-            preview: c.preview,
-            segmentSeconds: c.segmentSeconds,
-            playback: c.playback,
-          }
-        : undefined;
-    };
-    const origin = {
-      getLive: (id: string) => this.#channels.get(id)?.origin,
-      getOffline: offline,
-      getProgram: (id: string) => this.#programPlayable(id),
-      getAsset: (id: string) => this.#assetPlayable(id),
-      publicUrl: (req: IncomingMessage) => publicBaseUrl(config, req),
-      verifyPlayback: this.#deps.verifyPlayback,
+    return mediaMounts({
+      store: this.#deps.store,
+      config: this.#deps.config,
+      running: (id) => this.#channels.get(id),
+      playables: this.#playables,
       cache: this.#originCache,
       renderings: this.#renderings,
-    };
-    return [
-      whipMount(
-        {
-          getChannel: (id) => {
-            const running = this.#channels.get(id);
-            if (running) return { ...running.hub.config, state: 'running' };
-            return store.getChannel(id);
-          },
-          publish: (channelId, offer, summary, role) => {
-            const running = this.#channels.get(channelId);
-            if (!running) throw new OnairError('channel_not_running', 'channel is not running');
-            if (running.hub.config.mode === 'passthrough-abr') {
-              throw new OnairError(
-                'unsupported_offer',
-                'a multi-bitrate passthrough channel is fed over RTMP, one stream per rendition',
-              );
-            }
-            return running.hub.publish(offer, summary, role);
-          },
-          findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findSession(sessionId),
-        },
-        { iceServers: config.iceServers, rateLimitPerMinute: config.whipRateLimitPerMinute },
-      ),
-      whepMount(
-        {
-          getChannel: (id) => {
-            const running = this.#channels.get(id);
-            if (running) return running.origin.info;
-            return store.getChannel(id);
-          },
-          watch: (channelId, offer, summary) => {
-            const running = this.#channels.get(channelId);
-            if (!running) throw new OnairError('channel_not_running', 'channel is not running');
-            return running.hub.watch(offer, summary);
-          },
-          findSession: (channelId, sessionId) => this.#channels.get(channelId)?.hub.findViewer(sessionId),
-        },
-        {
-          iceServers: config.iceServers,
-          rateLimitPerMinute: config.whepRateLimitPerMinute,
-          ...(this.#deps.verifyPlayback ? { verifyPlayback: this.#deps.verifyPlayback } : {}),
-        },
-      ),
-      liveMount(origin),
-      programsMount(origin),
-      vodMount(origin),
-      timeMount(),
-    ];
+      ...(this.#deps.verifyPlayback ? { verifyPlayback: this.#deps.verifyPlayback } : {}),
+    });
   }
 
   async close(): Promise<void> {
