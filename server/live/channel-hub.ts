@@ -1,19 +1,12 @@
 /**
- * The channel hub: wiring, and nothing else. A source goes in; the SFU engine's
- * router makes the consumers (the plain-RTP link to the encoder, WHEP viewers);
- * the encoder supervisor runs FFmpeg; the live output indexes segments and keeps
- * the windows that programs need.
+ * The channel hub: wiring, and nothing else (ARCHITECTURE.md). The source — a failover switcher
+ * over the primary, backup and slate inputs, or a multi-bitrate encoder's renditions — goes to the
+ * SFU router, which makes the consumers: the plain-RTP link to the encoder and the WHEP viewers.
+ * The encoder supervisor runs FFmpeg; the live output indexes its segments and keeps the windows
+ * that programs need. The hub is the output's one writer.
  *
- *   inputs ──▶ failover ──▶ router ──▶ plain RTP ──▶ encoder (FFmpeg) ──▶ output ──▶ origin
- *   (primary,                  └────▶ viewers (WHEP, channel-viewers.ts)
- *    backup, slate)
- *
- * The channel's source is a failover switcher over a primary and a backup input
- * (WHIP, RTMP, SRT publishers alike) and a slate: the encoder and viewers see one
- * continuous stream whichever input is on air.
- *
- * Lifecycle: made when the channel starts; `close()` (idempotent) ends the
- * viewers, the source, the encoder, the router and the output, in that order.
+ * Lifecycle: made when the channel starts; `close()` (idempotent) ends the viewers, the source, the
+ * encoder, the router and the output, in that order.
  */
 import { OnairError } from '../../lib/errors.ts';
 import type { ChannelEventType } from '../../lib/events.ts';
@@ -23,18 +16,14 @@ import type { ChannelLiveStats } from '../../lib/stats.ts';
 import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
 import type { OfferSummary, ViewerOfferSummary } from '../media/sdp.ts';
-import { describeSource, type MediaSource } from '../media/source.ts';
+import type { MediaSource } from '../media/source.ts';
 import type { LiveOutput, Recording } from '../packager/live-output.ts';
 import type { ChannelRouter, PublisherSession, ViewerSession } from '../sfu/engine.ts';
-import {
-  FailoverSource,
-  type InputName,
-  type SessionCodecs,
-  type SwitchEvent,
-} from '../source/failover-source.ts';
-import type { Encoder, EncoderHooks, EncoderInput } from '../transcode/supervisor.ts';
+import type { FailoverSource, InputName, SessionCodecs } from '../source/failover-source.ts';
+import type { Encoder, EncoderHooks } from '../transcode/supervisor.ts';
+import { encoderInput, encoderSettings, inputSwitch } from './channel-input.ts';
 import { ChannelViewers } from './channel-viewers.ts';
-import { connectedMessage, reportEncoder, switchEvents } from './channel-events.ts';
+import { reportEncoder } from './channel-events.ts';
 import { channelStats } from './channel-stats.ts';
 import { feedThumbnails, type Thumbnails } from './channel-thumbnails.ts';
 import { IngestMeter } from './ingest-meter.ts';
@@ -58,9 +47,6 @@ export interface ChannelHubDeps {
   /** How long viewers wait for a publisher to come back (default 30 s). */
   viewerWaitMs?: number;
 }
-
-/** Encode mode: a keyframe now and then bounds how long a lost packet spoils the picture. */
-const ENCODE_KEYFRAME_INTERVAL_MS = 10_000;
 
 export class ChannelHub {
   readonly channelId: string;
@@ -134,38 +120,29 @@ export class ChannelHub {
     }
   }
 
-  /** The switcher over the inputs, wired to the encoder and to channel events. */
+  /** The switcher over the inputs, wired to the encoder, the viewers and channel events. */
   #newSwitch(): FailoverSource {
-    const c = this.#config;
-    const sw = new FailoverSource({
-      id: `${this.channelId}-input`,
+    return inputSwitch({
+      channelId: this.channelId,
+      config: this.#config,
       log: this.#deps.log,
-      failoverAfterMs: c.failoverAfterMs,
-      slateAfterMs: c.slateAfterMs,
-      failback: c.failback,
+      event: this.#deps.event,
       ...(this.#deps.createSlate ? { createSlate: this.#deps.createSlate } : {}),
+      inputDown: (name) => this.#meters[name].reset(),
+      active: (sw) => {
+        this.#startEncoder(sw);
+        // Viewers follow the switcher (new codecs end the sessions that cannot take them).
+        this.#viewers.setSource(undefined);
+        this.#viewers.setSource(sw);
+      },
+      idle: () => {
+        this.#viewers.setSource(undefined);
+        void this.#encoder.stop();
+      },
+      switched: (sw, newRun) => {
+        if (newRun) this.#startEncoder(sw);
+      },
     });
-    const event = this.#deps.event;
-    sw.on('input', (name, state, detail) => {
-      if (state === 'live') {
-        event('publisher.connected', connectedMessage(name, detail, sw.input(name)));
-      } else {
-        event('publisher.disconnected', `${name} publisher disconnected: ${detail}`);
-        if (name !== 'slate') this.#meters[name].reset();
-      }
-    });
-    sw.on('active', () => {
-      this.#startEncoder(sw);
-      // Viewers follow the switcher (new codecs end the sessions that cannot take them).
-      this.#viewers.setSource(undefined);
-      this.#viewers.setSource(sw);
-    });
-    sw.on('idle', () => {
-      this.#viewers.setSource(undefined);
-      void this.#encoder.stop();
-    });
-    sw.on('switched', (e) => this.#switched(sw, e));
-    return sw;
   }
 
   #startEncoder(sw: FailoverSource): void {
@@ -174,19 +151,7 @@ export class ChannelHub {
   }
 
   #runEncoder(source: MediaSource): void {
-    const c = this.#config;
-    this.#encoder.start(this.#encoderInput(source), {
-      ladder: LADDERS[c.ladder],
-      mode: c.mode,
-      segmentSeconds: c.segmentSeconds,
-    });
-  }
-
-  #switched(sw: FailoverSource, e: SwitchEvent): void {
-    // Passthrough copies the publisher's H.264: other parameter sets need a new run (a discontinuity).
-    const newRun = e.reconfigured && this.#config.mode === 'passthrough';
-    for (const [type, message] of switchEvents(e, newRun)) this.#deps.event(type, message);
-    if (newRun) this.#startEncoder(sw);
+    this.#encoder.start(encoderInput(this.#router, source, this.#config), encoderSettings(this.#config));
   }
 
   get config(): ChannelConfig {
@@ -303,20 +268,6 @@ export class ChannelHub {
     }
     this.#assertCanAttach(role);
     this.#switch.setInput(role, source);
-  }
-
-  #encoderInput(source: MediaSource): EncoderInput {
-    const c = this.#config;
-    return {
-      description: describeSource(source),
-      connect: (endpoint) =>
-        this.#router.createPlainTransport({
-          source,
-          targets: endpoint.tracks.map((t) => ({ ...t, host: endpoint.host })),
-          // Passthrough cuts segments where the publisher's keyframes are.
-          keyframeIntervalMs: c.mode !== 'encode' ? c.segmentSeconds * 1000 : ENCODE_KEYFRAME_INTERVAL_MS,
-        }),
-    };
   }
 
   /** A program runs: the output keeps its archive window. */
