@@ -79,6 +79,9 @@ export interface NegotiateOptions<E extends Error, S extends { stop(): Promise<v
   iceGatheringTimeoutMs: number;
   connectTimeoutMs: number;
   errors: SessionErrors<E>;
+  onConnectionStateChange?: (state: RTCPeerConnectionState) => void;
+  /** Adds the transceivers to offer. */
+  setup(pc: RTCPeerConnection): void;
   /** Makes the client's session object once the server has answered with its URL. */
   session(sessionUrl: string): S;
 }
@@ -93,7 +96,10 @@ export async function negotiate<E extends Error, S extends { stop(): Promise<voi
   opts: NegotiateOptions<E, S>,
 ): Promise<S> {
   const { errors } = opts;
+  const onState = () => opts.onConnectionStateChange?.(pc.connectionState);
+  pc.addEventListener('connectionstatechange', onState);
   try {
+    opts.setup(pc);
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIceGathering(pc, opts.iceGatheringTimeoutMs);
     let res: Response;
@@ -125,6 +131,7 @@ export async function negotiate<E extends Error, S extends { stop(): Promise<voi
     }
     return session;
   } catch (err) {
+    pc.removeEventListener('connectionstatechange', onState);
     if (pc.connectionState !== 'closed') pc.close();
     throw err;
   }

@@ -265,26 +265,21 @@ export class WhepSession {
       () => [] as RTCIceServer[],
     );
     const pc = new RTCPeerConnection({ iceServers, ...opts.rtcConfiguration });
-    const onState = () => opts.onConnectionStateChange?.(pc.connectionState);
-    pc.addEventListener('connectionstatechange', onState);
     const stream = new MediaStream();
     pc.addEventListener('track', (e) => stream.addTrack(e.track));
-    try {
-      pc.addTransceiver('video', { direction: 'recvonly' });
-      pc.addTransceiver('audio', { direction: 'recvonly' });
-      return await negotiate(pc, {
-        url: opts.url,
-        token: opts.token,
-        iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 3_000,
-        connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-        errors: WHEP_ERRORS,
-        session: (sessionUrl) => new WhepSession(pc, stream, sessionUrl),
-      });
-    } catch (err) {
-      pc.removeEventListener('connectionstatechange', onState);
-      if (pc.connectionState !== 'closed') pc.close();
-      throw err;
-    }
+    return negotiate(pc, {
+      url: opts.url,
+      token: opts.token,
+      iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 3_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      errors: WHEP_ERRORS,
+      ...(opts.onConnectionStateChange ? { onConnectionStateChange: opts.onConnectionStateChange } : {}),
+      setup: () => {
+        pc.addTransceiver('video', { direction: 'recvonly' });
+        pc.addTransceiver('audio', { direction: 'recvonly' });
+      },
+      session: (sessionUrl) => new WhepSession(pc, stream, sessionUrl),
+    });
   }
 
   get connectionState(): RTCPeerConnectionState {

@@ -160,27 +160,22 @@ export class WhipPublisher {
   /** POSTs an offer for `stream`'s tracks and resolves once the peer connection is connected. */
   static async publish(stream: MediaStream, opts: WhipPublishOptions): Promise<WhipPublisher> {
     const pc = new RTCPeerConnection(opts.rtcConfiguration);
-    const onState = () => opts.onConnectionStateChange?.(pc.connectionState);
-    pc.addEventListener('connectionstatechange', onState);
-    try {
-      const video = stream.getVideoTracks()[0];
-      const audio = stream.getAudioTracks()[0];
-      // Always offer a video and an audio section, so a device change can fill an empty one.
-      pc.addTransceiver(video ?? 'video', { direction: 'sendonly', streams: [stream] });
-      pc.addTransceiver(audio ?? 'audio', { direction: 'sendonly', streams: [stream] });
-      return await negotiate(pc, {
-        url: opts.url,
-        token: opts.token,
-        iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 5_000,
-        connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
-        errors: WHIP_ERRORS,
-        session: (sessionUrl) => new WhipPublisher(pc, sessionUrl, opts.token),
-      });
-    } catch (err) {
-      pc.removeEventListener('connectionstatechange', onState);
-      if (pc.connectionState !== 'closed') pc.close();
-      throw err;
-    }
+    return negotiate(pc, {
+      url: opts.url,
+      token: opts.token,
+      iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 5_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
+      errors: WHIP_ERRORS,
+      ...(opts.onConnectionStateChange ? { onConnectionStateChange: opts.onConnectionStateChange } : {}),
+      setup: () => {
+        const video = stream.getVideoTracks()[0];
+        const audio = stream.getAudioTracks()[0];
+        // Always offer a video and an audio section, so a device change can fill an empty one.
+        pc.addTransceiver(video ?? 'video', { direction: 'sendonly', streams: [stream] });
+        pc.addTransceiver(audio ?? 'audio', { direction: 'sendonly', streams: [stream] });
+      },
+      session: (sessionUrl) => new WhipPublisher(pc, sessionUrl, opts.token),
+    });
   }
 
   get connectionState(): WhipConnectionState {

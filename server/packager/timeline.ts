@@ -18,19 +18,7 @@ import {
 } from './timeline-view.ts';
 
 // The view's types and arithmetic are imported from here by the renderers, the origin and the store.
-export {
-  longestSegmentSeconds,
-  runsEnd,
-  spanView,
-  windowOf,
-  type Part,
-  type PendingSegment,
-  type Run,
-  type RunTrack,
-  type Segment,
-  type TimelineView,
-  type TrackInfo,
-} from './timeline-view.ts';
+export * from './timeline-view.ts';
 
 export interface NewSegment {
   number: number;

@@ -38,13 +38,7 @@ import type {
   SwitchEvent,
 } from './failover-types.ts';
 
-export type {
-  FailoverEvents,
-  FailoverOptions,
-  InputName,
-  SessionCodecs,
-  SwitchEvent,
-} from './failover-types.ts';
+export type * from './failover-types.ts';
 
 /** A primary must stay healthy this long before an automatic failback. */
 const FAILBACK_STABLE_MS = 1000;

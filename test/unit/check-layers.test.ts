@@ -62,98 +62,109 @@ test('parts: the longest rule that contains the file', () => {
   assert.equal(partOf('server/nowhere.ts'), undefined);
 });
 
-test('an upward import is reported; a downward one is not', () => {
-  const root = tree({
-    'server/core/control-plane.ts':
-      "import { x } from '../api/http.ts';\nimport { y } from '../store/store.ts';\n",
-    'server/api/http.ts': "import { z } from '../core/control-plane.ts';\n",
-    'server/store/store.ts': '',
-    'server/sfu/engine.ts': "import { s } from '../ingest/sdp.ts';\n",
-    'server/ingest/sdp.ts': '',
-    'components/x.tsx': "import { c } from '../server/config.ts';\n",
-    'server/config.ts': '',
-  });
-  const found = violations(root);
-  assert.equal(found.length, 3, found.join('\n'));
-  assert.ok(found.some((p) => p.startsWith('server/core/control-plane.ts imports server/api/http.ts')));
-  assert.ok(found.some((p) => p.startsWith('server/sfu/engine.ts imports server/ingest/sdp.ts')));
-  assert.ok(found.some((p) => p.startsWith('components/x.tsx imports server/config.ts')));
-});
+/** Each kind of violation the layer check must report, and only those: a tree of files, the reports' beginnings. */
+const CASES: { name: string; files: Record<string, string>; reported: string[] }[] = [
+  {
+    name: 'an upward import is reported; a downward one is not',
+    files: {
+      'server/core/control-plane.ts':
+        "import { x } from '../api/http.ts';\nimport { y } from '../store/store.ts';\n",
+      'server/api/http.ts': "import { z } from '../core/control-plane.ts';\n",
+      'server/store/store.ts': '',
+      'server/sfu/engine.ts': "import { s } from '../ingest/sdp.ts';\n",
+      'server/ingest/sdp.ts': '',
+      'components/x.tsx': "import { c } from '../server/config.ts';\n",
+      'server/config.ts': '',
+    },
+    reported: [
+      'server/core/control-plane.ts imports server/api/http.ts',
+      'server/sfu/engine.ts imports server/ingest/sdp.ts',
+      'components/x.tsx imports server/config.ts',
+    ],
+  },
+  {
+    name: 'a side-effect import from the SFU into live is reported',
+    files: {
+      'server/sfu/engine.ts': "import '../live/channel-hub.ts';\n",
+      'server/live/channel-hub.ts': '',
+    },
+    reported: [
+      'server/sfu/engine.ts imports server/live/channel-hub.ts (server/live): not allowed for server/sfu',
+    ],
+  },
+  {
+    name: 'an @/ import that runs upward is reported; one that runs downward is not',
+    files: {
+      'server/packager/hls.ts': "import { x } from '@/server/origin/origin.ts';\n",
+      'server/origin/origin.ts': "import { y } from '@/server/packager/hls.ts';\n",
+      'components/c.tsx': "import type { Z } from '@/server/config.ts';\n",
+      'server/config.ts': '',
+    },
+    reported: [
+      'server/packager/hls.ts imports server/origin/origin.ts',
+      'components/c.tsx imports server/config.ts',
+    ],
+  },
+  {
+    name: 'a require of server/app.ts from below is reported, also through createRequire',
+    files: {
+      'server/live/hub.ts': "const app = require('../app.ts');\n",
+      'server/store/store.ts':
+        "import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nreq('../app.ts');\n",
+      'server/app.ts': "import './live/hub.ts';\n",
+    },
+    reported: ['server/live/hub.ts imports server/app.ts', 'server/store/store.ts imports server/app.ts'],
+  },
+  {
+    name: 'werift and mediasoup stay apart; only the engine selection names them',
+    files: {
+      'server/sfu/werift/werift-engine.ts':
+        "import { m } from '../mediasoup/mediasoup-engine.ts';\nimport { e } from '../engine.ts';\n",
+      'server/sfu/mediasoup/mediasoup-engine.ts': "import { e } from '../engine.ts';\n",
+      'server/sfu/engine.ts': "import { w } from './werift/werift-engine.ts';\n",
+      'server/sfu/start-engine.ts':
+        "import { w } from './werift/werift-engine.ts';\nimport { m } from './mediasoup/mediasoup-engine.ts';\n",
+      'server/live/hub.ts':
+        "import { w } from '../sfu/werift/werift-engine.ts';\nimport { s } from '../sfu/start-engine.ts';\n",
+    },
+    reported: [
+      'server/sfu/werift/werift-engine.ts imports server/sfu/mediasoup',
+      'server/sfu/engine.ts imports server/sfu/werift',
+      'server/live/hub.ts imports server/sfu/werift',
+    ],
+  },
+  {
+    name: 'tests, E2E specs and the bench keep to their rooms',
+    files: {
+      'bench/startup.ts':
+        "import { w } from '../e2e/support/whip.ts';\nimport { h } from '../test/helpers/server.ts';\n",
+      'e2e/support/whip.ts': '',
+      'test/helpers/server.ts': "import { a } from '../../server/app.ts';\n",
+      'test/api/x.test.ts':
+        "import { b } from '../../bench/startup.ts';\nimport { h } from '../helpers/server.ts';\n",
+      'e2e/live.spec.ts': "import { h } from '../test/helpers/server.ts';\n",
+      'server/app.ts': '',
+      'server/live/hub.ts': "import { t } from '../../test/helpers/server.ts';\n",
+    },
+    reported: [
+      'bench/startup.ts imports e2e/support/whip.ts',
+      'test/api/x.test.ts imports bench/startup.ts',
+      'server/live/hub.ts imports test/helpers/server.ts',
+    ],
+  },
+];
 
-test('a side-effect import from the SFU into live is reported', () => {
-  const root = tree({
-    'server/sfu/engine.ts': "import '../live/channel-hub.ts';\n",
-    'server/live/channel-hub.ts': '',
+for (const c of CASES) {
+  test(c.name, () => {
+    const found = violations(tree(c.files));
+    assert.equal(found.length, c.reported.length, found.join('\n'));
+    for (const prefix of c.reported)
+      assert.ok(
+        found.some((p) => p.startsWith(prefix)),
+        `${prefix}\n${found.join('\n')}`,
+      );
   });
-  assert.deepEqual(violations(root), [
-    'server/sfu/engine.ts imports server/live/channel-hub.ts (server/live): not allowed for server/sfu',
-  ]);
-});
-
-test('an @/ import that runs upward is reported; one that runs downward is not', () => {
-  const root = tree({
-    'server/packager/hls.ts': "import { x } from '@/server/origin/origin.ts';\n",
-    'server/origin/origin.ts': "import { y } from '@/server/packager/hls.ts';\n",
-    'components/c.tsx': "import type { Z } from '@/server/config.ts';\n",
-    'server/config.ts': '',
-  });
-  const found = violations(root);
-  assert.equal(found.length, 2, found.join('\n'));
-  assert.ok(found.some((p) => p.startsWith('server/packager/hls.ts imports server/origin/origin.ts')));
-  assert.ok(found.some((p) => p.startsWith('components/c.tsx imports server/config.ts')));
-});
-
-test('a require of server/app.ts from below is reported, also through createRequire', () => {
-  const root = tree({
-    'server/live/hub.ts': "const app = require('../app.ts');\n",
-    'server/store/store.ts':
-      "import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nreq('../app.ts');\n",
-    'server/app.ts': "import './live/hub.ts';\n",
-  });
-  const found = violations(root);
-  assert.equal(found.length, 2, found.join('\n'));
-  assert.ok(found.some((p) => p.startsWith('server/live/hub.ts imports server/app.ts')));
-  assert.ok(found.some((p) => p.startsWith('server/store/store.ts imports server/app.ts')));
-});
-
-test('werift and mediasoup stay apart; only the engine selection names them', () => {
-  const root = tree({
-    'server/sfu/werift/werift-engine.ts':
-      "import { m } from '../mediasoup/mediasoup-engine.ts';\nimport { e } from '../engine.ts';\n",
-    'server/sfu/mediasoup/mediasoup-engine.ts': "import { e } from '../engine.ts';\n",
-    'server/sfu/engine.ts': "import { w } from './werift/werift-engine.ts';\n",
-    'server/sfu/start-engine.ts':
-      "import { w } from './werift/werift-engine.ts';\nimport { m } from './mediasoup/mediasoup-engine.ts';\n",
-    'server/live/hub.ts':
-      "import { w } from '../sfu/werift/werift-engine.ts';\nimport { s } from '../sfu/start-engine.ts';\n",
-  });
-  const found = violations(root);
-  assert.equal(found.length, 3, found.join('\n'));
-  assert.ok(
-    found.some((p) => p.startsWith('server/sfu/werift/werift-engine.ts imports server/sfu/mediasoup')),
-  );
-  assert.ok(found.some((p) => p.startsWith('server/sfu/engine.ts imports server/sfu/werift')));
-  assert.ok(found.some((p) => p.startsWith('server/live/hub.ts imports server/sfu/werift')));
-});
-
-test('tests, E2E specs and the bench keep to their rooms', () => {
-  const root = tree({
-    'bench/startup.ts':
-      "import { w } from '../e2e/support/whip.ts';\nimport { h } from '../test/helpers/server.ts';\n",
-    'e2e/support/whip.ts': '',
-    'test/helpers/server.ts': "import { a } from '../../server/app.ts';\n",
-    'test/api/x.test.ts':
-      "import { b } from '../../bench/startup.ts';\nimport { h } from '../helpers/server.ts';\n",
-    'e2e/live.spec.ts': "import { h } from '../test/helpers/server.ts';\n",
-    'server/app.ts': '',
-    'server/live/hub.ts': "import { t } from '../../test/helpers/server.ts';\n",
-  });
-  const found = violations(root);
-  assert.equal(found.length, 3, found.join('\n'));
-  assert.ok(found.some((p) => p.startsWith('bench/startup.ts imports e2e/support/whip.ts')));
-  assert.ok(found.some((p) => p.startsWith('test/api/x.test.ts imports bench/startup.ts')));
-  assert.ok(found.some((p) => p.startsWith('server/live/hub.ts imports test/helpers/server.ts')));
-});
+}
 
 test('the project itself has no upward import', () => {
   assert.deepEqual(violations(), []);
