@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { defineConfig } from '@playwright/test';
+import { FAKE_MEDIA_ARGS } from './test/helpers/chromium.ts';
 
 const PORT = 3107;
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
@@ -38,16 +39,7 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
-        // A fake camera and microphone, no permission prompt, and WebRTC over 127.0.0.1
-        // (the server answers only loopback ICE candidates, see ONAIR_LOOPBACK_ONLY_ICE).
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-        '--allow-loopback-in-peer-connection',
-        // Pages in background tabs keep decoding and running timers: the publisher and the
-        // players live in separate pages of one context.
-        '--disable-background-timer-throttling',
-        '--disable-backgrounding-occluded-windows',
-        '--disable-renderer-backgrounding',
+        ...FAKE_MEDIA_ARGS,
         '--autoplay-policy=no-user-gesture-required',
       ],
     },

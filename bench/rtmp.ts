@@ -11,10 +11,9 @@
  * Bounded: BENCH_RTMP_RUNS sessions per mode (default 3) and one CPU window of
  * BENCH_RTMP_CPU_SECONDS (default 20) per mode.
  */
-import { createServer } from 'node:net';
 import { startServer, type TestServer } from '../test/helpers/server.ts';
 import { pushRtmp, type Push } from '../test/helpers/ffmpeg-push.ts';
-import { childrenOf } from '../test/helpers/procs.ts';
+import { childrenOf, freeTcpPort } from '../test/helpers/procs.ts';
 import { median } from './median.ts';
 import { call, cpuSeconds, sleep } from './server.ts';
 
@@ -36,17 +35,6 @@ export interface RtmpBenchResult {
   channelCores: Record<Mode, { total: number; onair: number; ffmpeg: number }>;
   /** Passthrough CPU as a fraction of encode CPU. */
   passthroughShareOfEncode: number;
-}
-
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts a channel and an RTMP push; resolves once the first segment is listed. */

@@ -51,6 +51,7 @@ import {
   type ChannelJson,
   type TestServer,
 } from './server.ts';
+import { FAKE_MEDIA_ARGS } from '../test/helpers/chromium.ts';
 
 const POLL_MS = 25;
 const SAMPLE_TIMEOUT_MS = 30_000;
@@ -140,14 +141,8 @@ async function chromiumPublisher(s: TestServer): Promise<StartupPublisher> {
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
-      // The fake camera (1280x720 at its default 20 fps, as asked by publishFakeCamera), no prompt,
-      // and WebRTC over 127.0.0.1 (the bench server answers only loopback candidates).
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection',
-      '--disable-background-timer-throttling',
-      '--disable-backgrounding-occluded-windows',
-      '--disable-renderer-backgrounding',
+      // The fake camera (1280x720 at its default 20 fps, as asked by publishFakeCamera), no prompt.
+      ...FAKE_MEDIA_ARGS,
     ],
   });
   let context: BrowserContext;

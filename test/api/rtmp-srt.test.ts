@@ -8,7 +8,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import type { ChannelEvent } from '../../lib/events.ts';
 import type { Channel } from '../../lib/schemas.ts';
@@ -16,7 +15,14 @@ import type { ChannelStats } from '../../lib/stats.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../helpers/ffmpeg-push.ts';
 import { parseMediaPlaylist } from '../helpers/playlists.ts';
-import { allProcesses, childrenOf, isAlive, isIngestRemuxer, waitFor } from '../helpers/procs.ts';
+import {
+  allProcesses,
+  childrenOf,
+  freeTcpPort,
+  isAlive,
+  isIngestRemuxer,
+  waitFor,
+} from '../helpers/procs.ts';
 
 const run = promisify(execFile);
 
@@ -26,17 +32,6 @@ let rtmpPort: number;
 const pushes: Push[] = [];
 /** Every ingest child (remuxer, SRT listener) seen during the tests: none may outlive the server. */
 const ingestPids = new Set<number>();
-
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   rtmpPort = await freeTcpPort();

@@ -1,5 +1,6 @@
 /** Linux /proc helpers: a process's children, their command lines, their UDP ports. */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer as createTcpServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcInfo {
@@ -74,10 +75,9 @@ function socketInodes(pid: number): Set<string> {
   return inodes;
 }
 
-/** Local UDP ports of the sockets `pid` holds open (IPv4 and IPv6). */
-export function udpPortsOf(pid: number): Set<number> {
-  const inodes = socketInodes(pid);
-  const ports = new Set<number>();
+/** The rows of the kernel's UDP tables (IPv4 and IPv6): each socket's local port and inode. */
+function udpSockets(): { port: number; inode: string }[] {
+  const rows: { port: number; inode: string }[] = [];
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let text: string;
     try {
@@ -88,30 +88,29 @@ export function udpPortsOf(pid: number): Set<number> {
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       const local = cols[1];
-      const inode = cols[9];
-      if (!local || !inode || !inodes.has(inode)) continue;
-      ports.add(Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+      if (local)
+        rows.push({
+          port: Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16),
+          inode: cols[9] ?? '',
+        });
     }
   }
-  return ports;
+  return rows;
+}
+
+/** Local UDP ports of the sockets `pid` holds open (IPv4 and IPv6). */
+export function udpPortsOf(pid: number): Set<number> {
+  const inodes = socketInodes(pid);
+  return new Set(
+    udpSockets()
+      .filter((r) => r.inode && inodes.has(r.inode))
+      .map((r) => r.port),
+  );
 }
 
 /** Every locally bound UDP port on the machine. */
 export function boundUdpPorts(): Set<number> {
-  const ports = new Set<number>();
-  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      if (local) ports.add(Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
-    }
-  }
-  return ports;
+  return new Set(udpSockets().map((r) => r.port));
 }
 
 /** Polls `check` every `intervalMs` until it returns a truthy value; throws `what` after `timeoutMs`. */
@@ -136,4 +135,40 @@ export async function waitFor<T>(
     }
     await sleep(intervalMs);
   }
+}
+
+/** Calls `onMessage` with each JSON object a child writes on a line of `stream` (other lines are skipped). */
+export function onJsonLines(
+  stream: NodeJS.ReadableStream,
+  onMessage: (msg: Record<string, unknown>) => void,
+): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (msg && typeof msg === 'object') onMessage(msg as Record<string, unknown>);
+    }
+  });
+}
+
+/** A TCP port free on loopback now (for a listener the test starts next). */
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createTcpServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }

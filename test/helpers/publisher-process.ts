@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onJsonLines } from './procs.ts';
 import type { WhipPublisher, WhipPublisherOptions } from './whip-publisher.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'publisher-child.ts');
@@ -46,32 +47,14 @@ export async function publishWhipProcess(opts: WhipPublisherOptions): Promise<Wh
     answer: string;
     postedAt: number;
   }>((resolve, reject) => {
-    let pending = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        let msg: {
-          type?: string;
-          message?: string;
-          status?: number;
-          location?: string | null;
-          answer?: string;
-          postedAt?: number;
-        };
-        try {
-          msg = JSON.parse(line) as typeof msg;
-        } catch {
-          continue;
-        }
-        if (msg.type === 'posted')
-          resolve(msg as { status: number; location: string | null; answer: string; postedAt: number });
-        else if (msg.type === 'connected') onConnected?.();
-        else if (msg.type === 'failed') onFailed?.(new Error(msg.message ?? 'publisher failed'));
-      }
+    onJsonLines(child.stdout, (msg) => {
+      if (msg.type === 'posted')
+        resolve(
+          msg as unknown as { status: number; location: string | null; answer: string; postedAt: number },
+        );
+      else if (msg.type === 'connected') onConnected?.();
+      else if (msg.type === 'failed')
+        onFailed?.(new Error(typeof msg.message === 'string' ? msg.message : 'publisher failed'));
     });
     child.once('exit', (code, signal) => {
       reject(new Error(`publisher process exited (${code ?? signal}) before its POST`));

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onJsonLines } from './procs.ts';
 import type { KindCounters, WhepViewerOptions } from './whep-viewer.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'viewer-child.ts');
@@ -66,34 +67,20 @@ export async function watchWhepProcess(opts: WhepViewerOptions & { count?: numbe
   };
 
   await new Promise<void>((resolve, reject) => {
-    let pending = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        let msg: Record<string, unknown>;
-        try {
-          msg = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        if (msg.type === 'posted') {
-          posted.push(msg as unknown as PostedViewer);
-          if (posted.length === count) resolve();
-          checkConnected();
-        } else if (msg.type === 'connected') {
-          connectedCount++;
-          checkConnected();
-        } else if (msg.type === 'failed') {
-          failure = new Error(`viewer ${String(msg.index)}: ${String(msg.message)}`);
-          onConnectFailed?.(failure);
-        } else if (typeof msg.type === 'string') {
-          waiting.get(msg.type)?.(msg);
-          waiting.delete(msg.type);
-        }
+    onJsonLines(child.stdout, (msg) => {
+      if (msg.type === 'posted') {
+        posted.push(msg as unknown as PostedViewer);
+        if (posted.length === count) resolve();
+        checkConnected();
+      } else if (msg.type === 'connected') {
+        connectedCount++;
+        checkConnected();
+      } else if (msg.type === 'failed') {
+        failure = new Error(`viewer ${String(msg.index)}: ${String(msg.message)}`);
+        onConnectFailed?.(failure);
+      } else if (typeof msg.type === 'string') {
+        waiting.get(msg.type)?.(msg);
+        waiting.delete(msg.type);
       }
     });
     child.once('exit', (code, signal) => {

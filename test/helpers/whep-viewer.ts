@@ -13,6 +13,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import { isKeyframeStart } from '../../server/media/rtp.ts';
+import { gatheredOffer } from './werift-peer.ts';
 
 export interface WhepViewerOptions {
   /** The channel's WHEP endpoint. */
@@ -112,17 +113,7 @@ export async function createViewerPeer(
   });
   if (opts.video ?? true) pc.addTransceiver('video', { direction: 'recvonly' });
   if (opts.audio ?? true) pc.addTransceiver('audio', { direction: 'recvonly' });
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise<void>((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    const t = setTimeout(resolve, 3000);
-    pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
+  await gatheredOffer(pc);
   return { pc, offer: pc.localDescription?.sdp ?? '' };
 }
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { gatheredOffer } from './werift-peer.ts';
 
 export interface WhipPublisherOptions {
   url: string;
@@ -73,17 +74,7 @@ export async function createPublisherPeer(opts: { codec?: 'H264' | 'VP8'; audio?
   const audioTrack = new MediaStreamTrack({ kind: 'audio' });
   if (opts.audio ?? true) pc.addTransceiver(audioTrack, { direction: 'sendonly' });
 
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise<void>((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    const t = setTimeout(resolve, 3000);
-    pc.iceGatheringStateChange.subscribe((s) => {
-      if (s === 'complete') {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
+  await gatheredOffer(pc);
   return { pc, videoTrack, audioTrack, offer: pc.localDescription?.sdp ?? '' };
 }
 
