@@ -2,7 +2,8 @@
  * RTMP ingest figures (part of npm run bench): FFmpeg as the encoder, the way
  * OBS publishes (server URL + stream key, 720p30 H.264 + AAC, 2 s keyframes).
  *
- *   - RTMP connect → first segment listed in the live media playlist, for an
+ *   - RTMP connect → first segment listed in the live media playlist, and RTMP connect →
+ *     watchable (the master playlist and the MPD both listed: what a viewer waits for), for an
  *     encode channel (720p ladder) and a passthrough channel
  *   - CPU of one running RTMP channel: the onair process plus its FFmpeg children
  *     (remuxer, encoder or packager), passthrough against encode; the encoder
@@ -31,14 +32,19 @@ interface ChannelJson {
 
 export interface RtmpBenchResult {
   connectToFirstSegmentMs: Record<Mode, { samples: number[]; median: number }>;
+  /** Connect → the master playlist and the MPD are both served: a viewer can start. */
+  connectToMasterAndMpdMs: Record<Mode, { samples: number[]; median: number }>;
   /** Cores one running channel uses (onair process + its FFmpeg children), by part. */
   channelCores: Record<Mode, { total: number; onair: number; ffmpeg: number }>;
   /** Passthrough CPU as a fraction of encode CPU. */
   passthroughShareOfEncode: number;
 }
 
-/** Starts a channel and an RTMP push; resolves once the first segment is listed. */
-async function firstSegment(s: TestServer, mode: Mode): Promise<{ ms: number; ch: ChannelJson; push: Push }> {
+/** Starts a channel and an RTMP push; resolves once the first segment is listed, and once it is watchable. */
+async function firstSegment(
+  s: TestServer,
+  mode: Mode,
+): Promise<{ ms: number; watchableMs: number; ch: ChannelJson; push: Push }> {
   const ch = await call<ChannelJson>(s, 'POST', '/api/v1/channels', {
     name: `bench rtmp ${mode}`,
     mode,
@@ -49,14 +55,24 @@ async function firstSegment(s: TestServer, mode: Mode): Promise<{ ms: number; ch
   const push = pushRtmp(`${ch.urls.rtmp!}/${ch.streamKey}`, { gopSeconds: SEGMENT_SECONDS });
   const track = mode === 'encode' ? '720p' : 'source';
   const deadline = t0 + 30_000;
+  let ms: number | undefined;
+  let master = false;
+  let mpd = false;
   while (Date.now() < deadline) {
-    const res = await fetch(`${s.url}/live/${ch.id}/${track}.m3u8`);
-    const text = res.ok ? await res.text() : '';
-    if (text.includes('.m4s')) return { ms: Date.now() - t0, ch, push };
+    if (ms === undefined) {
+      const res = await fetch(`${s.url}/live/${ch.id}/${track}.m3u8`);
+      if ((res.ok ? await res.text() : '').includes('.m4s')) ms = Date.now() - t0;
+    }
+    if (!master) {
+      const res = await fetch(`${s.url}/live/${ch.id}/master.m3u8`);
+      master = (res.ok ? await res.text() : '').includes('#EXT-X-STREAM-INF');
+    }
+    if (!mpd) mpd = (await fetch(`${s.url}/live/${ch.id}/manifest.mpd`)).ok;
+    if (ms !== undefined && master && mpd) return { ms, watchableMs: Date.now() - t0, ch, push };
     await sleep(50);
   }
   await push.kill();
-  throw new Error(`no ${mode} segment within 30 s: ${push.stderr}`);
+  throw new Error(`no watchable ${mode} stream within 30 s: ${push.stderr}`);
 }
 
 async function stopChannel(s: TestServer, ch: ChannelJson, push: Push): Promise<void> {
@@ -71,19 +87,26 @@ export async function rtmpBench(log: (line: string) => void): Promise<RtmpBenchR
   const serverPid = s.pid!;
   const result: Partial<RtmpBenchResult> = {
     connectToFirstSegmentMs: {} as never,
+    connectToMasterAndMpdMs: {} as never,
     channelCores: {} as never,
   };
   try {
     for (const mode of ['passthrough', 'encode'] as const) {
       const samples: number[] = [];
+      const watchable: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const r = await firstSegment(s, mode);
         samples.push(r.ms);
+        watchable.push(r.watchableMs);
         await stopChannel(s, r.ch, r.push);
         await sleep(2000); // a quiet machine for the next run
       }
       result.connectToFirstSegmentMs![mode] = { samples, median: median(samples) };
       log(`RTMP connect → first segment (${mode}): median ${median(samples)} ms [${samples.join(', ')}]`);
+      result.connectToMasterAndMpdMs![mode] = { samples: watchable, median: median(watchable) };
+      log(
+        `RTMP connect → master playlist and MPD (${mode}): median ${median(watchable)} ms [${watchable.join(', ')}]`,
+      );
     }
     for (const mode of ['passthrough', 'encode'] as const) {
       const r = await firstSegment(s, mode);
