@@ -229,6 +229,10 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     handle(req, res).catch((err: unknown) => sendError(res, err, log));
   });
   server.headersTimeout = 30_000;
+  // Idle keep-alive connections stay open longer than a proxy's or client's pool keeps them (nginx
+  // upstream keepalive_timeout is 60 s): a server that closes first races the client's next request,
+  // which then fails with ECONNRESET.
+  server.keepAliveTimeout = 65_000;
   server.requestTimeout = 60_000;
 
   await new Promise<void>((resolve, reject) => {

@@ -27,6 +27,8 @@ export interface PushOptions {
   seconds?: number;
   audio?: boolean;
   ffmpegPath?: string;
+  /** x264 preset (default veryfast, as OBS); ultrafast keeps a loaded 2-core machine at the full frame rate. */
+  preset?: string;
 }
 
 /** Every encoder still running: killed should the test process exit first. */
@@ -76,7 +78,7 @@ function inputs(o: PushOptions): string[] {
   return args;
 }
 
-function h264(o: PushOptions, preset = 'veryfast'): string[] {
+function h264(o: PushOptions, preset = o.preset ?? 'veryfast'): string[] {
   const fps = o.fps ?? 30;
   const gop = Math.round(fps * (o.gopSeconds ?? 2));
   return [
