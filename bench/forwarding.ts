@@ -164,7 +164,7 @@ export async function measureForwarding(o: ForwardingOptions): Promise<Forwardin
   const sessions = new Map<string, ViewerSession>();
   const mount = whepMount(
     {
-      getChannel: (id) => (id === 'bench' ? { id, state: 'running', preview: [] } : undefined),
+      getChannel: (id) => Promise.resolve(id === 'bench' ? { id, state: 'running', preview: [] } : undefined),
       watch: async (_id, offer, summary) => {
         const v = await router.createViewer({ offer, summary, source });
         sessions.set(v.id, v);

@@ -26,7 +26,7 @@ import type { MediaRuntime } from './live/live-runtime.ts';
 import { NoMediaRuntime } from './live/no-media-runtime.ts';
 import type { Logger } from './log.ts';
 import { gauge, processSamples, withoutChannels, type Sample } from './observability/metrics.ts';
-import { Store } from './store/store.ts';
+import { openSqliteStore, type Store } from './store/store.ts';
 import type { UiHandler } from './ui/next-handler.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
 
@@ -58,7 +58,7 @@ export interface Onair {
 export async function createOnair(opts: OnairOptions): Promise<Onair> {
   const { config, log } = opts;
   const startedAt = Date.now();
-  const store = new Store(config.dataDir);
+  const store = openSqliteStore(config.dataDir);
   const admin = resolveAdminToken(config.adminToken, config.dataDir);
   if (admin.generated) {
     // Printed once, on the first start, for the person running the server.
@@ -76,13 +76,14 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
 
   // The runtime reports events through the control plane, which needs the runtime: tie the knot late.
   const late: { control?: ControlPlane } = {};
+  const logFailure = (err: unknown) => log.error({ err }, 'the store refused a write');
   const runtime: MediaRuntime = opts.runtime
     ? opts.runtime({
         store,
         config,
         log,
-        event: (id, type, message) => late.control?.recordEvent(id, type, message),
-        assetGrew: (id, bytes) => late.control?.assetGrew(id, bytes),
+        event: (id, type, message) => void late.control?.recordEvent(id, type, message).catch(logFailure),
+        assetGrew: (id, bytes) => void late.control?.assets.grew(id, bytes).catch(logFailure),
         verifyPlayback: playbackTokens.verifier,
       })
     : new NoMediaRuntime();
@@ -150,7 +151,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       return;
     }
     if (path === '/metrics') {
-      serveMetrics(req, res, { token: config.metricsToken, gate, samples: metricSamples, log });
+      await serveMetrics(req, res, { token: config.metricsToken, gate, samples: metricSamples, log });
       return;
     }
     if (path === '/api' || path.startsWith('/api/')) {
@@ -158,7 +159,11 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
       try {
         if (gate.isLimited(address)) return gate.refuse(res, address);
-        gate.checkAdmin(req, address, { adminToken: admin.token, isSignedIn, publicUrl: config.publicUrl });
+        await gate.checkAdmin(req, address, {
+          adminToken: admin.token,
+          isSignedIn,
+          publicUrl: config.publicUrl,
+        });
         const m = api.match(req.method ?? 'GET', path);
         if (m.kind === 'none') throw new OnairError('not_found', `no such endpoint: ${req.method} ${path}`);
         if (m.kind === 'method') {
@@ -188,7 +193,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       return;
     }
     // Every console page needs a session; the public watch and embed pages do not.
-    if (ui.redirectToSignIn(req, res, url)) return;
+    if (await ui.redirectToSignIn(req, res, url)) return;
     for (const mount of mounts) {
       if (path === mount.prefix || path.startsWith(`${mount.prefix}/`)) {
         const whip = mount.prefix === '/whip' && req.method !== 'OPTIONS';
@@ -207,8 +212,8 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
   };
 
   /** What /metrics shows; when it is public, nothing names a channel whose viewers are restricted. */
-  const metricSamples = (isPublic: boolean): Sample[] => {
-    const counts = cp.counts();
+  const metricSamples = async (isPublic: boolean): Promise<Sample[]> => {
+    const counts = await cp.channels.counts();
     const samples: Sample[] = [
       gauge(
         'onair_channels',
@@ -222,7 +227,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       ...runtime.metrics(),
       ...processSamples(startedAt),
     ];
-    return isPublic ? withoutChannels(samples, cp.restrictedChannelIds()) : samples;
+    return isPublic ? withoutChannels(samples, await cp.channels.restrictedIds()) : samples;
   };
 
   const server = createServer((req, res) => {
@@ -257,7 +262,7 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     }
   }
   await cp.restore();
-  webhooks.resume();
+  await webhooks.resume();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -268,8 +273,9 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
       await pages?.close().catch(() => undefined);
       // Events of the shutdown itself are queued on the next turn; let them reach the store first.
       await new Promise((resolve) => setImmediate(resolve));
+      await webhooks.settled();
       webhooks.close();
-      store.close();
+      await store.close();
     })();
     return closing;
   };

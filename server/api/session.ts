@@ -36,7 +36,8 @@ export class ConsoleSessions {
     this.#adminToken = adminToken;
     this.#fingerprint = sha256(`onair admin token v1\n${adminToken}`);
     this.#secure = opts.secureCookies;
-    this.#store.pruneSessions(this.#fingerprint, nowSeconds());
+    // Housekeeping only: signing in prunes again.
+    this.#store.sessions.prune(this.#fingerprint, nowSeconds()).catch(() => undefined);
   }
 
   #idHash(req: IncomingMessage): string | undefined {
@@ -44,10 +45,10 @@ export class ConsoleSessions {
     return value && COOKIE_VALUE.test(value) ? sha256(value) : undefined;
   }
 
-  isSignedIn(req: IncomingMessage): boolean {
+  async isSignedIn(req: IncomingMessage): Promise<boolean> {
     const hash = this.#idHash(req);
     if (!hash) return false;
-    const expires = this.#store.sessionExpiry(hash, this.#fingerprint);
+    const expires = await this.#store.sessions.expiry(hash, this.#fingerprint);
     return expires !== undefined && expires > nowSeconds();
   }
 
@@ -64,13 +65,13 @@ export class ConsoleSessions {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     if (method === 'GET') {
-      if (!this.isSignedIn(req)) throw new OnairError('unauthorized', 'not signed in');
+      if (!(await this.isSignedIn(req))) throw new OnairError('unauthorized', 'not signed in');
       sendJson(res, 200, { signedIn: true });
       return;
     }
     if (method === 'DELETE') {
       const hash = this.#idHash(req);
-      if (hash) this.#store.deleteSession(hash);
+      if (hash) await this.#store.sessions.delete(hash);
       sendJson(res, 200, { signedIn: false }, { 'Set-Cookie': this.#cookie('', 0) });
       return;
     }
@@ -81,11 +82,15 @@ export class ConsoleSessions {
       throw new OnairError('unauthorized', 'that admin token is not right');
     const value = `s1.${randomBytes(32).toString('base64url')}`;
     const expires = nowSeconds() + SESSION_SECONDS;
-    this.#store.transaction(() => {
-      this.#store.pruneSessions(this.#fingerprint, nowSeconds());
-      this.#store.insertSession(sha256(value), this.#fingerprint, new Date().toISOString(), expires);
-      this.#store.trimSessions(MAX_SESSIONS);
-    });
+    await this.#store.sessions.create(
+      {
+        idHash: sha256(value),
+        adminFingerprint: this.#fingerprint,
+        createdAt: new Date().toISOString(),
+        expiresAt: expires,
+      },
+      MAX_SESSIONS,
+    );
     sendJson(
       res,
       200,

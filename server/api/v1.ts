@@ -13,6 +13,7 @@ import type { ChannelLiveStats, ChannelStats } from '../../lib/stats.ts';
 import { parseWith } from '../../lib/validate.ts';
 import type { PlaybackTokens } from '../auth/playback-token.ts';
 import type { ControlPlane } from '../core/control-plane.ts';
+import type { AssetRecord, ChannelRecord, ProgramRecord } from '../store/store.ts';
 import { mediaType, readBody, readJson, sendJson } from '../http/http.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
 import { Router, type RouteContext } from './router.ts';
@@ -53,64 +54,66 @@ export function buildApiRouter({
   ingest,
 }: ApiDeps): Router {
   const r = new Router();
-  const channel = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['channelView']>[0]) =>
-    sendJson(ctx.res, status, control.channelView(rec, baseUrl(ctx)));
+  const { channels, programs, assets } = control;
+  const channel = async (ctx: RouteContext, status: number, rec: ChannelRecord) =>
+    sendJson(ctx.res, status, await channels.view(rec, baseUrl(ctx)));
   const id = (ctx: RouteContext) => ctx.params.id ?? '';
 
-  r.on('GET', '/api/v1/channels', (ctx) => {
-    const p = control.listChannels(page(ctx));
-    sendJson(ctx.res, 200, { ...p, items: p.items.map((c) => control.channelView(c, baseUrl(ctx))) });
+  r.on('GET', '/api/v1/channels', async (ctx) => {
+    const p = await channels.list(page(ctx));
+    const items = await Promise.all(p.items.map((c) => channels.view(c, baseUrl(ctx))));
+    sendJson(ctx.res, 200, { ...p, items });
   });
   r.on('POST', '/api/v1/channels', async (ctx) => {
-    const rec = control.createChannel(await readJson(ctx.req));
-    channel(ctx, 201, rec);
+    const rec = await channels.create(await readJson(ctx.req));
+    await channel(ctx, 201, rec);
   });
-  r.on('GET', '/api/v1/channels/:id', (ctx) => channel(ctx, 200, control.requireChannel(id(ctx))));
+  r.on('GET', '/api/v1/channels/:id', async (ctx) => channel(ctx, 200, await channels.get(id(ctx))));
   r.on('PATCH', '/api/v1/channels/:id', async (ctx) => {
-    control.requireChannel(id(ctx)); // an unknown id is a 404 whatever the body
+    await channels.get(id(ctx)); // an unknown id is a 404 whatever the body
     const body = await readJson(ctx.req);
-    channel(ctx, 200, control.patchChannel(id(ctx), body));
+    await channel(ctx, 200, await channels.patch(id(ctx), body));
   });
   r.on('DELETE', '/api/v1/channels/:id', async (ctx) => {
-    await control.deleteChannel(id(ctx));
+    await channels.delete(id(ctx));
     ctx.res.writeHead(204).end();
   });
   r.on('POST', '/api/v1/channels/:id/start', async (ctx) => {
     await readJson(ctx.req, { allowEmpty: true });
-    channel(ctx, 200, await control.startChannel(id(ctx)));
+    await channel(ctx, 200, await channels.start(id(ctx)));
   });
   r.on('POST', '/api/v1/channels/:id/stop', async (ctx) => {
     await readJson(ctx.req, { allowEmpty: true });
-    channel(ctx, 200, await control.stopChannel(id(ctx)));
+    await channel(ctx, 200, await channels.stop(id(ctx)));
   });
   r.on('POST', '/api/v1/channels/:id/reset', async (ctx) => {
     await readJson(ctx.req, { allowEmpty: true });
-    channel(ctx, 200, await control.resetChannel(id(ctx)));
+    await channel(ctx, 200, await channels.reset(id(ctx)));
   });
-  r.on('GET', '/api/v1/channels/:id/events', (ctx) =>
-    sendJson(ctx.res, 200, control.listEvents(id(ctx), page(ctx))),
+  r.on('GET', '/api/v1/channels/:id/events', async (ctx) =>
+    sendJson(ctx.res, 200, await channels.events(id(ctx), page(ctx))),
   );
-  r.on('GET', '/api/v1/channels/:id/stats', (ctx) => {
-    const c = control.requireChannel(id(ctx));
+  r.on('GET', '/api/v1/channels/:id/stats', async (ctx) => {
+    const c = await channels.get(id(ctx));
     if (!stats) throw new OnairError('unavailable', 'live statistics are not available');
     const body: ChannelStats = { channelId: c.id, state: c.state, ...stats(c.id) };
     sendJson(ctx.res, 200, body);
   });
 
-  const program = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['programView']>[0]) =>
-    sendJson(ctx.res, status, control.programView(rec, baseUrl(ctx)));
-  const asset = (ctx: RouteContext, status: number, rec: Parameters<ControlPlane['assetView']>[0]) =>
-    sendJson(ctx.res, status, control.assetView(rec, baseUrl(ctx)));
+  const program = async (ctx: RouteContext, status: number, rec: ProgramRecord) =>
+    sendJson(ctx.res, status, await programs.view(rec, baseUrl(ctx)));
+  const asset = (ctx: RouteContext, status: number, rec: AssetRecord) =>
+    sendJson(ctx.res, status, assets.view(rec, baseUrl(ctx)));
 
   r.on('POST', '/api/v1/channels/:id/ingest/switch', async (ctx) => {
-    const c = control.requireChannel(id(ctx));
+    const c = await channels.get(id(ctx));
     const body = parseWith(SwitchSchema, await readJson(ctx.req, { allowEmpty: true }));
     if (!ingest) throw new OnairError('unavailable', 'this server runs no media');
     if (c.state !== 'running') throw new OnairError('channel_not_running', `channel is ${c.state}`);
     sendJson(ctx.res, 200, { active: ingest.switchInput(c.id, body.to) });
   });
   r.on('GET', '/api/v1/channels/:id/slate', async (ctx) => {
-    const c = control.requireChannel(id(ctx));
+    const c = await channels.get(id(ctx));
     const file = ingest?.slateImage(c.id);
     if (!file) throw new OnairError('not_found', 'no slate');
     const image = await readFile(file);
@@ -123,7 +126,7 @@ export function buildApiRouter({
       .end(image);
   });
   r.on('PUT', '/api/v1/channels/:id/slate', async (ctx) => {
-    const c = control.requireChannel(id(ctx));
+    const c = await channels.get(id(ctx));
     const type = mediaType(ctx.req);
     if (type !== 'image/png' && type !== 'image/jpeg') {
       throw new OnairError('unsupported_media_type', 'send the slate as image/png or image/jpeg');
@@ -134,51 +137,52 @@ export function buildApiRouter({
     ctx.res.writeHead(204).end();
   });
   r.on('DELETE', '/api/v1/channels/:id/slate', async (ctx) => {
-    const c = control.requireChannel(id(ctx));
+    const c = await channels.get(id(ctx));
     await ingest?.deleteSlateImage(c.id);
     ctx.res.writeHead(204).end();
   });
 
-  r.on('GET', '/api/v1/channels/:id/programs', (ctx) => {
-    const p = control.listPrograms(id(ctx), page(ctx));
-    sendJson(ctx.res, 200, { ...p, items: p.items.map((x) => control.programView(x, baseUrl(ctx))) });
+  r.on('GET', '/api/v1/channels/:id/programs', async (ctx) => {
+    const p = await programs.list(id(ctx), page(ctx));
+    const items = await Promise.all(p.items.map((x) => programs.view(x, baseUrl(ctx))));
+    sendJson(ctx.res, 200, { ...p, items });
   });
   r.on('POST', '/api/v1/channels/:id/programs', async (ctx) => {
-    control.requireChannel(id(ctx));
+    await channels.get(id(ctx));
     const body = await readJson(ctx.req);
-    program(ctx, 201, control.createProgram(id(ctx), body));
+    await program(ctx, 201, await programs.create(id(ctx), body));
   });
-  r.on('GET', '/api/v1/programs/:id', (ctx) => program(ctx, 200, control.requireProgram(id(ctx))));
-  r.on('DELETE', '/api/v1/programs/:id', (ctx) => {
-    control.deleteProgram(id(ctx));
+  r.on('GET', '/api/v1/programs/:id', async (ctx) => program(ctx, 200, await programs.get(id(ctx))));
+  r.on('DELETE', '/api/v1/programs/:id', async (ctx) => {
+    await programs.delete(id(ctx));
     ctx.res.writeHead(204).end();
   });
   r.on('POST', '/api/v1/programs/:id/start', async (ctx) => {
     await readJson(ctx.req, { allowEmpty: true });
-    program(ctx, 200, control.startProgram(id(ctx)));
+    await program(ctx, 200, await programs.start(id(ctx)));
   });
   r.on('POST', '/api/v1/programs/:id/stop', async (ctx) => {
     await readJson(ctx.req, { allowEmpty: true });
-    program(ctx, 200, control.stopProgram(id(ctx)));
+    await program(ctx, 200, await programs.stop(id(ctx)));
   });
   r.on('POST', '/api/v1/programs/:id/clips', async (ctx) => {
-    control.requireProgram(id(ctx));
+    await programs.get(id(ctx));
     const body = await readJson(ctx.req);
-    asset(ctx, 201, await control.createClip(id(ctx), body));
+    asset(ctx, 201, await programs.clip(id(ctx), body));
   });
 
-  r.on('GET', '/api/v1/assets', (ctx) => {
-    const p = control.listAssets(page(ctx));
-    sendJson(ctx.res, 200, { ...p, items: p.items.map((a) => control.assetView(a, baseUrl(ctx))) });
+  r.on('GET', '/api/v1/assets', async (ctx) => {
+    const p = await assets.list(page(ctx));
+    sendJson(ctx.res, 200, { ...p, items: p.items.map((a) => assets.view(a, baseUrl(ctx))) });
   });
-  r.on('GET', '/api/v1/assets/:id', (ctx) => asset(ctx, 200, control.requireAsset(id(ctx))));
+  r.on('GET', '/api/v1/assets/:id', async (ctx) => asset(ctx, 200, await assets.get(id(ctx))));
   r.on('PATCH', '/api/v1/assets/:id', async (ctx) => {
-    control.requireAsset(id(ctx));
+    await assets.get(id(ctx));
     const body = await readJson(ctx.req);
-    asset(ctx, 200, control.patchAsset(id(ctx), body));
+    asset(ctx, 200, await assets.patch(id(ctx), body));
   });
   r.on('DELETE', '/api/v1/assets/:id', async (ctx) => {
-    await control.deleteAsset(id(ctx));
+    await assets.delete(id(ctx));
     ctx.res.writeHead(204).end();
   });
 
@@ -197,15 +201,15 @@ function addPlaybackRoutes(
   }: { control: ControlPlane; baseUrl: ApiDeps['baseUrl']; tokens: PlaybackTokens },
 ): void {
   r.on('POST', '/api/v1/channels/:id/playback-tokens', async (ctx) => {
-    const c = control.requireChannel(ctx.params.id ?? '');
+    const c = await control.channels.get(ctx.params.id ?? '');
     const body = parseWith(PlaybackTokenCreateSchema, await readJson(ctx.req, { allowEmpty: true }));
     if (body.programId && body.assetId) {
       throw OnairError.validation('assetId', 'name a program or an asset, not both');
     }
-    if (body.programId && control.requireProgram(body.programId).channelId !== c.id) {
+    if (body.programId && (await control.programs.get(body.programId)).channelId !== c.id) {
       throw OnairError.validation('programId', 'is a program of another channel');
     }
-    if (body.assetId && control.requireAsset(body.assetId).channelId !== c.id) {
+    if (body.assetId && (await control.assets.get(body.assetId)).channelId !== c.id) {
       throw OnairError.validation('assetId', 'is an asset of another channel');
     }
     const expiresAt = new Date(Date.now() + body.expiresInSeconds * 1000);
@@ -247,27 +251,27 @@ function addPlaybackRoutes(
 }
 
 function addWebhookRoutes(r: Router, webhooks: Webhooks): void {
-  r.on('GET', '/api/v1/webhooks', (ctx) => {
-    const items = webhooks.list();
+  r.on('GET', '/api/v1/webhooks', async (ctx) => {
+    const items = await webhooks.list();
     sendJson(ctx.res, 200, { items, total: items.length, limit: items.length, offset: 0 });
   });
   r.on('POST', '/api/v1/webhooks', async (ctx) => {
     const w = await webhooks.create(await readJson(ctx.req));
-    sendJson(ctx.res, 201, webhooks.view(w));
+    sendJson(ctx.res, 201, await webhooks.view(w));
   });
-  r.on('GET', '/api/v1/webhooks/:id', (ctx) =>
-    sendJson(ctx.res, 200, webhooks.view(webhooks.require(ctx.params.id ?? ''))),
+  r.on('GET', '/api/v1/webhooks/:id', async (ctx) =>
+    sendJson(ctx.res, 200, await webhooks.view(await webhooks.require(ctx.params.id ?? ''))),
   );
-  r.on('DELETE', '/api/v1/webhooks/:id', (ctx) => {
-    webhooks.delete(ctx.params.id ?? '');
+  r.on('DELETE', '/api/v1/webhooks/:id', async (ctx) => {
+    await webhooks.delete(ctx.params.id ?? '');
     ctx.res.writeHead(204).end();
   });
-  r.on('GET', '/api/v1/webhooks/:id/deliveries', (ctx) =>
-    sendJson(ctx.res, 200, webhooks.deliveries(ctx.params.id ?? '', page(ctx))),
+  r.on('GET', '/api/v1/webhooks/:id/deliveries', async (ctx) =>
+    sendJson(ctx.res, 200, await webhooks.deliveries(ctx.params.id ?? '', page(ctx))),
   );
   r.on('POST', '/api/v1/webhooks/:id/ping', async (ctx) => {
-    webhooks.require(ctx.params.id ?? '');
+    await webhooks.require(ctx.params.id ?? '');
     await readJson(ctx.req, { allowEmpty: true });
-    sendJson(ctx.res, 202, webhooks.ping(ctx.params.id ?? ''));
+    sendJson(ctx.res, 202, await webhooks.ping(ctx.params.id ?? ''));
   });
 }

@@ -83,7 +83,7 @@ export interface ChannelRuntime {
   updateChannel(config: ChannelConfig): void;
   isLive(channelId: string): boolean;
   /** Bytes on disk for the channel's live window and running programs. */
-  channelBytes(channelId: string): number;
+  channelBytes(channelId: string): Promise<number>;
   /** A program runs (started now, or still running after a restart): keep its window. */
   programStarted(program: ProgramRecord): void;
   /** What a running program's window holds now; undefined when its channel has no output. */
@@ -127,8 +127,8 @@ export class IdleRuntime implements ChannelRuntime {
   isLive(): boolean {
     return false;
   }
-  channelBytes(): number {
-    return 0;
+  channelBytes(): Promise<number> {
+    return Promise.resolve(0);
   }
   programStarted(): void {}
   programSpan(): RecordedSpan | undefined {

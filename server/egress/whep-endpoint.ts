@@ -30,7 +30,7 @@ export type VerifyViewer = (token: string | undefined, scope: { channelId: strin
 export type WhepSession = SignalledSession;
 
 export interface WhepHub {
-  getChannel(id: string): WhepChannel | undefined;
+  getChannel(id: string): Promise<WhepChannel | undefined>;
   /** Creates a viewer of the running channel's live source; throws OnairError. */
   watch(channelId: string, offer: string, summary: ViewerOfferSummary): Promise<WhepSession>;
   findSession(channelId: string, sessionId: string): WhepSession | undefined;
@@ -55,7 +55,7 @@ export function whepMount(hub: WhepHub, opts: WhepOptions): MediaMount {
     deleteReason: 'viewer ended the session (DELETE)',
     findSession: (channelId, sessionId) => hub.findSession(channelId, sessionId),
     async post({ req, channelId, address, readOffer }) {
-      const channel = hub.getChannel(channelId);
+      const channel = await hub.getChannel(channelId);
       if (!channel)
         throw new OnairError('channel_not_found', `channel ${JSON.stringify(channelId)} does not exist`);
       if (!isAllowed(channel.preview, address))

@@ -13,7 +13,7 @@ import { RateLimiter } from './rate-limit.ts';
 export interface AdminCheck {
   adminToken: string;
   /** A console session cookie is valid. */
-  isSignedIn(req: IncomingMessage): boolean;
+  isSignedIn(req: IncomingMessage): Promise<boolean>;
   publicUrl: string | undefined;
 }
 
@@ -46,14 +46,14 @@ export class AuthGate {
   }
 
   /** The admin token as a bearer token, or a console session (same origin only); throws `unauthorized`. */
-  checkAdmin(req: IncomingMessage, address: string, check: AdminCheck): void {
+  async checkAdmin(req: IncomingMessage, address: string, check: AdminCheck): Promise<void> {
     const token = bearerToken(req);
     let authorized: boolean;
     if (token) {
       authorized = secretEquals(token, check.adminToken);
       if (!authorized) this.failed(address);
     } else {
-      authorized = check.isSignedIn(req);
+      authorized = await check.isSignedIn(req);
       // The cookie is sent by the browser on its own: only this site's pages may use it to change things.
       if (authorized) assertSameOrigin(req, check.publicUrl);
     }

@@ -9,11 +9,15 @@ export interface MetricsEndpointOptions {
   token: string | undefined;
   gate: AuthGate;
   /** The samples; `isPublic` when no token protects them. */
-  samples(isPublic: boolean): Sample[];
+  samples(isPublic: boolean): Promise<Sample[]>;
   log: Logger;
 }
 
-export function serveMetrics(req: IncomingMessage, res: ServerResponse, opts: MetricsEndpointOptions): void {
+export async function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: MetricsEndpointOptions,
+): Promise<void> {
   res.setHeader('Cache-Control', 'no-store');
   if (opts.token) {
     const address = clientAddress(req);
@@ -25,6 +29,6 @@ export function serveMetrics(req: IncomingMessage, res: ServerResponse, opts: Me
       return;
     }
   }
-  const body = renderPrometheus(opts.samples(opts.token === undefined));
+  const body = renderPrometheus(await opts.samples(opts.token === undefined));
   sendText(res, 200, body, 'text/plain; version=0.0.4; charset=utf-8');
 }

@@ -19,7 +19,7 @@ export interface UiMountOptions {
   publicUrl: string | undefined;
   /** Whether this server serves a UI at all. */
   enabled: boolean;
-  isSignedIn(req: IncomingMessage): boolean;
+  isSignedIn(req: IncomingMessage): Promise<boolean>;
   log: Logger;
 }
 
@@ -39,10 +39,10 @@ export class UiMount {
   }
 
   /** Sends a console request without a session to sign in; true when it did. */
-  redirectToSignIn(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+  async redirectToSignIn(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     const path = url.pathname;
     const console = path === '/console' || path.startsWith('/console/');
-    if (!console || path === '/console/sign-in' || this.#opts.isSignedIn(req)) return false;
+    if (!console || path === '/console/sign-in' || (await this.#opts.isSignedIn(req))) return false;
     const next = encodeURIComponent(path + url.search);
     res.writeHead(303, { Location: `/console/sign-in?next=${next}`, 'Cache-Control': 'no-store' }).end();
     return true;

@@ -56,7 +56,7 @@ export interface WebRtcEndpointSpec {
   /** Creates a session for a POST; throws OnairError or MediaError. */
   post(offer: OfferRequest): Promise<SignalledSession>;
   /** Checks a request on a session URL before the session is looked up (WHIP: the stream key). */
-  authorizeSession?(req: IncomingMessage, channelId: string): void;
+  authorizeSession?(req: IncomingMessage, channelId: string): Promise<void>;
   findSession(channelId: string, sessionId: string): SignalledSession | undefined;
   /** Why a DELETE ends a session, for the log. */
   deleteReason: string;
@@ -151,7 +151,7 @@ export function webRtcMount(spec: WebRtcEndpointSpec): MediaMount {
       return;
     }
     try {
-      spec.authorizeSession?.(req, channelId);
+      await spec.authorizeSession?.(req, channelId);
     } catch (err) {
       if (err instanceof OnairError) refused(req, err, ctx);
       throw err;

@@ -20,11 +20,11 @@ export interface RtmpListener {
   listening: Promise<void>;
 }
 
-/** Starts the RTMP/RTMPS listener when either is on; `channelFor` finds a stream key's channel or throws. */
+/** Starts the RTMP/RTMPS listener when either is on; `channelFor` finds a stream key's channel or rejects. */
 export function startRtmpListener(
   cfg: Config,
   log: Logger,
-  channelFor: (key: string, address: string) => RtmpChannelIngest,
+  channelFor: (key: string, address: string) => Promise<RtmpChannelIngest>,
 ): RtmpListener {
   if (cfg.rtmpPort <= 0 && !cfg.rtmps) return { server: undefined, listening: Promise.resolve() };
   let tls: { port: number; cert: Buffer; key: Buffer } | undefined;

@@ -52,7 +52,7 @@ export interface RtmpProtocolHandlers {
   /** Bytes for the socket. */
   output(buffer: Buffer): void;
   /** `publish` arrived for app/streamName (query string stripped off `name`). */
-  publish(app: string, name: string): PublishDecision;
+  publish(app: string, name: string): Promise<PublishDecision>;
   /** `play`: onair offers no RTMP playback. */
   play(): void;
   /** An FLV tag of the accepted publisher. */
@@ -63,6 +63,7 @@ export interface RtmpProtocolHandlers {
 export class RtmpProtocol extends NmsRtmpClass {
   readonly #handlers: RtmpProtocolHandlers;
   #publishing = false;
+  #deciding = false;
 
   constructor(handlers: RtmpProtocolHandlers) {
     super();
@@ -97,14 +98,19 @@ export class RtmpProtocol extends NmsRtmpClass {
     const full = typeof msg.streamName === 'string' ? msg.streamName : '';
     this.streamName = full.split('?')[0] ?? '';
     this.streamId = this.parserPacket.header.stream_id;
-    if (this.#publishing) return;
-    const decision = this.#handlers.publish(String(this.streamApp ?? ''), this.streamName);
-    if (decision.ok) {
-      this.#publishing = true;
-      this.respondPublish();
-    } else {
-      this.sendStatusMessage(this.streamId, 'error', decision.code, decision.description);
-    }
+    if (this.#publishing || this.#deciding) return;
+    // While the key is checked, a second publish on this connection is ignored.
+    this.#deciding = true;
+    const streamId = this.streamId;
+    void this.#handlers.publish(String(this.streamApp ?? ''), this.streamName).then((decision) => {
+      this.#deciding = false;
+      if (decision.ok) {
+        this.#publishing = true;
+        this.respondPublish();
+      } else {
+        this.sendStatusMessage(streamId, 'error', decision.code, decision.description);
+      }
+    });
   }
 
   onPlay(): void {

@@ -50,10 +50,10 @@ export function parseRtmpTarget(app: string, name: string): RtmpTarget | { error
 export interface RtmpHub {
   /**
    * The running channel whose stream key is `key`, for a publisher at `address`.
-   * Throws OnairError: unauthorized (no channel has that key), channel_not_running,
+   * Rejects with an OnairError: unauthorized (no channel has that key), channel_not_running,
    * forbidden (address not in the channel's ingest allow-list).
    */
-  channelFor(key: string, address: string): RtmpChannelIngest;
+  channelFor(key: string, address: string): Promise<RtmpChannelIngest>;
 }
 
 export interface RtmpServerOptions {
@@ -149,13 +149,13 @@ export class RtmpServer {
       },
       play: () => end('RTMP playback is not offered'),
       packet: (p) => publisher?.packet(p),
-      publish: (app, name): PublishDecision => {
-        // A publisher refused while deciding is closed by the status below, not before it goes out.
-        let decided = false;
-        const decision = this.#decide(app, name, address, (reason) => {
-          if (decided) end(reason);
-        });
-        decided = true;
+      publish: async (app, name): Promise<PublishDecision> => {
+        const decision = await this.#decide(app, name, address, end);
+        if ('publisher' in decision && (ending || socket.destroyed)) {
+          // The connection went while the key was checked.
+          decision.publisher.feed.close('the publisher disconnected');
+          return { ok: false, code: 'NetStream.Publish.Rejected', description: 'disconnected' };
+        }
         if ('publisher' in decision) {
           publisher = decision.publisher;
           clearTimeout(publishTimer);
@@ -185,18 +185,24 @@ export class RtmpServer {
     });
   }
 
-  #decide(
+  async #decide(
     app: string,
     name: string,
     address: string,
     disconnect: (reason: string) => void,
-  ): { publisher: RtmpPublisher } | Exclude<PublishDecision, { ok: true }> {
+  ): Promise<{ publisher: RtmpPublisher } | Exclude<PublishDecision, { ok: true }>> {
     const target = parseRtmpTarget(app, name);
     if ('error' in target)
       return { ok: false, code: 'NetStream.Publish.Rejected', description: target.error };
     try {
-      const ingest = this.#opts.hub.channelFor(target.key, address);
-      return { publisher: ingest.publish(target.role, target.rendition, disconnect) };
+      const ingest = await this.#opts.hub.channelFor(target.key, address);
+      // A publisher refused while deciding is closed by the status that follows, not before it goes out.
+      let decided = false;
+      const publisher = ingest.publish(target.role, target.rendition, (reason) => {
+        if (decided) disconnect(reason);
+      });
+      decided = true;
+      return { publisher };
     } catch (err) {
       if (!(err instanceof OnairError)) throw err;
       const description =

@@ -26,7 +26,7 @@ export interface WhipChannel {
 export type WhipSession = SignalledSession;
 
 export interface WhipHub {
-  getChannel(id: string): WhipChannel | undefined;
+  getChannel(id: string): Promise<WhipChannel | undefined>;
   /** Creates a publisher and attaches it to the running channel; throws OnairError. */
   /** The primary input, or the backup the output fails over to (same stream key). */
   publish(channelId: string, offer: string, summary: OfferSummary, role: IngestRole): Promise<WhipSession>;
@@ -47,9 +47,9 @@ export function whipMount(
     countsAuthFailures: true,
     deleteReason: 'publisher ended the session (DELETE)',
     findSession: (channelId, sessionId) => hub.findSession(channelId, sessionId),
-    authorizeSession: (req, channelId) => authorize(req, hub.getChannel(channelId)),
+    authorizeSession: async (req, channelId) => authorize(req, await hub.getChannel(channelId)),
     async post({ req, channelId, variant, address, readOffer }) {
-      const channel = hub.getChannel(channelId);
+      const channel = await hub.getChannel(channelId);
       if (!channel)
         throw new OnairError('channel_not_found', `channel ${JSON.stringify(channelId)} does not exist`);
       authorize(req, channel);

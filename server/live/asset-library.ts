@@ -61,7 +61,7 @@ export class AssetLibrary {
    */
   async keep(asset: AssetRecord, recording: Recording, fromDir: string): Promise<KeptAsset> {
     const dir = this.dir(asset.id);
-    saveView(this.#opts.store, asset.id, recording.view.runs);
+    await saveView(this.#opts.store, asset.id, recording.view.runs);
     let bytes = await linkView(recording.view, fromDir, dir);
     bytes += await this.#poster(recording.view, dir);
     this.#cache.delete(asset.id);
@@ -88,7 +88,7 @@ export class AssetLibrary {
   }
 
   /** The asset's media, from the cache or the store. Undefined for an unknown asset. */
-  media(assetId: string): AssetMedia | undefined {
+  async media(assetId: string): Promise<AssetMedia | undefined> {
     const cached = this.#cache.get(assetId);
     if (cached) {
       // Most recently used last.
@@ -96,9 +96,9 @@ export class AssetLibrary {
       this.#cache.set(assetId, cached);
       return cached;
     }
-    const record = this.#opts.store.getAsset(assetId);
+    const record = await this.#opts.store.assets.get(assetId);
     if (!record) return undefined;
-    const view: TimelineView = { runs: savedTimeline(this.#opts.store.loadTimeline(assetId)) };
+    const view: TimelineView = { runs: savedTimeline(await this.#opts.store.timelines.load(assetId)) };
     const media: AssetMedia = { record, dir: this.dir(assetId), view };
     // Only finished assets are cached: a processing one changes.
     if (record.status !== 'processing') {
@@ -109,8 +109,8 @@ export class AssetLibrary {
   }
 
   /** [start, end) of an asset's recording, segment-accurate. */
-  recording(assetId: string, start: number, end: number): Recording | undefined {
-    const media = this.media(assetId);
+  async recording(assetId: string, start: number, end: number): Promise<Recording | undefined> {
+    const media = await this.media(assetId);
     if (!media) return undefined;
     return recordingOf(spanView(media.view, start, end));
   }
@@ -122,7 +122,7 @@ export class AssetLibrary {
 
   /** After a restart: is a kept asset complete (its index saved and every file there)? */
   async check(asset: AssetRecord): Promise<KeptAsset | undefined> {
-    const view: TimelineView = { runs: savedTimeline(this.#opts.store.loadTimeline(asset.id)) };
+    const view: TimelineView = { runs: savedTimeline(await this.#opts.store.timelines.load(asset.id)) };
     if (view.runs.length === 0 || !(await hasAllFiles(view, this.dir(asset.id)))) return undefined;
     const r = recordingOf(view);
     return { durationSeconds: r.durationSeconds, bytes: await dirBytes(this.dir(asset.id)) };
@@ -138,7 +138,7 @@ export class AssetLibrary {
       () => {
         // One remux at a time: it is disk-bound, and players of other assets come first.
         const next = this.#remuxQueue.then(async () => {
-          const media = this.media(assetId);
+          const media = await this.media(assetId);
           if (!media) throw new Error('asset gone');
           await remuxToMp4(this.#opts, remuxParts(media.view, media.dir), out);
           this.#opts.onGrew?.(assetId, (await stat(out)).size);
@@ -157,7 +157,7 @@ export class AssetLibrary {
     this.#cache.delete(assetId);
     await this.#downloads.get(assetId)?.catch(() => undefined);
     this.#downloads.delete(assetId);
-    this.#opts.store.deleteTimeline(assetId);
+    await this.#opts.store.timelines.delete(assetId);
     await rm(this.dir(assetId), { recursive: true, force: true });
   }
 
@@ -167,7 +167,7 @@ export class AssetLibrary {
     if (!existsSync(path.join(dir, 'master.m3u8'))) return { runs: [] };
     try {
       const view = await readHlsRecording(dir);
-      saveView(this.#opts.store, assetId, view.runs);
+      await saveView(this.#opts.store, assetId, view.runs);
       this.#opts.log.info({ assetId, runs: view.runs.length }, 'indexed an asset kept as HLS files');
       return view;
     } catch (err) {
@@ -194,7 +194,7 @@ export class AssetLibrary {
         await rm(path.join(root, name), { recursive: true, force: true });
         continue;
       }
-      let view: TimelineView = { runs: savedTimeline(this.#opts.store.loadTimeline(name)) };
+      let view: TimelineView = { runs: savedTimeline(await this.#opts.store.timelines.load(name)) };
       if (view.runs.length === 0) view = await this.#importHls(name);
       if (view.runs.length === 0) continue; // being kept: leave it
       const keep = new Set([...viewFiles(view), POSTER, DOWNLOAD]);
@@ -202,8 +202,8 @@ export class AssetLibrary {
       if (removed.length > 0)
         this.#opts.log.info({ assetId: name, removed: removed.length }, 'asset left-overs removed');
     }
-    for (const owner of this.#opts.store.timelineOwners()) {
-      if (owner.startsWith('as_') && !ids.has(owner)) this.#opts.store.deleteTimeline(owner);
+    for (const owner of await this.#opts.store.timelines.owners()) {
+      if (owner.startsWith('as_') && !ids.has(owner)) await this.#opts.store.timelines.delete(owner);
     }
   }
 }

@@ -125,7 +125,7 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   /** The RTMP side of the running channel whose key is `key` (checked in constant time). */
-  #rtmpChannel(key: string, address: string): RtmpChannelIngest {
+  async #rtmpChannel(key: string, address: string): Promise<RtmpChannelIngest> {
     for (const running of this.#channels.values()) {
       const c = running.hub.config;
       if (!secretEquals(key, c.streamKey)) continue;
@@ -133,7 +133,7 @@ export class LiveRuntime implements MediaRuntime {
         throw new OnairError('forbidden', "your address is not in the channel's ingest allow-list");
       return running.rtmp;
     }
-    if (this.#deps.store.allChannels().some((c) => secretEquals(key, c.streamKey))) {
+    if ((await this.#deps.store.channels.all()).some((c) => secretEquals(key, c.streamKey))) {
       throw new OnairError('channel_not_running', 'the channel is not running');
     }
     throw new OnairError('unauthorized', 'wrong stream key');
@@ -187,7 +187,7 @@ export class LiveRuntime implements MediaRuntime {
     running.rtmp.close();
     await Promise.all(running.srt.map((s) => s.close()));
     await running.hub.close();
-    running.journal.close();
+    await running.journal.close();
     this.#channels.delete(channelId);
     this.#playables.channelStopped(channelId);
   }
@@ -207,14 +207,14 @@ export class LiveRuntime implements MediaRuntime {
       this.#deps.children.forChannel(config.id),
       this.#deps.log.child({ channelId: config.id }),
     );
-    running.journal.flush();
+    await running.journal.flush();
   }
 
   async deleteChannel(channelId: string): Promise<void> {
     await this.stopChannel(channelId);
     await rm(path.join(this.#deps.config.mediaDir, channelId), { recursive: true, force: true });
-    this.#deps.store.deleteTimeline(channelId);
-    this.#deps.store.setOutputStartedAt(channelId, undefined);
+    await this.#deps.store.timelines.delete(channelId);
+    await this.#deps.store.timelines.setOutputStartedAt(channelId, undefined);
     await this.deleteSlateImage(channelId);
   }
 
@@ -227,9 +227,9 @@ export class LiveRuntime implements MediaRuntime {
     return this.#channels.get(channelId)?.hub.live ?? false;
   }
 
-  channelBytes(channelId: string): number {
+  async channelBytes(channelId: string): Promise<number> {
     const running = this.#channels.get(channelId);
-    return running ? running.hub.output.bytes() : this.#deps.store.timelineBytes(channelId);
+    return running ? running.hub.output.bytes() : this.#deps.store.timelines.bytes(channelId);
   }
 
   // ── redundant ingest ─────────────────────────────────────────────────
@@ -273,12 +273,12 @@ export class LiveRuntime implements MediaRuntime {
     this.#playables.programStopped(program);
   }
 
-  spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined> {
-    const recording = this.#recording(source, start, end);
-    return Promise.resolve(recording ? span(recording) : undefined);
+  async spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined> {
+    const recording = await this.#recording(source, start, end);
+    return recording ? span(recording) : undefined;
   }
 
-  #recording(source: RecordingSource, start: number, end: number): Recording | undefined {
+  async #recording(source: RecordingSource, start: number, end: number): Promise<Recording | undefined> {
     if (source.kind === 'channel')
       return this.#channels.get(source.channelId)?.hub.output.recording(start, end);
     return this.#library.recording(source.assetId, start, end);
@@ -300,7 +300,7 @@ export class LiveRuntime implements MediaRuntime {
       return this.#library.keep(asset, recording, output.liveDir).finally(release);
     }
     return (async () => {
-      const recording = this.#library.recording(source.assetId, start, end);
+      const recording = await this.#library.recording(source.assetId, start, end);
       if (!recording || recording.view.runs.length === 0) {
         throw new OnairError('clip_out_of_range', 'nothing recorded in that range');
       }
@@ -365,7 +365,7 @@ export class LiveRuntime implements MediaRuntime {
         await hub.close();
       }),
     );
-    for (const { journal } of this.#channels.values()) journal.close();
+    await Promise.all([...this.#channels.values()].map(({ journal }) => journal.close()));
     this.#channels.clear();
     await this.#engine.close();
   }

@@ -38,8 +38,8 @@ export interface MediaMountsDeps {
 
 export function mediaMounts(deps: MediaMountsDeps): MediaMount[] {
   const { store, config } = deps;
-  const offline = (id: string): OriginChannelInfo | undefined => {
-    const c: ChannelRecord | undefined = store.getChannel(id);
+  const offline = async (id: string): Promise<OriginChannelInfo | undefined> => {
+    const c: ChannelRecord | undefined = await store.channels.get(id);
     return c
       ? {
           id: c.id,
@@ -65,10 +65,10 @@ export function mediaMounts(deps: MediaMountsDeps): MediaMount[] {
   return [
     whipMount(
       {
-        getChannel: (id) => {
+        getChannel: async (id) => {
           const running = deps.running(id);
           if (running) return { ...running.hub.config, state: 'running' };
-          return store.getChannel(id);
+          return store.channels.get(id);
         },
         publish: (channelId, offer, summary, role) => {
           const running = deps.running(channelId);
@@ -87,10 +87,10 @@ export function mediaMounts(deps: MediaMountsDeps): MediaMount[] {
     ),
     whepMount(
       {
-        getChannel: (id) => {
+        getChannel: async (id) => {
           const running = deps.running(id);
           if (running) return running.origin.info;
-          return store.getChannel(id);
+          return store.channels.get(id);
         },
         watch: (channelId, offer, summary) => {
           const running = deps.running(channelId);

@@ -65,11 +65,11 @@ export class Playables {
       if (a === assetId) this.#programAssets.delete(programId);
   }
 
-  #channelAccess(channelId: string): ChannelAccess {
+  async #channelAccess(channelId: string): Promise<ChannelAccess> {
     let access = this.#access.get(channelId);
     if (!access) {
       // A deleted channel's recordings stay public.
-      const c = this.#deps.store.getChannel(channelId);
+      const c = await this.#deps.store.channels.get(channelId);
       access = { preview: c?.preview ?? [], playback: c?.playback ?? 'public' };
       if (this.#access.size > CACHE_LIMIT) this.#access.clear();
       this.#access.set(channelId, access);
@@ -78,8 +78,8 @@ export class Playables {
   }
 
   /** An asset's playback, when it is published and ready. */
-  asset(assetId: string): Playable | undefined {
-    const media = this.#deps.library.media(assetId);
+  async asset(assetId: string): Promise<Playable | undefined> {
+    const media = await this.#deps.library.media(assetId);
     if (!media || !media.record.published) return undefined;
     if (media.record.status !== 'ready') {
       throw new OnairError(
@@ -90,7 +90,7 @@ export class Playables {
     const source = new VodPlayback(media, this.#deps.library);
     const r = media.record;
     return {
-      ...this.#channelAccess(r.channelId),
+      ...(await this.#channelAccess(r.channelId)),
       source,
       info: {
         id: r.id,
@@ -105,7 +105,7 @@ export class Playables {
   }
 
   /** A program's playback: its DVR window while it runs, its asset once it has stopped. */
-  program(programId: string): Playable | undefined {
+  async program(programId: string): Promise<Playable | undefined> {
     const channelId = this.#programChannels.get(programId);
     const hub = channelId ? this.#deps.hub(channelId) : undefined;
     if (hub?.hasProgram(programId)) {
@@ -128,7 +128,7 @@ export class Playables {
     }
     let assetId = this.#programAssets.get(programId);
     if (assetId === undefined) {
-      const program = this.#deps.store.getProgram(programId);
+      const program = await this.#deps.store.programs.get(programId);
       if (!program) return undefined;
       if (program.state === 'running') {
         throw new OnairError('channel_not_running', 'the program is running but its channel is offline');
@@ -138,7 +138,7 @@ export class Playables {
       this.#programAssets.set(programId, assetId);
     }
     if (assetId === null) throw new OnairError('not_found', 'the program has not recorded anything yet');
-    const asset = this.asset(assetId);
+    const asset = await this.asset(assetId);
     return asset && { ...asset, info: { ...asset.info, id: programId, kind: 'program' } };
   }
 }

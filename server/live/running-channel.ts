@@ -22,11 +22,11 @@ import { EncoderSupervisor } from '../transcode/supervisor.ts';
 import { Thumbnailer } from '../transcode/thumbnail.ts';
 import { ChannelHub } from './channel-hub.ts';
 import { LivePlayback } from './playback-sources.ts';
-import { SqliteTimelineJournal, savedTimeline } from './timeline-journal.ts';
+import { StoreTimelineJournal, savedTimeline } from './timeline-journal.ts';
 
 export interface RunningChannel {
   hub: ChannelHub;
-  journal: SqliteTimelineJournal;
+  journal: StoreTimelineJournal;
   origin: OriginChannel;
   rtmp: RtmpChannelIngest;
   /** The SRT listeners of the primary and backup inputs (none when SRT is off). */
@@ -67,12 +67,12 @@ export async function openRunningChannel(
   // After a crash, FFmpeg may still be finishing segments: they belong to the recording.
   const orphans = await awaitOrphanedRuns(liveDir);
   if (orphans > 0) channelLog.info({ orphans }, 'waited for encoders left from before the restart');
-  const journal = new SqliteTimelineJournal(store, config.id, channelLog);
-  const saved = store.loadTimeline(config.id);
-  let startedAt = store.outputStartedAt(config.id);
+  const journal = new StoreTimelineJournal(store, config.id, channelLog);
+  const saved = await store.timelines.load(config.id);
+  let startedAt = await store.timelines.outputStartedAt(config.id);
   if (startedAt === undefined) {
     startedAt = Date.now();
-    store.setOutputStartedAt(config.id, startedAt);
+    await store.timelines.setOutputStartedAt(config.id, startedAt);
   }
   const output = new LiveOutput({
     liveDir,
@@ -84,7 +84,7 @@ export async function openRunningChannel(
     startedAt,
   });
   await output.recover();
-  journal.flush();
+  await journal.flush();
   const hub = new ChannelHub({
     config,
     router: deps.engine.createRouter(config.id),

@@ -1,24 +1,24 @@
 /**
- * Keeps a timeline's durable copy in SQLite: the packager's Timeline reports
- * every change here; changes are written in one transaction a few times a
+ * Keeps a timeline's durable copy in the store: the packager's Timeline
+ * reports every change here; changes are written as one batch a few times a
  * second (off the media path's hot loop), and at once for a new run. After a
  * crash the timeline comes back from these rows (`savedTimeline`).
  */
 import type { Logger } from '../log.ts';
 import type { Run, RunTrack, Segment, TimelineJournal, TrackInfo } from '../packager/timeline.ts';
-import type { SavedRun, SegmentKey, Store } from '../store/store.ts';
+import type { SavedRun, SegmentKey, Store, TimelineOp } from '../store/store.ts';
 
 const FLUSH_EVERY_MS = 250;
 
-type Op = () => void;
-
-export class SqliteTimelineJournal implements TimelineJournal {
+export class StoreTimelineJournal implements TimelineJournal {
   readonly #store: Store;
   readonly #owner: string;
   readonly #log: Logger;
-  #ops: Op[] = [];
+  #ops: TimelineOp[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Batches are written one after another, in the order they were made. */
+  #writing: Promise<void> = Promise.resolve();
 
   constructor(store: Store, owner: string, log: Logger) {
     this.#store = store;
@@ -27,71 +27,71 @@ export class SqliteTimelineJournal implements TimelineJournal {
   }
 
   runBegan(run: Run): void {
-    this.#queue(() => this.#store.saveRun(this.#owner, savedRunHead(run)));
+    this.#queue({ op: 'run', run: savedRunHead(run) });
     // A run's row must exist before a crash can leave its files behind.
-    this.flush();
+    void this.flush();
   }
 
   trackSet(run: Run, track: RunTrack): void {
     const ord = [...run.tracks.values()].indexOf(track);
-    const row = {
-      trackId: track.info.id,
-      ord: ord < 0 ? run.tracks.size : ord,
-      info: { ...track.info },
-      initUri: track.initUri,
-      discontinuity: track.discontinuity,
-      firstStart: track.firstStart ?? null,
-    };
-    this.#queue(() => this.#store.saveTrack(this.#owner, run.id, row));
-  }
-
-  runAnchored(run: Run): void {
-    const head = savedRunHead(run);
-    this.#queue(() => this.#store.saveRun(this.#owner, head));
-  }
-
-  segmentAdded(run: Run, trackId: string, segment: Segment): void {
-    const seg = { ...segment };
-    this.#queue(() => this.#store.saveSegment(this.#owner, run.id, trackId, seg));
-  }
-
-  runEnded(run: Run): void {
-    const head = savedRunHead(run);
-    this.#queue(() => this.#store.saveRun(this.#owner, head));
-  }
-
-  pruned(segments: SegmentKey[], runIds: string[]): void {
-    this.#queue(() => {
-      for (const key of segments) this.#store.deleteSegment(this.#owner, key);
-      for (const runId of runIds) this.#store.deleteRun(this.#owner, runId);
+    this.#queue({
+      op: 'track',
+      runId: run.id,
+      track: {
+        trackId: track.info.id,
+        ord: ord < 0 ? run.tracks.size : ord,
+        info: { ...track.info },
+        initUri: track.initUri,
+        discontinuity: track.discontinuity,
+        firstStart: track.firstStart ?? null,
+      },
     });
   }
 
-  #queue(op: Op): void {
-    if (this.#closed) return;
-    this.#ops.push(op);
-    this.#timer ??= setTimeout(() => this.flush(), FLUSH_EVERY_MS);
+  runAnchored(run: Run): void {
+    this.#queue({ op: 'run', run: savedRunHead(run) });
   }
 
-  /** Writes what is pending, in one transaction. */
-  flush(): void {
+  segmentAdded(run: Run, trackId: string, segment: Segment): void {
+    this.#queue({ op: 'segment', runId: run.id, trackId, segment: { ...segment } });
+  }
+
+  runEnded(run: Run): void {
+    this.#queue({ op: 'run', run: savedRunHead(run) });
+  }
+
+  pruned(segments: SegmentKey[], runIds: string[]): void {
+    for (const key of segments) this.#queue({ op: 'drop-segment', key });
+    for (const runId of runIds) this.#queue({ op: 'drop-run', runId });
+  }
+
+  #queue(op: TimelineOp): void {
+    if (this.#closed) return;
+    this.#ops.push(op);
+    this.#timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
+  /** Writes what is pending as one batch; resolves once it (and every batch before it) is written. */
+  flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const ops = this.#ops;
-    if (ops.length === 0) return;
     this.#ops = [];
-    try {
-      this.#store.transaction(() => {
-        for (const op of ops) op();
-      });
-    } catch (err) {
-      this.#log.error({ err, owner: this.#owner }, 'the segment index could not be saved');
+    if (ops.length > 0) {
+      this.#writing = this.#writing.then(() =>
+        this.#store.timelines.apply(this.#owner, ops).catch((err: unknown) => {
+          this.#log.error({ err, owner: this.#owner }, 'the segment index could not be saved');
+        }),
+      );
     }
+    return this.#writing;
   }
 
-  close(): void {
-    this.flush();
+  /** Idempotent: writes what is pending, then takes no more. */
+  close(): Promise<void> {
+    const done = this.flush();
     this.#closed = true;
+    return done;
   }
 }
 
@@ -121,24 +121,22 @@ export function savedTimeline(saved: readonly SavedRun[]): Run[] {
   }));
 }
 
-/** Writes a whole view (an asset's recording) under `owner`, in one transaction. */
-export function saveView(store: Store, owner: string, runs: readonly Run[]): void {
-  store.transaction(() => {
-    store.deleteTimeline(owner);
-    for (const run of runs) {
-      store.saveRun(owner, { ...savedRunHead(run), ended: true });
-      let ord = 0;
-      for (const [trackId, t] of run.tracks) {
-        store.saveTrack(owner, run.id, {
-          trackId,
-          ord: ord++,
-          info: { ...t.info },
-          initUri: t.initUri,
-          discontinuity: t.discontinuity,
-          firstStart: t.firstStart ?? null,
-        });
-        for (const seg of t.segments) store.saveSegment(owner, run.id, trackId, seg);
-      }
-    }
-  });
+/** Writes a whole view (an asset's recording) under `owner`, all or nothing. */
+export function saveView(store: Store, owner: string, runs: readonly Run[]): Promise<void> {
+  return store.timelines.replace(
+    owner,
+    runs.map((run) => ({
+      ...savedRunHead(run),
+      ended: true,
+      tracks: [...run.tracks].map(([trackId, t], ord) => ({
+        trackId,
+        ord,
+        info: { ...t.info },
+        initUri: t.initUri,
+        discontinuity: t.discontinuity,
+        firstStart: t.firstStart ?? null,
+        segments: t.segments.map((s) => ({ ...s })),
+      })),
+    })),
+  );
 }

@@ -96,11 +96,11 @@ export interface OriginDeps {
   /** A running channel, from memory: no database read on the media path. */
   getLive(id: string): OriginChannel | undefined;
   /** A channel that is not running (rare: offline players polling), from the store. */
-  getOffline(id: string): OriginChannelInfo | undefined;
+  getOffline(id: string): Promise<OriginChannelInfo | undefined>;
   /** A program: its DVR window while it runs, its recording after. */
-  getProgram(id: string): Playable | undefined;
+  getProgram(id: string): Promise<Playable | undefined>;
   /** A published asset. */
-  getAsset(id: string): Playable | undefined;
+  getAsset(id: string): Promise<Playable | undefined>;
   publicUrl: (req: IncomingMessage) => string;
   /** Checks playback tokens of channels whose playback is `token` (none: such channels serve nothing). */
   verifyPlayback?: VerifyPlayback;
@@ -204,7 +204,7 @@ export function liveMount(deps: OriginDeps): MediaMount {
       if (!r) return;
       const { id: channelId, rest } = r;
       const live = deps.getLive(channelId);
-      const channel = live?.info ?? deps.getOffline(channelId);
+      const channel = live?.info ?? (await deps.getOffline(channelId));
       if (!channel) throw new OnairError('channel_not_found', 'no such channel');
       checkPreview(req, channel.preview);
       if (redirectQueryToken(res, r)) return;
@@ -236,7 +236,7 @@ export function programsMount(deps: OriginDeps): MediaMount {
     async handle(req, res, url): Promise<void> {
       const r = route(req, res, url, '/programs');
       if (!r) return;
-      const playable = deps.getProgram(r.id);
+      const playable = await deps.getProgram(r.id);
       if (!playable) throw OnairError.notFound('program', r.id);
       await servePlayable(req, res, playable, r, deps, {
         channelId: playable.info.channelId,
@@ -252,7 +252,7 @@ export function vodMount(deps: OriginDeps): MediaMount {
     async handle(req, res, url): Promise<void> {
       const r = route(req, res, url, '/vod');
       if (!r) return;
-      const playable = deps.getAsset(r.id);
+      const playable = await deps.getAsset(r.id);
       if (!playable) throw OnairError.notFound('asset', r.id);
       await servePlayable(req, res, playable, r, deps, { channelId: playable.info.channelId, assetId: r.id });
     },

@@ -114,12 +114,10 @@ export class WebhookDispatcher {
 
   #save(job: DeliveryJob, change: Partial<DeliveryRecord>): void {
     job.delivery = { ...job.delivery, ...change, updatedAt: new Date().toISOString() };
-    try {
-      this.#o.store.updateDelivery(job.delivery);
-    } catch (err) {
-      // The webhook may have been deleted meanwhile (its rows cascade); nothing to record.
-      this.#o.log.debug({ err }, 'webhook delivery not recorded');
-    }
+    // The webhook may have been deleted meanwhile (its rows cascade); nothing to record.
+    this.#o.store.webhooks
+      .updateDelivery(job.delivery)
+      .catch((err: unknown) => this.#o.log.debug({ err }, 'webhook delivery not recorded'));
   }
 
   async #run(webhookId: string, q: Queue): Promise<void> {

@@ -32,6 +32,7 @@ export class Webhooks {
   readonly #log: Logger;
   readonly #allowPrivate: boolean;
   readonly #dispatcher: WebhookDispatcher;
+  #published: Promise<void> = Promise.resolve();
 
   constructor(opts: WebhooksOptions) {
     this.#store = opts.store;
@@ -47,9 +48,9 @@ export class Webhooks {
   }
 
   /** Deliveries left pending by the last run go out again (at least once, in order). */
-  resume(): void {
-    const hooks = new Map(this.#store.allWebhooks().map((w) => [w.id, w]));
-    for (const { delivery, payload } of this.#store.pendingDeliveries()) {
+  async resume(): Promise<void> {
+    const hooks = new Map((await this.#store.webhooks.all()).map((w) => [w.id, w]));
+    for (const { delivery, payload } of await this.#store.webhooks.pendingDeliveries()) {
       const hook = hooks.get(delivery.webhookId);
       if (hook) this.#dispatcher.enqueue({ delivery, url: hook.url, secret: hook.secret, payload });
     }
@@ -59,23 +60,23 @@ export class Webhooks {
     return this.#dispatcher.pending;
   }
 
-  require(id: string): WebhookRecord {
-    const w = this.#store.getWebhook(id);
+  async require(id: string): Promise<WebhookRecord> {
+    const w = await this.#store.webhooks.get(id);
     if (!w) throw OnairError.notFound('webhook', id);
     return w;
   }
 
-  view(w: WebhookRecord): Webhook {
-    return { ...w, lastDelivery: this.#store.lastDelivery(w.id) ?? null };
+  async view(w: WebhookRecord): Promise<Webhook> {
+    return { ...w, lastDelivery: (await this.#store.webhooks.lastDelivery(w.id)) ?? null };
   }
 
-  list(): Webhook[] {
-    return this.#store.allWebhooks().map((w) => this.view(w));
+  async list(): Promise<Webhook[]> {
+    return Promise.all((await this.#store.webhooks.all()).map((w) => this.view(w)));
   }
 
   async create(input: unknown): Promise<WebhookRecord> {
     const body = parseWith(WebhookCreateSchema, input);
-    if (this.#store.allWebhooks().length >= MAX_WEBHOOKS) {
+    if ((await this.#store.webhooks.all()).length >= MAX_WEBHOOKS) {
       throw new OnairError('webhook_limit_reached', `at most ${MAX_WEBHOOKS} webhooks; delete one first`);
     }
     const problem = await checkReceiver(body.url, this.#allowPrivate);
@@ -88,26 +89,26 @@ export class Webhooks {
       secret: newSecret('whsec'),
       createdAt: new Date().toISOString(),
     };
-    this.#store.insertWebhook(w);
+    await this.#store.webhooks.insert(w);
     this.#log.info({ webhookId: w.id, events: w.events }, 'webhook added');
     return w;
   }
 
-  delete(id: string): void {
-    this.require(id);
+  async delete(id: string): Promise<void> {
+    await this.require(id);
     this.#dispatcher.forget(id);
-    this.#store.deleteWebhook(id);
+    await this.#store.webhooks.delete(id);
   }
 
-  deliveries(id: string, q: PageQuery): Page<DeliveryRecord> {
-    this.require(id);
-    const { items, total } = this.#store.listDeliveries(id, q.limit, q.offset);
+  async deliveries(id: string, q: PageQuery): Promise<Page<DeliveryRecord>> {
+    await this.require(id);
+    const { items, total } = await this.#store.webhooks.listDeliveries(id, q.limit, q.offset);
     return { items, total, limit: q.limit, offset: q.offset };
   }
 
   /** Sends a `webhook.ping` to one receiver, to try it. */
-  ping(id: string): DeliveryRecord {
-    const w = this.require(id);
+  async ping(id: string): Promise<DeliveryRecord> {
+    const w = await this.require(id);
     const event = this.#event({
       type: 'webhook.ping',
       at: new Date().toISOString(),
@@ -116,23 +117,33 @@ export class Webhooks {
     return this.#deliver(w, event);
   }
 
-  /** An event happened: one delivery per receiver subscribed to it. Never throws. */
+  /**
+   * An event happened: one delivery per receiver subscribed to it. Never
+   * throws; events are queued in the order they are published.
+   */
   publish(e: Omit<WebhookEvent, 'id'>): void {
-    try {
-      const hooks = this.#store.allWebhooks().filter((w) => subscribed(w, e.type));
-      if (hooks.length === 0) return;
-      const event = this.#event(e);
-      for (const w of hooks) this.#deliver(w, event);
-    } catch (err) {
-      this.#log.error({ err, event: e.type }, 'webhook event not queued');
-    }
+    this.#published = this.#published.then(async () => {
+      try {
+        const hooks = (await this.#store.webhooks.all()).filter((w) => subscribed(w, e.type));
+        if (hooks.length === 0) return;
+        const event = this.#event(e);
+        for (const w of hooks) await this.#deliver(w, event);
+      } catch (err) {
+        this.#log.error({ err, event: e.type }, 'webhook event not queued');
+      }
+    });
+  }
+
+  /** Resolves once every event published so far is queued (for tests and shutdown). */
+  settled(): Promise<void> {
+    return this.#published;
   }
 
   #event(e: Omit<WebhookEvent, 'id'>): WebhookEvent {
     return { id: `evt_${randomBytes(12).toString('hex')}`, ...e };
   }
 
-  #deliver(w: WebhookRecord, event: WebhookEvent): DeliveryRecord {
+  async #deliver(w: WebhookRecord, event: WebhookEvent): Promise<DeliveryRecord> {
     const payload = JSON.stringify(event);
     const now = new Date().toISOString();
     const draft: Omit<DeliveryRecord, 'id'> = {
@@ -147,8 +158,8 @@ export class Webhooks {
       updatedAt: now,
       nextAttemptAt: now,
     };
-    const id = this.#store.insertDelivery(draft, payload);
-    this.#store.trimDeliveries(w.id, HISTORY);
+    const id = await this.#store.webhooks.insertDelivery(draft, payload);
+    await this.#store.webhooks.trimDeliveries(w.id, HISTORY);
     const delivery: DeliveryRecord = { id, ...draft };
     this.#dispatcher.enqueue({ delivery, url: w.url, secret: w.secret, payload });
     return delivery;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { WebhookEvent } from '../../lib/events.ts';
 import { OnairError } from '../../lib/errors.ts';
 import { createLogger } from '../../server/log.ts';
-import { Store } from '../../server/store/store.ts';
+import { openSqliteStore, type Store } from '../../server/store/store.ts';
 import { checkReceiver, isPublicAddress } from '../../server/webhooks/address-guard.ts';
 import { signatureHeader, verifySignature } from '../../server/webhooks/signature.ts';
 import { Webhooks } from '../../server/webhooks/webhooks.ts';
@@ -113,12 +113,12 @@ void describe('Webhooks and their deliveries', () => {
 
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'onair-webhooks-test-'));
-    store = new Store(dir);
+    store = openSqliteStore(dir);
     hooks = new Webhooks({ store, log, allowPrivate: true, maxAttempts: 4, backoffMs: 100 });
   });
-  after(() => {
+  after(async () => {
     hooks.close();
-    store.close();
+    await store.close();
     for (const s of servers) s.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -149,8 +149,12 @@ void describe('Webhooks and their deliveries', () => {
       assert.ok(readmeVerify(w.secret, String(g.headers['x-onair-signature']), g.body));
       assert.equal(g.headers['x-onair-event'], (JSON.parse(g.body) as WebhookEvent).type);
     }
-    await waitFor('recorded as delivered', () => hooks.view(w).lastDelivery?.state === 'delivered', 5000);
-    const last = hooks.view(w).lastDelivery!;
+    await waitFor(
+      'recorded as delivered',
+      async () => (await hooks.view(w)).lastDelivery?.state === 'delivered',
+      5000,
+    );
+    const last = (await hooks.view(w)).lastDelivery!;
     assert.equal(last.attempts, 1);
     assert.equal(last.responseStatus, 204);
     assert.equal(hooks.pending, 0);
@@ -161,21 +165,25 @@ void describe('Webhooks and their deliveries', () => {
     servers.push(r.server);
     const w = await hooks.create({ url: r.url, events: ['*'] });
     hooks.publish(event('publisher.connected', 1));
-    await waitFor('marked failed', () => hooks.view(w).lastDelivery?.state === 'failed', 10_000);
+    await waitFor(
+      'marked failed',
+      async () => (await hooks.view(w)).lastDelivery?.state === 'failed',
+      10_000,
+    );
     assert.equal(r.got.length, 4, 'maxAttempts attempts');
     const gaps = r.got.slice(1).map((g, i) => g.at - r.got[i]!.at);
     // 100 ms, 200 ms, 400 ms: each wait at least the backoff (timers never fire early).
     gaps.forEach((gap, i) =>
       assert.ok(gap >= 100 * 2 ** i - 5, `wait ${i + 1} was ${gap} ms: ${gaps.join(', ')}`),
     );
-    const last = hooks.view(w).lastDelivery!;
+    const last = (await hooks.view(w)).lastDelivery!;
     assert.equal(last.attempts, 4);
     assert.equal(last.responseStatus, 500);
     assert.match(last.error ?? '', /HTTP 500/);
     // Every attempt carried the same event, signed.
     const ids = new Set(r.got.map((g) => (JSON.parse(g.body) as WebhookEvent).id));
     assert.equal(ids.size, 1);
-    hooks.delete(w.id);
+    await hooks.delete(w.id);
   });
 
   void test('a dead receiver never holds more than its queue: the oldest waiting deliveries are dropped', async () => {
@@ -183,10 +191,11 @@ void describe('Webhooks and their deliveries', () => {
     servers.push(r.server);
     const w = await hooks.create({ url: r.url, events: ['*'] });
     for (let i = 0; i < 260; i++) hooks.publish(event('encoder.restarted', i));
+    await hooks.settled();
     assert.ok(hooks.pending <= 200, `pending ${hooks.pending}`);
-    const page = hooks.deliveries(w.id, { limit: 200, offset: 0 });
+    const page = await hooks.deliveries(w.id, { limit: 200, offset: 0 });
     assert.ok(page.items.some((d) => d.state === 'failed' && /dropped/.test(d.error ?? '')));
-    hooks.delete(w.id);
+    await hooks.delete(w.id);
     assert.equal(hooks.pending, 0);
   });
 
@@ -197,8 +206,12 @@ void describe('Webhooks and their deliveries', () => {
     const first = new Webhooks({ store, log, allowPrivate: true, maxAttempts: 4, backoffMs: 60_000 });
     const w = await first.create({ url: down.url, events: ['channel.stopped'] });
     first.publish(event('channel.stopped', 7));
-    await waitFor('a failed first attempt', () => first.view(w).lastDelivery?.attempts === 1, 5000);
-    assert.equal(first.view(w).lastDelivery?.state, 'pending');
+    await waitFor(
+      'a failed first attempt',
+      async () => (await first.view(w)).lastDelivery?.attempts === 1,
+      5000,
+    );
+    assert.equal((await first.view(w)).lastDelivery?.state, 'pending');
     first.close();
     // The receiver comes back on the same port; the next run resumes.
     const port = Number(new URL(down.url).port);
@@ -216,12 +229,12 @@ void describe('Webhooks and their deliveries', () => {
     servers.push(back.server);
     const second = new Webhooks({ store, log, allowPrivate: true, maxAttempts: 4, backoffMs: 100 });
     try {
-      second.resume();
+      await second.resume();
       await waitFor('redelivered', () => back.got.length === 1, 5000);
       assert.equal((JSON.parse(back.got[0]!) as WebhookEvent).data.message, 'event 7');
-      await waitFor('recorded', () => second.view(w).lastDelivery?.state === 'delivered', 5000);
-      assert.equal(second.view(w).lastDelivery?.attempts, 2);
-      second.delete(w.id);
+      await waitFor('recorded', async () => (await second.view(w)).lastDelivery?.state === 'delivered', 5000);
+      assert.equal((await second.view(w)).lastDelivery?.attempts, 2);
+      await second.delete(w.id);
     } finally {
       second.close();
     }
@@ -236,8 +249,8 @@ void describe('Webhooks and their deliveries', () => {
       hooks.create({ url: 'http://127.0.0.1:9/', events: ['nope'] }),
       (e: unknown) => e instanceof OnairError && e.field === 'events.0',
     );
-    assert.throws(
-      () => hooks.require('wh_missing'),
+    await assert.rejects(
+      hooks.require('wh_missing'),
       (e: unknown) => e instanceof OnairError && e.status === 404,
     );
   });
