@@ -17,7 +17,7 @@ import type { ChannelConfig } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
 import type { OfferSummary, ViewerOfferSummary } from '../media/sdp.ts';
 import type { MediaSource } from '../media/source.ts';
-import type { LiveOutput, Recording } from '../packager/live-output.ts';
+import type { LiveOutput } from '../packager/live-output.ts';
 import type { ChannelRouter, PublisherSession, ViewerSession } from '../sfu/engine.ts';
 import type { FailoverSource, InputName, SessionCodecs } from '../source/failover-source.ts';
 import type { Encoder, EncoderHooks } from '../transcode/supervisor.ts';
@@ -26,8 +26,10 @@ import { ChannelViewers } from './channel-viewers.ts';
 import { reportEncoder } from './channel-events.ts';
 import { channelStats } from './channel-stats.ts';
 import { feedThumbnails, type Thumbnails } from './channel-thumbnails.ts';
-import { IngestMeter } from './ingest-meter.ts';
+import { encoderRuns } from './encoder-runs.ts';
+import { IngestMeters } from './ingest-meter.ts';
 import { assertCanAttach, publisherBitrate } from './publish-rules.ts';
+import { ProgramWindows } from '../packager/program-windows.ts';
 import { RenditionsInput } from './renditions-input.ts';
 
 export interface ChannelHubDeps {
@@ -51,16 +53,14 @@ export interface ChannelHubDeps {
 export class ChannelHub {
   readonly channelId: string;
   readonly output: LiveOutput;
+  /** The archive windows of the programs running on this channel. */
+  readonly programs: ProgramWindows;
   #config: ChannelConfig;
   readonly #deps: ChannelHubDeps;
   readonly #router: ChannelRouter;
   readonly #encoder: Encoder;
-  readonly #meters: Record<IngestRole, IngestMeter> = {
-    primary: new IngestMeter(),
-    backup: new IngestMeter(),
-  };
+  readonly #meters: IngestMeters;
   readonly #sessions = new Map<string, PublisherSession>();
-  readonly #sampler: NodeJS.Timeout | undefined;
   #switch: FailoverSource;
   /** passthrough-abr: the renditions' source, fed to the encoder without the switcher. */
   readonly #renditions: RenditionsInput;
@@ -73,26 +73,15 @@ export class ChannelHub {
     this.channelId = deps.config.id;
     this.#router = deps.router;
     this.output = deps.output;
+    this.#meters = new IngestMeters((role) => this.#input(role), deps.sampleEveryMs ?? 1000);
+    this.programs = new ProgramWindows(deps.output);
     this.#viewers = new ChannelViewers({
       router: deps.router,
       maxViewers: deps.maxViewers ?? 200,
       ...(deps.viewerWaitMs !== undefined ? { waitForSourceMs: deps.viewerWaitMs } : {}),
       log: deps.log,
     });
-    this.#encoder = deps.createEncoder({
-      runStarted: (run) =>
-        this.output.beginRun({
-          runId: run.runId,
-          runDir: run.runDir,
-          // Passthrough video has no declared bitrate: the output measures it.
-          tracks: run.tracks.map((t) =>
-            this.#config.mode !== 'encode' && t.kind === 'video'
-              ? { id: t.id }
-              : { id: t.id, bandwidth: t.bandwidth },
-          ),
-        }),
-      runEnded: (run) => this.output.endRun(run.runId),
-    });
+    this.#encoder = deps.createEncoder(encoderRuns(this.output, () => this.#config.mode));
     reportEncoder(this.#encoder, deps.event, () => this.#config.mode);
     if (deps.thumbnails) feedThumbnails(this.output, deps.thumbnails);
     this.output.on('indexError', (trackId, err) =>
@@ -111,13 +100,6 @@ export class ChannelHub {
         void this.#encoder.stop();
       },
     });
-    const every = deps.sampleEveryMs ?? 1000;
-    if (every > 0) {
-      this.#sampler = setInterval(() => {
-        for (const role of ['primary', 'backup'] as const) this.#meters[role].sample(this.#input(role));
-      }, every);
-      this.#sampler.unref();
-    }
   }
 
   /** The switcher over the inputs, wired to the encoder, the viewers and channel events. */
@@ -270,33 +252,6 @@ export class ChannelHub {
     this.#switch.setInput(role, source);
   }
 
-  /** A program runs: the output keeps its archive window. */
-  programStarted(programId: string, startedAt: number, windowSeconds: number): void {
-    this.output.setWindow(programId, { since: startedAt, seconds: windowSeconds });
-  }
-
-  /** Whether a program's window is kept here (the program runs on this channel). */
-  hasProgram(programId: string): boolean {
-    return this.output.window(programId) !== undefined;
-  }
-
-  /** Program time (epoch ms) from which a running program's window holds segments now. */
-  programSince(programId: string, now = Date.now()): number | undefined {
-    const w = this.output.window(programId);
-    return w ? Math.max(w.since, now - w.seconds * 1000) : undefined;
-  }
-
-  /** What a running program's window holds now. */
-  programRecording(programId: string): Recording | undefined {
-    const since = this.programSince(programId);
-    return since === undefined ? undefined : this.output.recording(since);
-  }
-
-  /** A program stopped: its window is no longer kept (an asset holds what it needs). */
-  programStopped(programId: string): void {
-    this.output.deleteWindow(programId);
-  }
-
   /** Live figures for GET /api/v1/channels/:id/stats. */
   stats(): ChannelLiveStats {
     const abr = this.#config.mode === 'passthrough-abr';
@@ -323,15 +278,14 @@ export class ChannelHub {
     old.close('channel reset');
     this.#renditions.close('channel reset');
     await this.#encoder.stop();
-    this.#meters.primary.reset();
-    this.#meters.backup.reset();
+    this.#meters.reset();
     await this.output.reset();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#sampler) clearInterval(this.#sampler);
+    this.#meters.close();
     this.#deps.thumbnails?.close();
     this.#viewers.close();
     this.#switch.close('channel stopped');

@@ -1,5 +1,6 @@
 /** One sample a second of what the channel's source receives: bitrate and frame rate, two minutes kept. */
 import type { IngestSample } from '../../lib/stats.ts';
+import type { IngestRole } from '../../lib/schemas.ts';
 import type { MediaSource } from '../media/source.ts';
 
 const KEEP = 300;
@@ -36,5 +37,30 @@ export class IngestMeter {
     this.#samples = [];
     this.#lastBytes = 0;
     this.#lastSource = undefined;
+  }
+}
+
+/** The meters of a channel's two inputs, sampled every `everyMs` (0: never) until closed. */
+export class IngestMeters implements Record<IngestRole, IngestMeter> {
+  readonly primary = new IngestMeter();
+  readonly backup = new IngestMeter();
+  readonly #timer: NodeJS.Timeout | undefined;
+
+  constructor(input: (role: IngestRole) => MediaSource | undefined, everyMs: number) {
+    if (everyMs <= 0) return;
+    this.#timer = setInterval(() => {
+      this.primary.sample(input('primary'));
+      this.backup.sample(input('backup'));
+    }, everyMs);
+    this.#timer.unref();
+  }
+
+  reset(): void {
+    this.primary.reset();
+    this.backup.reset();
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
   }
 }

@@ -11,13 +11,7 @@ import type { ChannelEventType } from '../../lib/events.ts';
 import type { IngestRole } from '../../lib/schemas.ts';
 import { OFFLINE_STATS, type ChannelLiveStats } from '../../lib/stats.ts';
 import type { Config } from '../config.ts';
-import type {
-  ChannelConfig,
-  ChannelRuntime,
-  KeptAsset,
-  RecordedSpan,
-  RecordingSource,
-} from '../core/runtime.ts';
+import type { ChannelConfig, ChannelRuntime } from '../core/runtime.ts';
 import { isAllowed } from '../http/allow-list.ts';
 import { secretEquals } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
@@ -29,18 +23,17 @@ import type { ChildProcesses } from '../media/child-processes.ts';
 import { channelMetrics } from '../observability/channel-metrics.ts';
 import type { Sample } from '../observability/metrics.ts';
 import type { VerifyPlayback } from '../origin/origin.ts';
-import type { Recording } from '../packager/live-output.ts';
 import type { SfuEngine } from '../sfu/engine.ts';
 import { weriftEngine } from '../sfu/start-engine.ts';
 import { SlateImages } from '../store/slate-images.ts';
-import type { AssetRecord, ProgramRecord, Store } from '../store/store.ts';
-import { AssetLibrary } from './asset-library.ts';
+import type { Store } from '../store/store.ts';
+import type { ChannelHub } from './channel-hub.ts';
+import { RecordingDesk } from './recording-desk.ts';
 import type { InputName } from '../source/failover-source.ts';
 import { FileCache } from '../origin/file-cache.ts';
 import { Renderings } from '../origin/renderings.ts';
 import { mediaMounts } from './media-mounts.ts';
 import { openRunningChannel, srtListeners, type RunningChannel } from './running-channel.ts';
-import { Playables } from './playables.ts';
 
 export interface LiveRuntimeDeps {
   store: Store;
@@ -72,21 +65,12 @@ export interface MediaRuntime extends ChannelRuntime {
   health(): Record<string, unknown>;
 }
 
-function span(r: Recording): RecordedSpan | undefined {
-  return r.view.runs.length === 0
-    ? undefined
-    : { start: r.start, end: r.end, durationSeconds: r.durationSeconds, bytes: r.bytes };
-}
-
-export class LiveRuntime implements MediaRuntime {
+export class LiveRuntime extends RecordingDesk implements MediaRuntime {
   readonly #deps: LiveRuntimeDeps;
   readonly #engine: SfuEngine;
-  readonly #library: AssetLibrary;
   readonly #channels = new Map<string, RunningChannel>();
   /** Channels starting (their output recovering after a restart). */
   readonly #starting = new Map<string, Promise<void>>();
-  /** What programs and assets play from, and who may watch them. */
-  readonly #playables: Playables;
   /** Hot segments and parts of every channel, program and asset (the origin's memory). */
   readonly #originCache: FileCache;
   /** Playlists and MPDs of every channel, program and asset, rendered once per timeline change. */
@@ -98,6 +82,7 @@ export class LiveRuntime implements MediaRuntime {
   #closed = false;
 
   constructor(deps: LiveRuntimeDeps) {
+    super(deps);
     this.#deps = deps;
     this.#slates = new SlateImages(deps.config.dataDir);
     // A part or a segment larger than this is streamed from disk each time.
@@ -106,19 +91,6 @@ export class LiveRuntime implements MediaRuntime {
       maxItemBytes: 16 * 1024 * 1024,
     });
     this.#engine = deps.engine ?? weriftEngine(deps.config, deps.log.child({ component: 'sfu' }));
-    this.#library = new AssetLibrary({
-      store: deps.store,
-      mediaDir: deps.config.mediaDir,
-      ffmpegPath: deps.config.ffmpegPath,
-      children: deps.children,
-      log: deps.log.child({ component: 'assets' }),
-      ...(deps.assetGrew ? { onGrew: deps.assetGrew } : {}),
-    });
-    this.#playables = new Playables({
-      store: deps.store,
-      library: this.#library,
-      hub: (channelId) => this.#channels.get(channelId)?.hub,
-    });
     const rtmp = startRtmpListener(deps.config, deps.log, (key, address) => this.#rtmpChannel(key, address));
     this.#rtmpServer = rtmp.server;
     this.#rtmpListening = rtmp.listening;
@@ -167,7 +139,7 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   async #start(config: ChannelConfig): Promise<void> {
-    this.#playables.setAccess(config);
+    this.playables.setAccess(config);
     const running = await openRunningChannel(config, {
       store: this.#deps.store,
       config: this.#deps.config,
@@ -189,11 +161,11 @@ export class LiveRuntime implements MediaRuntime {
     await running.hub.close();
     await running.journal.close();
     this.#channels.delete(channelId);
-    this.#playables.channelStopped(channelId);
+    this.playables.channelStopped(channelId);
   }
 
   async resetChannel(config: ChannelConfig): Promise<void> {
-    this.#playables.setAccess(config);
+    this.playables.setAccess(config);
     const running = this.#channels.get(config.id);
     if (!running) return;
     // The old key opens nothing any more: the SRT listener restarts with the new passphrase.
@@ -219,7 +191,7 @@ export class LiveRuntime implements MediaRuntime {
   }
 
   updateChannel(config: ChannelConfig): void {
-    this.#playables.setAccess(config);
+    this.playables.setAccess(config);
     this.#channels.get(config.id)?.hub.setConfig(config);
   }
 
@@ -254,75 +226,8 @@ export class LiveRuntime implements MediaRuntime {
     return this.#slates.delete(channelId);
   }
 
-  // ── programs and assets ─────────────────────────────────────────────
-  programStarted(program: ProgramRecord): void {
-    const hub = this.#channels.get(program.channelId)?.hub;
-    if (!hub) return;
-    const started = program.startedAt ? Date.parse(program.startedAt) : Date.now();
-    hub.programStarted(program.id, started, program.archiveWindowMinutes * 60);
-    this.#playables.programStarted(program);
-  }
-
-  programSpan(program: ProgramRecord): RecordedSpan | undefined {
-    const recording = this.#channels.get(program.channelId)?.hub.programRecording(program.id);
-    return recording ? span(recording) : undefined;
-  }
-
-  programStopped(program: ProgramRecord): void {
-    this.#channels.get(program.channelId)?.hub.programStopped(program.id);
-    this.#playables.programStopped(program);
-  }
-
-  async spanOf(source: RecordingSource, start: number, end: number): Promise<RecordedSpan | undefined> {
-    const recording = await this.#recording(source, start, end);
-    return recording ? span(recording) : undefined;
-  }
-
-  async #recording(source: RecordingSource, start: number, end: number): Promise<Recording | undefined> {
-    if (source.kind === 'channel')
-      return this.#channels.get(source.channelId)?.hub.output.recording(start, end);
-    return this.#library.recording(source.assetId, start, end);
-  }
-
-  keepAsset(asset: AssetRecord, source: RecordingSource): Promise<KeptAsset> {
-    if (asset.rangeStart === null || asset.rangeEnd === null) {
-      return Promise.reject(new OnairError('validation_failed', 'the asset has no range'));
-    }
-    const start = Date.parse(asset.rangeStart);
-    // The range ends where its last segment ends: take every segment that starts before.
-    const end = Date.parse(asset.rangeEnd);
-    if (source.kind === 'channel') {
-      const output = this.#channels.get(source.channelId)?.hub.output;
-      if (!output) return Promise.reject(new OnairError('channel_not_running', 'the channel is not running'));
-      const recording = output.recording(start, end);
-      // Held from now: the program's window may go at once, its files may not.
-      const release = output.hold(recording);
-      return this.#library.keep(asset, recording, output.liveDir).finally(release);
-    }
-    return (async () => {
-      const recording = await this.#library.recording(source.assetId, start, end);
-      if (!recording || recording.view.runs.length === 0) {
-        throw new OnairError('clip_out_of_range', 'nothing recorded in that range');
-      }
-      return this.#library.keep(asset, recording, this.#library.dir(source.assetId));
-    })();
-  }
-
-  checkAsset(asset: AssetRecord): Promise<KeptAsset | undefined> {
-    return this.#library.check(asset);
-  }
-
-  assetChanged(asset: AssetRecord): void {
-    this.#library.invalidate(asset.id);
-  }
-
-  deleteAsset(assetId: string): Promise<void> {
-    this.#playables.assetDeleted(assetId);
-    return this.#library.delete(assetId);
-  }
-
-  sweepAssets(known: readonly string[]): Promise<void> {
-    return this.#library.sweep(known);
+  protected hubOf(channelId: string): ChannelHub | undefined {
+    return this.#channels.get(channelId)?.hub;
   }
 
   // ── figures ──────────────────────────────────────────────────────────
@@ -345,7 +250,7 @@ export class LiveRuntime implements MediaRuntime {
       store: this.#deps.store,
       config: this.#deps.config,
       running: (id) => this.#channels.get(id),
-      playables: this.#playables,
+      playables: this.playables,
       cache: this.#originCache,
       renderings: this.#renderings,
       ...(this.#deps.verifyPlayback ? { verifyPlayback: this.#deps.verifyPlayback } : {}),

@@ -3,14 +3,15 @@
  * window from its channel's output, a stopped one its asset; access follows the channel's
  * preview allow-list and playback mode. Caches what it looks up, bounded.
  */
+import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import type { PlaybackMode } from '../../lib/schemas.ts';
 import type { ChannelConfig } from '../core/runtime.ts';
 import type { Playable } from '../origin/origin.ts';
 import type { ProgramRecord, Store } from '../store/store.ts';
-import type { AssetLibrary } from './asset-library.ts';
+import { POSTER, type AssetLibrary } from './asset-library.ts';
 import type { ChannelHub } from './channel-hub.ts';
-import { DvrPlayback, VodPlayback } from './playback-sources.ts';
+import { DvrPlayback, VodPlayback } from '../origin/playback-sources.ts';
 
 const CACHE_LIMIT = 1000;
 
@@ -87,8 +88,15 @@ export class Playables {
         `asset ${assetId} is ${media.record.status === 'failed' ? 'broken' : 'being prepared'}`,
       );
     }
-    const source = new VodPlayback(media, this.#deps.library);
     const r = media.record;
+    const source = new VodPlayback({
+      id: r.id,
+      name: r.name,
+      dir: media.dir,
+      view: media.view,
+      poster: path.join(media.dir, POSTER),
+      download: () => this.#deps.library.download(r.id),
+    });
     return {
       ...(await this.#channelAccess(r.channelId)),
       source,
@@ -108,8 +116,8 @@ export class Playables {
   async program(programId: string): Promise<Playable | undefined> {
     const channelId = this.#programChannels.get(programId);
     const hub = channelId ? this.#deps.hub(channelId) : undefined;
-    if (hub?.hasProgram(programId)) {
-      const recording = hub.programRecording(programId);
+    if (hub?.programs.has(programId)) {
+      const recording = hub.programs.recording(programId);
       return {
         preview: hub.config.preview,
         playback: hub.config.playback,

@@ -21,7 +21,7 @@ import { awaitOrphanedRuns } from '../transcode/ffmpeg-run.ts';
 import { EncoderSupervisor } from '../transcode/supervisor.ts';
 import { Thumbnailer } from '../transcode/thumbnail.ts';
 import { ChannelHub } from './channel-hub.ts';
-import { LivePlayback } from './playback-sources.ts';
+import { LivePlayback } from '../origin/playback-sources.ts';
 import { StoreTimelineJournal, savedTimeline } from './timeline-journal.ts';
 
 export interface RunningChannel {

@@ -249,17 +249,17 @@ void describe('ChannelHub', () => {
   void test('programs: a window while running, forgotten when stopped', async () => {
     const { hub, output } = setup();
     const started = Date.now() - 10_000;
-    hub.programStarted('pg_1', started, 300);
-    assert.equal(hub.hasProgram('pg_1'), true);
-    assert.equal(hub.programSince('pg_1'), started);
+    hub.programs.start('pg_1', started, 300);
+    assert.equal(hub.programs.has('pg_1'), true);
+    assert.equal(hub.programs.since('pg_1'), started);
     assert.deepEqual(output.window('pg_1'), { since: started, seconds: 300 });
     // A window shorter than the time the program has run: only its last part.
-    hub.programStarted('pg_2', started, 5);
-    assert.ok(Math.abs(hub.programSince('pg_2')! - (Date.now() - 5000)) < 100);
-    assert.equal(hub.programRecording('pg_1')?.durationSeconds, 0, 'nothing recorded yet');
-    hub.programStopped('pg_1');
-    assert.equal(hub.hasProgram('pg_1'), false);
-    assert.equal(hub.programRecording('pg_1'), undefined);
+    hub.programs.start('pg_2', started, 5);
+    assert.ok(Math.abs(hub.programs.since('pg_2')! - (Date.now() - 5000)) < 100);
+    assert.equal(hub.programs.recording('pg_1')?.durationSeconds, 0, 'nothing recorded yet');
+    hub.programs.stop('pg_1');
+    assert.equal(hub.programs.has('pg_1'), false);
+    assert.equal(hub.programs.recording('pg_1'), undefined);
     await hub.close();
   });
 

@@ -4,24 +4,42 @@
  * demand. Each is a view of a timeline; no media is copied.
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import type { PlaybackKind, PlaybackSource } from '../origin/playback.ts';
-import { viewTracks } from '../origin/playback.ts';
+import type { PlaybackKind, PlaybackSource } from './playback.ts';
+import { viewTracks } from './playback.ts';
 import { longestSegmentSeconds, type TimelineView, type TrackInfo } from '../packager/timeline.ts';
-import type { AssetLibrary, AssetMedia } from './asset-library.ts';
-import { POSTER } from './asset-library.ts';
-import type { ChannelHub } from './channel-hub.ts';
-import { recordingOf } from '../packager/live-output.ts';
+import { recordingOf, type LiveOutput } from '../packager/live-output.ts';
+import type { ProgramWindows } from '../packager/program-windows.ts';
 import { partSecondsFor } from '../media/part-length.ts';
+
+/** A running channel's output as playback reads it (the channel hub is one). */
+export interface ChannelOutput {
+  readonly channelId: string;
+  readonly output: LiveOutput;
+  readonly programs: ProgramWindows;
+  readonly config: { readonly latency: 'low' | 'standard'; readonly segmentSeconds: number };
+  thumbnailPath(): string | undefined;
+}
+
+/** A kept asset as playback reads it. */
+export interface VodMedia {
+  id: string;
+  name: string;
+  dir: string;
+  view: TimelineView;
+  /** The poster file's path (it may not exist). */
+  poster: string;
+  /** Makes (once) and finds the asset's MP4 download. */
+  download(): Promise<string>;
+}
 
 const ALL = Number.MAX_SAFE_INTEGER;
 
 abstract class OutputPlayback implements PlaybackSource {
   abstract readonly kind: PlaybackKind;
-  protected readonly hub: ChannelHub;
+  protected readonly channel: ChannelOutput;
 
-  constructor(hub: ChannelHub) {
-    this.hub = hub;
+  constructor(channel: ChannelOutput) {
+    this.channel = channel;
   }
 
   #memo: { key: string; view: TimelineView } | undefined;
@@ -44,42 +62,42 @@ abstract class OutputPlayback implements PlaybackSource {
   abstract readonly cacheKey: string;
 
   get version(): number {
-    return this.hub.output.timeline.version;
+    return this.channel.output.timeline.version;
   }
   get lowLatency(): boolean {
-    return this.hub.config.latency === 'low';
+    return this.channel.config.latency === 'low';
   }
   get partSeconds(): number {
     return partSecondsFor(this.segmentSeconds);
   }
   waitForChange(timeoutMs: number): Promise<boolean> {
-    return this.hub.output.timeline.waitForChange(timeoutMs);
+    return this.channel.output.timeline.waitForChange(timeoutMs);
   }
 
   get dir(): string {
-    return this.hub.output.liveDir;
+    return this.channel.output.liveDir;
   }
   get segmentSeconds(): number {
-    return this.hub.config.segmentSeconds;
+    return this.channel.config.segmentSeconds;
   }
   tracks(): TrackInfo[] {
-    return this.hub.output.timeline.latestTracks();
+    return this.channel.output.timeline.latestTracks();
   }
   get expectedTracks(): number {
-    return this.hub.output.expectedTracks;
+    return this.channel.output.expectedTracks;
   }
   get currentRunId(): string | undefined {
-    return this.hub.output.timeline.latestRun()?.id;
+    return this.channel.output.timeline.latestRun()?.id;
   }
   get ended(): boolean {
     // A publisher that left is not the end: players keep polling until it is back.
-    return this.hub.output.ended;
+    return this.channel.output.ended;
   }
   get availabilityStartTime(): number {
-    return this.hub.output.startedAt;
+    return this.channel.output.startedAt;
   }
   picture(): string | undefined {
-    return this.hub.thumbnailPath();
+    return this.channel.thumbnailPath();
   }
 }
 
@@ -88,18 +106,18 @@ export class LivePlayback extends OutputPlayback {
   readonly kind = 'live' as const;
   readonly #windowSegments: number;
 
-  constructor(hub: ChannelHub, windowSegments: number) {
-    super(hub);
+  constructor(channel: ChannelOutput, windowSegments: number) {
+    super(channel);
     this.#windowSegments = windowSegments;
   }
 
   get cacheKey(): string {
     // The latency setting changes what is rendered from the same timeline.
-    return `live/${this.hub.channelId}/${this.hub.config.latency}`;
+    return `live/${this.channel.channelId}/${this.channel.config.latency}`;
   }
 
   protected computeView(): TimelineView {
-    return this.hub.output.timeline.window({ maxSegments: this.#windowSegments });
+    return this.channel.output.timeline.window({ maxSegments: this.#windowSegments });
   }
 
   get timeShiftBufferDepthSeconds(): number {
@@ -112,29 +130,29 @@ export class DvrPlayback extends OutputPlayback {
   readonly kind = 'dvr' as const;
   readonly #programId: string;
 
-  constructor(hub: ChannelHub, programId: string) {
-    super(hub);
+  constructor(channel: ChannelOutput, programId: string) {
+    super(channel);
     this.#programId = programId;
   }
 
   get cacheKey(): string {
-    return `dvr/${this.#programId}/${this.hub.config.latency}`;
+    return `dvr/${this.#programId}/${this.channel.config.latency}`;
   }
 
   /** The window's start slides with the clock once the archive window is full: recomputed each second. */
   protected override windowKey(): string {
-    const since = this.hub.programSince(this.#programId);
+    const since = this.channel.programs.since(this.#programId);
     return since === undefined ? '-' : String(Math.floor(since / 1000));
   }
 
   protected computeView(): TimelineView {
-    const since = this.hub.programSince(this.#programId);
+    const since = this.channel.programs.since(this.#programId);
     if (since === undefined) return { runs: [] };
-    return this.hub.output.timeline.window({ maxSegments: ALL, since });
+    return this.channel.output.timeline.window({ maxSegments: ALL, since });
   }
 
   get timeShiftBufferDepthSeconds(): number {
-    return this.hub.output.window(this.#programId)?.seconds ?? this.segmentSeconds * 3;
+    return this.channel.output.window(this.#programId)?.seconds ?? this.segmentSeconds * 3;
   }
 }
 
@@ -147,15 +165,13 @@ export class VodPlayback implements PlaybackSource {
   readonly version = 0;
   readonly lowLatency = false;
   readonly partSeconds = 0.5;
-  readonly #media: AssetMedia;
-  readonly #library: AssetLibrary;
+  readonly #media: VodMedia;
   readonly #start: number;
   readonly #duration: number;
   readonly #segmentSeconds: number;
 
-  constructor(media: AssetMedia, library: AssetLibrary) {
+  constructor(media: VodMedia) {
     this.#media = media;
-    this.#library = library;
     const r = recordingOf(media.view);
     this.#start = r.start;
     this.#duration = r.durationSeconds;
@@ -166,7 +182,7 @@ export class VodPlayback implements PlaybackSource {
     return this.#media.dir;
   }
   get cacheKey(): string {
-    return `vod/${this.#media.record.id}`;
+    return `vod/${this.#media.id}`;
   }
   get segmentSeconds(): number {
     return this.#segmentSeconds;
@@ -184,11 +200,10 @@ export class VodPlayback implements PlaybackSource {
     return this.#duration;
   }
   picture(): string | undefined {
-    const file = path.join(this.#media.dir, POSTER);
-    return existsSync(file) ? file : undefined;
+    return existsSync(this.#media.poster) ? this.#media.poster : undefined;
   }
   async download(): Promise<{ path: string; filename: string }> {
-    const file = await this.#library.download(this.#media.record.id);
-    return { path: file, filename: `${this.#media.record.name || this.#media.record.id}.mp4` };
+    const file = await this.#media.download();
+    return { path: file, filename: `${this.#media.name || this.#media.id}.mp4` };
   }
 }
