@@ -8,9 +8,8 @@ import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { ChoiceCards } from '../ui/choice-cards.tsx';
 import { Dialog } from '../ui/dialog.tsx';
-import { Field, fieldAria, Input, Select } from '../ui/field.tsx';
-import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { Field, fieldAria, InputField, Select } from '../ui/field.tsx';
+import { useSchemaForm } from './use-request.ts';
 
 const FIELDS = ['name', 'description', 'mode', 'ladder', 'segmentSeconds', 'srtLatencyMs'] as const;
 
@@ -34,8 +33,7 @@ export function NewChannelDialog({
   const [ladder, setLadder] = useState<LadderName>(DEFAULT_LADDER);
   const [segment, setSegment] = useState('2');
   const [srtLatency, setSrtLatency] = useState(String(DEFAULT_SRT_LATENCY_MS));
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, setErrors, busy, submit } = useSchemaForm(ChannelCreateSchema, FIELDS, true);
 
   const close = () => {
     if (busy) return;
@@ -43,7 +41,7 @@ export function NewChannelDialog({
     onClose();
   };
 
-  const onSubmit = async (e: FormEvent) => {
+  const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     const input = {
       name,
@@ -52,22 +50,11 @@ export function NewChannelDialog({
       segmentSeconds: segment.trim() === '' ? Number.NaN : Number(segment),
       srtLatencyMs: srtLatency.trim() === '' ? Number.NaN : Number(srtLatency),
     };
-    const parsed = ChannelCreateSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(fieldErrorsFromZod(parsed.error));
-      return;
-    }
-    setBusy(true);
-    setErrors({});
-    try {
+    return submit(input, async () => {
       const channel = await new ApiClient().createChannel(input);
       onCreated?.();
       router.push(`/console/channels/${encodeURIComponent(channel.id)}`);
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setErrors(fieldErrorsFromApi(err, FIELDS));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -78,16 +65,16 @@ export function NewChannelDialog({
       description="A channel takes one live publisher and turns it into HLS and DASH."
     >
       <form onSubmit={(e) => void onSubmit(e)} noValidate className="flex flex-col gap-4">
-        <Field id="channel-name" label="Name" error={errors.name}>
-          <Input
-            {...fieldAria('channel-name', errors.name)}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="Sunday service"
-            maxLength={120}
-            autoFocus
-          />
-        </Field>
+        <InputField
+          id="channel-name"
+          label="Name"
+          error={errors.name}
+          value={name}
+          onValue={setName}
+          placeholder="Sunday service"
+          maxLength={120}
+          autoFocus
+        />
         <fieldset
           className="flex flex-col gap-1"
           aria-describedby={errors.mode ? 'channel-mode-error' : 'channel-mode-hint'}
@@ -135,40 +122,32 @@ export function NewChannelDialog({
               ))}
             </Select>
           </Field>
-          <Field
+          <InputField
             id="channel-segment"
             label="Segment length (s)"
             error={errors.segmentSeconds}
             hint="1–10 seconds"
-          >
-            <Input
-              {...fieldAria('channel-segment', errors.segmentSeconds, true)}
-              type="number"
-              inputMode="numeric"
-              min={1}
-              max={10}
-              step={1}
-              value={segment}
-              onChange={(e) => setSegment(e.target.value)}
-            />
-          </Field>
-          <Field
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={10}
+            step={1}
+            value={segment}
+            onValue={setSegment}
+          />
+          <InputField
             id="channel-srt-latency"
             label="SRT latency (ms)"
             error={errors.srtLatencyMs}
             hint="20–8000; more on lossy links"
-          >
-            <Input
-              {...fieldAria('channel-srt-latency', errors.srtLatencyMs, true)}
-              type="number"
-              inputMode="numeric"
-              min={20}
-              max={8000}
-              step={10}
-              value={srtLatency}
-              onChange={(e) => setSrtLatency(e.target.value)}
-            />
-          </Field>
+            type="number"
+            inputMode="numeric"
+            min={20}
+            max={8000}
+            step={10}
+            value={srtLatency}
+            onValue={setSrtLatency}
+          />
         </div>
         {errors.form && <Alert tone="error">{errors.form}</Alert>}
         {Object.keys(errors).some((k) => !FIELDS.includes(k as (typeof FIELDS)[number]) && k !== 'form') && (

@@ -1,6 +1,6 @@
 'use client';
 import { useState } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { ApiClient } from '../../lib/api-client.ts';
 import type { Channel, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button, buttonClasses } from '../ui/button.tsx';
@@ -11,7 +11,7 @@ import { Field, Select } from '../ui/field.tsx';
 import { ConfirmDialog } from './confirm-dialog.tsx';
 import { absoluteUrl, embedSnippets } from './format.ts';
 import { SECRET_ROTATED_EVENT } from './use-playback-token.ts';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { useRequest } from './use-request.ts';
 
 const LIFETIMES = [
   [3600, '1 hour'],
@@ -25,8 +25,7 @@ function here(): string {
 }
 
 export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChanged?: () => void }) {
-  const [busy, setBusy] = useState<'mode' | 'latency' | 'mint' | 'revoke'>();
-  const [error, setError] = useState<string>();
+  const { busy, error, setError, run } = useRequest<'mode' | 'latency' | 'mint' | 'revoke'>();
   const [lifetime, setLifetime] = useState<number>(24 * 3600);
   const [signed, setSigned] = useState<PlaybackToken>();
   const [confirmRevoke, setConfirmRevoke] = useState(false);
@@ -36,62 +35,47 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
 
   const setMode = async (playback: PlaybackMode) => {
     if (playback === channel.playback) return;
-    setBusy('mode');
-    setError(undefined);
-    try {
-      await new ApiClient().updateChannel(channel.id, { playback });
-      onChanged?.();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not change who can watch. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
+    await run(
+      'mode',
+      async () => {
+        await new ApiClient().updateChannel(channel.id, { playback });
+        onChanged?.();
+      },
+      { failure: 'Could not change who can watch.' },
+    );
   };
 
   const setLatency = async (latency: LatencyMode) => {
     if (latency === channel.latency) return;
-    setBusy('latency');
-    setError(undefined);
-    try {
-      await new ApiClient().updateChannel(channel.id, { latency });
-      onChanged?.();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not change the latency. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
+    await run(
+      'latency',
+      async () => {
+        await new ApiClient().updateChannel(channel.id, { latency });
+        onChanged?.();
+      },
+      { failure: 'Could not change the latency.' },
+    );
   };
 
-  const mint = async () => {
-    setBusy('mint');
-    setError(undefined);
-    try {
-      setSigned(await new ApiClient().mintPlaybackToken(channel.id, { expiresInSeconds: lifetime }));
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not create a signed link. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const mint = () =>
+    run(
+      'mint',
+      async () =>
+        setSigned(await new ApiClient().mintPlaybackToken(channel.id, { expiresInSeconds: lifetime })),
+      { failure: 'Could not create a signed link.' },
+    );
 
-  const revoke = async () => {
-    setBusy('revoke');
-    setError(undefined);
-    try {
-      await new ApiClient().rotatePlaybackSecret();
-      window.dispatchEvent(new Event(SECRET_ROTATED_EVENT));
-      setSigned(undefined);
-      setConfirmRevoke(false);
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not revoke the signed links. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const revoke = () =>
+    run(
+      'revoke',
+      async () => {
+        await new ApiClient().rotatePlaybackSecret();
+        window.dispatchEvent(new Event(SECRET_ROTATED_EVENT));
+        setSigned(undefined);
+        setConfirmRevoke(false);
+      },
+      { failure: 'Could not revoke the signed links.' },
+    );
 
   const watchHref = protectedPlayback ? link?.urls.watch : `/watch/${encodeURIComponent(channel.id)}`;
   const snippets = embedSnippets(channel, { token: protectedPlayback ? link?.token : undefined, base });

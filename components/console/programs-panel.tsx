@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { ApiClient } from '../../lib/api-client.ts';
 import {
   MAX_RUNNING_PROGRAMS,
   ProgramCreateSchema,
@@ -11,13 +11,24 @@ import { Alert } from '../ui/alert.tsx';
 import { Badge } from '../ui/badge.tsx';
 import { Button } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
-import { Field, fieldAria, Input } from '../ui/field.tsx';
+import { InputField } from '../ui/field.tsx';
 import { allowedProgramActions, type ProgramAction } from './channel-actions.ts';
-import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
 import { usePlaybackToken } from './use-playback-token.ts';
 import { ClipDialog } from './clip-dialog.tsx';
 import { formatBytes, formatDuration, formatTime, programDurationSeconds } from './format.ts';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { useRequest, useSchemaForm } from './use-request.ts';
+
+const COLUMN = 'py-2 pr-3 font-medium';
+/** The table's headings but the last (actions), each with its classes: some hide on small screens. */
+const COLUMNS: readonly (readonly [string, string])[] = [
+  ['Name', COLUMN],
+  ['State', COLUMN],
+  ['Started', 'hidden py-2 pr-3 font-medium md:table-cell'],
+  ['Duration', COLUMN],
+  ['Window', 'hidden py-2 pr-3 font-medium sm:table-cell'],
+  ['Size', 'hidden py-2 pr-3 font-medium md:table-cell'],
+  ['Playback', 'hidden py-2 pr-3 font-medium sm:table-cell'],
+];
 
 export function ProgramsPanel({
   channel,
@@ -34,29 +45,24 @@ export function ProgramsPanel({
   const [notice, setNotice] = useState<string>();
   const running = programs.filter((p) => p.state === 'running').length;
   const clock = useClock(running > 0, now);
-  const [busy, setBusy] = useState<{ id: string; action: ProgramAction }>();
-  const [error, setError] = useState<string>();
+  const { busy, error, run } = useRequest<{ id: string; action: ProgramAction }>();
   // A channel that needs a playback token gets links with the console's own token in them.
   const token = usePlaybackToken(channel);
   const t = token ? encodeURIComponent(token) : undefined;
   const signedWatch = (url: string) => (t ? `${url}?token=${t}` : url);
   const signedMedia = (url: string) => (t ? url.replace(/\/master\.m3u8$/, `/t/${t}/master.m3u8`) : url);
 
-  const act = async (p: ProgramView, action: ProgramAction) => {
-    setBusy({ id: p.id, action });
-    setError(undefined);
-    const api = new ApiClient();
-    try {
-      if (action === 'delete') await api.deleteProgram(p.id);
-      else await api.programAction(p.id, action);
-      onChanged();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not ${action} “${p.name}”. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const act = (p: ProgramView, action: ProgramAction) =>
+    run(
+      { id: p.id, action },
+      async () => {
+        const api = new ApiClient();
+        if (action === 'delete') await api.deleteProgram(p.id);
+        else await api.programAction(p.id, action);
+        onChanged();
+      },
+      { failure: `Could not ${action} “${p.name}”.` },
+    );
 
   return (
     <Panel
@@ -85,27 +91,11 @@ export function ProgramsPanel({
             <table className="w-full text-left text-sm sm:min-w-[40rem]">
               <thead className="text-xs text-zinc-500">
                 <tr className="border-b border-zinc-800">
-                  <th scope="col" className="py-2 pr-3 font-medium">
-                    Name
-                  </th>
-                  <th scope="col" className="py-2 pr-3 font-medium">
-                    State
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium md:table-cell">
-                    Started
-                  </th>
-                  <th scope="col" className="py-2 pr-3 font-medium">
-                    Duration
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
-                    Window
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium md:table-cell">
-                    Size
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
-                    Playback
-                  </th>
+                  {COLUMNS.map(([label, className]) => (
+                    <th key={label} scope="col" className={className}>
+                      {label}
+                    </th>
+                  ))}
                   <th scope="col" className="py-2 text-right font-medium">
                     <span className="sr-only">Actions</span>
                   </th>
@@ -269,29 +259,16 @@ export function ProgramsPanel({
 function NewProgramForm({ channelId, onCreated }: { channelId: string; onCreated: () => void }) {
   const [name, setName] = useState('');
   const [minutes, setMinutes] = useState('60');
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit } = useSchemaForm(ProgramCreateSchema, ['name', 'archiveWindowMinutes']);
 
-  const onSubmit = async (e: FormEvent) => {
+  const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     const input = { name, archiveWindowMinutes: minutes.trim() === '' ? Number.NaN : Number(minutes) };
-    const parsed = ProgramCreateSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(fieldErrorsFromZod(parsed.error));
-      return;
-    }
-    setBusy(true);
-    setErrors({});
-    try {
+    return submit(input, async () => {
       await new ApiClient().createProgram(channelId, input);
       setName('');
       onCreated();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setErrors(fieldErrorsFromApi(err, ['name', 'archiveWindowMinutes']));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -302,26 +279,26 @@ function NewProgramForm({ channelId, onCreated }: { channelId: string; onCreated
       aria-label="New program"
     >
       <div className="grid grid-cols-1 items-start gap-3 sm:grid-cols-[1fr_10rem_auto]">
-        <Field id="program-name" label="Program name" error={errors.name}>
-          <Input
-            {...fieldAria('program-name', errors.name)}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="Keynote"
-            maxLength={120}
-          />
-        </Field>
-        <Field id="program-window" label="Archive window (min)" error={errors.archiveWindowMinutes}>
-          <Input
-            {...fieldAria('program-window', errors.archiveWindowMinutes)}
-            type="number"
-            inputMode="numeric"
-            min={1}
-            max={1500}
-            value={minutes}
-            onChange={(e) => setMinutes(e.target.value)}
-          />
-        </Field>
+        <InputField
+          id="program-name"
+          label="Program name"
+          error={errors.name}
+          value={name}
+          onValue={setName}
+          placeholder="Keynote"
+          maxLength={120}
+        />
+        <InputField
+          id="program-window"
+          label="Archive window (min)"
+          error={errors.archiveWindowMinutes}
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={1500}
+          value={minutes}
+          onValue={setMinutes}
+        />
         <Button type="submit" variant="primary" busy={busy} className="sm:mt-5">
           {busy ? 'Creating…' : 'Create program'}
         </Button>

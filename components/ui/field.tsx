@@ -49,6 +49,35 @@ export function fieldAria(id: string, error: string | undefined, hasHint = false
   } as const;
 }
 
+/** A Field around an Input that holds a string (numbers too, as typed: the form's schema checks them). */
+export function InputField({
+  id,
+  label,
+  hint,
+  error,
+  value,
+  onValue,
+  ...input
+}: {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  error?: string | undefined;
+  value: string;
+  onValue: (value: string) => void;
+} & Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'>) {
+  return (
+    <Field id={id} label={label} hint={hint} error={error}>
+      <Input
+        {...fieldAria(id, error, hint !== undefined)}
+        {...input}
+        value={value}
+        onChange={(e) => onValue(e.target.value)}
+      />
+    </Field>
+  );
+}
+
 export function Input({ className, ...rest }: InputHTMLAttributes<HTMLInputElement>) {
   return <input className={cx(inputClasses, className)} {...rest} />;
 }
