@@ -3,7 +3,7 @@
  * Clips of a program: a DVR player to mark in and out on (program time from
  * the stream's date-times), or simply "the last N minutes".
  */
-import { useRef, useState, type FormEvent } from 'react';
+import { Fragment, useRef, useState, type FormEvent } from 'react';
 import { ApiClient } from '../../lib/api-client.ts';
 import type { ProgramView } from '../../lib/schemas.ts';
 import { LivePlayer, type PlayerApi } from '../player/live-player.tsx';
@@ -118,18 +118,16 @@ export function ClipDialog({
             className="flex flex-wrap items-center gap-2"
             aria-label="Clip between marks"
           >
-            <Button type="button" size="sm" onClick={() => mark('in')}>
-              Mark in
-            </Button>
-            <span className="font-mono text-xs text-zinc-300 tabular-nums" data-testid="mark-in">
-              {clock(markIn)}
-            </span>
-            <Button type="button" size="sm" onClick={() => mark('out')}>
-              Mark out
-            </Button>
-            <span className="font-mono text-xs text-zinc-300 tabular-nums" data-testid="mark-out">
-              {clock(markOut)}
-            </span>
+            {(['in', 'out'] as const).map((which) => (
+              <Fragment key={which}>
+                <Button type="button" size="sm" onClick={() => mark(which)}>
+                  {`Mark ${which}`}
+                </Button>
+                <span className="font-mono text-xs text-zinc-300 tabular-nums" data-testid={`mark-${which}`}>
+                  {clock(which === 'in' ? markIn : markOut)}
+                </span>
+              </Fragment>
+            ))}
             <span className="grow" />
             <Button
               type="submit"

@@ -4,7 +4,7 @@ import { ApiClient } from '../../lib/api-client.ts';
 import type { Channel, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button, buttonClasses } from '../ui/button.tsx';
-import { ChoiceCards } from '../ui/choice-cards.tsx';
+import { ChoiceFieldset, type Choice } from '../ui/choice-cards.tsx';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
 import { Field, Select } from '../ui/field.tsx';
@@ -19,6 +19,16 @@ const LIFETIMES = [
   [7 * 24 * 3600, '7 days'],
   [30 * 24 * 3600, '30 days'],
 ] as const;
+
+const PLAYBACK_CHOICES: readonly Choice<PlaybackMode>[] = [
+  ['public', 'Anyone with the link', 'Watch page, HLS and DASH are public.'],
+  ['token', 'Only with a signed link', 'Every playlist and segment needs a token.'],
+];
+
+const LATENCY_CHOICES: readonly Choice<LatencyMode>[] = [
+  ['low', 'Low, about 2–3 s', 'LL-HLS parts and chunked DASH; other players still play.'],
+  ['standard', 'Standard, about 3 segments', 'Whole segments only: the most tolerant.'],
+];
 
 function here(): string {
   return typeof window === 'undefined' ? 'http://localhost' : window.location.origin;
@@ -103,30 +113,22 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
       }
     >
       <div className="flex flex-col gap-4">
-        <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
-          <legend className="mb-1 text-xs font-medium text-zinc-300">Who can watch</legend>
-          <ChoiceCards
-            name={`playback-${channel.id}`}
-            choices={[
-              ['public', 'Anyone with the link', 'Watch page, HLS and DASH are public.'],
-              ['token', 'Only with a signed link', 'Every playlist and segment needs a token.'],
-            ]}
-            value={channel.playback}
-            onChange={(v) => void setMode(v)}
-          />
-        </fieldset>
-        <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
-          <legend className="mb-1 text-xs font-medium text-zinc-300">Latency (HLS and DASH)</legend>
-          <ChoiceCards
-            name={`latency-${channel.id}`}
-            choices={[
-              ['low', 'Low, about 2–3 s', 'LL-HLS parts and chunked DASH; other players still play.'],
-              ['standard', 'Standard, about 3 segments', 'Whole segments only: the most tolerant.'],
-            ]}
-            value={channel.latency}
-            onChange={(v) => void setLatency(v)}
-          />
-        </fieldset>
+        <ChoiceFieldset
+          legend="Who can watch"
+          name={`playback-${channel.id}`}
+          disabled={busy !== undefined}
+          choices={PLAYBACK_CHOICES}
+          value={channel.playback}
+          onChange={(v) => void setMode(v)}
+        />
+        <ChoiceFieldset
+          legend="Latency (HLS and DASH)"
+          name={`latency-${channel.id}`}
+          disabled={busy !== undefined}
+          choices={LATENCY_CHOICES}
+          value={channel.latency}
+          onChange={(v) => void setLatency(v)}
+        />
         {error && <Alert tone="error">{error}</Alert>}
 
         {protectedPlayback ? (

@@ -1,22 +1,17 @@
 'use client';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { ApiClient } from '../../lib/api-client.ts';
-import {
-  MAX_RUNNING_PROGRAMS,
-  ProgramCreateSchema,
-  type Channel,
-  type ProgramView,
-} from '../../lib/schemas.ts';
+import { MAX_RUNNING_PROGRAMS, type Channel, type ProgramView } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Badge } from '../ui/badge.tsx';
-import { Button } from '../ui/button.tsx';
+import { Button, type ButtonVariant } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
-import { InputField } from '../ui/field.tsx';
 import { allowedProgramActions, type ProgramAction } from './channel-actions.ts';
 import { usePlaybackToken } from './use-playback-token.ts';
 import { ClipDialog } from './clip-dialog.tsx';
 import { formatBytes, formatDuration, formatTime, programDurationSeconds } from './format.ts';
-import { useRequest, useSchemaForm } from './use-request.ts';
+import { NewProgramForm, useClock } from './new-program-form.tsx';
+import { useRequest } from './use-request.ts';
 
 const COLUMN = 'py-2 pr-3 font-medium';
 /** The table's headings but the last (actions), each with its classes: some hide on small screens. */
@@ -107,7 +102,24 @@ export function ProgramsPanel({
                     busy: busy !== undefined,
                   });
                   const duration = programDurationSeconds(p, clock);
-                  const isBusy = (a: ProgramAction) => busy?.id === p.id && busy.action === a;
+                  const actionButton = (
+                    action: ProgramAction,
+                    label: string,
+                    variant: ButtonVariant,
+                    title?: string,
+                  ) => (
+                    <Button
+                      size="sm"
+                      variant={variant}
+                      disabled={!allowed[action]}
+                      busy={busy?.id === p.id && busy.action === action}
+                      aria-label={`${label} program ${p.name}`}
+                      title={title}
+                      onClick={() => void act(p, action)}
+                    >
+                      {label}
+                    </Button>
+                  );
                   return (
                     <tr
                       key={p.id}
@@ -188,37 +200,20 @@ export function ProgramsPanel({
                       </td>
                       <td className="py-2">
                         <div className="flex flex-col items-end gap-1 sm:flex-row sm:justify-end sm:gap-2">
-                          {p.state === 'running' ? (
-                            <Button
-                              size="sm"
-                              disabled={!allowed.stop}
-                              busy={isBusy('stop')}
-                              aria-label={`Stop program ${p.name}`}
-                              onClick={() => void act(p, 'stop')}
-                            >
-                              Stop
-                            </Button>
-                          ) : (
-                            <Button
-                              size="sm"
-                              variant="live"
-                              disabled={!allowed.start}
-                              busy={isBusy('start')}
-                              aria-label={`Start program ${p.name}`}
-                              title={
+                          {p.state === 'running'
+                            ? actionButton('stop', 'Stop', 'secondary')
+                            : actionButton(
+                                'start',
+                                'Start',
+                                'live',
                                 p.assetId
                                   ? 'This program has finished; create a new one.'
                                   : channel.state !== 'running'
                                     ? 'Start the channel first.'
                                     : running >= MAX_RUNNING_PROGRAMS
                                       ? `At most ${MAX_RUNNING_PROGRAMS} programs run at once.`
-                                      : undefined
-                              }
-                              onClick={() => void act(p, 'start')}
-                            >
-                              Start
-                            </Button>
-                          )}
+                                      : undefined,
+                              )}
                           {p.startedAt && (
                             <Button
                               size="sm"
@@ -232,16 +227,7 @@ export function ProgramsPanel({
                               Clip
                             </Button>
                           )}
-                          <Button
-                            size="sm"
-                            variant="ghost"
-                            disabled={!allowed.delete}
-                            busy={isBusy('delete')}
-                            aria-label={`Delete program ${p.name}`}
-                            onClick={() => void act(p, 'delete')}
-                          >
-                            Delete
-                          </Button>
+                          {actionButton('delete', 'Delete', 'ghost')}
                         </div>
                       </td>
                     </tr>
@@ -254,68 +240,4 @@ export function ProgramsPanel({
       </div>
     </Panel>
   );
-}
-
-function NewProgramForm({ channelId, onCreated }: { channelId: string; onCreated: () => void }) {
-  const [name, setName] = useState('');
-  const [minutes, setMinutes] = useState('60');
-  const { errors, busy, submit } = useSchemaForm(ProgramCreateSchema, ['name', 'archiveWindowMinutes']);
-
-  const onSubmit = (e: FormEvent) => {
-    e.preventDefault();
-    const input = { name, archiveWindowMinutes: minutes.trim() === '' ? Number.NaN : Number(minutes) };
-    return submit(input, async () => {
-      await new ApiClient().createProgram(channelId, input);
-      setName('');
-      onCreated();
-    });
-  };
-
-  return (
-    <form
-      onSubmit={(e) => void onSubmit(e)}
-      noValidate
-      className="flex flex-col gap-2"
-      aria-label="New program"
-    >
-      <div className="grid grid-cols-1 items-start gap-3 sm:grid-cols-[1fr_10rem_auto]">
-        <InputField
-          id="program-name"
-          label="Program name"
-          error={errors.name}
-          value={name}
-          onValue={setName}
-          placeholder="Keynote"
-          maxLength={120}
-        />
-        <InputField
-          id="program-window"
-          label="Archive window (min)"
-          error={errors.archiveWindowMinutes}
-          type="number"
-          inputMode="numeric"
-          min={1}
-          max={1500}
-          value={minutes}
-          onValue={setMinutes}
-        />
-        <Button type="submit" variant="primary" busy={busy} className="sm:mt-5">
-          {busy ? 'Creating…' : 'Create program'}
-        </Button>
-      </div>
-      {errors.form && <Alert tone="error">{errors.form}</Alert>}
-    </form>
-  );
-}
-
-/** Now, ticking every second while `running` (durations of running programs count up between polls). */
-function useClock(running: boolean, fallback: number): number {
-  const [now, setNow] = useState(fallback);
-  useEffect(() => {
-    setNow(Date.now());
-    if (!running) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running, fallback]);
-  return Math.max(now, fallback);
 }
