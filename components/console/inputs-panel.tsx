@@ -9,7 +9,7 @@ import { Button } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
 import { cx } from '../ui/cx.ts';
-import { Field, InputField, Select, fieldAria } from '../ui/field.tsx';
+import { Field, NumberFields, Select, fieldAria, typedNumber, type NumberFieldSpec } from '../ui/field.tsx';
 import { absoluteUrl, formatTime } from './format.ts';
 import { inputStatus, switchTarget, type InputRole } from './input-status.ts';
 import { useRequest, useSchemaForm } from './use-request.ts';
@@ -19,6 +19,10 @@ const FAILBACK_LABELS: Record<FailbackMode, string> = {
   auto: 'Automatic (back to the primary)',
 };
 const SETTINGS = ['failoverAfterMs', 'slateAfterMs', 'failback'] as const;
+const MS_FIELDS: readonly NumberFieldSpec<'failoverAfterMs' | 'slateAfterMs'>[] = [
+  ['failover-after', 'failoverAfterMs', 'Fail over after (ms without media)', '250 to 10000'],
+  ['slate-after', 'slateAfterMs', 'Slate after (ms with no input)', '0 turns the slate off'],
+];
 
 /**
  * Redundant ingest: the backup ingest point, both inputs' health side by side with the one on
@@ -146,30 +150,31 @@ function FailoverSettings({
   channel: Channel;
   onChanged?: (() => void) | undefined;
 }) {
-  const [failoverAfterMs, setFailoverAfterMs] = useState(String(channel.failoverAfterMs));
-  const [slateAfterMs, setSlateAfterMs] = useState(String(channel.slateAfterMs));
+  const [ms, setMs] = useState({
+    failoverAfterMs: String(channel.failoverAfterMs),
+    slateAfterMs: String(channel.slateAfterMs),
+  });
   const [failback, setFailback] = useState<FailbackMode>(channel.failback);
   const { errors, busy, submit } = useSchemaForm(ChannelPatchSchema, SETTINGS);
   const [saved, setSaved] = useState(false);
 
   // Follow changes made elsewhere (another console, the API) while the form is untouched.
   useEffect(() => {
-    setFailoverAfterMs(String(channel.failoverAfterMs));
-    setSlateAfterMs(String(channel.slateAfterMs));
+    setMs({ failoverAfterMs: String(channel.failoverAfterMs), slateAfterMs: String(channel.slateAfterMs) });
     setFailback(channel.failback);
   }, [channel.failoverAfterMs, channel.slateAfterMs, channel.failback]);
 
   const dirty =
-    failoverAfterMs !== String(channel.failoverAfterMs) ||
-    slateAfterMs !== String(channel.slateAfterMs) ||
+    ms.failoverAfterMs !== String(channel.failoverAfterMs) ||
+    ms.slateAfterMs !== String(channel.slateAfterMs) ||
     failback !== channel.failback;
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     setSaved(false);
     const input = {
-      failoverAfterMs: failoverAfterMs.trim() === '' ? Number.NaN : Number(failoverAfterMs),
-      slateAfterMs: slateAfterMs.trim() === '' ? Number.NaN : Number(slateAfterMs),
+      failoverAfterMs: typedNumber(ms.failoverAfterMs),
+      slateAfterMs: typedNumber(ms.slateAfterMs),
       failback,
     };
     return submit(input, async (patch) => {
@@ -187,23 +192,11 @@ function FailoverSettings({
       className="flex flex-col gap-3 border-t border-zinc-800 pt-4"
     >
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-        <InputField
-          id="failover-after"
-          label="Fail over after (ms without media)"
-          hint="250 to 10000"
-          error={errors.failoverAfterMs}
-          inputMode="numeric"
-          value={failoverAfterMs}
-          onValue={setFailoverAfterMs}
-        />
-        <InputField
-          id="slate-after"
-          label="Slate after (ms with no input)"
-          hint="0 turns the slate off"
-          error={errors.slateAfterMs}
-          inputMode="numeric"
-          value={slateAfterMs}
-          onValue={setSlateAfterMs}
+        <NumberFields
+          fields={MS_FIELDS}
+          values={ms}
+          errors={errors}
+          onValue={(key, value) => setMs((m) => ({ ...m, [key]: value }))}
         />
       </div>
       <Field

@@ -8,10 +8,22 @@ import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { ChoiceCards } from '../ui/choice-cards.tsx';
 import { Dialog } from '../ui/dialog.tsx';
-import { Field, fieldAria, InputField, Select } from '../ui/field.tsx';
+import {
+  Field,
+  fieldAria,
+  InputField,
+  NumberFields,
+  Select,
+  typedNumber,
+  type NumberFieldSpec,
+} from '../ui/field.tsx';
 import { useSchemaForm } from './use-request.ts';
 
 const FIELDS = ['name', 'description', 'mode', 'ladder', 'segmentSeconds', 'srtLatencyMs'] as const;
+const NUMBER_FIELDS: readonly NumberFieldSpec<'segmentSeconds' | 'srtLatencyMs'>[] = [
+  ['channel-segment', 'segmentSeconds', 'Segment length (s)', '1–10 seconds', [1, 10, 1]],
+  ['channel-srt-latency', 'srtLatencyMs', 'SRT latency (ms)', '20–8000; more on lossy links', [20, 8000, 10]],
+];
 
 function ladderLabel(name: LadderName): string {
   const l = LADDERS[name];
@@ -31,8 +43,10 @@ export function NewChannelDialog({
   const [name, setName] = useState('');
   const [mode, setMode] = useState<ChannelMode>('encode');
   const [ladder, setLadder] = useState<LadderName>(DEFAULT_LADDER);
-  const [segment, setSegment] = useState('2');
-  const [srtLatency, setSrtLatency] = useState(String(DEFAULT_SRT_LATENCY_MS));
+  const [numbers, setNumbers] = useState({
+    segmentSeconds: '2',
+    srtLatencyMs: String(DEFAULT_SRT_LATENCY_MS),
+  });
   const { errors, setErrors, busy, submit } = useSchemaForm(ChannelCreateSchema, FIELDS, true);
 
   const close = () => {
@@ -47,8 +61,8 @@ export function NewChannelDialog({
       name,
       mode,
       ladder,
-      segmentSeconds: segment.trim() === '' ? Number.NaN : Number(segment),
-      srtLatencyMs: srtLatency.trim() === '' ? Number.NaN : Number(srtLatency),
+      segmentSeconds: typedNumber(numbers.segmentSeconds),
+      srtLatencyMs: typedNumber(numbers.srtLatencyMs),
     };
     return submit(input, async () => {
       const channel = await new ApiClient().createChannel(input);
@@ -122,31 +136,11 @@ export function NewChannelDialog({
               ))}
             </Select>
           </Field>
-          <InputField
-            id="channel-segment"
-            label="Segment length (s)"
-            error={errors.segmentSeconds}
-            hint="1–10 seconds"
-            type="number"
-            inputMode="numeric"
-            min={1}
-            max={10}
-            step={1}
-            value={segment}
-            onValue={setSegment}
-          />
-          <InputField
-            id="channel-srt-latency"
-            label="SRT latency (ms)"
-            error={errors.srtLatencyMs}
-            hint="20–8000; more on lossy links"
-            type="number"
-            inputMode="numeric"
-            min={20}
-            max={8000}
-            step={10}
-            value={srtLatency}
-            onValue={setSrtLatency}
+          <NumberFields
+            fields={NUMBER_FIELDS}
+            values={numbers}
+            errors={errors}
+            onValue={(key, value) => setNumbers((n) => ({ ...n, [key]: value }))}
           />
         </div>
         {errors.form && <Alert tone="error">{errors.form}</Alert>}

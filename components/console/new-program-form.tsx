@@ -4,7 +4,7 @@ import { ApiClient } from '../../lib/api-client.ts';
 import { ProgramCreateSchema } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
-import { InputField } from '../ui/field.tsx';
+import { InputField, typedNumber } from '../ui/field.tsx';
 import { useSchemaForm } from './use-request.ts';
 
 /** The form above the programs table: a program's name and its archive window. */
@@ -15,7 +15,7 @@ export function NewProgramForm({ channelId, onCreated }: { channelId: string; on
 
   const onSubmit = (e: FormEvent) => {
     e.preventDefault();
-    const input = { name, archiveWindowMinutes: minutes.trim() === '' ? Number.NaN : Number(minutes) };
+    const input = { name, archiveWindowMinutes: typedNumber(minutes) };
     return submit(input, async () => {
       await new ApiClient().createProgram(channelId, input);
       setName('');

@@ -1,7 +1,7 @@
 'use client';
 import { useState } from 'react';
 import { ApiClient } from '../../lib/api-client.ts';
-import type { Channel, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
+import type { Channel, ChannelPatch, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button, buttonClasses } from '../ui/button.tsx';
 import { ChoiceFieldset, type Choice } from '../ui/choice-cards.tsx';
@@ -43,28 +43,20 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
   const protectedPlayback = channel.playback === 'token';
   const link = signed?.channelId === channel.id ? signed : undefined;
 
+  const update = (which: 'mode' | 'latency', patch: ChannelPatch, failure: string) =>
+    run(
+      which,
+      async () => {
+        await new ApiClient().updateChannel(channel.id, patch);
+        onChanged?.();
+      },
+      { failure },
+    );
   const setMode = async (playback: PlaybackMode) => {
-    if (playback === channel.playback) return;
-    await run(
-      'mode',
-      async () => {
-        await new ApiClient().updateChannel(channel.id, { playback });
-        onChanged?.();
-      },
-      { failure: 'Could not change who can watch.' },
-    );
+    if (playback !== channel.playback) await update('mode', { playback }, 'Could not change who can watch.');
   };
-
   const setLatency = async (latency: LatencyMode) => {
-    if (latency === channel.latency) return;
-    await run(
-      'latency',
-      async () => {
-        await new ApiClient().updateChannel(channel.id, { latency });
-        onChanged?.();
-      },
-      { failure: 'Could not change the latency.' },
-    );
+    if (latency !== channel.latency) await update('latency', { latency }, 'Could not change the latency.');
   };
 
   const mint = () =>

@@ -78,6 +78,51 @@ export function InputField({
   );
 }
 
+/** A number as typed, for a form's schema to check: empty is NaN (where `Number('')` would be 0). */
+export function typedNumber(text: string): number {
+  return text.trim() === '' ? Number.NaN : Number(text);
+}
+
+/** A number field's control id, the form's key for it, its label and hint, and optionally [min, max, step]. */
+export type NumberFieldSpec<K extends string> = readonly [
+  id: string,
+  key: K,
+  label: string,
+  hint: string,
+  range?: readonly [min: number, max: number, step: number],
+];
+
+/** Numbers as typed (strings: the form's schema checks them), an InputField each. */
+export function NumberFields<K extends string>({
+  fields,
+  values,
+  errors,
+  onValue,
+}: {
+  fields: readonly NumberFieldSpec<K>[];
+  values: Readonly<Record<K, string>>;
+  errors: Partial<Record<string, string>>;
+  onValue: (key: K, value: string) => void;
+}) {
+  return (
+    <>
+      {fields.map(([id, key, label, hint, range]) => (
+        <InputField
+          key={id}
+          id={id}
+          label={label}
+          hint={hint}
+          error={errors[key]}
+          {...(range ? { type: 'number', min: range[0], max: range[1], step: range[2] } : {})}
+          inputMode="numeric"
+          value={values[key]}
+          onValue={(value) => onValue(key, value)}
+        />
+      ))}
+    </>
+  );
+}
+
 export function Input({ className, ...rest }: InputHTMLAttributes<HTMLInputElement>) {
   return <input className={cx(inputClasses, className)} {...rest} />;
 }
