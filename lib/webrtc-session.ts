@@ -86,6 +86,31 @@ export interface NegotiateOptions<E extends Error, S extends { stop(): Promise<v
   session(sessionUrl: string): S;
 }
 
+/** What a caller of a WHIP or WHEP client may set: the endpoint, its token, timeouts and a state listener. */
+export interface SessionOptions {
+  url: string;
+  token?: string;
+  iceGatheringTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  onConnectionStateChange?: (state: RTCPeerConnectionState) => void;
+}
+
+/** A caller's options for `negotiate`, with the protocol's default timeouts and its errors. */
+export function withDefaults<E extends Error>(
+  opts: SessionOptions,
+  defaults: { iceGatheringTimeoutMs: number; connectTimeoutMs: number },
+  errors: SessionErrors<E>,
+) {
+  return {
+    url: opts.url,
+    token: opts.token,
+    iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? defaults.iceGatheringTimeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs ?? defaults.connectTimeoutMs,
+    errors,
+    ...(opts.onConnectionStateChange ? { onConnectionStateChange: opts.onConnectionStateChange } : {}),
+  };
+}
+
 /**
  * Offers what `pc` has (its transceivers set up), POSTs the offer, applies the answer and waits
  * until connected. On any failure the session is stopped and `pc` closed; the error is the

@@ -8,7 +8,7 @@
  * Link parsing) are exported for tests.
  */
 
-import { endSession, negotiate, readErrorBody, type SessionErrors } from './webrtc-session.ts';
+import { endSession, negotiate, readErrorBody, withDefaults, type SessionErrors } from './webrtc-session.ts';
 
 export type WhepErrorCode =
   | 'publisher_not_live'
@@ -268,12 +268,7 @@ export class WhepSession {
     const stream = new MediaStream();
     pc.addEventListener('track', (e) => stream.addTrack(e.track));
     return negotiate(pc, {
-      url: opts.url,
-      token: opts.token,
-      iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 3_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-      errors: WHEP_ERRORS,
-      ...(opts.onConnectionStateChange ? { onConnectionStateChange: opts.onConnectionStateChange } : {}),
+      ...withDefaults(opts, { iceGatheringTimeoutMs: 3_000, connectTimeoutMs: 10_000 }, WHEP_ERRORS),
       setup: () => {
         pc.addTransceiver('video', { direction: 'recvonly' });
         pc.addTransceiver('audio', { direction: 'recvonly' });

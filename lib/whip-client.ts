@@ -6,7 +6,7 @@
  * The pure helpers (error words, bitrate from stats) are exported for tests.
  */
 
-import { endSession, negotiate, readErrorBody, type SessionErrors } from './webrtc-session.ts';
+import { endSession, negotiate, readErrorBody, withDefaults, type SessionErrors } from './webrtc-session.ts';
 
 export type WhipErrorCode =
   | 'unauthorized'
@@ -161,12 +161,7 @@ export class WhipPublisher {
   static async publish(stream: MediaStream, opts: WhipPublishOptions): Promise<WhipPublisher> {
     const pc = new RTCPeerConnection(opts.rtcConfiguration);
     return negotiate(pc, {
-      url: opts.url,
-      token: opts.token,
-      iceGatheringTimeoutMs: opts.iceGatheringTimeoutMs ?? 5_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
-      errors: WHIP_ERRORS,
-      ...(opts.onConnectionStateChange ? { onConnectionStateChange: opts.onConnectionStateChange } : {}),
+      ...withDefaults(opts, { iceGatheringTimeoutMs: 5_000, connectTimeoutMs: 15_000 }, WHIP_ERRORS),
       setup: () => {
         const video = stream.getVideoTracks()[0];
         const audio = stream.getAudioTracks()[0];

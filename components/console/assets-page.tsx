@@ -5,7 +5,7 @@
  * MP4, delete (after a confirmation).
  */
 import { useState } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { ApiClient } from '../../lib/api-client.ts';
 import type { AssetView } from '../../lib/schemas.ts';
 import { LivePlayer } from '../player/live-player.tsx';
 import { Alert } from '../ui/alert.tsx';
@@ -17,7 +17,8 @@ import { ConfirmDialog } from './confirm-dialog.tsx';
 import { formatBytes, formatDuration } from './format.ts';
 import { LoadError } from './load-error.tsx';
 import { useChannelTokens } from './use-playback-token.ts';
-import { redirectIfSignedOut, usePoll } from './use-poll.ts';
+import { usePoll } from './use-poll.ts';
+import { useRequest } from './use-request.ts';
 
 const loadAssets = () => new ApiClient().listAssets();
 
@@ -25,8 +26,7 @@ export function AssetsPage() {
   const poll = usePoll(loadAssets, 5000);
   const [playing, setPlaying] = useState<AssetView>();
   const [deleting, setDeleting] = useState<AssetView>();
-  const [busy, setBusy] = useState<string>();
-  const [error, setError] = useState<string>();
+  const { busy, error, setError, run } = useRequest<string>();
   /** Publishing as the viewer just set it, until the server's answer is in the list. */
   const [published, setPublished] = useState<Record<string, boolean>>({});
   const assets = poll.data?.items.slice().reverse();
@@ -43,34 +43,27 @@ export function AssetsPage() {
 
   const togglePublished = async (a: AssetView, next: boolean) => {
     setPublished((p) => ({ ...p, [a.id]: next }));
-    setBusy(a.id);
-    setError(undefined);
-    try {
-      await new ApiClient().updateAsset(a.id, { published: next });
-      poll.refresh();
-    } catch (err) {
-      setPublished(({ [a.id]: _, ...rest }) => rest);
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not change “${a.name}”. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
+    await run(
+      a.id,
+      async () => {
+        await new ApiClient().updateAsset(a.id, { published: next });
+        poll.refresh();
+      },
+      {
+        failure: `Could not change “${a.name}”.`,
+        undo: () => setPublished(({ [a.id]: _, ...rest }) => rest),
+      },
+    );
   };
 
   const remove = async () => {
     if (!deleting) return;
-    setBusy(deleting.id);
-    setError(undefined);
-    try {
-      await new ApiClient().deleteAsset(deleting.id);
+    const id = deleting.id;
+    await run(id, async () => {
+      await new ApiClient().deleteAsset(id);
       setDeleting(undefined);
       poll.refresh();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(describeError(err));
-    } finally {
-      setBusy(undefined);
-    }
+    });
   };
 
   return (

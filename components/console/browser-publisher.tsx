@@ -272,42 +272,28 @@ export function BrowserPublisher({ channel, onChanged }: { channel: Channel; onC
         </div>
 
         <div className="flex min-w-0 flex-col gap-3">
-          <Field id={`${ids}-camera`} label="Camera">
-            <Select
-              id={`${ids}-camera`}
-              value={cameraId}
-              disabled={pickersDisabled || cameras.length === 0}
-              onChange={(e) => {
-                setCameraId(e.target.value);
-                void acquire(e.target.value, micId, resolution);
-              }}
-            >
-              {cameras.length === 0 && <option value="">Turn on the camera to choose</option>}
-              {cameras.map((d, i) => (
-                <option key={d.deviceId || i} value={d.deviceId}>
-                  {d.label || `Camera ${i + 1}`}
-                </option>
-              ))}
-            </Select>
-          </Field>
-          <Field id={`${ids}-mic`} label="Microphone">
-            <Select
-              id={`${ids}-mic`}
-              value={micId}
-              disabled={pickersDisabled || mics.length === 0}
-              onChange={(e) => {
-                setMicId(e.target.value);
-                void acquire(cameraId, e.target.value, resolution);
-              }}
-            >
-              {mics.length === 0 && <option value="">Turn on the microphone to choose</option>}
-              {mics.map((d, i) => (
-                <option key={d.deviceId || i} value={d.deviceId}>
-                  {d.label || `Microphone ${i + 1}`}
-                </option>
-              ))}
-            </Select>
-          </Field>
+          <DeviceSelect
+            id={`${ids}-camera`}
+            label="Camera"
+            devices={cameras}
+            value={cameraId}
+            disabled={pickersDisabled}
+            onChange={(id) => {
+              setCameraId(id);
+              void acquire(id, micId, resolution);
+            }}
+          />
+          <DeviceSelect
+            id={`${ids}-mic`}
+            label="Microphone"
+            devices={mics}
+            value={micId}
+            disabled={pickersDisabled}
+            onChange={(id) => {
+              setMicId(id);
+              void acquire(cameraId, id, resolution);
+            }}
+          />
           <Field id={`${ids}-res`} label="Resolution">
             <Select
               id={`${ids}-res`}
@@ -457,5 +443,40 @@ function LevelMeter({ stream }: { stream: MediaStream | null }) {
         />
       </div>
     </div>
+  );
+}
+
+/** A picker of one kind of media device; until the browser lists them, a hint to turn the device on. */
+function DeviceSelect({
+  id,
+  label,
+  devices,
+  value,
+  disabled,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  devices: readonly MediaDeviceInfo[];
+  value: string;
+  disabled: boolean;
+  onChange: (deviceId: string) => void;
+}) {
+  return (
+    <Field id={id} label={label}>
+      <Select
+        id={id}
+        value={value}
+        disabled={disabled || devices.length === 0}
+        onChange={(e) => onChange(e.target.value)}
+      >
+        {devices.length === 0 && <option value="">{`Turn on the ${label.toLowerCase()} to choose`}</option>}
+        {devices.map((d, i) => (
+          <option key={d.deviceId || i} value={d.deviceId}>
+            {d.label || `${label} ${i + 1}`}
+          </option>
+        ))}
+      </Select>
+    </Field>
   );
 }

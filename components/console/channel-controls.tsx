@@ -1,13 +1,13 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useState, type ReactNode } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { ApiClient } from '../../lib/api-client.ts';
 import type { Channel } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { allowedChannelActions, channelActionHint, type ChannelAction } from './channel-actions.ts';
 import { ConfirmDialog } from './confirm-dialog.tsx';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { useRequest } from './use-request.ts';
 
 const DOING: Record<ChannelAction, string> = {
   start: 'Starting…',
@@ -18,36 +18,32 @@ const DOING: Record<ChannelAction, string> = {
 
 export function ChannelControls({ channel, onChanged }: { channel: Channel; onChanged: () => void }) {
   const router = useRouter();
-  const [busy, setBusy] = useState<ChannelAction>();
-  const [error, setError] = useState<string>();
+  const { busy, error, setError, run: request } = useRequest<ChannelAction>();
   const [confirm, setConfirm] = useState<'reset' | 'delete'>();
   const allowed = allowedChannelActions(channel.state, { busy: busy !== undefined });
 
   const run = async (action: ChannelAction) => {
-    setBusy(action);
-    setError(undefined);
-    const api = new ApiClient();
-    try {
-      if (action === 'delete') {
-        await api.deleteChannel(channel.id);
-        router.push('/console');
-        return;
-      }
-      await api.channelAction(channel.id, action);
-      setConfirm(undefined);
-      onChanged();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      const message =
-        action === 'start'
-          ? `The channel did not start. ${describeError(err)}`
-          : action === 'stop'
-            ? `The channel did not stop. ${describeError(err)}`
-            : describeError(err);
-      setError(message);
-    } finally {
-      setBusy(undefined);
-    }
+    const failure =
+      action === 'start'
+        ? 'The channel did not start.'
+        : action === 'stop'
+          ? 'The channel did not stop.'
+          : undefined;
+    await request(
+      action,
+      async () => {
+        const api = new ApiClient();
+        if (action === 'delete') {
+          await api.deleteChannel(channel.id);
+          router.push('/console');
+          return;
+        }
+        await api.channelAction(channel.id, action);
+        setConfirm(undefined);
+        onChanged();
+      },
+      failure ? { failure } : {},
+    );
   };
 
   const button = (

@@ -3,15 +3,15 @@
  * Clips of a program: a DVR player to mark in and out on (program time from
  * the stream's date-times), or simply "the last N minutes".
  */
-import { useRef, useState, type FormEvent } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { Fragment, useRef, useState, type FormEvent } from 'react';
+import { ApiClient } from '../../lib/api-client.ts';
 import type { ProgramView } from '../../lib/schemas.ts';
 import { LivePlayer, type PlayerApi } from '../player/live-player.tsx';
 import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { Dialog } from '../ui/dialog.tsx';
 import { Field, Input } from '../ui/field.tsx';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { useRequest } from './use-request.ts';
 
 function clock(ms: number | undefined): string {
   return ms === undefined ? '—' : new Date(ms).toLocaleTimeString(undefined, { hour12: false });
@@ -31,8 +31,8 @@ export function ClipDialog({
   const [markOut, setMarkOut] = useState<number>();
   const [name, setName] = useState('');
   const [minutes, setMinutes] = useState('1');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const { busy: request, error, setError, run } = useRequest<'clip'>();
+  const busy = request === 'clip';
 
   const close = () => {
     setMarkIn(undefined);
@@ -44,18 +44,11 @@ export function ClipDialog({
 
   const create = async (input: Parameters<ApiClient['createClip']>[1]) => {
     if (!program) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run('clip', async () => {
       const clip = await new ApiClient().createClip(program.id, input);
       onCreated(`Clip “${clip.name}” (${clip.durationSeconds.toFixed(1)} s) is in Assets.`);
       close();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const mark = (which: 'in' | 'out') => {
@@ -125,18 +118,16 @@ export function ClipDialog({
             className="flex flex-wrap items-center gap-2"
             aria-label="Clip between marks"
           >
-            <Button type="button" size="sm" onClick={() => mark('in')}>
-              Mark in
-            </Button>
-            <span className="font-mono text-xs text-zinc-300 tabular-nums" data-testid="mark-in">
-              {clock(markIn)}
-            </span>
-            <Button type="button" size="sm" onClick={() => mark('out')}>
-              Mark out
-            </Button>
-            <span className="font-mono text-xs text-zinc-300 tabular-nums" data-testid="mark-out">
-              {clock(markOut)}
-            </span>
+            {(['in', 'out'] as const).map((which) => (
+              <Fragment key={which}>
+                <Button type="button" size="sm" onClick={() => mark(which)}>
+                  {`Mark ${which}`}
+                </Button>
+                <span className="font-mono text-xs text-zinc-300 tabular-nums" data-testid={`mark-${which}`}>
+                  {clock(which === 'in' ? markIn : markOut)}
+                </span>
+              </Fragment>
+            ))}
             <span className="grow" />
             <Button
               type="submit"

@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { ApiClient } from '../../lib/api-client.ts';
 import { ChannelPatchSchema, FAILBACK_MODES, type Channel, type FailbackMode } from '../../lib/schemas.ts';
 import type { InputHealth, InputsStats } from '../../lib/stats.ts';
 import { Alert } from '../ui/alert.tsx';
@@ -9,17 +9,20 @@ import { Button } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
 import { cx } from '../ui/cx.ts';
-import { Field, Input, Select, fieldAria } from '../ui/field.tsx';
-import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
+import { Field, NumberFields, Select, fieldAria, typedNumber, type NumberFieldSpec } from '../ui/field.tsx';
 import { absoluteUrl, formatTime } from './format.ts';
 import { inputStatus, switchTarget, type InputRole } from './input-status.ts';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { useRequest, useSchemaForm } from './use-request.ts';
 
 const FAILBACK_LABELS: Record<FailbackMode, string> = {
   manual: 'Manual (stay on the backup)',
   auto: 'Automatic (back to the primary)',
 };
 const SETTINGS = ['failoverAfterMs', 'slateAfterMs', 'failback'] as const;
+const MS_FIELDS: readonly NumberFieldSpec<'failoverAfterMs' | 'slateAfterMs'>[] = [
+  ['failover-after', 'failoverAfterMs', 'Fail over after (ms without media)', '250 to 10000'],
+  ['slate-after', 'slateAfterMs', 'Slate after (ms with no input)', '0 turns the slate off'],
+];
 
 /**
  * Redundant ingest: the backup ingest point, both inputs' health side by side with the one on
@@ -34,25 +37,21 @@ export function InputsPanel({
   inputs: InputsStats | null | undefined;
   onChanged?: () => void;
 }) {
-  const [switching, setSwitching] = useState(false);
-  const [error, setError] = useState<string>();
+  const { busy: switching, error, run } = useRequest<'switch'>();
   const running = channel.state === 'running';
   const target = running ? switchTarget(inputs) : undefined;
   const active = running ? inputs?.active : undefined;
 
   const switchInput = async () => {
     if (!target) return;
-    setSwitching(true);
-    setError(undefined);
-    try {
-      await new ApiClient().switchInput(channel.id, target);
-      onChanged?.();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not switch inputs. ${describeError(err)}`);
-    } finally {
-      setSwitching(false);
-    }
+    await run(
+      'switch',
+      async () => {
+        await new ApiClient().switchInput(channel.id, target);
+        onChanged?.();
+      },
+      { failure: 'Could not switch inputs.' },
+    );
   };
 
   return (
@@ -65,7 +64,7 @@ export function InputsPanel({
           <Button
             size="sm"
             onClick={() => void switchInput()}
-            busy={switching}
+            busy={switching === 'switch'}
             disabled={!target}
             title={target ? undefined : 'The other input is not connected or sends no media'}
           >
@@ -151,85 +150,54 @@ function FailoverSettings({
   channel: Channel;
   onChanged?: (() => void) | undefined;
 }) {
-  const [failoverAfterMs, setFailoverAfterMs] = useState(String(channel.failoverAfterMs));
-  const [slateAfterMs, setSlateAfterMs] = useState(String(channel.slateAfterMs));
+  const [ms, setMs] = useState({
+    failoverAfterMs: String(channel.failoverAfterMs),
+    slateAfterMs: String(channel.slateAfterMs),
+  });
   const [failback, setFailback] = useState<FailbackMode>(channel.failback);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit } = useSchemaForm(ChannelPatchSchema, SETTINGS);
   const [saved, setSaved] = useState(false);
 
   // Follow changes made elsewhere (another console, the API) while the form is untouched.
   useEffect(() => {
-    setFailoverAfterMs(String(channel.failoverAfterMs));
-    setSlateAfterMs(String(channel.slateAfterMs));
+    setMs({ failoverAfterMs: String(channel.failoverAfterMs), slateAfterMs: String(channel.slateAfterMs) });
     setFailback(channel.failback);
   }, [channel.failoverAfterMs, channel.slateAfterMs, channel.failback]);
 
   const dirty =
-    failoverAfterMs !== String(channel.failoverAfterMs) ||
-    slateAfterMs !== String(channel.slateAfterMs) ||
+    ms.failoverAfterMs !== String(channel.failoverAfterMs) ||
+    ms.slateAfterMs !== String(channel.slateAfterMs) ||
     failback !== channel.failback;
 
-  const submit = async (e: FormEvent) => {
+  const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     setSaved(false);
-    const parsed = ChannelPatchSchema.safeParse({
-      failoverAfterMs: failoverAfterMs.trim() === '' ? Number.NaN : Number(failoverAfterMs),
-      slateAfterMs: slateAfterMs.trim() === '' ? Number.NaN : Number(slateAfterMs),
+    const input = {
+      failoverAfterMs: typedNumber(ms.failoverAfterMs),
+      slateAfterMs: typedNumber(ms.slateAfterMs),
       failback,
-    });
-    if (!parsed.success) {
-      setErrors(fieldErrorsFromZod(parsed.error));
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
-      await new ApiClient().updateChannel(channel.id, parsed.data);
+    };
+    return submit(input, async (patch) => {
+      await new ApiClient().updateChannel(channel.id, patch);
       setSaved(true);
       onChanged?.();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setErrors(fieldErrorsFromApi(err, SETTINGS));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
     <form
-      onSubmit={(e) => void submit(e)}
+      onSubmit={(e) => void onSubmit(e)}
       noValidate
       aria-label="Failover settings"
       className="flex flex-col gap-3 border-t border-zinc-800 pt-4"
     >
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-        <Field
-          id="failover-after"
-          label="Fail over after (ms without media)"
-          hint="250 to 10000"
-          error={errors.failoverAfterMs}
-        >
-          <Input
-            {...fieldAria('failover-after', errors.failoverAfterMs, true)}
-            inputMode="numeric"
-            value={failoverAfterMs}
-            onChange={(e) => setFailoverAfterMs(e.target.value)}
-          />
-        </Field>
-        <Field
-          id="slate-after"
-          label="Slate after (ms with no input)"
-          hint="0 turns the slate off"
-          error={errors.slateAfterMs}
-        >
-          <Input
-            {...fieldAria('slate-after', errors.slateAfterMs, true)}
-            inputMode="numeric"
-            value={slateAfterMs}
-            onChange={(e) => setSlateAfterMs(e.target.value)}
-          />
-        </Field>
+        <NumberFields
+          fields={MS_FIELDS}
+          values={ms}
+          errors={errors}
+          onValue={(key, value) => setMs((m) => ({ ...m, [key]: value }))}
+        />
       </div>
       <Field
         id="failback"
@@ -270,8 +238,7 @@ function FailoverSettings({
 
 function SlatePicture({ channel }: { channel: Channel }) {
   const [version, setVersion] = useState(0);
-  const [busy, setBusy] = useState<'upload' | 'reset'>();
-  const [error, setError] = useState<string>();
+  const { busy, error, setError, run } = useRequest<'upload' | 'reset'>();
   const src = `/api/v1/channels/${encodeURIComponent(channel.id)}/slate?v=${version}`;
 
   const change = async (file: File | null, kind: 'upload' | 'reset') => {
@@ -284,16 +251,14 @@ function SlatePicture({ channel }: { channel: Channel }) {
       setError('The picture is larger than 2 MiB.');
       return;
     }
-    setBusy(kind);
-    try {
-      await new ApiClient().setSlate(channel.id, file);
-      setVersion((v) => v + 1);
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not change the slate. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
+    await run(
+      kind,
+      async () => {
+        await new ApiClient().setSlate(channel.id, file);
+        setVersion((v) => v + 1);
+      },
+      { failure: 'Could not change the slate.' },
+    );
   };
 
   return (

@@ -8,11 +8,22 @@ import { Alert } from '../ui/alert.tsx';
 import { Button } from '../ui/button.tsx';
 import { ChoiceCards } from '../ui/choice-cards.tsx';
 import { Dialog } from '../ui/dialog.tsx';
-import { Field, fieldAria, Input, Select } from '../ui/field.tsx';
-import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
-import { redirectIfSignedOut } from './use-poll.ts';
+import {
+  Field,
+  fieldAria,
+  InputField,
+  NumberFields,
+  Select,
+  typedNumber,
+  type NumberFieldSpec,
+} from '../ui/field.tsx';
+import { useSchemaForm } from './use-request.ts';
 
 const FIELDS = ['name', 'description', 'mode', 'ladder', 'segmentSeconds', 'srtLatencyMs'] as const;
+const NUMBER_FIELDS: readonly NumberFieldSpec<'segmentSeconds' | 'srtLatencyMs'>[] = [
+  ['channel-segment', 'segmentSeconds', 'Segment length (s)', '1–10 seconds', [1, 10, 1]],
+  ['channel-srt-latency', 'srtLatencyMs', 'SRT latency (ms)', '20–8000; more on lossy links', [20, 8000, 10]],
+];
 
 function ladderLabel(name: LadderName): string {
   const l = LADDERS[name];
@@ -32,10 +43,11 @@ export function NewChannelDialog({
   const [name, setName] = useState('');
   const [mode, setMode] = useState<ChannelMode>('encode');
   const [ladder, setLadder] = useState<LadderName>(DEFAULT_LADDER);
-  const [segment, setSegment] = useState('2');
-  const [srtLatency, setSrtLatency] = useState(String(DEFAULT_SRT_LATENCY_MS));
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
+  const [numbers, setNumbers] = useState({
+    segmentSeconds: '2',
+    srtLatencyMs: String(DEFAULT_SRT_LATENCY_MS),
+  });
+  const { errors, setErrors, busy, submit } = useSchemaForm(ChannelCreateSchema, FIELDS, true);
 
   const close = () => {
     if (busy) return;
@@ -43,31 +55,20 @@ export function NewChannelDialog({
     onClose();
   };
 
-  const onSubmit = async (e: FormEvent) => {
+  const onSubmit = (e: FormEvent) => {
     e.preventDefault();
     const input = {
       name,
       mode,
       ladder,
-      segmentSeconds: segment.trim() === '' ? Number.NaN : Number(segment),
-      srtLatencyMs: srtLatency.trim() === '' ? Number.NaN : Number(srtLatency),
+      segmentSeconds: typedNumber(numbers.segmentSeconds),
+      srtLatencyMs: typedNumber(numbers.srtLatencyMs),
     };
-    const parsed = ChannelCreateSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(fieldErrorsFromZod(parsed.error));
-      return;
-    }
-    setBusy(true);
-    setErrors({});
-    try {
+    return submit(input, async () => {
       const channel = await new ApiClient().createChannel(input);
       onCreated?.();
       router.push(`/console/channels/${encodeURIComponent(channel.id)}`);
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setErrors(fieldErrorsFromApi(err, FIELDS));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -78,16 +79,16 @@ export function NewChannelDialog({
       description="A channel takes one live publisher and turns it into HLS and DASH."
     >
       <form onSubmit={(e) => void onSubmit(e)} noValidate className="flex flex-col gap-4">
-        <Field id="channel-name" label="Name" error={errors.name}>
-          <Input
-            {...fieldAria('channel-name', errors.name)}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="Sunday service"
-            maxLength={120}
-            autoFocus
-          />
-        </Field>
+        <InputField
+          id="channel-name"
+          label="Name"
+          error={errors.name}
+          value={name}
+          onValue={setName}
+          placeholder="Sunday service"
+          maxLength={120}
+          autoFocus
+        />
         <fieldset
           className="flex flex-col gap-1"
           aria-describedby={errors.mode ? 'channel-mode-error' : 'channel-mode-hint'}
@@ -135,40 +136,12 @@ export function NewChannelDialog({
               ))}
             </Select>
           </Field>
-          <Field
-            id="channel-segment"
-            label="Segment length (s)"
-            error={errors.segmentSeconds}
-            hint="1–10 seconds"
-          >
-            <Input
-              {...fieldAria('channel-segment', errors.segmentSeconds, true)}
-              type="number"
-              inputMode="numeric"
-              min={1}
-              max={10}
-              step={1}
-              value={segment}
-              onChange={(e) => setSegment(e.target.value)}
-            />
-          </Field>
-          <Field
-            id="channel-srt-latency"
-            label="SRT latency (ms)"
-            error={errors.srtLatencyMs}
-            hint="20–8000; more on lossy links"
-          >
-            <Input
-              {...fieldAria('channel-srt-latency', errors.srtLatencyMs, true)}
-              type="number"
-              inputMode="numeric"
-              min={20}
-              max={8000}
-              step={10}
-              value={srtLatency}
-              onChange={(e) => setSrtLatency(e.target.value)}
-            />
-          </Field>
+          <NumberFields
+            fields={NUMBER_FIELDS}
+            values={numbers}
+            errors={errors}
+            onValue={(key, value) => setNumbers((n) => ({ ...n, [key]: value }))}
+          />
         </div>
         {errors.form && <Alert tone="error">{errors.form}</Alert>}
         {Object.keys(errors).some((k) => !FIELDS.includes(k as (typeof FIELDS)[number]) && k !== 'form') && (

@@ -1,17 +1,17 @@
 'use client';
 import { useState } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
-import type { Channel, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
+import { ApiClient } from '../../lib/api-client.ts';
+import type { Channel, ChannelPatch, LatencyMode, PlaybackMode, PlaybackToken } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Button, buttonClasses } from '../ui/button.tsx';
-import { ChoiceCards } from '../ui/choice-cards.tsx';
+import { ChoiceFieldset, type Choice } from '../ui/choice-cards.tsx';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
 import { Field, Select } from '../ui/field.tsx';
 import { ConfirmDialog } from './confirm-dialog.tsx';
 import { absoluteUrl, embedSnippets } from './format.ts';
 import { SECRET_ROTATED_EVENT } from './use-playback-token.ts';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { useRequest } from './use-request.ts';
 
 const LIFETIMES = [
   [3600, '1 hour'],
@@ -20,13 +20,22 @@ const LIFETIMES = [
   [30 * 24 * 3600, '30 days'],
 ] as const;
 
+const PLAYBACK_CHOICES: readonly Choice<PlaybackMode>[] = [
+  ['public', 'Anyone with the link', 'Watch page, HLS and DASH are public.'],
+  ['token', 'Only with a signed link', 'Every playlist and segment needs a token.'],
+];
+
+const LATENCY_CHOICES: readonly Choice<LatencyMode>[] = [
+  ['low', 'Low, about 2–3 s', 'LL-HLS parts and chunked DASH; other players still play.'],
+  ['standard', 'Standard, about 3 segments', 'Whole segments only: the most tolerant.'],
+];
+
 function here(): string {
   return typeof window === 'undefined' ? 'http://localhost' : window.location.origin;
 }
 
 export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChanged?: () => void }) {
-  const [busy, setBusy] = useState<'mode' | 'latency' | 'mint' | 'revoke'>();
-  const [error, setError] = useState<string>();
+  const { busy, error, setError, run } = useRequest<'mode' | 'latency' | 'mint' | 'revoke'>();
   const [lifetime, setLifetime] = useState<number>(24 * 3600);
   const [signed, setSigned] = useState<PlaybackToken>();
   const [confirmRevoke, setConfirmRevoke] = useState(false);
@@ -34,64 +43,41 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
   const protectedPlayback = channel.playback === 'token';
   const link = signed?.channelId === channel.id ? signed : undefined;
 
+  const update = (which: 'mode' | 'latency', patch: ChannelPatch, failure: string) =>
+    run(
+      which,
+      async () => {
+        await new ApiClient().updateChannel(channel.id, patch);
+        onChanged?.();
+      },
+      { failure },
+    );
   const setMode = async (playback: PlaybackMode) => {
-    if (playback === channel.playback) return;
-    setBusy('mode');
-    setError(undefined);
-    try {
-      await new ApiClient().updateChannel(channel.id, { playback });
-      onChanged?.();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not change who can watch. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
+    if (playback !== channel.playback) await update('mode', { playback }, 'Could not change who can watch.');
   };
-
   const setLatency = async (latency: LatencyMode) => {
-    if (latency === channel.latency) return;
-    setBusy('latency');
-    setError(undefined);
-    try {
-      await new ApiClient().updateChannel(channel.id, { latency });
-      onChanged?.();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not change the latency. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
+    if (latency !== channel.latency) await update('latency', { latency }, 'Could not change the latency.');
   };
 
-  const mint = async () => {
-    setBusy('mint');
-    setError(undefined);
-    try {
-      setSigned(await new ApiClient().mintPlaybackToken(channel.id, { expiresInSeconds: lifetime }));
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not create a signed link. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const mint = () =>
+    run(
+      'mint',
+      async () =>
+        setSigned(await new ApiClient().mintPlaybackToken(channel.id, { expiresInSeconds: lifetime })),
+      { failure: 'Could not create a signed link.' },
+    );
 
-  const revoke = async () => {
-    setBusy('revoke');
-    setError(undefined);
-    try {
-      await new ApiClient().rotatePlaybackSecret();
-      window.dispatchEvent(new Event(SECRET_ROTATED_EVENT));
-      setSigned(undefined);
-      setConfirmRevoke(false);
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not revoke the signed links. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const revoke = () =>
+    run(
+      'revoke',
+      async () => {
+        await new ApiClient().rotatePlaybackSecret();
+        window.dispatchEvent(new Event(SECRET_ROTATED_EVENT));
+        setSigned(undefined);
+        setConfirmRevoke(false);
+      },
+      { failure: 'Could not revoke the signed links.' },
+    );
 
   const watchHref = protectedPlayback ? link?.urls.watch : `/watch/${encodeURIComponent(channel.id)}`;
   const snippets = embedSnippets(channel, { token: protectedPlayback ? link?.token : undefined, base });
@@ -119,30 +105,22 @@ export function PlaybackPanel({ channel, onChanged }: { channel: Channel; onChan
       }
     >
       <div className="flex flex-col gap-4">
-        <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
-          <legend className="mb-1 text-xs font-medium text-zinc-300">Who can watch</legend>
-          <ChoiceCards
-            name={`playback-${channel.id}`}
-            choices={[
-              ['public', 'Anyone with the link', 'Watch page, HLS and DASH are public.'],
-              ['token', 'Only with a signed link', 'Every playlist and segment needs a token.'],
-            ]}
-            value={channel.playback}
-            onChange={(v) => void setMode(v)}
-          />
-        </fieldset>
-        <fieldset className="flex flex-col gap-1" disabled={busy !== undefined}>
-          <legend className="mb-1 text-xs font-medium text-zinc-300">Latency (HLS and DASH)</legend>
-          <ChoiceCards
-            name={`latency-${channel.id}`}
-            choices={[
-              ['low', 'Low, about 2–3 s', 'LL-HLS parts and chunked DASH; other players still play.'],
-              ['standard', 'Standard, about 3 segments', 'Whole segments only: the most tolerant.'],
-            ]}
-            value={channel.latency}
-            onChange={(v) => void setLatency(v)}
-          />
-        </fieldset>
+        <ChoiceFieldset
+          legend="Who can watch"
+          name={`playback-${channel.id}`}
+          disabled={busy !== undefined}
+          choices={PLAYBACK_CHOICES}
+          value={channel.playback}
+          onChange={(v) => void setMode(v)}
+        />
+        <ChoiceFieldset
+          legend="Latency (HLS and DASH)"
+          name={`latency-${channel.id}`}
+          disabled={busy !== undefined}
+          choices={LATENCY_CHOICES}
+          value={channel.latency}
+          onChange={(v) => void setLatency(v)}
+        />
         {error && <Alert tone="error">{error}</Alert>}
 
         {protectedPlayback ? (

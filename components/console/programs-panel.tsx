@@ -1,23 +1,29 @@
 'use client';
-import { useEffect, useState, type FormEvent } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
-import {
-  MAX_RUNNING_PROGRAMS,
-  ProgramCreateSchema,
-  type Channel,
-  type ProgramView,
-} from '../../lib/schemas.ts';
+import { useState } from 'react';
+import { ApiClient } from '../../lib/api-client.ts';
+import { MAX_RUNNING_PROGRAMS, type Channel, type ProgramView } from '../../lib/schemas.ts';
 import { Alert } from '../ui/alert.tsx';
 import { Badge } from '../ui/badge.tsx';
-import { Button } from '../ui/button.tsx';
+import { Button, type ButtonVariant } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
-import { Field, fieldAria, Input } from '../ui/field.tsx';
 import { allowedProgramActions, type ProgramAction } from './channel-actions.ts';
-import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
 import { usePlaybackToken } from './use-playback-token.ts';
 import { ClipDialog } from './clip-dialog.tsx';
 import { formatBytes, formatDuration, formatTime, programDurationSeconds } from './format.ts';
-import { redirectIfSignedOut } from './use-poll.ts';
+import { NewProgramForm, useClock } from './new-program-form.tsx';
+import { useRequest } from './use-request.ts';
+
+const COLUMN = 'py-2 pr-3 font-medium';
+/** The table's headings but the last (actions), each with its classes: some hide on small screens. */
+const COLUMNS: readonly (readonly [string, string])[] = [
+  ['Name', COLUMN],
+  ['State', COLUMN],
+  ['Started', 'hidden py-2 pr-3 font-medium md:table-cell'],
+  ['Duration', COLUMN],
+  ['Window', 'hidden py-2 pr-3 font-medium sm:table-cell'],
+  ['Size', 'hidden py-2 pr-3 font-medium md:table-cell'],
+  ['Playback', 'hidden py-2 pr-3 font-medium sm:table-cell'],
+];
 
 export function ProgramsPanel({
   channel,
@@ -34,29 +40,24 @@ export function ProgramsPanel({
   const [notice, setNotice] = useState<string>();
   const running = programs.filter((p) => p.state === 'running').length;
   const clock = useClock(running > 0, now);
-  const [busy, setBusy] = useState<{ id: string; action: ProgramAction }>();
-  const [error, setError] = useState<string>();
+  const { busy, error, run } = useRequest<{ id: string; action: ProgramAction }>();
   // A channel that needs a playback token gets links with the console's own token in them.
   const token = usePlaybackToken(channel);
   const t = token ? encodeURIComponent(token) : undefined;
   const signedWatch = (url: string) => (t ? `${url}?token=${t}` : url);
   const signedMedia = (url: string) => (t ? url.replace(/\/master\.m3u8$/, `/t/${t}/master.m3u8`) : url);
 
-  const act = async (p: ProgramView, action: ProgramAction) => {
-    setBusy({ id: p.id, action });
-    setError(undefined);
-    const api = new ApiClient();
-    try {
-      if (action === 'delete') await api.deleteProgram(p.id);
-      else await api.programAction(p.id, action);
-      onChanged();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(`Could not ${action} “${p.name}”. ${describeError(err)}`);
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const act = (p: ProgramView, action: ProgramAction) =>
+    run(
+      { id: p.id, action },
+      async () => {
+        const api = new ApiClient();
+        if (action === 'delete') await api.deleteProgram(p.id);
+        else await api.programAction(p.id, action);
+        onChanged();
+      },
+      { failure: `Could not ${action} “${p.name}”.` },
+    );
 
   return (
     <Panel
@@ -85,27 +86,11 @@ export function ProgramsPanel({
             <table className="w-full text-left text-sm sm:min-w-[40rem]">
               <thead className="text-xs text-zinc-500">
                 <tr className="border-b border-zinc-800">
-                  <th scope="col" className="py-2 pr-3 font-medium">
-                    Name
-                  </th>
-                  <th scope="col" className="py-2 pr-3 font-medium">
-                    State
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium md:table-cell">
-                    Started
-                  </th>
-                  <th scope="col" className="py-2 pr-3 font-medium">
-                    Duration
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
-                    Window
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium md:table-cell">
-                    Size
-                  </th>
-                  <th scope="col" className="hidden py-2 pr-3 font-medium sm:table-cell">
-                    Playback
-                  </th>
+                  {COLUMNS.map(([label, className]) => (
+                    <th key={label} scope="col" className={className}>
+                      {label}
+                    </th>
+                  ))}
                   <th scope="col" className="py-2 text-right font-medium">
                     <span className="sr-only">Actions</span>
                   </th>
@@ -117,7 +102,24 @@ export function ProgramsPanel({
                     busy: busy !== undefined,
                   });
                   const duration = programDurationSeconds(p, clock);
-                  const isBusy = (a: ProgramAction) => busy?.id === p.id && busy.action === a;
+                  const actionButton = (
+                    action: ProgramAction,
+                    label: string,
+                    variant: ButtonVariant,
+                    title?: string,
+                  ) => (
+                    <Button
+                      size="sm"
+                      variant={variant}
+                      disabled={!allowed[action]}
+                      busy={busy?.id === p.id && busy.action === action}
+                      aria-label={`${label} program ${p.name}`}
+                      title={title}
+                      onClick={() => void act(p, action)}
+                    >
+                      {label}
+                    </Button>
+                  );
                   return (
                     <tr
                       key={p.id}
@@ -198,37 +200,20 @@ export function ProgramsPanel({
                       </td>
                       <td className="py-2">
                         <div className="flex flex-col items-end gap-1 sm:flex-row sm:justify-end sm:gap-2">
-                          {p.state === 'running' ? (
-                            <Button
-                              size="sm"
-                              disabled={!allowed.stop}
-                              busy={isBusy('stop')}
-                              aria-label={`Stop program ${p.name}`}
-                              onClick={() => void act(p, 'stop')}
-                            >
-                              Stop
-                            </Button>
-                          ) : (
-                            <Button
-                              size="sm"
-                              variant="live"
-                              disabled={!allowed.start}
-                              busy={isBusy('start')}
-                              aria-label={`Start program ${p.name}`}
-                              title={
+                          {p.state === 'running'
+                            ? actionButton('stop', 'Stop', 'secondary')
+                            : actionButton(
+                                'start',
+                                'Start',
+                                'live',
                                 p.assetId
                                   ? 'This program has finished; create a new one.'
                                   : channel.state !== 'running'
                                     ? 'Start the channel first.'
                                     : running >= MAX_RUNNING_PROGRAMS
                                       ? `At most ${MAX_RUNNING_PROGRAMS} programs run at once.`
-                                      : undefined
-                              }
-                              onClick={() => void act(p, 'start')}
-                            >
-                              Start
-                            </Button>
-                          )}
+                                      : undefined,
+                              )}
                           {p.startedAt && (
                             <Button
                               size="sm"
@@ -242,16 +227,7 @@ export function ProgramsPanel({
                               Clip
                             </Button>
                           )}
-                          <Button
-                            size="sm"
-                            variant="ghost"
-                            disabled={!allowed.delete}
-                            busy={isBusy('delete')}
-                            aria-label={`Delete program ${p.name}`}
-                            onClick={() => void act(p, 'delete')}
-                          >
-                            Delete
-                          </Button>
+                          {actionButton('delete', 'Delete', 'ghost')}
                         </div>
                       </td>
                     </tr>
@@ -264,81 +240,4 @@ export function ProgramsPanel({
       </div>
     </Panel>
   );
-}
-
-function NewProgramForm({ channelId, onCreated }: { channelId: string; onCreated: () => void }) {
-  const [name, setName] = useState('');
-  const [minutes, setMinutes] = useState('60');
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-
-  const onSubmit = async (e: FormEvent) => {
-    e.preventDefault();
-    const input = { name, archiveWindowMinutes: minutes.trim() === '' ? Number.NaN : Number(minutes) };
-    const parsed = ProgramCreateSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(fieldErrorsFromZod(parsed.error));
-      return;
-    }
-    setBusy(true);
-    setErrors({});
-    try {
-      await new ApiClient().createProgram(channelId, input);
-      setName('');
-      onCreated();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setErrors(fieldErrorsFromApi(err, ['name', 'archiveWindowMinutes']));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <form
-      onSubmit={(e) => void onSubmit(e)}
-      noValidate
-      className="flex flex-col gap-2"
-      aria-label="New program"
-    >
-      <div className="grid grid-cols-1 items-start gap-3 sm:grid-cols-[1fr_10rem_auto]">
-        <Field id="program-name" label="Program name" error={errors.name}>
-          <Input
-            {...fieldAria('program-name', errors.name)}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="Keynote"
-            maxLength={120}
-          />
-        </Field>
-        <Field id="program-window" label="Archive window (min)" error={errors.archiveWindowMinutes}>
-          <Input
-            {...fieldAria('program-window', errors.archiveWindowMinutes)}
-            type="number"
-            inputMode="numeric"
-            min={1}
-            max={1500}
-            value={minutes}
-            onChange={(e) => setMinutes(e.target.value)}
-          />
-        </Field>
-        <Button type="submit" variant="primary" busy={busy} className="sm:mt-5">
-          {busy ? 'Creating…' : 'Create program'}
-        </Button>
-      </div>
-      {errors.form && <Alert tone="error">{errors.form}</Alert>}
-    </form>
-  );
-}
-
-/** Now, ticking every second while `running` (durations of running programs count up between polls). */
-function useClock(running: boolean, fallback: number): number {
-  const [now, setNow] = useState(fallback);
-  useEffect(() => {
-    setNow(Date.now());
-    if (!running) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running, fallback]);
-  return Math.max(now, fallback);
 }

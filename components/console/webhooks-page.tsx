@@ -1,6 +1,6 @@
 'use client';
 import { useState, type FormEvent } from 'react';
-import { ApiClient, describeError } from '../../lib/api-client.ts';
+import { ApiClient } from '../../lib/api-client.ts';
 import { WEBHOOK_EVENT_TYPES } from '../../lib/events.ts';
 import {
   WebhookCreateSchema,
@@ -13,13 +13,13 @@ import { Badge, type BadgeTone } from '../ui/badge.tsx';
 import { Button } from '../ui/button.tsx';
 import { Panel } from '../ui/card.tsx';
 import { CopyField } from '../ui/copy-field.tsx';
-import { Field, fieldAria, Input } from '../ui/field.tsx';
+import { InputField } from '../ui/field.tsx';
 import { Spinner } from '../ui/spinner.tsx';
 import { ConfirmDialog } from './confirm-dialog.tsx';
-import { fieldErrorsFromApi, fieldErrorsFromZod, type FieldErrors } from './form-errors.ts';
 import { formatTime } from './format.ts';
 import { LoadError } from './load-error.tsx';
-import { redirectIfSignedOut, usePoll } from './use-poll.ts';
+import { usePoll } from './use-poll.ts';
+import { useRequest, useSchemaForm } from './use-request.ts';
 
 interface Row {
   webhook: Webhook;
@@ -80,48 +80,31 @@ function NewWebhookForm({ onCreated }: { onCreated: () => void }) {
   const [url, setUrl] = useState('');
   const [all, setAll] = useState(true);
   const [events, setEvents] = useState<string[]>(['publisher.connected', 'publisher.disconnected']);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit: send } = useSchemaForm(WebhookCreateSchema, ['url', 'events']);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const input = { url: url.trim(), events: (all ? ['*'] : events) as WebhookSubscription[] };
-    const parsed = WebhookCreateSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(fieldErrorsFromZod(parsed.error));
-      return;
-    }
-    setBusy(true);
-    setErrors({});
-    try {
+    return send(input, async () => {
       await new ApiClient().createWebhook(input);
       setUrl('');
       onCreated();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setErrors(fieldErrorsFromApi(err, ['url', 'events']));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
     <Panel id="new-webhook" title="Add a webhook">
       <form onSubmit={(e) => void submit(e)} noValidate className="flex flex-col gap-4">
-        <Field
+        <InputField
           id="webhook-url"
           label="Receiver URL"
           error={errors.url}
           hint="An http(s) URL that accepts POST requests with a JSON body."
-        >
-          <Input
-            {...fieldAria('webhook-url', errors.url, true)}
-            value={url}
-            onChange={(e) => setUrl(e.target.value)}
-            placeholder="https://example.com/hooks/onair"
-            inputMode="url"
-          />
-        </Field>
+          value={url}
+          onValue={setUrl}
+          placeholder="https://example.com/hooks/onair"
+          inputMode="url"
+        />
         <fieldset className="flex flex-col gap-2">
           <legend className="mb-1 text-xs font-medium text-zinc-300">Events</legend>
           <label className="flex items-center gap-2 text-sm">
@@ -165,27 +148,18 @@ function NewWebhookForm({ onCreated }: { onCreated: () => void }) {
 
 function WebhookCard({ row, onChanged }: { row: Row; onChanged: () => void }) {
   const { webhook, deliveries } = row;
-  const [busy, setBusy] = useState<'ping' | 'delete'>();
-  const [error, setError] = useState<string>();
+  const { busy, error, run } = useRequest<'ping' | 'delete'>();
   const [confirm, setConfirm] = useState(false);
   const last = webhook.lastDelivery;
 
-  const act = async (action: 'ping' | 'delete') => {
-    setBusy(action);
-    setError(undefined);
-    try {
+  const act = (action: 'ping' | 'delete') =>
+    run(action, async () => {
       const api = new ApiClient();
       if (action === 'ping') await api.pingWebhook(webhook.id);
       else await api.deleteWebhook(webhook.id);
       setConfirm(false);
       onChanged();
-    } catch (err) {
-      if (redirectIfSignedOut(err)) return;
-      setError(describeError(err));
-    } finally {
-      setBusy(undefined);
-    }
-  };
+    });
 
   return (
     <section

@@ -3,6 +3,15 @@ import { cx } from './cx.ts';
 /** One choice: its value, a title and a one-line hint. */
 export type Choice<T extends string> = readonly [value: T, title: string, hint: string];
 
+export interface ChoiceCardsProps<T extends string> {
+  /** The radio group's name (unique on the page). */
+  name: string;
+  choices: readonly Choice<T>[];
+  value: T;
+  onChange: (value: T) => void;
+  columns?: 2 | 3;
+}
+
 /** Radio buttons as cards (title and hint), for a small exclusive choice such as a mode. */
 export function ChoiceCards<T extends string>({
   name,
@@ -10,14 +19,7 @@ export function ChoiceCards<T extends string>({
   value,
   onChange,
   columns = 2,
-}: {
-  /** The radio group's name (unique on the page). */
-  name: string;
-  choices: readonly Choice<T>[];
-  value: T;
-  onChange: (value: T) => void;
-  columns?: 2 | 3;
-}) {
+}: ChoiceCardsProps<T>) {
   return (
     <div className={cx('grid grid-cols-1 gap-2', columns === 3 ? 'sm:grid-cols-3' : 'sm:grid-cols-2')}>
       {choices.map(([v, title, hint]) => (
@@ -40,5 +42,19 @@ export function ChoiceCards<T extends string>({
         </label>
       ))}
     </div>
+  );
+}
+
+/** ChoiceCards under a legend, in a fieldset that `disabled` turns off as a whole. */
+export function ChoiceFieldset<T extends string>({
+  legend,
+  disabled,
+  ...cards
+}: ChoiceCardsProps<T> & { legend: string; disabled: boolean }) {
+  return (
+    <fieldset className="flex flex-col gap-1" disabled={disabled}>
+      <legend className="mb-1 text-xs font-medium text-zinc-300">{legend}</legend>
+      <ChoiceCards {...cards} />
+    </fieldset>
   );
 }

@@ -49,6 +49,80 @@ export function fieldAria(id: string, error: string | undefined, hasHint = false
   } as const;
 }
 
+/** A Field around an Input that holds a string (numbers too, as typed: the form's schema checks them). */
+export function InputField({
+  id,
+  label,
+  hint,
+  error,
+  value,
+  onValue,
+  ...input
+}: {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  error?: string | undefined;
+  value: string;
+  onValue: (value: string) => void;
+} & Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'>) {
+  return (
+    <Field id={id} label={label} hint={hint} error={error}>
+      <Input
+        {...fieldAria(id, error, hint !== undefined)}
+        {...input}
+        value={value}
+        onChange={(e) => onValue(e.target.value)}
+      />
+    </Field>
+  );
+}
+
+/** A number as typed, for a form's schema to check: empty is NaN (where `Number('')` would be 0). */
+export function typedNumber(text: string): number {
+  return text.trim() === '' ? Number.NaN : Number(text);
+}
+
+/** A number field's control id, the form's key for it, its label and hint, and optionally [min, max, step]. */
+export type NumberFieldSpec<K extends string> = readonly [
+  id: string,
+  key: K,
+  label: string,
+  hint: string,
+  range?: readonly [min: number, max: number, step: number],
+];
+
+/** Numbers as typed (strings: the form's schema checks them), an InputField each. */
+export function NumberFields<K extends string>({
+  fields,
+  values,
+  errors,
+  onValue,
+}: {
+  fields: readonly NumberFieldSpec<K>[];
+  values: Readonly<Record<K, string>>;
+  errors: Partial<Record<string, string>>;
+  onValue: (key: K, value: string) => void;
+}) {
+  return (
+    <>
+      {fields.map(([id, key, label, hint, range]) => (
+        <InputField
+          key={id}
+          id={id}
+          label={label}
+          hint={hint}
+          error={errors[key]}
+          {...(range ? { type: 'number', min: range[0], max: range[1], step: range[2] } : {})}
+          inputMode="numeric"
+          value={values[key]}
+          onValue={(value) => onValue(key, value)}
+        />
+      ))}
+    </>
+  );
+}
+
 export function Input({ className, ...rest }: InputHTMLAttributes<HTMLInputElement>) {
   return <input className={cx(inputClasses, className)} {...rest} />;
 }

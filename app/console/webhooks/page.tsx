@@ -1,13 +1,7 @@
 import type { Metadata } from 'next';
-import { ConsoleShell } from '../../../components/console/console-shell.tsx';
 import { WebhooksPage } from '../../../components/console/webhooks-page.tsx';
+import { consoleRoute } from '../../../components/console/console-route.tsx';
 
 export const metadata: Metadata = { title: 'Webhooks' };
 
-export default function WebhooksRoute() {
-  return (
-    <ConsoleShell section="webhooks">
-      <WebhooksPage />
-    </ConsoleShell>
-  );
-}
+export default consoleRoute(WebhooksPage, 'webhooks');

@@ -1,16 +1,6 @@
 import type { Metadata } from 'next';
-import { Suspense } from 'react';
-import { EmbedView } from '../../../../components/watch/embed-view.tsx';
+import { embedRoute } from '../../../../components/watch/watch-routes.tsx';
 
 export const metadata: Metadata = { title: 'Program', robots: { index: false } };
 
-export default async function EmbedProgramPage({ params }: { params: Promise<{ id: string }> }) {
-  const { id } = await params;
-  return (
-    <div className="h-screen w-screen overflow-hidden bg-black">
-      <Suspense>
-        <EmbedView channelId="" media={{ kind: 'program', id }} />
-      </Suspense>
-    </div>
-  );
-}
+export default embedRoute('program');

@@ -1,14 +1,6 @@
 import type { Metadata } from 'next';
-import { Suspense } from 'react';
-import { MediaWatchView } from '../../../../components/watch/media-watch-view.tsx';
+import { watchRoute } from '../../../../components/watch/watch-routes.tsx';
 
 export const metadata: Metadata = { title: 'Watch Recording' };
 
-export default async function WatchRecordingPage({ params }: { params: Promise<{ id: string }> }) {
-  const { id } = await params;
-  return (
-    <Suspense>
-      <MediaWatchView media={{ kind: 'asset', id }} />
-    </Suspense>
-  );
-}
+export default watchRoute('asset');
