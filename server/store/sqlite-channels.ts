@@ -10,7 +10,7 @@ import type {
   EventRepository,
   Page,
 } from './repositories.ts';
-import { numOrNull, str, type Row, type SqliteDb } from './sqlite.ts';
+import { numOrNull, str, SqliteTable, type Row } from './sqlite.ts';
 
 function toChannel(r: Row): ChannelRecord {
   return {
@@ -61,14 +61,9 @@ function channelColumns(c: ChannelRecord): SQLInputValue[] {
   ];
 }
 
-export class SqliteChannels implements ChannelRepository {
-  readonly #db: SqliteDb;
-  constructor(db: SqliteDb) {
-    this.#db = db;
-  }
-
+export class SqliteChannels extends SqliteTable implements ChannelRepository {
   async insert(c: ChannelRecord): Promise<void> {
-    this.#db.run(
+    this.db.run(
       `INSERT INTO channels (name, description, state, mode, ladder, segment_seconds, stream_key, ingest, preview, playback,
            srt_latency_ms, srt_port, srt_backup_port, failover_after_ms, slate_after_ms, failback, latency, updated_at, id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -77,7 +72,7 @@ export class SqliteChannels implements ChannelRepository {
   }
 
   async update(c: ChannelRecord): Promise<void> {
-    this.#db.run(
+    this.db.run(
       `UPDATE channels SET name = ?, description = ?, state = ?, mode = ?, ladder = ?, segment_seconds = ?,
            stream_key = ?, ingest = ?, preview = ?, playback = ?, srt_latency_ms = ?, srt_port = ?, srt_backup_port = ?,
            failover_after_ms = ?, slate_after_ms = ?, failback = ?, latency = ?, updated_at = ? WHERE id = ?`,
@@ -86,55 +81,46 @@ export class SqliteChannels implements ChannelRepository {
   }
 
   async get(id: string): Promise<ChannelRecord | undefined> {
-    const row = this.#db.get('SELECT * FROM channels WHERE id = ?', [id]);
+    const row = this.db.get('SELECT * FROM channels WHERE id = ?', [id]);
     return row ? toChannel(row) : undefined;
   }
 
   async list(limit: number, offset: number): Promise<Page<ChannelRecord>> {
-    const rows = this.#db.all('SELECT * FROM channels ORDER BY created_at, id LIMIT ? OFFSET ?', [
-      limit,
-      offset,
-    ]);
-    return { items: rows.map(toChannel), total: this.#db.count('SELECT COUNT(*) AS n FROM channels') };
+    return this.db.page({ table: 'channels', order: 'created_at, id' }, limit, offset, toChannel);
   }
 
   async all(): Promise<ChannelRecord[]> {
-    return this.#db.all('SELECT * FROM channels ORDER BY created_at, id').map(toChannel);
+    return this.db.all('SELECT * FROM channels ORDER BY created_at, id').map(toChannel);
   }
 
   async delete(id: string): Promise<void> {
-    this.#db.run('DELETE FROM channels WHERE id = ?', [id]);
+    this.db.run('DELETE FROM channels WHERE id = ?', [id]);
   }
 
   async usedSrtPorts(): Promise<Set<number>> {
-    const rows = this.#db.all(
+    const rows = this.db.all(
       'SELECT srt_port AS p FROM channels WHERE srt_port IS NOT NULL UNION SELECT srt_backup_port FROM channels WHERE srt_backup_port IS NOT NULL',
     );
     return new Set(rows.map((r) => Number(r.p)));
   }
 
   async count(): Promise<number> {
-    return this.#db.count('SELECT COUNT(*) AS n FROM channels');
+    return this.db.count('SELECT COUNT(*) AS n FROM channels');
   }
 
   async countActive(): Promise<number> {
-    return this.#db.count("SELECT COUNT(*) AS n FROM channels WHERE state != 'stopped'");
+    return this.db.count("SELECT COUNT(*) AS n FROM channels WHERE state != 'stopped'");
   }
 }
 
-export class SqliteEvents implements EventRepository {
-  readonly #db: SqliteDb;
-  constructor(db: SqliteDb) {
-    this.#db = db;
-  }
-
+export class SqliteEvents extends SqliteTable implements EventRepository {
   async insert(
     channelId: string,
     type: string,
     message: string,
     at = new Date().toISOString(),
   ): Promise<void> {
-    this.#db.run('INSERT INTO channel_events (channel_id, at, type, message) VALUES (?, ?, ?, ?)', [
+    this.db.run('INSERT INTO channel_events (channel_id, at, type, message) VALUES (?, ?, ?, ?)', [
       channelId,
       at,
       type,
@@ -143,23 +129,17 @@ export class SqliteEvents implements EventRepository {
   }
 
   async list(channelId: string, limit: number, offset: number): Promise<Page<ChannelEventRecord>> {
-    const rows = this.#db.all(
-      'SELECT * FROM channel_events WHERE channel_id = ? ORDER BY id DESC LIMIT ? OFFSET ?',
-      [channelId, limit, offset],
-    );
-    return {
-      items: rows.map((r) => ({
-        id: Number(r.id),
-        channelId: str(r.channel_id),
-        at: str(r.at),
-        type: str(r.type),
-        message: str(r.message),
-      })),
-      total: this.#db.count('SELECT COUNT(*) AS n FROM channel_events WHERE channel_id = ?', [channelId]),
-    };
+    const q = { table: 'channel_events', where: 'channel_id = ?', params: [channelId], order: 'id DESC' };
+    return this.db.page(q, limit, offset, (r) => ({
+      id: Number(r.id),
+      channelId: str(r.channel_id),
+      at: str(r.at),
+      type: str(r.type),
+      message: str(r.message),
+    }));
   }
 
   async clear(channelId: string): Promise<void> {
-    this.#db.run('DELETE FROM channel_events WHERE channel_id = ?', [channelId]);
+    this.db.run('DELETE FROM channel_events WHERE channel_id = ?', [channelId]);
   }
 }

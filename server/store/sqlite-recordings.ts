@@ -2,7 +2,7 @@
 /** Programs and the assets they become, on the embedded database. */
 import type { AssetKind, AssetStatus, ProgramState } from '../../lib/schemas.ts';
 import type { AssetRecord, AssetRepository, Page, ProgramRecord, ProgramRepository } from './repositories.ts';
-import { str, strOrNull, type Row, type SqliteDb } from './sqlite.ts';
+import { str, strOrNull, SqliteTable, type Row, type SqliteDb } from './sqlite.ts';
 
 function toProgram(r: Row): ProgramRecord {
   return {
@@ -66,14 +66,9 @@ function updateProgram(db: SqliteDb, p: ProgramRecord): void {
   );
 }
 
-export class SqlitePrograms implements ProgramRepository {
-  readonly #db: SqliteDb;
-  constructor(db: SqliteDb) {
-    this.#db = db;
-  }
-
+export class SqlitePrograms extends SqliteTable implements ProgramRepository {
   async insert(p: ProgramRecord): Promise<void> {
-    this.#db.run(
+    this.db.run(
       `INSERT INTO programs (id, channel_id, name, archive_window_minutes, state, started_at, stopped_at, asset_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
@@ -91,91 +86,78 @@ export class SqlitePrograms implements ProgramRepository {
   }
 
   async update(p: ProgramRecord): Promise<void> {
-    updateProgram(this.#db, p);
+    updateProgram(this.db, p);
   }
 
   async finish(p: ProgramRecord, asset: AssetRecord): Promise<void> {
-    this.#db.atomically(() => {
-      insertAsset(this.#db, asset);
-      updateProgram(this.#db, p);
+    this.db.atomically(() => {
+      insertAsset(this.db, asset);
+      updateProgram(this.db, p);
     });
   }
 
   async get(id: string): Promise<ProgramRecord | undefined> {
-    const row = this.#db.get('SELECT * FROM programs WHERE id = ?', [id]);
+    const row = this.db.get('SELECT * FROM programs WHERE id = ?', [id]);
     return row ? toProgram(row) : undefined;
   }
 
   async list(channelId: string, limit: number, offset: number): Promise<Page<ProgramRecord>> {
-    const rows = this.#db.all(
-      'SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?',
-      [channelId, limit, offset],
-    );
-    const total = this.#db.count('SELECT COUNT(*) AS n FROM programs WHERE channel_id = ?', [channelId]);
-    return { items: rows.map(toProgram), total };
+    const q = { table: 'programs', where: 'channel_id = ?', params: [channelId], order: 'created_at, id' };
+    return this.db.page(q, limit, offset, toProgram);
   }
 
   async ofChannel(channelId: string, state?: ProgramState): Promise<ProgramRecord[]> {
     const rows = state
-      ? this.#db.all('SELECT * FROM programs WHERE channel_id = ? AND state = ? ORDER BY created_at', [
+      ? this.db.all('SELECT * FROM programs WHERE channel_id = ? AND state = ? ORDER BY created_at', [
           channelId,
           state,
         ])
-      : this.#db.all('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at', [channelId]);
+      : this.db.all('SELECT * FROM programs WHERE channel_id = ? ORDER BY created_at', [channelId]);
     return rows.map(toProgram);
   }
 
   async countByState(): Promise<Record<string, number>> {
-    const rows = this.#db.all('SELECT state, COUNT(*) AS n FROM programs GROUP BY state');
+    const rows = this.db.all('SELECT state, COUNT(*) AS n FROM programs GROUP BY state');
     return Object.fromEntries(rows.map((r) => [str(r.state), Number(r.n)]));
   }
 
   async delete(id: string): Promise<void> {
-    this.#db.run('DELETE FROM programs WHERE id = ?', [id]);
+    this.db.run('DELETE FROM programs WHERE id = ?', [id]);
   }
 }
 
-export class SqliteAssets implements AssetRepository {
-  readonly #db: SqliteDb;
-  constructor(db: SqliteDb) {
-    this.#db = db;
-  }
-
+export class SqliteAssets extends SqliteTable implements AssetRepository {
   async insert(a: AssetRecord): Promise<void> {
-    insertAsset(this.#db, a);
+    insertAsset(this.db, a);
   }
 
   async update(a: AssetRecord): Promise<void> {
-    this.#db.run(
+    this.db.run(
       'UPDATE assets SET name = ?, status = ?, published = ?, duration_seconds = ?, bytes = ? WHERE id = ?',
       [a.name, a.status, a.published ? 1 : 0, a.durationSeconds, a.bytes, a.id],
     );
   }
 
   async get(id: string): Promise<AssetRecord | undefined> {
-    const row = this.#db.get('SELECT * FROM assets WHERE id = ?', [id]);
+    const row = this.db.get('SELECT * FROM assets WHERE id = ?', [id]);
     return row ? toAsset(row) : undefined;
   }
 
   async list(limit: number, offset: number): Promise<Page<AssetRecord>> {
-    const rows = this.#db.all('SELECT * FROM assets ORDER BY created_at, id LIMIT ? OFFSET ?', [
-      limit,
-      offset,
-    ]);
-    return { items: rows.map(toAsset), total: this.#db.count('SELECT COUNT(*) AS n FROM assets') };
+    return this.db.page({ table: 'assets', order: 'created_at, id' }, limit, offset, toAsset);
   }
 
   async all(): Promise<AssetRecord[]> {
-    return this.#db.all('SELECT * FROM assets ORDER BY created_at, id').map(toAsset);
+    return this.db.all('SELECT * FROM assets ORDER BY created_at, id').map(toAsset);
   }
 
   async ofProgram(programId: string): Promise<AssetRecord[]> {
-    return this.#db
+    return this.db
       .all('SELECT * FROM assets WHERE program_id = ? ORDER BY created_at, id', [programId])
       .map(toAsset);
   }
 
   async delete(id: string): Promise<void> {
-    this.#db.run('DELETE FROM assets WHERE id = ?', [id]);
+    this.db.run('DELETE FROM assets WHERE id = ?', [id]);
   }
 }

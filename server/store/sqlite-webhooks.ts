@@ -9,7 +9,7 @@ import type {
   WebhookRecord,
   WebhookRepository,
 } from './repositories.ts';
-import { numOrNull, str, strOrNull, type Row, type SqliteDb } from './sqlite.ts';
+import { numOrNull, str, strOrNull, SqliteTable, type Row } from './sqlite.ts';
 
 function toWebhook(r: Row): WebhookRecord {
   return {
@@ -38,34 +38,29 @@ function toDelivery(r: Row): DeliveryRecord {
   };
 }
 
-export class SqliteWebhooks implements WebhookRepository {
-  readonly #db: SqliteDb;
-  constructor(db: SqliteDb) {
-    this.#db = db;
-  }
-
+export class SqliteWebhooks extends SqliteTable implements WebhookRepository {
   async insert(w: WebhookRecord): Promise<void> {
-    this.#db.run(
+    this.db.run(
       'INSERT INTO webhooks (id, url, events, description, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       [w.id, w.url, JSON.stringify(w.events), w.description, w.secret, w.createdAt],
     );
   }
 
   async get(id: string): Promise<WebhookRecord | undefined> {
-    const row = this.#db.get('SELECT * FROM webhooks WHERE id = ?', [id]);
+    const row = this.db.get('SELECT * FROM webhooks WHERE id = ?', [id]);
     return row ? toWebhook(row) : undefined;
   }
 
   async all(): Promise<WebhookRecord[]> {
-    return this.#db.all('SELECT * FROM webhooks ORDER BY created_at, id').map(toWebhook);
+    return this.db.all('SELECT * FROM webhooks ORDER BY created_at, id').map(toWebhook);
   }
 
   async delete(id: string): Promise<void> {
-    this.#db.run('DELETE FROM webhooks WHERE id = ?', [id]);
+    this.db.run('DELETE FROM webhooks WHERE id = ?', [id]);
   }
 
   async insertDelivery(d: Omit<DeliveryRecord, 'id'>, payload: string): Promise<number> {
-    return this.#db.run(
+    return this.db.run(
       `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, state, attempts, response_status, error, created_at, updated_at, next_attempt_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
@@ -85,7 +80,7 @@ export class SqliteWebhooks implements WebhookRepository {
   }
 
   async updateDelivery(d: DeliveryRecord): Promise<void> {
-    this.#db.run(
+    this.db.run(
       `UPDATE webhook_deliveries SET state = ?, attempts = ?, response_status = ?, error = ?, updated_at = ?, next_attempt_at = ?
          WHERE id = ?`,
       [d.state, d.attempts, d.responseStatus, d.error, d.updatedAt, d.nextAttemptAt, d.id],
@@ -93,18 +88,12 @@ export class SqliteWebhooks implements WebhookRepository {
   }
 
   async listDeliveries(webhookId: string, limit: number, offset: number): Promise<Page<DeliveryRecord>> {
-    const rows = this.#db.all(
-      'SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ? OFFSET ?',
-      [webhookId, limit, offset],
-    );
-    const total = this.#db.count('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE webhook_id = ?', [
-      webhookId,
-    ]);
-    return { items: rows.map(toDelivery), total };
+    const q = { table: 'webhook_deliveries', where: 'webhook_id = ?', params: [webhookId], order: 'id DESC' };
+    return this.db.page(q, limit, offset, toDelivery);
   }
 
   async lastDelivery(webhookId: string): Promise<DeliveryRecord | undefined> {
-    const row = this.#db.get(
+    const row = this.db.get(
       'SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1',
       [webhookId],
     );
@@ -112,13 +101,13 @@ export class SqliteWebhooks implements WebhookRepository {
   }
 
   async pendingDeliveries(): Promise<{ delivery: DeliveryRecord; payload: string }[]> {
-    return this.#db
+    return this.db
       .all("SELECT * FROM webhook_deliveries WHERE state = 'pending' ORDER BY id")
       .map((r) => ({ delivery: toDelivery(r), payload: str(r.payload) }));
   }
 
   async trimDeliveries(webhookId: string, keep: number): Promise<void> {
-    this.#db.run(
+    this.db.run(
       `DELETE FROM webhook_deliveries WHERE webhook_id = ? AND state != 'pending' AND id NOT IN
          (SELECT id FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?)`,
       [webhookId, webhookId, keep],
@@ -126,23 +115,18 @@ export class SqliteWebhooks implements WebhookRepository {
   }
 }
 
-export class SqliteSessions implements SessionRepository {
-  readonly #db: SqliteDb;
-  constructor(db: SqliteDb) {
-    this.#db = db;
-  }
-
+export class SqliteSessions extends SqliteTable implements SessionRepository {
   async create(
     s: { idHash: string; adminFingerprint: string; createdAt: string; expiresAt: number },
     keep: number,
   ): Promise<void> {
-    this.#db.atomically(() => {
+    this.db.atomically(() => {
       this.#prune(s.adminFingerprint, Math.floor(Date.now() / 1000));
-      this.#db.run(
+      this.db.run(
         'INSERT INTO console_sessions (id_hash, admin_fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?)',
         [s.idHash, s.adminFingerprint, s.createdAt, s.expiresAt],
       );
-      this.#db.run(
+      this.db.run(
         'DELETE FROM console_sessions WHERE id_hash NOT IN (SELECT id_hash FROM console_sessions ORDER BY expires_at DESC LIMIT ?)',
         [keep],
       );
@@ -150,7 +134,7 @@ export class SqliteSessions implements SessionRepository {
   }
 
   async expiry(idHash: string, adminFingerprint: string): Promise<number | undefined> {
-    const row = this.#db.get(
+    const row = this.db.get(
       'SELECT expires_at FROM console_sessions WHERE id_hash = ? AND admin_fingerprint = ?',
       [idHash, adminFingerprint],
     );
@@ -158,15 +142,15 @@ export class SqliteSessions implements SessionRepository {
   }
 
   async delete(idHash: string): Promise<void> {
-    this.#db.run('DELETE FROM console_sessions WHERE id_hash = ?', [idHash]);
+    this.db.run('DELETE FROM console_sessions WHERE id_hash = ?', [idHash]);
   }
 
   #prune(adminFingerprint: string, now: number): number {
-    this.#db.run('DELETE FROM console_sessions WHERE expires_at <= ? OR admin_fingerprint != ?', [
+    this.db.run('DELETE FROM console_sessions WHERE expires_at <= ? OR admin_fingerprint != ?', [
       now,
       adminFingerprint,
     ]);
-    return this.#db.count('SELECT COUNT(*) AS n FROM console_sessions');
+    return this.db.count('SELECT COUNT(*) AS n FROM console_sessions');
   }
 
   async prune(adminFingerprint: string, now: number): Promise<number> {

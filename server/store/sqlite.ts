@@ -79,6 +79,25 @@ export class SqliteDb {
     return Number(this.get(sql, params)?.n ?? 0);
   }
 
+  /** One page of a table's rows (`where` on `params`, in `order`) and how many rows there are in all. */
+  page<T>(
+    q: { table: string; where?: string; params?: readonly SQLInputValue[]; order: string },
+    limit: number,
+    offset: number,
+    map: (r: Row) => T,
+  ): { items: T[]; total: number } {
+    const from = `FROM ${q.table}${q.where ? ` WHERE ${q.where}` : ''}`;
+    const params = q.params ?? [];
+    return {
+      items: this.all(`SELECT * ${from} ORDER BY ${q.order} LIMIT ? OFFSET ?`, [
+        ...params,
+        limit,
+        offset,
+      ]).map(map),
+      total: this.count(`SELECT COUNT(*) AS n ${from}`, params),
+    };
+  }
+
   /** Runs `fn` in one transaction. `fn` is synchronous: nothing else can write in between. */
   atomically<T>(fn: () => T): T {
     this.#db.exec('BEGIN IMMEDIATE');
@@ -100,5 +119,14 @@ export class SqliteDb {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
+  }
+}
+
+/** A repository over the embedded database. */
+export abstract class SqliteTable {
+  protected readonly db: SqliteDb;
+
+  constructor(db: SqliteDb) {
+    this.db = db;
   }
 }
