@@ -3,7 +3,7 @@ import { OnairError } from '../../lib/errors.ts';
 import { type AssetView, type Page, type PageQuery, AssetPatchSchema } from '../../lib/schemas.ts';
 import { parseWith } from '../../lib/validate.ts';
 import type { AssetRecord } from '../store/store.ts';
-import { round3, stripUndefined, type ControlContext } from './control-context.ts';
+import { pageOf, round3, stripUndefined, type ControlContext } from './control-context.ts';
 import type { RecordingSource } from './runtime.ts';
 
 export class Assets {
@@ -20,8 +20,7 @@ export class Assets {
   }
 
   async list(q: PageQuery): Promise<Page<AssetRecord>> {
-    const { items, total } = await this.#x.store.assets.list(q.limit, q.offset);
-    return { items, total, limit: q.limit, offset: q.offset };
+    return pageOf(q, this.#x.store.assets.list(q.limit, q.offset));
   }
 
   /** Checks `input` for the asset `id` (an unknown id is a 404 whatever the body), then applies it. */

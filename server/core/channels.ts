@@ -10,7 +10,7 @@ import {
 import { parseWith } from '../../lib/validate.ts';
 import { newId, newSecret } from '../store/ids.ts';
 import type { ChannelEventRecord, ChannelRecord } from '../store/store.ts';
-import { stripUndefined, type ControlContext, type IngestPorts } from './control-context.ts';
+import { pageOf, stripUndefined, type ControlContext, type IngestPorts } from './control-context.ts';
 import { channelConfig } from './runtime.ts';
 
 export class Channels {
@@ -106,8 +106,7 @@ export class Channels {
   }
 
   async list(q: PageQuery): Promise<Page<ChannelRecord>> {
-    const { items, total } = await this.#x.store.channels.list(q.limit, q.offset);
-    return { items, total, limit: q.limit, offset: q.offset };
+    return pageOf(q, this.#x.store.channels.list(q.limit, q.offset));
   }
 
   /** Checks `input` for the channel `id` (an unknown id is a 404 whatever the body), then applies it. */
@@ -272,8 +271,7 @@ export class Channels {
 
   async events(channelId: string, q: PageQuery): Promise<Page<ChannelEventRecord>> {
     await this.get(channelId);
-    const { items, total } = await this.#x.store.events.list(channelId, q.limit, q.offset);
-    return { items, total, limit: q.limit, offset: q.offset };
+    return pageOf(q, this.#x.store.events.list(channelId, q.limit, q.offset));
   }
 
   // ── figures for /metrics ──────────────────────────────────────────────

@@ -3,6 +3,7 @@
  * the clock, the event log and one transition at a time per object.
  */
 import type { ChannelEventType, WebhookEvent } from '../../lib/events.ts';
+import type { Page, PageQuery } from '../../lib/schemas.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
 import type { ChannelRuntime } from './runtime.ts';
@@ -112,4 +113,13 @@ export const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
 export function stripUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}
+
+/** A store page as the API shows it: with the limit and offset asked for. */
+export async function pageOf<T>(
+  q: PageQuery,
+  rows: Promise<{ items: T[]; total: number }>,
+): Promise<Page<T>> {
+  const { items, total } = await rows;
+  return { items, total, limit: q.limit, offset: q.offset };
 }

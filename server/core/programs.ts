@@ -14,7 +14,7 @@ import { newId } from '../store/ids.ts';
 import type { AssetRecord, ProgramRecord } from '../store/store.ts';
 import type { Assets } from './assets.ts';
 import type { Channels } from './channels.ts';
-import { round3, type ControlContext } from './control-context.ts';
+import { pageOf, round3, type ControlContext } from './control-context.ts';
 import type { RecordedSpan, RecordingSource } from './runtime.ts';
 
 /** How far a clip's range may reach beyond what was recorded (requests are not segment-aligned). */
@@ -57,8 +57,7 @@ export class Programs {
 
   async list(channelId: string, q: PageQuery): Promise<Page<ProgramRecord>> {
     await this.#channels().get(channelId);
-    const { items, total } = await this.#x.store.programs.list(channelId, q.limit, q.offset);
-    return { items, total, limit: q.limit, offset: q.offset };
+    return pageOf(q, this.#x.store.programs.list(channelId, q.limit, q.offset));
   }
 
   start(id: string): Promise<ProgramRecord> {
