@@ -215,23 +215,17 @@ export class ApiClient {
 
 /** Words a person understands, for the codes a console user can run into. */
 export function describeError(err: unknown): string {
-  if (err instanceof ApiError) {
-    switch (err.code) {
-      case 'unauthorized':
-        return 'Your session has expired or the admin token is wrong. Sign in again.';
-      case 'network_error':
-        return 'The onair server cannot be reached. Check that it is running.';
-      case 'cross_origin_request':
-        return 'The server refused a request that did not come from the console itself. Reload the page.';
-      case 'rate_limited':
-        return 'Too many failed attempts from your address. Wait a minute, then try again.';
-      case 'channel_running':
-        return `${err.message}.`.replace(/\.\.$/, '.');
-      default:
-        return (
-          err.message.charAt(0).toUpperCase() + err.message.slice(1) + (err.message.endsWith('.') ? '' : '.')
-        );
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
+  if (err.code === 'channel_running') return `${err.message}.`.replace(/\.\.$/, '.');
+  const words = API_WORDS[err.code];
+  if (words) return words;
+  return err.message.charAt(0).toUpperCase() + err.message.slice(1) + (err.message.endsWith('.') ? '' : '.');
 }
+
+const API_WORDS: Partial<Record<string, string>> = {
+  unauthorized: 'Your session has expired or the admin token is wrong. Sign in again.',
+  network_error: 'The onair server cannot be reached. Check that it is running.',
+  cross_origin_request:
+    'The server refused a request that did not come from the console itself. Reload the page.',
+  rate_limited: 'Too many failed attempts from your address. Wait a minute, then try again.',
+};

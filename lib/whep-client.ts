@@ -89,35 +89,24 @@ export function whepErrorFromResponse(
 
 /** A sentence for a viewer, for any error the player can meet. */
 export function describeWhepError(err: unknown): string {
-  if (err instanceof WhepError) {
-    switch (err.code) {
-      case 'publisher_not_live':
-        return 'Waiting for the stream. It will start as soon as the channel goes live.';
-      case 'channel_not_running':
-        return 'The channel is offline. It will start playing when the stream comes back.';
-      case 'channel_not_found':
-        return 'This channel does not exist.';
-      case 'viewer_limit_reached':
-        return 'Too many real-time viewers right now. Retrying…';
-      case 'forbidden':
-        return 'This stream is not available from your network.';
-      case 'rate_limited':
-        return 'Too many attempts. Retrying in a moment…';
-      case 'unsupported_offer':
-        return 'This browser cannot receive the stream’s codecs in real time.';
-      case 'unsupported_browser':
-        return 'This browser does not support real-time (WebRTC) playback.';
-      case 'network_error':
-        return 'The server cannot be reached. Retrying…';
-      case 'connect_failed':
-      case 'connect_timeout':
-        return 'The real-time connection failed. A firewall may be blocking WebRTC (UDP) traffic.';
-      case 'http_error':
-        return `Playback failed: ${err.message}.`;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof WhepError)) return err instanceof Error ? err.message : String(err);
+  if (err.code === 'http_error') return `Playback failed: ${err.message}.`;
+  return WHEP_WORDS[err.code] ?? err.message;
 }
+
+const WHEP_WORDS: Partial<Record<WhepError['code'], string>> = {
+  publisher_not_live: 'Waiting for the stream. It will start as soon as the channel goes live.',
+  channel_not_running: 'The channel is offline. It will start playing when the stream comes back.',
+  channel_not_found: 'This channel does not exist.',
+  viewer_limit_reached: 'Too many real-time viewers right now. Retrying…',
+  forbidden: 'This stream is not available from your network.',
+  rate_limited: 'Too many attempts. Retrying in a moment…',
+  unsupported_offer: 'This browser cannot receive the stream’s codecs in real time.',
+  unsupported_browser: 'This browser does not support real-time (WebRTC) playback.',
+  network_error: 'The server cannot be reached. Retrying…',
+  connect_failed: 'The real-time connection failed. A firewall may be blocking WebRTC (UDP) traffic.',
+  connect_timeout: 'The real-time connection failed. A firewall may be blocking WebRTC (UDP) traffic.',
+};
 
 /**
  * How long to wait before trying again: the server's Retry-After when it sent

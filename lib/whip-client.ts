@@ -57,34 +57,29 @@ export function whipErrorFromResponse(status: number, body: string): WhipError {
 
 /** A sentence for a person, for any error the publisher can throw. */
 export function describeWhipError(err: unknown): string {
-  if (err instanceof WhipError) {
-    switch (err.code) {
-      case 'unauthorized':
-        return 'The stream key was not accepted. It may have been reset: reload the page to get the current key.';
-      case 'channel_not_running':
-        return 'The channel is not running. Start the channel first, then go live.';
-      case 'channel_not_found':
-        return 'This channel no longer exists.';
-      case 'publisher_exists':
-        return 'Someone is already live on this channel (another browser tab or OBS). Stop that publisher first.';
-      case 'unsupported_offer':
-        return `The server cannot take what this browser sends${err.message ? ` (${err.message})` : ''}. Try another browser.`;
-      case 'rate_limited':
-        return 'Too many attempts to go live. Wait a minute and try again.';
-      case 'forbidden':
-        return 'This network address is not allowed to publish to the channel (see the channel’s ingest allow-list).';
-      case 'network_error':
-        return 'The onair server cannot be reached. Check your connection and that the server is running.';
-      case 'connect_failed':
-        return 'The media connection to the server failed. A firewall may be blocking WebRTC (UDP) traffic.';
-      case 'connect_timeout':
-        return 'The media connection to the server did not come up in time. A firewall may be blocking WebRTC (UDP) traffic.';
-      case 'http_error':
-        return `Going live failed: ${err.message}.`;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof WhipError)) return err instanceof Error ? err.message : String(err);
+  if (err.code === 'http_error') return `Going live failed: ${err.message}.`;
+  if (err.code === 'unsupported_offer')
+    return `The server cannot take what this browser sends${err.message ? ` (${err.message})` : ''}. Try another browser.`;
+  return WHIP_WORDS[err.code] ?? err.message;
 }
+
+const WHIP_WORDS: Partial<Record<WhipError['code'], string>> = {
+  unauthorized:
+    'The stream key was not accepted. It may have been reset: reload the page to get the current key.',
+  channel_not_running: 'The channel is not running. Start the channel first, then go live.',
+  channel_not_found: 'This channel no longer exists.',
+  publisher_exists:
+    'Someone is already live on this channel (another browser tab or OBS). Stop that publisher first.',
+  rate_limited: 'Too many attempts to go live. Wait a minute and try again.',
+  forbidden:
+    'This network address is not allowed to publish to the channel (see the channel’s ingest allow-list).',
+  network_error: 'The onair server cannot be reached. Check your connection and that the server is running.',
+  connect_failed:
+    'The media connection to the server failed. A firewall may be blocking WebRTC (UDP) traffic.',
+  connect_timeout:
+    'The media connection to the server did not come up in time. A firewall may be blocking WebRTC (UDP) traffic.',
+};
 
 /** A sentence for a getUserMedia / enumerateDevices failure. */
 export function describeMediaError(err: unknown): string {
