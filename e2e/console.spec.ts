@@ -4,11 +4,11 @@
  * run a program, embed the player in a page from another origin, stop everything,
  * sign out. Screenshots of every console screen go to e2e/artifacts/console-*.png.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect, test, type Frame, type Locator, type Page } from '@playwright/test';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
+import { serveOtherOrigin } from './support/pages.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const MOBILE = { width: 375, height: 812 };
@@ -71,18 +71,6 @@ async function expectPlaying(target: Page | Frame, selector: string, seconds = 1
       { timeout: 60_000, intervals: [500] },
     )
     .toBeGreaterThan(seconds);
-}
-
-function serveOtherOrigin(pages: Record<string, string>): Promise<Server> {
-  const server = createServer((req, res) => {
-    const body = pages[req.url ?? ''];
-    if (body === undefined) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(body);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 const htmlPage = (title: string, snippet: string) =>

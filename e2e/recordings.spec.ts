@@ -6,10 +6,10 @@
  */
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import type { AssetView, Channel, ProgramView } from '../lib/schemas.ts';
+import type { AssetView, ProgramView } from '../lib/schemas.ts';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
 import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
-import { publishCamera } from './support/live.ts';
+import { createAndStart, publishCamera } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
@@ -72,13 +72,7 @@ test('DVR while live with hls.js and dash.js, the recording on demand, clips and
   request,
   context,
 }) => {
-  const created = await request.post('/api/v1/channels', {
-    headers: auth,
-    data: { name: 'DVR stage', mode: 'passthrough' },
-  });
-  expect(created.status()).toBe(201);
-  const channel = (await created.json()) as Channel;
-  expect((await request.post(`/api/v1/channels/${channel.id}/start`, { headers: auth })).status()).toBe(200);
+  const channel = await createAndStart(request, auth, { name: 'DVR stage', mode: 'passthrough' });
   let publisher: WhipPublisher | undefined;
   try {
     publisher = await publishCamera(channel);

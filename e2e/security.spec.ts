@@ -6,27 +6,20 @@
  * - pages carry a CSP, `frame-ancestors 'none'` for the console (it cannot be framed)
  *   and embeddable /embed, no-store, nosniff and a Referrer-Policy.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Channel } from '../lib/schemas.ts';
 import { BASE_URL, E2E_ADMIN_TOKEN } from '../playwright.config.ts';
+import { serveOtherOrigin } from './support/pages.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const admin = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
 
 /** Serves HTML pages on 127.0.0.1 at another port: the same host (same site), another origin. */
 async function hostilePages(pages: Record<string, string>): Promise<{ server: Server; origin: string }> {
-  const server = createServer((req, res) => {
-    const body = pages[req.url ?? ''];
-    if (body === undefined) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await serveOtherOrigin(pages);
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 

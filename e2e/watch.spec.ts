@@ -4,25 +4,31 @@
  * quality menu lists every rendition; usable at 375 px.
  */
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
-import type { Channel } from '../lib/schemas.ts';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { E2E_ADMIN_TOKEN } from '../playwright.config.ts';
 import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
-import { publishCamera } from './support/live.ts';
+import { createAndStart, publishCamera } from './support/live.ts';
 
 const ARTIFACTS = path.join(import.meta.dirname, 'artifacts');
 const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
 
 test.setTimeout(120_000);
 
+/** The video gets past 2 s within `timeoutMs`, then plays on: more than 2.5 s in the next 4 s. */
+async function expectPlaying(page: Page, video: Locator, timeoutMs: number): Promise<void> {
+  await expect
+    .poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: timeoutMs })
+    .toBeGreaterThan(2);
+  const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+  await page.waitForTimeout(4000);
+  expect(await video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(t0 + 2.5);
+}
+
 test('the watch page waits offline, then plays HLS and DASH by itself', async ({ page, request }) => {
-  const created = await request.post('/api/v1/channels', {
-    headers: auth,
-    data: { name: 'Watch page test', description: 'Public page check' },
+  const channel = await createAndStart(request, auth, {
+    name: 'Watch page test',
+    description: 'Public page check',
   });
-  expect(created.status()).toBe(201);
-  const channel = (await created.json()) as Channel;
-  expect((await request.post(`/api/v1/channels/${channel.id}/start`, { headers: auth })).status()).toBe(200);
 
   await page.setViewportSize({ width: 375, height: 740 });
   await page.goto(`/watch/${channel.id}`);
@@ -36,12 +42,7 @@ test('the watch page waits offline, then plays HLS and DASH by itself', async ({
 
     // No reload: the page notices the stream and starts playing by itself (muted autoplay).
     const video = page.getByTestId('live-video');
-    await expect
-      .poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 45_000 })
-      .toBeGreaterThan(2);
-    const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
-    await page.waitForTimeout(4000);
-    expect(await video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(t0 + 2.5);
+    await expectPlaying(page, video, 45_000);
     await expect(page.getByRole('button', { name: /live/i })).toBeVisible();
     const quality = page.getByLabel('Quality');
     await expect(quality.locator('option')).toHaveCount(4); // auto + 720p, 480p, 360p
@@ -52,12 +53,7 @@ test('the watch page waits offline, then plays HLS and DASH by itself', async ({
     await page.getByLabel('Protocol').selectOption('dash');
     await expect(page).toHaveURL(/protocol=dash/);
     await expect(page.locator('[data-engine="dash.js"]')).toBeVisible({ timeout: 15_000 });
-    await expect
-      .poll(async () => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 30_000 })
-      .toBeGreaterThan(2);
-    const d0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
-    await page.waitForTimeout(4000);
-    expect(await video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(d0 + 2.5);
+    await expectPlaying(page, video, 30_000);
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'watch-dash.png') });
   } finally {

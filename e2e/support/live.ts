@@ -1,8 +1,24 @@
-/** What several specs do around a live channel: publish a camera to it, and note timings in the report. */
-import { expect, type TestInfo } from '@playwright/test';
+/**
+ * What several specs do around a live channel: create and start it, publish a camera to it, and note
+ * timings in the report.
+ */
+import { expect, type APIRequestContext, type TestInfo } from '@playwright/test';
 import type { Channel } from '../../lib/schemas.ts';
 import { BASE_URL } from '../../playwright.config.ts';
 import { publishWhip, type WhipPublisher } from '../../test/helpers/whip-publisher.ts';
+
+/** Creates a channel with `data` (201) and starts it (200), sending `headers` (the admin token). */
+export async function createAndStart(
+  request: APIRequestContext,
+  headers: Record<string, string>,
+  data: Record<string, unknown>,
+): Promise<Channel> {
+  const created = await request.post('/api/v1/channels', { headers, data });
+  expect(created.status()).toBe(201);
+  const channel = (await created.json()) as Channel;
+  expect((await request.post(`/api/v1/channels/${channel.id}/start`, { headers })).status()).toBe(200);
+  return channel;
+}
 
 /** A 720p, 20 fps camera (a keyframe every 2 s) published over WHIP; resolves once it is connected. */
 export async function publishCamera(channel: Channel): Promise<WhipPublisher> {

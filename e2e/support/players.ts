@@ -3,7 +3,7 @@
  * play a URL in a muted <video> that covers the page, record every player error,
  * and measure how far currentTime advances.
  */
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 import type Hls from 'hls.js';
 import type { MediaPlayer } from 'dashjs';
 import { DASH_JS, HLS_JS } from '../../test/helpers/player-scripts.ts';
@@ -196,6 +196,15 @@ export interface Advance {
   /** Wall time spent waiting for playback to start (currentTime > 0) before measuring. */
   startupMs: number;
   state: PlayerState;
+}
+
+/** The player hit no fatal error and currentTime advanced by at least `seconds` (the state in the message). */
+export function expectAdvanced(adv: Advance, seconds: number): void {
+  expect(
+    adv.state.errors.filter((e) => e.fatal),
+    describeState(adv.state),
+  ).toEqual([]);
+  expect(adv.to - adv.from, describeState(adv.state)).toBeGreaterThanOrEqual(seconds);
 }
 
 /**

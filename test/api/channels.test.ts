@@ -2,7 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Channel, Page, Program } from '../../lib/schemas.ts';
-import { assertError, startServer, type TestServer } from '../helpers/server.ts';
+import { assertError, assertPatchRefused, startServer, type TestServer } from '../helpers/server.ts';
+import { assertChannelDefaults } from '../helpers/channel-defaults.ts';
 
 let s: TestServer;
 before(async () => {
@@ -33,13 +34,7 @@ void describe('channels', () => {
     assert.match(c.id, /^[A-Za-z0-9_-]{8,}$/, 'id must be URL-safe');
     assert.equal(encodeURIComponent(c.id), c.id);
     assert.equal(c.name, 'Studio A');
-    assert.equal(c.description, '');
-    assert.equal(c.state, 'stopped');
-    assert.equal(c.mode, 'encode');
-    assert.equal(c.ladder, '720p');
-    assert.equal(c.segmentSeconds, 2);
-    assert.deepEqual(c.ingest, []);
-    assert.deepEqual(c.preview, []);
+    assertChannelDefaults(c);
     // ≥ 128 bits of randomness: the random part is base64url, ≥ 22 characters (6 bits each).
     // The key is "<prefix>_<random>"; the random part itself may contain "_".
     const random = c.streamKey.slice(c.streamKey.indexOf('_') + 1);
@@ -213,30 +208,11 @@ void describe('channels', () => {
     assert.equal(renamed.json.name, 'renamed live');
     assert.equal(renamed.json.state, 'running');
 
-    assertError(
-      await s.api('PATCH', `/api/v1/channels/${c.id}`, { mode: 'passthrough' }),
-      409,
-      'channel_running',
-      'mode',
-    );
-    assertError(
-      await s.api('PATCH', `/api/v1/channels/${c.id}`, { ladder: '1080p' }),
-      409,
-      'channel_running',
-      'ladder',
-    );
-    assertError(
-      await s.api('PATCH', `/api/v1/channels/${c.id}`, { segmentSeconds: 4 }),
-      409,
-      'channel_running',
-      'segmentSeconds',
-    );
+    await assertPatchRefused(s, c.id, { mode: 'passthrough' }, 409, 'channel_running', 'mode');
+    await assertPatchRefused(s, c.id, { ladder: '1080p' }, 409, 'channel_running', 'ladder');
+    await assertPatchRefused(s, c.id, { segmentSeconds: 4 }, 409, 'channel_running', 'segmentSeconds');
     // A refused PATCH changes nothing, not even the fields that were allowed.
-    assertError(
-      await s.api('PATCH', `/api/v1/channels/${c.id}`, { name: 'sneaky', ladder: '480p' }),
-      409,
-      'channel_running',
-    );
+    await assertPatchRefused(s, c.id, { name: 'sneaky', ladder: '480p' }, 409, 'channel_running');
     const still = await s.api<Channel>('GET', `/api/v1/channels/${c.id}`);
     assert.equal(still.json.name, 'renamed live');
     assert.equal(still.json.mode, 'encode');

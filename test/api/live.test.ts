@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Channel } from '../../lib/schemas.ts';
 import { startServer, type Reply, type TestServer } from '../helpers/server.ts';
-import { header } from '../helpers/replies.ts';
+import { getBytes, header } from '../helpers/replies.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 import { createChannel as createChannelIn, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { allProcesses, ffmpegChildren, isAlive, udpPortsOf, waitFor } from '../helpers/procs.ts';
@@ -61,23 +61,6 @@ function rawGet(rawPath: string): Promise<{ status: number; body: Buffer }> {
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function getBuffer(
-  p: string,
-): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(p, s.url), { method: 'GET', agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
-      );
-      res.on('error', reject);
-    });
     req.on('error', reject);
     req.end();
   });
@@ -144,9 +127,9 @@ interface ProbeStream {
 
 /** Fetches init + the given segment, concatenates them and runs ffprobe. */
 async function probe(channelId: string, seg: MediaSegment, name: string): Promise<ProbeStream[]> {
-  const init = await getBuffer(`/live/${channelId}/${seg.map}`);
+  const init = await getBytes(s, `/live/${channelId}/${seg.map}`);
   assert.equal(init.status, 200, `init ${seg.map}`);
-  const media = await getBuffer(`/live/${channelId}/${seg.uri}`);
+  const media = await getBytes(s, `/live/${channelId}/${seg.uri}`);
   assert.equal(media.status, 200, `segment ${seg.uri}`);
   assert.ok(media.body.length > 0);
   const file = path.join(tmp, `${name}.mp4`);
@@ -271,7 +254,7 @@ void describe('encode mode, 720p ladder', () => {
 
     // Segment and init headers.
     for (const uri of [vseg.uri, vseg.map]) {
-      const r = await getBuffer(`/live/${ch.id}/${uri}`);
+      const r = await getBytes(s, `/live/${ch.id}/${uri}`);
       assert.equal(r.status, 200);
       assert.equal(r.headers['content-type'], 'video/mp4');
       assert.match(String(r.headers['cache-control']), /immutable/);
@@ -279,7 +262,7 @@ void describe('encode mode, 720p ladder', () => {
       assert.equal(r.headers['access-control-allow-origin'], '*');
       assert.equal(Number(r.headers['content-length']), r.body.length);
     }
-    const aseg = await getBuffer(`/live/${ch.id}/${audio.segments[0]!.uri}`);
+    const aseg = await getBytes(s, `/live/${ch.id}/${audio.segments[0]!.uri}`);
     assert.match(String(aseg.headers['content-type']), /^(audio|video)\/mp4$/);
     assert.match(String(aseg.headers['cache-control']), /immutable/);
   });

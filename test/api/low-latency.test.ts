@@ -59,6 +59,18 @@ function get(p: string, opts: { method?: string; headers?: Record<string, string
   });
 }
 
+/** GETs `p` until it answers 200 with `marker` in its body (up to `timeoutMs`); returns that reply. */
+function getWhen(what: string, p: string, marker: string, timeoutMs: number): Promise<Got> {
+  return waitFor(
+    what,
+    async () => {
+      const r = await get(p);
+      return r.status === 200 && r.text.includes(marker) ? r : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 const base = (): string => `/live/${ch.id}`;
 
 function tag(text: string, name: string): string[] {
@@ -108,12 +120,10 @@ after(async () => {
 
 void describe('LL-HLS', () => {
   void test('the media playlist lists parts, a preload hint, server control and rendition reports', async () => {
-    const pl = await waitFor(
+    const pl = await getWhen(
       'a playlist with a complete segment',
-      async () => {
-        const r = await get(`${base()}/source.m3u8`);
-        return r.status === 200 && r.text.includes('#EXTINF') ? r : undefined;
-      },
+      `${base()}/source.m3u8`,
+      '#EXTINF',
       15_000,
     );
     assert.match(pl.text, /^#EXT-X-VERSION:9$/m);
@@ -234,14 +244,7 @@ void describe('LL-HLS', () => {
   });
 
   void test('delta update: _HLS_skip=YES replaces the segments older than CAN-SKIP-UNTIL with EXT-X-SKIP', async () => {
-    const r = await waitFor(
-      'a delta update',
-      async () => {
-        const x = await get(`${base()}/source.m3u8?_HLS_skip=YES`);
-        return x.status === 200 && x.text.includes('#EXT-X-SKIP') ? x : undefined;
-      },
-      30_000,
-    );
+    const r = await getWhen('a delta update', `${base()}/source.m3u8?_HLS_skip=YES`, '#EXT-X-SKIP', 30_000);
     const full = await get(`${base()}/source.m3u8`);
     const skipped = Number(attr(tag(r.text, 'EXT-X-SKIP')[0]!, 'SKIPPED-SEGMENTS'));
     assert.ok(skipped >= 1, r.text);
@@ -254,14 +257,7 @@ void describe('LL-HLS', () => {
 
 void describe('low-latency DASH', () => {
   void test('the MPD announces chunked segments and a latency target; the newest segment streams as it is written', async () => {
-    const r = await waitFor(
-      'an MPD',
-      async () => {
-        const x = await get(`${base()}/manifest.mpd`);
-        return x.status === 200 && x.text.includes('<S ') ? x : undefined;
-      },
-      15_000,
-    );
+    const r = await getWhen('an MPD', `${base()}/manifest.mpd`, '<S ', 15_000);
     assert.match(r.text, /availabilityTimeOffset="1\.5"/);
     assert.match(r.text, /availabilityTimeComplete="false"/);
     assert.match(r.text, /<ServiceDescription id="0">\s*<Latency referenceId="0" target="2500"/);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type { Channel, PlaybackToken, Program } from '../../lib/schemas.ts';
 import { PlaybackTokens } from '../../server/auth/playback-token.ts';
 import { assertError, startServer, type Reply, type TestServer } from '../helpers/server.ts';
-import { createChannel, publishTo, startChannel } from '../helpers/live-channel.ts';
+import { createChannel, publishTo, startChannel, waitRecorded } from '../helpers/live-channel.ts';
 import { waitFor } from '../helpers/procs.ts';
 import { createViewerPeer } from '../helpers/whep-viewer.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
@@ -205,13 +205,7 @@ void describe('playback tokens', () => {
     assertError(await get(dvr((await mint(ch.id, { programId: other.id })).token)), 403, 'token_invalid');
     assertError(await get(`/programs/${p.id}/info.json`), 401, 'token_required');
 
-    await waitFor(
-      'four seconds recorded',
-      async () =>
-        ((await s.api<{ durationSeconds: number }>('GET', `/api/v1/programs/${p.id}`)).json.durationSeconds ??
-          0) >= 4,
-      30_000,
-    );
+    await waitRecorded(s, p.id, 4, 'four seconds recorded');
     const stopped = (await s.api<Program>('POST', `/api/v1/programs/${p.id}/stop`)).json;
     const assetId = stopped.assetId!;
     const vod = (t?: string) => `/vod/${assetId}${t ? `/t/${t}` : ''}/master.m3u8`;

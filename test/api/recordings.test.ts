@@ -9,14 +9,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { AssetView, Channel, ProgramView } from '../../lib/schemas.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import { createChannel, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { parseMediaPlaylist, playlistSeconds } from '../helpers/playlists.ts';
 import { waitFor } from '../helpers/procs.ts';
+import { getBytes } from '../helpers/replies.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
 const run = promisify(execFile);
@@ -71,26 +72,6 @@ async function readyAsset(s: TestServer, id: string): Promise<AssetView> {
     },
     15_000,
   );
-}
-
-function getBytes(
-  s: TestServer,
-  p: string,
-  headers: Record<string, string> = {},
-  method = 'GET',
-): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(new URL(p, s.url), { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), headers: res.headers }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 async function ffprobe(target: string): Promise<{ duration: number; codecs: string[]; streams: string }> {
@@ -377,15 +358,10 @@ void describe('a program with DVR, its asset and clips', () => {
 });
 
 void describe('retention', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: env() });
-  });
-  after(async () => {
-    await s?.dispose();
-  });
+  const suite = suiteServer({ env: env() });
 
   void test('a channel live without programs keeps the live window plus a small margin of files', async () => {
+    const s = suite.server;
     const ch = await liveChannel(s, 'long');
     const p = await publish(s, ch);
     const liveDir = path.join(s.dataDir, 'media', ch.id, 'live');
@@ -404,15 +380,10 @@ void describe('retention', () => {
 });
 
 void describe('a crash in the middle of a program', () => {
-  let s: TestServer;
-  before(async () => {
-    s = await startServer({ env: env() });
-  });
-  after(async () => {
-    await s?.dispose();
-  });
+  const suite = suiteServer({ env: env() });
 
   void test('SIGKILL, restart, reconnect: nothing recorded before the kill is missing; the program goes on', async () => {
+    const s = suite.server;
     const ch = await liveChannel(s, 'crash');
     let pub = await publish(s, ch);
     const earlier = (

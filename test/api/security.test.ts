@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Channel, PlaybackToken } from '../../lib/schemas.ts';
 import { assertError, startServer, TestServer, type Reply } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import { header } from '../helpers/replies.ts';
 import { weriftOffer } from '../helpers/sdp-offers.ts';
 
@@ -435,15 +436,10 @@ void describe('8. the Host header is not reflected', () => {
 });
 
 void describe('9. limits and names', () => {
-  let d: TestServer;
-  before(async () => {
-    d = await startServer({ env: { ONAIR_MAX_CHANNELS: '3', ONAIR_MAX_RUNNING_CHANNELS: '2' } });
-  });
-  after(async () => {
-    await d?.dispose();
-  });
+  const suite = suiteServer({ env: { ONAIR_MAX_CHANNELS: '3', ONAIR_MAX_RUNNING_CHANNELS: '2' } });
 
   void test('ONAIR_MAX_CHANNELS and ONAIR_MAX_RUNNING_CHANNELS → 409 beyond them', async () => {
+    const d = suite.server;
     const made = [await createChannel(d), await createChannel(d), await createChannel(d)];
     assertError(
       keep(await d.api('POST', '/api/v1/channels', { name: 'one too many' })),
@@ -468,6 +464,7 @@ void describe('9. limits and names', () => {
   });
 
   void test('names with control characters or lone surrogates → 422 naming the field', async () => {
+    const d = suite.server;
     const [c] = (await d.api<{ items: Channel[] }>('GET', '/api/v1/channels')).json.items;
     assert.ok(c);
     for (const bad of [

@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import type { WebhookEvent } from '../../lib/events.ts';
 import type { Channel, Page, Program, Webhook, WebhookDelivery } from '../../lib/schemas.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
-import { publishTo, startChannel } from '../helpers/live-channel.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
+import { publishTo, startChannel, waitRecorded } from '../helpers/live-channel.ts';
 import { waitFor } from '../helpers/procs.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
@@ -183,13 +184,7 @@ void describe('webhooks', () => {
     const p = (await s.api<Program>('POST', `/api/v1/channels/${c.id}/programs`, { name: 'Keynote' })).json;
     assert.equal((await s.api('POST', `/api/v1/programs/${p.id}/start`)).status, 200);
     // A recording with something in it: an asset that becomes ready once its files are kept.
-    await waitFor(
-      'two seconds recorded',
-      async () =>
-        ((await s.api<{ durationSeconds: number }>('GET', `/api/v1/programs/${p.id}`)).json.durationSeconds ??
-          0) >= 2,
-      30_000,
-    );
+    await waitRecorded(s, p.id, 2, 'two seconds recorded');
     const stopped = await s.api<Program>('POST', `/api/v1/programs/${p.id}/stop`);
     const assetId = stopped.json.assetId;
     assert.ok(assetId);
@@ -263,15 +258,10 @@ void describe('webhooks', () => {
 });
 
 void describe('webhooks with ONAIR_WEBHOOK_ALLOW_PRIVATE=0 (the default)', () => {
-  let d: TestServer;
-  before(async () => {
-    d = await startServer();
-  });
-  after(async () => {
-    await d?.dispose();
-  });
+  const suite = suiteServer();
 
   void test('receivers on loopback or private addresses are refused (SSRF)', async () => {
+    const d = suite.server;
     for (const url of [
       'http://127.0.0.1:8080/x',
       'http://localhost/x',

@@ -18,11 +18,12 @@ import {
   type RequestOptions,
   type TestServer,
 } from '../helpers/server.ts';
+import { suiteServer } from '../helpers/suite-server.ts';
 import { udpPortsOf, waitFor } from '../helpers/procs.ts';
 import { header, headerList, ReplyLog } from '../helpers/replies.ts';
 import { createChannel as createChannelIn, publishTo, startChannel } from '../helpers/live-channel.ts';
 import { H264, OPUS, VP8, handOffer } from '../helpers/sdp-offers.ts';
-import { watchWhepProcess, type ViewerGroup } from '../helpers/viewer-process.ts';
+import { firstViewerWhen, watchWhepProcess, type ViewerGroup } from '../helpers/viewer-process.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 import { createViewerPeer } from '../helpers/whep-viewer.ts';
 
@@ -251,12 +252,10 @@ void describe('WHEP sessions', () => {
       for (const c of candidates) assert.equal(c[1], '127.0.0.1');
 
       await group.connected;
-      const report = await waitFor(
+      const report = await firstViewerWhen(
+        group,
         'video and audio at the viewer',
-        async () => {
-          const [r] = await group.stats();
-          return r && r.counters.video.keyframes >= 1 && r.counters.audio.packets > 20 ? r : undefined;
-        },
+        (r) => r.counters.video.keyframes >= 1 && r.counters.audio.packets > 20,
         10_000,
       );
       assert.equal(report.counters.video.codec?.toUpperCase(), 'H264');
@@ -297,12 +296,10 @@ void describe('WHEP sessions', () => {
     try {
       assert.equal(group.posted[0]?.status, 201, group.posted[0]?.answer);
       await group.connected;
-      const r = await waitFor(
+      const r = await firstViewerWhen(
+        group,
         'resent packets at the viewer',
-        async () => {
-          const [x] = await group.stats();
-          return x && x.counters.video.backwards >= 10 ? x : undefined;
-        },
+        (x) => x.counters.video.backwards >= 10,
         15_000,
       );
       const st = await stats(s, live.id);
@@ -349,16 +346,12 @@ void describe('WHEP sessions', () => {
       const during = (await group.stats())[0]!;
       assert.equal(during.state, 'connected', 'the viewer waits for the next publisher');
       publisher = await publishTo(s, live, { gop: 20 });
-      const after = await waitFor(
+      const after = await firstViewerWhen(
+        group,
         'video from the new publisher',
-        async () => {
-          const [r] = await group.stats();
-          return r &&
-            r.counters.video.keyframes > during.counters.video.keyframes &&
-            r.counters.video.packets > during.counters.video.packets + 50
-            ? r
-            : undefined;
-        },
+        (r) =>
+          r.counters.video.keyframes > during.counters.video.keyframes &&
+          r.counters.video.packets > during.counters.video.packets + 50,
         10_000,
       );
       for (const kind of ['video', 'audio'] as const) {
@@ -388,14 +381,7 @@ void describe('WHEP sessions', () => {
         ['VP8', 'OPUS'],
       );
       await group.connected;
-      const r = await waitFor(
-        'VP8 keyframes',
-        async () => {
-          const [x] = await group.stats();
-          return x && x.counters.video.keyframes >= 1 ? x : undefined;
-        },
-        10_000,
-      );
+      const r = await firstViewerWhen(group, 'VP8 keyframes', (x) => x.counters.video.keyframes >= 1, 10_000);
       assert.equal(r.counters.video.codec?.toUpperCase(), 'VP8');
       // An H.264-only viewer cannot watch it.
       assertError(
@@ -484,15 +470,10 @@ void describe('WHEP with ICE servers and a viewer limit of 1', () => {
 });
 
 void describe('WHEP rate limit', () => {
-  let s3: TestServer;
-  before(async () => {
-    s3 = await startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_WHEP_RATE_LIMIT: '3' } });
-  });
-  after(async () => {
-    await s3?.dispose();
-  });
+  const suite = suiteServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_WHEP_RATE_LIMIT: '3' } });
 
   void test('more than ONAIR_WHEP_RATE_LIMIT POSTs a minute from one address → 429 with Retry-After', async () => {
+    const s3 = suite.server;
     const ch = await createChannel(s3, { name: 'rate' });
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push((await postOffer(s3, ch.id, 'garbage')).status);

@@ -7,7 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Channel } from '../../lib/schemas.ts';
-import { assertError, startServer, type RequestOptions, type TestServer } from '../helpers/server.ts';
+import {
+  assertError,
+  startServer,
+  type Reply,
+  type RequestOptions,
+  type TestServer,
+} from '../helpers/server.ts';
 import { H264, OPUS, VP8, handOffer, weriftOffer } from '../helpers/sdp-offers.ts';
 import { waitFor } from '../helpers/procs.ts';
 import { header, headerList, ReplyLog } from '../helpers/replies.ts';
@@ -28,6 +34,11 @@ function postOffer(
 ) {
   const auth: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
   return log.postSdp(s, `/whip/${channelId}`, sdp, auth, extra);
+}
+
+/** DELETEs the session a 201 reply created, with the stream key. */
+function deleteSession(s: TestServer, created: Reply, key: string): Promise<Reply> {
+  return call(s, 'DELETE', header(created, 'location'), { headers: { authorization: `Bearer ${key}` } });
 }
 
 async function createChannel(s: TestServer, body: Record<string, unknown>, start = true): Promise<Channel> {
@@ -338,31 +349,16 @@ void describe('WHIP session', () => {
       const auth = { authorization: `Bearer ${ch.streamKey}` };
       const frag =
         'a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef012345\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n';
-      const patch = await call(s, 'PATCH', location, {
-        body: frag,
-        headers: { ...auth, 'content-type': 'application/trickle-ice-sdpfrag' },
-      });
+      const patchSession = (body: string, type: string) =>
+        call(s, 'PATCH', location, { body, headers: { ...auth, 'content-type': type } });
+      const patch = await patchSession(frag, 'application/trickle-ice-sdpfrag');
       assert.ok([204, 405, 422].includes(patch.status), `PATCH → ${patch.status}`);
       if (patch.status === 405) {
         assertError(patch, 405, 'method_not_allowed');
         assert.ok(header(patch, 'allow').includes('DELETE'));
       }
-      assertError(
-        await call(s, 'PATCH', location, {
-          body: frag,
-          headers: { ...auth, 'content-type': 'application/sdp' },
-        }),
-        415,
-        'unsupported_media_type',
-      );
-      assertError(
-        await call(s, 'PATCH', location, {
-          body: '{}',
-          headers: { ...auth, 'content-type': 'application/json' },
-        }),
-        415,
-        'unsupported_media_type',
-      );
+      assertError(await patchSession(frag, 'application/sdp'), 415, 'unsupported_media_type');
+      assertError(await patchSession('{}', 'application/json'), 415, 'unsupported_media_type');
       assertError(await call(s, 'DELETE', location), 401, 'unauthorized');
       assertError(
         await call(s, 'DELETE', location, { headers: { authorization: `Bearer ${passthrough.streamKey}` } }),
@@ -379,14 +375,7 @@ void describe('WHIP session', () => {
       assert.equal(del.status, 200, del.text);
       assert.equal(header(del, 'access-control-allow-origin'), '*');
       assertError(await call(s, 'DELETE', location, { headers: auth }), 404, 'session_not_found');
-      assertError(
-        await call(s, 'PATCH', location, {
-          body: frag,
-          headers: { ...auth, 'content-type': 'application/trickle-ice-sdpfrag' },
-        }),
-        404,
-        'session_not_found',
-      );
+      assertError(await patchSession(frag, 'application/trickle-ice-sdpfrag'), 404, 'session_not_found');
 
       await waitFor(
         'publisher.disconnected event',
@@ -408,9 +397,7 @@ void describe('WHIP session', () => {
       assert.equal(res.status, 201, res.text);
       assert.match(res.text, /^a=rtpmap:\d+ VP8\/90000/m);
       vp8Answer = res.text;
-      const del = await call(s, 'DELETE', header(res, 'location'), {
-        headers: { authorization: `Bearer ${ch.streamKey}` },
-      });
+      const del = await deleteSession(s, res, ch.streamKey);
       assert.equal(del.status, 200, del.text);
     } finally {
       await offer.close();
@@ -434,9 +421,7 @@ void describe('WHIP session', () => {
       const res = await postOffer(s, passthrough.id, offer.sdp, passthrough.streamKey);
       assert.equal(res.status, 201, res.text);
       assert.equal(res.text.split(/\r?\n(?=m=)/).length - 1, 1, 'one section for a video-only offer');
-      const del = await call(s, 'DELETE', header(res, 'location'), {
-        headers: { authorization: `Bearer ${passthrough.streamKey}` },
-      });
+      const del = await deleteSession(s, res, passthrough.streamKey);
       assert.equal(del.status, 200, del.text);
     } finally {
       await offer.close();
@@ -468,9 +453,7 @@ void describe('WHIP with ICE servers and a tight rate limit', () => {
       assert.match(header(res, 'link'), /<stun:stun\.example\.com:3478>;\s*rel="ice-server"/);
       for (const c of res.text.matchAll(/^a=candidate:\S+ \d+ \w+ \d+ (\S+) /gm))
         assert.equal(c[1], '127.0.0.1');
-      const del = await call(s2, 'DELETE', header(res, 'location'), {
-        headers: { authorization: `Bearer ${c2.streamKey}` },
-      });
+      const del = await deleteSession(s2, res, c2.streamKey);
       assert.equal(del.status, 200);
     } finally {
       await offer.close();

@@ -139,8 +139,8 @@ export async function unpublish(page: Page): Promise<number> {
   });
 }
 
-/** Outbound video RTP stats of the page's publisher (what Chromium actually sends). */
-export async function publisherVideoStats(page: Page): Promise<{
+/** Outbound video RTP stats of a publisher (what Chromium actually sends). */
+export interface PublisherVideoStats {
   frameWidth?: number;
   frameHeight?: number;
   framesPerSecond?: number;
@@ -149,20 +149,15 @@ export async function publisherVideoStats(page: Page): Promise<{
   /** Keyframes encoded so far, and keyframe requests (PLI) received from the server. */
   keyFramesEncoded?: number;
   pliCount?: number;
-}> {
+}
+
+/** Outbound video RTP stats of the page's publisher (what Chromium actually sends). */
+export async function publisherVideoStats(page: Page): Promise<PublisherVideoStats> {
   return page.evaluate(async () => {
     const s = (window as unknown as WhipWindow).__onairWhip;
     if (!s) return {};
     const report = await s.pc.getStats();
-    let out: {
-      frameWidth?: number;
-      frameHeight?: number;
-      framesPerSecond?: number;
-      bytesSent?: number;
-      codec?: string;
-      keyFramesEncoded?: number;
-      pliCount?: number;
-    } = {};
+    let out: PublisherVideoStats = {};
     const codecs = new Map<string, string>();
     report.forEach((v: { type: string; id: string; mimeType?: string }) => {
       if (v.type === 'codec' && v.mimeType) codecs.set(v.id, v.mimeType);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Channel } from '../../lib/schemas.ts';
 import { publishWhipProcess } from './publisher-process.ts';
+import { waitFor } from './procs.ts';
 import type { TestServer } from './server.ts';
 import type { WhipPublisher, WhipPublisherOptions } from './whip-publisher.ts';
 
@@ -58,4 +59,20 @@ export async function startLiveChannel(
   const channel = await startChannel(s, created.id);
   const publisher = await publishTo(s, channel, o);
   return { channel, publisher };
+}
+
+/** Waits (up to 30 s) until the program has recorded at least `seconds`. */
+export async function waitRecorded(
+  s: TestServer,
+  programId: string,
+  seconds: number,
+  what: string,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () =>
+      ((await s.api<{ durationSeconds: number }>('GET', `/api/v1/programs/${programId}`)).json
+        .durationSeconds ?? 0) >= seconds,
+    30_000,
+  );
 }

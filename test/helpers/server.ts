@@ -340,3 +340,15 @@ export function assertError(
   }
   return { code, message };
 }
+
+/** PATCHes the channel with `body` and asserts the error reply, as assertError does. */
+export async function assertPatchRefused(
+  s: TestServer,
+  channelId: string,
+  body: Record<string, unknown>,
+  status: number,
+  code: string,
+  messageMatch?: RegExp | string,
+): Promise<void> {
+  assertError(await s.api('PATCH', `/api/v1/channels/${channelId}`, body), status, code, messageMatch);
+}

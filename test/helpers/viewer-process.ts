@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onJsonLines } from './procs.ts';
+import { onJsonLines, waitFor } from './procs.ts';
 import type { KindCounters, WhepViewerOptions } from './whep-viewer.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'viewer-child.ts');
@@ -41,6 +41,23 @@ export interface ViewerGroup {
   /** DELETE every session, then exit; resolves with the DELETE statuses. */
   stop(): Promise<(number | null)[]>;
   vanish(): Promise<void>;
+}
+
+/** Waits up to `timeoutMs` for the group's first viewer to report what `ok` accepts; returns that report. */
+export function firstViewerWhen(
+  group: ViewerGroup,
+  what: string,
+  ok: (r: ViewerReport) => boolean,
+  timeoutMs: number,
+): Promise<ViewerReport> {
+  return waitFor(
+    what,
+    async () => {
+      const [r] = await group.stats();
+      return r && ok(r) ? r : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export async function watchWhepProcess(opts: WhepViewerOptions & { count?: number }): Promise<ViewerGroup> {

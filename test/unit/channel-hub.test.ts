@@ -76,6 +76,18 @@ async function until(what: string, ok: () => boolean): Promise<void> {
   assert.ok(ok(), what);
 }
 
+/** A live primary and backup with these SPS units; the primary fails and the backup goes on air. */
+async function failOverToBackup(hub: ChannelHub, primarySps: number[], backupSps: number[]): Promise<void> {
+  const primary = new FakeSource({ sps: primarySps });
+  const backup = new FakeSource({ sps: backupSps });
+  hub.attach(primary, 'primary');
+  hub.attach(backup, 'backup');
+  primary.goLive();
+  backup.goLive();
+  primary.close('ICE failed');
+  await until('the backup on air', () => hub.activeInput === 'backup');
+}
+
 function assertOnair(code: string) {
   return (err: unknown) => err instanceof OnairError && err.code === code;
 }
@@ -358,14 +370,7 @@ void describe('ChannelHub redundant ingest', () => {
 
   void test('passthrough: a backup with other H.264 parameter sets starts a new run, and the event says so', async () => {
     const { hub, encoder, events } = setup({ mode: 'passthrough' });
-    const primary = new FakeSource({ sps: [0x67, 0x42, 0xc0, 0x1f] });
-    const backup = new FakeSource({ sps: [0x67, 0x64, 0x00, 0x28] });
-    hub.attach(primary, 'primary');
-    hub.attach(backup, 'backup');
-    primary.goLive();
-    backup.goLive();
-    primary.close('ICE failed');
-    await until('the backup on air', () => hub.activeInput === 'backup');
+    await failOverToBackup(hub, [0x67, 0x42, 0xc0, 0x1f], [0x67, 0x64, 0x00, 0x28]);
     assert.deepEqual(
       encoder.calls.filter((c) => c === 'start'),
       ['start', 'start'],
@@ -380,14 +385,7 @@ void describe('ChannelHub redundant ingest', () => {
   void test('passthrough: the same parameter sets switch seamlessly', async () => {
     const { hub, encoder } = setup({ mode: 'passthrough' });
     const sps = [0x67, 0x42, 0xc0, 0x1f];
-    const primary = new FakeSource({ sps });
-    const backup = new FakeSource({ sps });
-    hub.attach(primary, 'primary');
-    hub.attach(backup, 'backup');
-    primary.goLive();
-    backup.goLive();
-    primary.close('ICE failed');
-    await until('the backup on air', () => hub.activeInput === 'backup');
+    await failOverToBackup(hub, sps, sps);
     assert.deepEqual(encoder.calls, ['start']);
     await hub.close();
   });

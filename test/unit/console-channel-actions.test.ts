@@ -11,22 +11,22 @@ import {
 import { CHANNEL_STATES, MAX_RUNNING_PROGRAMS } from '../../lib/schemas.ts';
 
 describe('allowedChannelActions', () => {
-  test('a stopped channel can start, reset its key and be deleted, not stop', () => {
-    assert.deepEqual(allowedChannelActions('stopped'), {
-      start: true,
-      stop: false,
-      reset: true,
-      delete: true,
+  for (const [name, state, expected] of [
+    [
+      'a stopped channel can start, reset its key and be deleted, not stop',
+      'stopped',
+      { start: true, stop: false, reset: true, delete: true },
+    ],
+    [
+      'a running channel can stop and reset its key, not start or be deleted',
+      'running',
+      { start: false, stop: true, reset: true, delete: false },
+    ],
+  ] as const) {
+    test(name, () => {
+      assert.deepEqual(allowedChannelActions(state), expected);
     });
-  });
-  test('a running channel can stop and reset its key, not start or be deleted', () => {
-    assert.deepEqual(allowedChannelActions('running'), {
-      start: false,
-      stop: true,
-      reset: true,
-      delete: false,
-    });
-  });
+  }
   test('nothing while starting or stopping', () => {
     for (const s of ['starting', 'stopping'] as const) {
       assert.deepEqual(allowedChannelActions(s), { start: false, stop: false, reset: false, delete: false });

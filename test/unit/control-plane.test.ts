@@ -15,6 +15,7 @@ import {
   type ProgramRecord,
   type Store,
 } from '../../server/store/store.ts';
+import { assertChannelDefaults } from '../helpers/channel-defaults.ts';
 
 let dir: string;
 let store: Store;
@@ -81,13 +82,7 @@ void describe('channels', () => {
   void test('create applies the defaults and a fresh id and key', async () => {
     const c = await cp.channels.create({ name: '  Trimmed  ' });
     assert.equal(c.name, 'Trimmed');
-    assert.equal(c.description, '');
-    assert.equal(c.state, 'stopped');
-    assert.equal(c.mode, 'encode');
-    assert.equal(c.ladder, '720p');
-    assert.equal(c.segmentSeconds, 2);
-    assert.deepEqual(c.ingest, []);
-    assert.deepEqual(c.preview, []);
+    assertChannelDefaults(c);
     assert.match(c.id, /^[A-Za-z0-9_-]+$/);
     assert.match(c.streamKey, /^sk_[A-Za-z0-9_-]+$/);
     const random = c.streamKey.slice('sk_'.length);

@@ -175,6 +175,13 @@ function setup(opts: { slateAfterMs?: number; failback?: 'auto' | 'manual'; slat
       sw.tick();
     }
   };
+  /** A primary on air for a second, then ended for `reason`. */
+  const primaryOnAirThenGone = (reason: string): void => {
+    const primary = new Input('p', 1000).goLive();
+    sw.setInput('primary', primary);
+    run(1000, [primary]);
+    primary.close(reason);
+  };
   return {
     sw,
     out,
@@ -183,6 +190,7 @@ function setup(opts: { slateAfterMs?: number; failback?: 'auto' | 'manual'; slat
     slates,
     listen,
     run,
+    primaryOnAirThenGone,
     clock: {
       get now() {
         return now;
@@ -310,12 +318,9 @@ void describe('FailoverSource', () => {
   });
 
   void test('all inputs gone: the slate after slateAfterMs; an input back: live again at its keyframe', () => {
-    const { sw, out, switches, slates, listen, run, events } = setup();
+    const { sw, out, switches, slates, listen, run, events, primaryOnAirThenGone } = setup();
     listen();
-    const primary = new Input('p', 1000).goLive();
-    sw.setInput('primary', primary);
-    run(1000, [primary]);
-    primary.close('ICE failed');
+    primaryOnAirThenGone('ICE failed');
     run(1000, []);
     assert.equal(slates.length, 1, 'the slate is started as soon as the last input fails');
     const slate = slates[0]!.goLive();
@@ -336,12 +341,9 @@ void describe('FailoverSource', () => {
   });
 
   void test('a new publisher in the role on air, before the slate: on air through a switch, the stream continuous', () => {
-    const { sw, out, listen, run } = setup();
+    const { sw, out, listen, run, primaryOnAirThenGone } = setup();
     listen();
-    const first = new Input('p', 1000).goLive();
-    sw.setInput('primary', first);
-    run(1000, [first]);
-    first.close('DELETE');
+    primaryOnAirThenGone('DELETE');
     run(300, []);
     const second = new Input('p2', 5000).goLive();
     sw.setInput('primary', second);

@@ -16,6 +16,7 @@ import { buildFfmpegArgs } from '../../server/transcode/ffmpeg-args.ts';
 import { buildInputSdp } from '../../server/transcode/input-sdp.ts';
 import { ProgressParser, type ProgressSnapshot } from '../../server/transcode/progress.ts';
 import { allocateUdpPorts, waitForUdpPort } from '../../server/transcode/udp-port.ts';
+import { liveLavfi } from '../helpers/lavfi.ts';
 
 const FFMPEG = '/usr/bin/ffmpeg';
 const FFPROBE = '/usr/bin/ffprobe';
@@ -147,20 +148,8 @@ async function run(mode: ChannelMode): Promise<RunResult> {
         '-nostdin',
         '-loglevel',
         'error',
-        '-re',
-        '-t',
-        String(SEND_SECONDS),
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=1280x720:rate=20',
-        '-re',
-        '-t',
-        String(SEND_SECONDS),
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=f=440:sample_rate=48000',
+        ...liveLavfi('testsrc2=size=1280x720:rate=20', SEND_SECONDS),
+        ...liveLavfi('sine=f=440:sample_rate=48000', SEND_SECONDS),
         '-map',
         '0:v',
         '-c:v',

@@ -8,7 +8,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,35 +27,10 @@ import {
   servePlayback,
   type PlaybackSource,
 } from '../../server/origin/playback.ts';
+import { AUDIO, golden, T0, VIDEO_720P } from '../helpers/packager-fixtures.ts';
+import { quietLavfi } from '../helpers/lavfi.ts';
 
-const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
-const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
-
-function golden(name: string, actual: string): void {
-  const file = join(GOLDEN_DIR, name);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
-  assert.equal(actual, readFileSync(file, 'utf8'), `differs from golden ${name}`);
-}
-
-const VIDEO: TrackInfo = {
-  id: '720p',
-  kind: 'video',
-  codec: 'avc1.64001f',
-  bandwidth: 3_000_000,
-  width: 1280,
-  height: 720,
-  frameRate: 20,
-  timescale: 12800,
-};
-const AUDIO: TrackInfo = {
-  id: 'audio',
-  kind: 'audio',
-  codec: 'mp4a.40.2',
-  bandwidth: 128_000,
-  sampleRate: 48000,
-  channels: 2,
-  timescale: 48000,
-};
+const VIDEO: TrackInfo = { ...VIDEO_720P, frameRate: 20 };
 const uri = (track: string, n: number): string => `r1/${track}/seg_${String(n).padStart(5, '0')}.m4s`;
 
 /** Four 0.5 s parts of a 2 s segment (the first independent). */
@@ -73,6 +47,18 @@ function parts(
 }
 
 /** `segments` complete segments of 2 s with parts, then two parts of the next one. */
+/** The 720p LL-HLS playlist of `view`: 2 s target duration, 0.5 s parts, a delta update with `skip`. */
+function llPlaylist(
+  view: Parameters<typeof renderHlsMediaPlaylist>[0],
+  { ended = false, skip = false }: { ended?: boolean; skip?: boolean } = {},
+): string {
+  return renderHlsMediaPlaylist(view, '720p', {
+    targetDuration: 2,
+    ended,
+    lowLatency: skip ? { partTargetSeconds: 0.5, skip: true } : { partTargetSeconds: 0.5 },
+  });
+}
+
 function build(segments: number, now = { t: T0 }): Timeline {
   const tl = new Timeline({ now: () => now.t });
   tl.beginRun('r1', T0);
@@ -123,16 +109,8 @@ describe('LL-HLS rendering', () => {
 
   it('delta update: skips what is older than CAN-SKIP-UNTIL (6 target durations), keeps the rest', () => {
     const view = build(10).window({ maxSegments: 20 });
-    const full = renderHlsMediaPlaylist(view, '720p', {
-      targetDuration: 2,
-      ended: false,
-      lowLatency: { partTargetSeconds: 0.5 },
-    });
-    const delta = renderHlsMediaPlaylist(view, '720p', {
-      targetDuration: 2,
-      ended: false,
-      lowLatency: { partTargetSeconds: 0.5, skip: true },
-    });
+    const full = llPlaylist(view);
+    const delta = llPlaylist(view, { skip: true });
     golden('ll-720p-skip.m3u8', delta);
     // The playlist ends 21 s in (10 segments + 1 s of parts): segments ending before 9 s are skipped.
     assert.match(delta, /^#EXT-X-SKIP:SKIPPED-SEGMENTS=4$/m);
@@ -143,21 +121,13 @@ describe('LL-HLS rendering', () => {
     // Same media sequence: the client counts the skipped segments in.
     assert.match(delta, /^#EXT-X-MEDIA-SEQUENCE:0$/m);
     // A short window has nothing to skip.
-    const short = renderHlsMediaPlaylist(build(3).window({ maxSegments: 6 }), '720p', {
-      targetDuration: 2,
-      ended: false,
-      lowLatency: { partTargetSeconds: 0.5, skip: true },
-    });
+    const short = llPlaylist(build(3).window({ maxSegments: 6 }), { skip: true });
     assert.ok(!short.includes('EXT-X-SKIP'));
   });
 
   it('an ended playlist has no LL tags; standard playlists are version 7 without parts', () => {
     const view = build(2).window({ maxSegments: 6 });
-    const ended = renderHlsMediaPlaylist(view, '720p', {
-      targetDuration: 2,
-      ended: true,
-      lowLatency: { partTargetSeconds: 0.5 },
-    });
+    const ended = llPlaylist(view, { ended: true });
     assert.ok(!ended.includes('#EXT-X-PART') && !ended.includes('PRELOAD-HINT'), ended);
     const std = renderHlsMediaPlaylist(view, '720p', { targetDuration: 2, ended: false });
     assert.match(std, /^#EXT-X-VERSION:7$/m);
@@ -343,13 +313,7 @@ describe('RunIndexer parts of a growing segment (real FFmpeg output)', () => {
     src = await mkdtemp(join(tmpdir(), 'onair-ll-'));
     await mkdir(join(src, 'v'));
     await promisify(execFile)('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x180:rate=20',
+      ...quietLavfi('testsrc2=size=320x180:rate=20'),
       '-t',
       '4.5',
       '-c:v',

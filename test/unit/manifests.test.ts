@@ -5,22 +5,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Timeline } from '../../server/packager/timeline.ts';
 import type { TrackInfo } from '../../server/packager/timeline.ts';
 import { renderHlsMaster, renderHlsMediaPlaylist } from '../../server/packager/hls.ts';
 import { renderDashMpd } from '../../server/packager/dash.ts';
 import type { DashOptions } from '../../server/packager/dash.ts';
-
-const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
-const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
-
-function golden(name: string, actual: string): void {
-  const file = join(GOLDEN_DIR, name);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
-  assert.equal(actual, readFileSync(file, 'utf8'), `differs from golden ${name}`);
-}
+import { AUDIO, golden, T0, VIDEO_720P } from '../helpers/packager-fixtures.ts';
 
 const VIDEO: TrackInfo[] = [
   {
@@ -32,15 +22,7 @@ const VIDEO: TrackInfo[] = [
     height: 480,
     timescale: 12800,
   },
-  {
-    id: '720p',
-    kind: 'video',
-    codec: 'avc1.64001f',
-    bandwidth: 3_000_000,
-    width: 1280,
-    height: 720,
-    timescale: 12800,
-  },
+  VIDEO_720P,
   {
     id: '360p',
     kind: 'video',
@@ -51,15 +33,6 @@ const VIDEO: TrackInfo[] = [
     timescale: 12800,
   },
 ];
-const AUDIO: TrackInfo = {
-  id: 'audio',
-  kind: 'audio',
-  codec: 'mp4a.40.2',
-  bandwidth: 128_000,
-  sampleRate: 48000,
-  channels: 2,
-  timescale: 48000,
-};
 
 function declare(tl: Timeline, runId: string): void {
   for (const t of [...VIDEO, AUDIO]) tl.setTrack(runId, t, `${runId}/${t.id}/init.mp4`);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
-import { PlaybackTokens } from '../../server/auth/playback-token.ts';
+import { PlaybackTokens, type PlaybackScope } from '../../server/auth/playback-token.ts';
 
 const HOUR = 3600_000;
 const later = () => new Date(Date.now() + HOUR);
@@ -22,90 +22,50 @@ function code(fn: () => void): string {
 
 void describe('PlaybackTokens', () => {
   const tokens = new PlaybackTokens();
+  /** 'ok', or the status and code verifying `token` for `scope` fails with. */
+  const verdict = (token: string | undefined, scope: PlaybackScope): string =>
+    code(() => tokens.verify(token, scope));
 
   void test('a channel token is URL-safe and lets its bearer watch that channel only', () => {
     const t = tokens.mint({ channelId: 'ch_aaaaaaaaaaaaaa' }, later());
     assert.match(t, /^[A-Za-z0-9._-]+$/);
     assert.equal(encodeURIComponent(t), t);
-    assert.equal(
-      code(() => tokens.verify(t, { channelId: 'ch_aaaaaaaaaaaaaa' })),
-      'ok',
-    );
-    assert.equal(
-      code(() => tokens.verify(t, { channelId: 'ch_bbbbbbbbbbbbbb' })),
-      '403 token_invalid',
-    );
+    assert.equal(verdict(t, { channelId: 'ch_aaaaaaaaaaaaaa' }), 'ok');
+    assert.equal(verdict(t, { channelId: 'ch_bbbbbbbbbbbbbb' }), '403 token_invalid');
     // A channel token also opens the channel's programs and assets.
-    assert.equal(
-      code(() => tokens.verify(t, { channelId: 'ch_aaaaaaaaaaaaaa', programId: 'pg_00000000000000' })),
-      'ok',
-    );
+    assert.equal(verdict(t, { channelId: 'ch_aaaaaaaaaaaaaa', programId: 'pg_00000000000000' }), 'ok');
   });
 
   void test('no token → 401 token_required; malformed → 403 token_invalid', () => {
-    assert.equal(
-      code(() => tokens.verify(undefined, { channelId: 'ch_a' })),
-      '401 token_required',
-    );
-    assert.equal(
-      code(() => tokens.verify('', { channelId: 'ch_a' })),
-      '401 token_required',
-    );
+    assert.equal(verdict(undefined, { channelId: 'ch_a' }), '401 token_required');
+    assert.equal(verdict('', { channelId: 'ch_a' }), '401 token_required');
     for (const bad of ['x', 'v1.1.c.short', 'v2.99999999999.c.' + 'A'.repeat(43), '../../etc/passwd']) {
-      assert.equal(
-        code(() => tokens.verify(bad, { channelId: 'ch_a' })),
-        '403 token_invalid',
-        bad,
-      );
+      assert.equal(verdict(bad, { channelId: 'ch_a' }), '403 token_invalid', bad);
     }
   });
 
   void test('an expired token → 401 token_expired; a forged expiry → 403 token_invalid', () => {
     const past = tokens.mint({ channelId: 'ch_a' }, new Date(Date.now() - 1000));
-    assert.equal(
-      code(() => tokens.verify(past, { channelId: 'ch_a' })),
-      '401 token_expired',
-    );
+    assert.equal(verdict(past, { channelId: 'ch_a' }), '401 token_expired');
     // Moving the expiry of a valid token breaks its MAC.
     const t = tokens.mint({ channelId: 'ch_a' }, later());
     const [v, exp, scope, mac] = t.split('.');
     const stretched = [v, String(Number(exp) + 86400 * 365), scope, mac].join('.');
-    assert.equal(
-      code(() => tokens.verify(stretched, { channelId: 'ch_a' })),
-      '403 token_invalid',
-    );
+    assert.equal(verdict(stretched, { channelId: 'ch_a' }), '403 token_invalid');
     // A forged MAC of the right shape.
     const forged = [v, exp, scope, 'A'.repeat(43)].join('.');
-    assert.equal(
-      code(() => tokens.verify(forged, { channelId: 'ch_a' })),
-      '403 token_invalid',
-    );
+    assert.equal(verdict(forged, { channelId: 'ch_a' }), '403 token_invalid');
   });
 
   void test('program and asset tokens open only their program or asset', () => {
     const scope = { channelId: 'ch_a', programId: 'pg_aaaaaaaaaaaaaa' };
     const p = tokens.mint(scope, later());
-    assert.equal(
-      code(() => tokens.verify(p, scope)),
-      'ok',
-    );
-    assert.equal(
-      code(() => tokens.verify(p, { channelId: 'ch_a' })),
-      '403 token_invalid',
-    );
-    assert.equal(
-      code(() => tokens.verify(p, { channelId: 'ch_a', programId: 'pg_bbbbbbbbbbbbbb' })),
-      '403 token_invalid',
-    );
+    assert.equal(verdict(p, scope), 'ok');
+    assert.equal(verdict(p, { channelId: 'ch_a' }), '403 token_invalid');
+    assert.equal(verdict(p, { channelId: 'ch_a', programId: 'pg_bbbbbbbbbbbbbb' }), '403 token_invalid');
     const a = tokens.mint({ channelId: 'ch_a', assetId: 'as_aaaaaaaaaaaaaa' }, later());
-    assert.equal(
-      code(() => tokens.verify(a, { channelId: 'ch_a', assetId: 'as_aaaaaaaaaaaaaa' })),
-      'ok',
-    );
-    assert.equal(
-      code(() => tokens.verify(a, { channelId: 'ch_b', assetId: 'as_aaaaaaaaaaaaaa' })),
-      '403 token_invalid',
-    );
+    assert.equal(verdict(a, { channelId: 'ch_a', assetId: 'as_aaaaaaaaaaaaaa' }), 'ok');
+    assert.equal(verdict(a, { channelId: 'ch_b', assetId: 'as_aaaaaaaaaaaaaa' }), '403 token_invalid');
   });
 
   void test('the secret lives in the data dir (0600), survives a reopen, and rotating it revokes every token', () => {

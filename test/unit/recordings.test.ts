@@ -20,6 +20,7 @@ import {
 } from '../../server/packager/timeline.ts';
 import { parseRange } from '../../server/origin/send-file.ts';
 import { buildConcatArgs, buildRemuxPartArgs } from '../../server/transcode/remux.ts';
+import { lavfiInput, quietLavfi } from '../helpers/lavfi.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
 const VIDEO: TrackInfo = {
@@ -269,17 +270,8 @@ void describe('assets kept as HLS files (before the segment index was durable)',
       const runDir = path.join(dir, 'r1');
       mkdirSync(runDir);
       execFileSync('ffmpeg', [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=320x180:rate=20',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000',
+        ...quietLavfi('testsrc2=size=320x180:rate=20'),
+        ...lavfiInput('sine=frequency=440:sample_rate=48000'),
         '-t',
         '4',
         '-map',

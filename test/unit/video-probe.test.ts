@@ -2,17 +2,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { parseH264Sps, spsFromH264Payload, VideoProbe } from '../../server/media/video-probe.ts';
+import { quietLavfi } from '../helpers/lavfi.ts';
 
 /** Real SPS units from x264 for a given size and profile (Annex B from FFmpeg). */
 function spsOf(size: string, profile: string): Uint8Array {
   const es = execFileSync('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${size}:rate=10`,
+    ...quietLavfi(`testsrc2=size=${size}:rate=10`),
     '-frames:v',
     '1',
     '-c:v',

@@ -68,37 +68,23 @@ void describe('webhook signatures', () => {
   });
 });
 
+/** Addresses that are never public: loopback and private, then link-local, shared and reserved IPv4, IPv6. */
+const PRIVATE_V4 = ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1'];
+const SPECIAL_V4 = ['169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1'];
+const NOT_PUBLIC_V6 = ['::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1'];
+const NOT_PUBLIC = [...PRIVATE_V4, ...SPECIAL_V4, ...NOT_PUBLIC_V6, 'not-an-address'];
+/** Receivers on this machine or a private network. */
+const LOCAL_URLS = ['http://127.0.0.1:9/x', 'http://[::1]:9/x', 'http://localhost:9/x', 'http://10.0.0.1/x'];
+
 void describe('the SSRF guard', () => {
   void test('loopback, private, link-local, shared and reserved addresses are not public', () => {
-    for (const a of [
-      '127.0.0.1',
-      '10.1.2.3',
-      '172.20.0.1',
-      '192.168.1.1',
-      '169.254.169.254',
-      '100.64.0.1',
-      '0.0.0.0',
-      '224.0.0.1',
-      '::1',
-      '::',
-      'fe80::1',
-      'fd00::1',
-      '::ffff:127.0.0.1',
-      '::ffff:10.0.0.1',
-      'not-an-address',
-    ])
-      assert.equal(isPublicAddress(a), false, a);
+    for (const a of NOT_PUBLIC) assert.equal(isPublicAddress(a), false, a);
     for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700::1111'])
       assert.equal(isPublicAddress(a), true, a);
   });
 
   void test('receivers on this machine are refused unless private receivers are allowed', async () => {
-    for (const url of [
-      'http://127.0.0.1:9/x',
-      'http://[::1]:9/x',
-      'http://localhost:9/x',
-      'http://10.0.0.1/x',
-    ]) {
+    for (const url of LOCAL_URLS) {
       assert.match((await checkReceiver(url, false)) ?? 'accepted', /loopback or private/, url);
       assert.equal(await checkReceiver(url, true), undefined, url);
     }

@@ -19,7 +19,7 @@ import {
 import type { SourceDescription } from '../../server/media/source.ts';
 import { planViewer } from '../../server/sfu/viewer-plan.ts';
 import { H264, OPUS, VP8 } from '../helpers/fake-media.ts';
-import { handOffer } from '../helpers/sdp-offers.ts';
+import { handOffer, type HandMedia } from '../helpers/sdp-offers.ts';
 
 const CHROMIUM = readFileSync(
   path.join(import.meta.dirname, '..', 'golden', 'chromium-whep-offer.sdp'),
@@ -68,24 +68,17 @@ void describe('inspectViewerOffer', () => {
       () => inspectViewerOffer(handOffer([{ kind: 'application', codecs: [], direction: 'recvonly' }])),
       code('unsupported_offer'),
     );
+    const recvonly = (kind: 'video' | 'audio', codec: string): HandMedia => ({
+      kind,
+      codecs: [codec],
+      direction: 'recvonly',
+    });
     assert.throws(
-      () =>
-        inspectViewerOffer(
-          handOffer([
-            { kind: 'video', codecs: ['AV1/90000'], direction: 'recvonly' },
-            { kind: 'audio', codecs: ['PCMU/8000'], direction: 'recvonly' },
-          ]),
-        ),
+      () => inspectViewerOffer(handOffer([recvonly('video', 'AV1/90000'), recvonly('audio', 'PCMU/8000')])),
       (err) => code('unsupported_offer')(err) && /H\.264.*VP8.*Opus/.test((err as Error).message),
     );
     assert.throws(
-      () =>
-        inspectViewerOffer(
-          handOffer([
-            { kind: 'video', codecs: ['VP8/90000'], direction: 'recvonly' },
-            { kind: 'video', codecs: ['VP8/90000'], direction: 'recvonly' },
-          ]),
-        ),
+      () => inspectViewerOffer(handOffer([recvonly('video', 'VP8/90000'), recvonly('video', 'VP8/90000')])),
       (err) => code('unsupported_offer')(err) && /2 video/.test((err as Error).message),
     );
   });
