@@ -69,18 +69,8 @@ const EnvSchema = z.object({
   ONAIR_RTC_PORT_MAX: port(0),
   ONAIR_ICE_SERVERS: z.string().default('[]'),
   ONAIR_FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
-  ONAIR_LIVE_WINDOW_SEGMENTS: z.coerce
-    .number({ error: 'must be a number' })
-    .int({ error: 'must be a whole number' })
-    .min(3, { error: 'must be from 3 to 30' })
-    .max(30, { error: 'must be from 3 to 30' })
-    .default(6),
-  ONAIR_ORIGIN_CACHE_MB: z.coerce
-    .number({ error: 'must be a number' })
-    .int({ error: 'must be a whole number' })
-    .min(0, { error: 'must be from 0 to 65536' })
-    .max(65536, { error: 'must be from 0 to 65536' })
-    .default(256),
+  ONAIR_LIVE_WINDOW_SEGMENTS: count(3, 30).default(6),
+  ONAIR_ORIGIN_CACHE_MB: count(0, 65536).default(256),
   ONAIR_WHIP_RATE_LIMIT: z.coerce
     .number({ error: 'must be a number' })
     .int({ error: 'must be a whole number' })

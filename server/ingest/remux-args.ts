@@ -37,6 +37,11 @@ function rtpUrl(t: RemuxTarget): string {
   return `rtp://127.0.0.1:${String(t.port)}?rtcpport=${String(t.port)}&pkt_size=${String(RTP_PACKET_SIZE)}`;
 }
 
+/** One RTP output of the remuxer: its payload type, SSRC and loopback address. */
+function rtpOutput(t: RemuxTarget): string[] {
+  return ['-f', 'rtp', '-payload_type', String(t.payloadType), '-ssrc', String(t.ssrc), rtpUrl(t)];
+}
+
 function check(t: RemuxTarget, what: string): void {
   if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
     throw new RangeError(`${what} port out of range`);
@@ -69,13 +74,7 @@ export function buildRemuxArgs(opts: RemuxArgsOptions): string[] {
     'copy',
     '-bsf:v',
     'h264_mp4toannexb',
-    '-f',
-    'rtp',
-    '-payload_type',
-    String(opts.video.payloadType),
-    '-ssrc',
-    String(opts.video.ssrc),
-    rtpUrl(opts.video),
+    ...rtpOutput(opts.video),
   ];
   if (opts.audio) {
     args.push(
@@ -89,13 +88,7 @@ export function buildRemuxArgs(opts: RemuxArgsOptions): string[] {
       '48000',
       '-ac',
       '2',
-      '-f',
-      'rtp',
-      '-payload_type',
-      String(opts.audio.payloadType),
-      '-ssrc',
-      String(opts.audio.ssrc),
-      rtpUrl(opts.audio),
+      ...rtpOutput(opts.audio),
     );
   }
   return args;

@@ -230,34 +230,24 @@ export function liveMount(deps: OriginDeps): MediaMount {
   };
 }
 
-export function programsMount(deps: OriginDeps): MediaMount {
+/** /programs/<id>/… and /vod/<id>/…: a program's DVR window or recording, an asset on demand. */
+function playableMount(prefix: '/programs' | '/vod', deps: OriginDeps): MediaMount {
+  const program = prefix === '/programs';
   return {
-    prefix: '/programs',
+    prefix,
     async handle(req, res, url): Promise<void> {
-      const r = route(req, res, url, '/programs');
+      const r = route(req, res, url, prefix);
       if (!r) return;
-      const playable = await deps.getProgram(r.id);
-      if (!playable) throw OnairError.notFound('program', r.id);
-      await servePlayable(req, res, playable, r, deps, {
-        channelId: playable.info.channelId,
-        programId: r.id,
-      });
+      const playable = await (program ? deps.getProgram(r.id) : deps.getAsset(r.id));
+      if (!playable) throw OnairError.notFound(program ? 'program' : 'asset', r.id);
+      const scope = program ? { programId: r.id } : { assetId: r.id };
+      await servePlayable(req, res, playable, r, deps, { channelId: playable.info.channelId, ...scope });
     },
   };
 }
 
-export function vodMount(deps: OriginDeps): MediaMount {
-  return {
-    prefix: '/vod',
-    async handle(req, res, url): Promise<void> {
-      const r = route(req, res, url, '/vod');
-      if (!r) return;
-      const playable = await deps.getAsset(r.id);
-      if (!playable) throw OnairError.notFound('asset', r.id);
-      await servePlayable(req, res, playable, r, deps, { channelId: playable.info.channelId, assetId: r.id });
-    },
-  };
-}
+export const programsMount = (deps: OriginDeps): MediaMount => playableMount('/programs', deps);
+export const vodMount = (deps: OriginDeps): MediaMount => playableMount('/vod', deps);
 
 /** GET /time: the clock DASH players sync to (UTCTiming urn:mpeg:dash:utc:http-iso:2014). */
 export function timeMount(): MediaMount {
