@@ -150,7 +150,11 @@ export class RtmpServer {
       play: () => end('RTMP playback is not offered'),
       packet: (p) => publisher?.packet(p),
       publish: async (app, name): Promise<PublishDecision> => {
-        const decision = await this.#decide(app, name, address, end);
+        const decision = await this.#decide(app, name, address, end).catch((err: unknown) => {
+          // Not a refusal but a fault (the store, a bug): logged, and this publisher is turned away.
+          this.#opts.log.error({ err, address }, 'RTMP publish could not be decided');
+          return { ok: false, code: 'NetStream.Publish.Rejected', description: 'server error' } as const;
+        });
         if ('publisher' in decision && (ending || socket.destroyed)) {
           // The connection went while the key was checked.
           decision.publisher.feed.close('the publisher disconnected');

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Channel, Page, Program } from '../../lib/schemas.ts';
 import { assertError, assertPatchRefused, startServer, type TestServer } from '../helpers/server.ts';
+import { createChannel as createChannelIn } from '../helpers/live-channel.ts';
 import { assertChannelDefaults } from '../helpers/channel-defaults.ts';
 
 let s: TestServer;
@@ -13,11 +14,8 @@ after(async () => {
   await s.dispose();
 });
 
-async function createChannel(body: Record<string, unknown> = {}): Promise<Channel> {
-  const res = await s.api<Channel>('POST', '/api/v1/channels', { name: 'test channel', ...body });
-  assert.equal(res.status, 201, res.text);
-  return res.json;
-}
+const createChannel = (body: Record<string, unknown> = {}): Promise<Channel> =>
+  createChannelIn(s, { name: 'test channel', ...body });
 
 function metricValue(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));

@@ -13,6 +13,7 @@ import type { ChannelEvent } from '../../lib/events.ts';
 import type { Channel } from '../../lib/schemas.ts';
 import type { ChannelStats } from '../../lib/stats.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
+import { createChannel as createChannelIn } from '../helpers/live-channel.ts';
 import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../helpers/ffmpeg-push.ts';
 import { parseMediaPlaylist } from '../helpers/playlists.ts';
 import {
@@ -67,11 +68,7 @@ function noteIngestChildren(): void {
   }
 }
 
-async function createChannel(body: Record<string, unknown>): Promise<Channel> {
-  const res = await s.api<Channel>('POST', '/api/v1/channels', body);
-  assert.equal(res.status, 201, res.text);
-  return res.json;
-}
+const createChannel = (body: Record<string, unknown>): Promise<Channel> => createChannelIn(s, body);
 
 async function start(id: string): Promise<void> {
   assert.equal((await s.api('POST', `/api/v1/channels/${id}/start`)).status, 200);

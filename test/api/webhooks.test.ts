@@ -13,7 +13,12 @@ import type { WebhookEvent } from '../../lib/events.ts';
 import type { Channel, Page, Program, Webhook, WebhookDelivery } from '../../lib/schemas.ts';
 import { assertError, startServer, type TestServer } from '../helpers/server.ts';
 import { suiteServer } from '../helpers/suite-server.ts';
-import { publishTo, startChannel, waitRecorded } from '../helpers/live-channel.ts';
+import {
+  createChannel as createChannelIn,
+  publishTo,
+  startChannel,
+  waitRecorded,
+} from '../helpers/live-channel.ts';
 import { waitFor } from '../helpers/procs.ts';
 import type { WhipPublisher } from '../helpers/whip-publisher.ts';
 
@@ -97,11 +102,8 @@ async function addWebhook(url: string, events: string[]): Promise<Webhook> {
   return res.json;
 }
 
-async function createChannel(body: Record<string, unknown> = {}): Promise<Channel> {
-  const res = await s.api<Channel>('POST', '/api/v1/channels', { name: 'webhook test', ...body });
-  assert.equal(res.status, 201, res.text);
-  return res.json;
-}
+const createChannel = (body: Record<string, unknown> = {}): Promise<Channel> =>
+  createChannelIn(s, { name: 'webhook test', ...body });
 
 void describe('webhooks', () => {
   void test('POST creates a webhook with a signing secret; GET lists and shows it', async () => {

@@ -17,6 +17,7 @@ import {
 import { H264, OPUS, VP8, handOffer, weriftOffer } from '../helpers/sdp-offers.ts';
 import { waitFor } from '../helpers/procs.ts';
 import { header, headerList, ReplyLog } from '../helpers/replies.ts';
+import { createChannel as createChannelIn, startChannel } from '../helpers/live-channel.ts';
 
 const ICE_SERVERS = '[{"urls":"stun:stun.example.com:3478"}]';
 
@@ -42,13 +43,11 @@ function deleteSession(s: TestServer, created: Reply, key: string): Promise<Repl
 }
 
 async function createChannel(s: TestServer, body: Record<string, unknown>, start = true): Promise<Channel> {
-  const res = await s.api<Channel>('POST', '/api/v1/channels', { name: 'whip test', ...body });
-  assert.equal(res.status, 201, res.text);
-  if (!start) return res.json;
-  const started = await s.api<Channel>('POST', `/api/v1/channels/${res.json.id}/start`);
-  assert.equal(started.status, 200, started.text);
-  assert.equal(started.json.state, 'running');
-  return started.json;
+  const created = await createChannelIn(s, { name: 'whip test', ...body });
+  if (!start) return created;
+  const started = await startChannel(s, created.id);
+  assert.equal(started.state, 'running');
+  return started;
 }
 
 async function eventTypes(s: TestServer, channelId: string): Promise<string[]> {
