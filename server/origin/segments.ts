@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
 import { splitParts } from '../packager/mp4.ts';
-import type { Part, PendingSegment, RunTrack, Segment, TimelineView } from '../packager/timeline.ts';
+import type { Part, PendingSegment, Segment, TimelineView } from '../packager/timeline.ts';
 import type { FileCache } from './file-cache.ts';
 import { IMMUTABLE, sendBuffer } from './responses.ts';
 import { sendFile } from './send-file.ts';
@@ -71,7 +71,7 @@ export async function serveMedia(
   if (numText !== undefined && ll) {
     // LL-DASH asks for the segment being written (or about to be): send it as it grows.
     const n = Number(numText);
-    const find = () => lookup(findTrack(source.view(), runId, trackId), n);
+    const find = () => lookup(source.view(), runId, trackId, n);
     const found = find();
     if (!found.segment && (found.pending || found.next)) {
       if (
@@ -79,7 +79,7 @@ export async function serveMedia(
         !(await waitUntil(
           source,
           () => find().pending !== undefined || find().segment !== undefined,
-          source.segmentSeconds * 1000,
+          source.segmentSeconds * AHEAD * 1000,
         ))
       ) {
         throw new OnairError('not_found', 'segment not written yet');
@@ -93,21 +93,30 @@ export async function serveMedia(
   await sendFile(req, res, segFile, type, IMMUTABLE);
 }
 
-function findTrack(view: TimelineView, runId: string, trackId: string): RunTrack | undefined {
-  return view.runs.find((r) => r.id === runId)?.tracks.get(trackId);
-}
+/** How many segments past the newest one a request may ask for and be held until it comes. */
+const AHEAD = 2;
 
-/** The segment numbered `n` of a track: complete, being written, or neither yet. */
+/**
+ * The segment numbered `n` of a run's track: complete, being written, or neither yet. `next` when it
+ * is one to come: up to AHEAD after the last one, or any number while a live run's track has none yet
+ * (a new run, or a rendition whose encoder starts later than the others).
+ */
 function lookup(
-  track: RunTrack | undefined,
+  view: TimelineView,
+  runId: string,
+  trackId: string,
   n: number,
 ): { segment?: Segment; pending?: PendingSegment; next: boolean } {
-  if (!track) return { next: false };
+  const run = view.runs.find((r) => r.id === runId);
+  const track = run?.tracks.get(trackId);
+  if (!run || !track) return { next: run !== undefined && !run.ended };
   const segment = track.segments.find((s) => s.number === n);
   if (segment) return { segment, next: false };
   if (track.pending?.number === n) return { pending: track.pending, next: false };
   const last = track.pending?.number ?? track.segments.at(-1)?.number;
-  return { next: last !== undefined && n === last + 1 };
+  // An encoder that runs behind the wall clock (a loaded machine) is up to two segments behind a
+  // player that computes the live edge from it: those segments are still to come, not missing.
+  return { next: last === undefined ? !run.ended : n > last && n <= last + AHEAD };
 }
 
 /** Bytes [offset, offset + length) of a segment file, complete or still being written (`.tmp`). */
@@ -193,12 +202,12 @@ async function servePart(
   cache: FileCache | undefined,
 ): Promise<void> {
   const find = (): Part | undefined => {
-    const { segment, pending } = lookup(findTrack(source.view(), runId, trackId), n);
+    const { segment, pending } = lookup(source.view(), runId, trackId, n);
     return (segment?.parts ?? pending?.parts)?.[k];
   };
   let part = find();
   if (!part) {
-    const { segment, pending, next } = lookup(findTrack(source.view(), runId, trackId), n);
+    const { segment, pending, next } = lookup(source.view(), runId, trackId, n);
     // The preload hint: the next part of the segment being written, or the first of the next one.
     const hinted = (pending && k === pending.parts.length) || (next && k === 0);
     if (!segment && !pending && !next && cache) {
