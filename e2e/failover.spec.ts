@@ -167,7 +167,10 @@ test('two browser tabs publish one event: closing the primary is seamless, closi
         state.errors.filter((e) => e.fatal),
         describeState(state),
       ).toEqual([]);
-      expect(stall, `${state.kind} stalled across the failover`).toBeLessThan(1000);
+      // Seamless: on an idle machine no stall is over ~50 ms; under a loaded 2-core CI run the switch
+      // itself (silence found, the backup's keyframe) has taken up to ~1.2 s and hls.js stalled ~1.3–1.5 s.
+      // A broken failover shows a discontinuity or a Period change (below) and stalls far longer.
+      expect(stall, `${state.kind} stalled across the failover`).toBeLessThan(2500);
       // One discontinuity sequence (hls.js) / no Period switch (dash.js): the output never broke.
       if (state.kind === 'hls') expect(state.played, describeState(state)).toEqual(['cc0']);
       else expect(state.played.length, describeState(state)).toBeLessThanOrEqual(1);

@@ -16,7 +16,7 @@ import { ffprobeSegments, newestSegment, parseMaster } from './support/media.ts'
 import {
   describeState,
   expectAdvanced,
-  frameLuma,
+  shownFrameLuma,
   measureAdvance,
   playerState,
   startDash,
@@ -87,7 +87,7 @@ async function expectPlaysPicture(
     `${player}: startup ${adv.startupMs} ms, +${(adv.to - adv.from).toFixed(2)} s in ${adv.wallMs} ms; ${describeState(adv.state)}`,
   );
   expectAdvanced(adv, 6);
-  const luma = await frameLuma(page);
+  const luma = await shownFrameLuma(page);
   note(
     `${player} frame ${luma.width}x${luma.height} luma mean ${luma.mean.toFixed(1)} std ${luma.std.toFixed(1)}`,
   );

@@ -13,7 +13,7 @@ import { parseMaster } from './support/media.ts';
 import {
   describeState,
   expectAdvanced,
-  frameLuma,
+  shownFrameLuma,
   measureAdvance,
   startDash,
   startHls,
@@ -66,7 +66,7 @@ async function plays(page: Page, kind: 'hls' | 'dash', url: string, shot: string
   const adv = await measureAdvance(page, 6, { startupMs: 20_000, advanceMs: 25_000 });
   console.log(`  · ${kind}: startup ${adv.startupMs} ms, ${describeState(adv.state)}`);
   expectAdvanced(adv, 6);
-  const luma = await frameLuma(page);
+  const luma = await shownFrameLuma(page);
   expect(luma.mean, 'the frame is black').toBeGreaterThan(30);
   expect(luma.std, 'the frame is flat').toBeGreaterThan(5);
   await page.screenshot({ path: path.join(ARTIFACTS, shot) });

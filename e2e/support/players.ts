@@ -240,6 +240,25 @@ export async function measureAdvance(
 }
 
 /**
+ * The luma of the first frame shown within `timeoutMs` (sampled every 250 ms): a player that has just
+ * run dry on a loaded machine shows nothing for a moment, which says nothing of the picture.
+ */
+export async function shownFrameLuma(
+  page: Page,
+  timeoutMs = 10_000,
+): Promise<{ mean: number; std: number; width: number; height: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const luma = await frameLuma(page);
+    const shown = await page.evaluate(
+      () => (document.getElementById('onair-e2e-video') as HTMLVideoElement).readyState >= 2,
+    );
+    if ((shown && luma.mean > 0) || Date.now() > deadline) return luma;
+    await page.waitForTimeout(250);
+  }
+}
+
+/**
  * Mean and standard deviation of the luma of the video's current frame, drawn to a
  * canvas (same origin, so readable). A black or frozen-blank frame has mean ≈ 16 and
  * deviation ≈ 0; the fake camera's picture has colour and a moving pattern.

@@ -94,7 +94,7 @@ export async function serveMedia(
 }
 
 /** How many segments past the newest one a request may ask for and be held until it comes. */
-const AHEAD = 2;
+const AHEAD = 1;
 
 /**
  * The segment numbered `n` of a run's track: complete, being written, or neither yet. `next` when it
@@ -114,8 +114,6 @@ function lookup(
   if (segment) return { segment, next: false };
   if (track.pending?.number === n) return { pending: track.pending, next: false };
   const last = track.pending?.number ?? track.segments.at(-1)?.number;
-  // An encoder that runs behind the wall clock (a loaded machine) is up to two segments behind a
-  // player that computes the live edge from it: those segments are still to come, not missing.
   return { next: last === undefined ? !run.ended : n > last && n <= last + AHEAD };
 }
 
