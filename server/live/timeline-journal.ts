@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../log.ts';
 import type { Run, RunTrack, Segment, TimelineJournal, TrackInfo } from '../packager/timeline.ts';
-import type { SavedRun, SegmentKey, Store, TimelineOp } from '../store/store.ts';
+import type { SavedRun, SavedTrack, SegmentKey, Store, TimelineOp } from '../store/store.ts';
 
 const FLUSH_EVERY_MS = 250;
 
@@ -37,14 +37,7 @@ export class StoreTimelineJournal implements TimelineJournal {
     this.#queue({
       op: 'track',
       runId: run.id,
-      track: {
-        trackId: track.info.id,
-        ord: ord < 0 ? run.tracks.size : ord,
-        info: { ...track.info },
-        initUri: track.initUri,
-        discontinuity: track.discontinuity,
-        firstStart: track.firstStart ?? null,
-      },
+      track: savedTrackHead(track.info.id, ord < 0 ? run.tracks.size : ord, track),
     });
   }
 
@@ -99,6 +92,17 @@ function savedRunHead(run: Run): Omit<SavedRun, 'tracks'> {
   return { runId: run.id, startedAt: run.startedAt, anchor: run.anchor ?? null, ended: run.ended };
 }
 
+function savedTrackHead(trackId: string, ord: number, t: RunTrack): Omit<SavedTrack, 'segments'> {
+  return {
+    trackId,
+    ord,
+    info: { ...t.info },
+    initUri: t.initUri,
+    discontinuity: t.discontinuity,
+    firstStart: t.firstStart ?? null,
+  };
+}
+
 /** Saved rows back as timeline runs (for Timeline.restore). */
 export function savedTimeline(saved: readonly SavedRun[]): Run[] {
   return saved.map((r) => ({
@@ -129,12 +133,7 @@ export function saveView(store: Store, owner: string, runs: readonly Run[]): Pro
       ...savedRunHead(run),
       ended: true,
       tracks: [...run.tracks].map(([trackId, t], ord) => ({
-        trackId,
-        ord,
-        info: { ...t.info },
-        initUri: t.initUri,
-        discontinuity: t.discontinuity,
-        firstStart: t.firstStart ?? null,
+        ...savedTrackHead(trackId, ord, t),
         segments: t.segments.map((s) => ({ ...s })),
       })),
     })),
