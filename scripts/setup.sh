@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what onair needs on a fresh Debian/Ubuntu machine:
 #   - FFmpeg, srt-tools (and, with --test, Chromium, nginx-light and wrk for the edge tests and the
-#     bench) from the distribution's packages, when missing
-#   - npm dependencies, including Node 24 LTS (the `node` package) that the npm scripts run on
+#     bench, GStreamer with its WebRTC plugins as a third-party publisher) from the distribution's
+#     packages, when missing
+#   - npm dependencies, including Node 24 LTS (the `node` package) that the npm scripts run on,
+#     and mediasoup where it can run (scripts/setup-mediasoup.sh; MEDIASOUP_WORKER_BIN gives a worker)
 #   - the web UI build
 # Safe to run again: it skips what is already there.
 set -euo pipefail
@@ -26,6 +28,17 @@ if [ "$with_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromiu
 # The edge tests and the bench run Debian's nginx in front of onair, and load it with wrk.
 if [ "$with_browser" = 1 ] && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then missing+=(nginx-light); fi
 if [ "$with_browser" = 1 ] && ! command -v wrk >/dev/null 2>&1; then missing+=(wrk); fi
+# A third-party WHIP client in the tests: GStreamer's webrtcbin, driven from Debian's Python.
+if [ "$with_browser" = 1 ] && ! /usr/bin/python3 -c 'import gi; gi.require_version("GstWebRTC", "1.0"); gi.require_version("GstSdp", "1.0")' >/dev/null 2>&1; then
+  missing+=(python3-gst-1.0 gir1.2-gst-plugins-bad-1.0)
+fi
+gst_ok=1
+for element in webrtcbin x264enc opusenc nicesrc videotestsrc; do
+  gst-inspect-1.0 "$element" >/dev/null 2>&1 || gst_ok=0
+done
+if [ "$with_browser" = 1 ] && [ "$gst_ok" = 0 ]; then
+  missing+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice)
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -59,6 +72,9 @@ case "$node_version" in
   v2[4-9]*|v[3-9][0-9]*) ;;
   *) echo "setup: expected Node >= 24 in node_modules/.bin/node, found $node_version" >&2; exit 1 ;;
 esac
+
+# mediasoup (optional): installed under Node 24, or with the worker MEDIASOUP_WORKER_BIN names.
+bash scripts/setup-mediasoup.sh
 
 say "building the web UI"
 npm run --silent build >/dev/null

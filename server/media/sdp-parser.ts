@@ -24,6 +24,8 @@ export interface SdpSection {
   index: number;
   kind: string;
   port: number;
+  /** `a=bundle-only`: port 0 then means "on the BUNDLE transport", not "rejected" (JSEP §5.2.1). */
+  bundleOnly: boolean;
   protocol: string;
   /** The m-line's format list, as written (kept when the section is rejected). */
   formats: string[];
@@ -50,6 +52,15 @@ export interface SdpOffer {
   icePwd: string | undefined;
   fingerprints: { algorithm: string; value: string }[];
   setup: string | undefined;
+}
+
+/**
+ * Whether a section carries media: it has a port, or port 0 with `a=bundle-only` (an offer with
+ * bundle policy max-bundle, as GStreamer's webrtcbin sends, rides every section after the first on
+ * the first's transport). Port 0 alone rejects the section.
+ */
+export function inUse(section: { port: number; bundleOnly: boolean }): boolean {
+  return section.port !== 0 || section.bundleOnly;
 }
 
 export function sdpLines(sdp: string): string[] {
@@ -83,6 +94,7 @@ export function parseSdp(sdp: string): SdpOffer {
         index: offer.sections.length,
         kind: m[1]!,
         port: Number(m[2]),
+        bundleOnly: false,
         protocol: m[3]!,
         formats,
         mid: undefined,
@@ -160,6 +172,8 @@ export function parseSdp(sdp: string): SdpOffer {
       s.rtcpMux = true;
     } else if (line === 'a=rtcp-rsize') {
       s.rtcpRsize = true;
+    } else if (line === 'a=bundle-only') {
+      s.bundleOnly = true;
     }
   }
   for (const section of offer.sections) section.codecs = section.codecs.filter((c) => c.name !== '');

@@ -5,7 +5,7 @@
  * Errors are MediaErrors (invalid_sdp, unsupported_offer); the HTTP edge maps them.
  */
 import { MediaError } from './errors.ts';
-import { parseSdp, sdpLines } from './sdp-parser.ts';
+import { inUse, parseSdp, sdpLines } from './sdp-parser.ts';
 
 export interface OfferedCodec {
   payloadType: number;
@@ -19,7 +19,8 @@ export interface OfferedMedia {
   mid: string | undefined;
   direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
   codecs: OfferedCodec[];
-  port: number;
+  /** Whether the section carries media (sdp-parser.ts inUse: a port, or bundle-only). */
+  inUse: boolean;
 }
 
 export interface OfferSummary {
@@ -58,7 +59,7 @@ export function parseMediaSections(sdp: string): OfferedMedia[] {
       clockRate: c.clockRate,
       fmtp: c.fmtp,
     })),
-    port: s.port,
+    inUse: inUse(s),
   }));
 }
 
@@ -84,8 +85,8 @@ export function isAcceptableH264(c: OfferedCodec): boolean {
 export function inspectOffer(sdp: string, opts: { requireH264: boolean }): OfferSummary {
   const sections = parseMediaSections(sdp);
   if (sections.length === 0) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
-  const videos = sections.filter((s) => s.kind === 'video' && s.port !== 0);
-  const audios = sections.filter((s) => s.kind === 'audio' && s.port !== 0);
+  const videos = sections.filter((s) => s.kind === 'video' && s.inUse);
+  const audios = sections.filter((s) => s.kind === 'audio' && s.inUse);
   if (videos.length === 0)
     throw new MediaError('unsupported_offer', 'the offer has no video track; onair needs one video track');
   if (videos.length > 1)
@@ -225,7 +226,7 @@ export function inspectViewerOffer(sdp: string): ViewerOfferSummary {
     .filter(
       ({ media }) =>
         (media.kind === 'video' || media.kind === 'audio') &&
-        media.port !== 0 &&
+        media.inUse &&
         (media.direction === 'recvonly' || media.direction === 'sendrecv'),
     );
   for (const kind of ['video', 'audio'] as const) {
@@ -319,4 +320,23 @@ export function restrictOfferCodecs(sdp: string, keep: ReadonlyMap<number, reado
     out.push(line);
   }
   return out.join(eol);
+}
+
+/**
+ * The offer with each bundle-only section (port 0 and `a=bundle-only`, as JSEP's max-bundle policy
+ * writes every section after the first: GStreamer's webrtcbin does) given port 9 and no
+ * `a=bundle-only`: the same offer for an engine that reads port 0 as "rejected" (werift).
+ */
+export function withBundleOnlyPorts(sdp: string): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(/\r?\n/);
+  let mLine = -1;
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.startsWith('m=')) mLine = i;
+    else if (lines[i]!.trim() === 'a=bundle-only' && mLine >= 0) {
+      lines[mLine] = lines[mLine]!.replace(/^(m=\w+ )0(?=[ /])/, '$19');
+      lines.splice(i--, 1);
+    }
+  }
+  return lines.join(eol);
 }

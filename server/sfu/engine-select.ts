@@ -55,13 +55,18 @@ function executable(file: string): boolean {
 /**
  * Looks for mediasoup without starting anything: its package (an optional
  * dependency, absent where its installer could not get a worker) and a worker
- * (MEDIASOUP_WORKER_BIN, else the package's worker/out/Release/mediasoup-worker).
+ * (MEDIASOUP_WORKER_BIN, else the package's worker/out/Release/mediasoup-worker,
+ * where scripts/setup-mediasoup.sh links a worker it was given). `from`: where
+ * the package is resolved from (this file's install; a test's own project).
  */
-export function probeMediasoup(workerBinFromEnv: string | undefined): MediasoupProbe {
+export function probeMediasoup(
+  workerBinFromEnv: string | undefined,
+  from: string = import.meta.url,
+): MediasoupProbe {
   let packageDir: string | undefined;
   try {
     // The package's entry point (its `exports` do not list package.json), then up to its root.
-    let dir = path.dirname(createRequire(import.meta.url).resolve('mediasoup'));
+    let dir = path.dirname(createRequire(from).resolve('mediasoup'));
     while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
     packageDir = dir;
   } catch {

@@ -10,7 +10,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { toOnairError } from '../../server/http/http.ts';
 import { MediaError } from '../../server/media/errors.ts';
-import { inspectOffer, inspectViewerOffer, parseMediaSections } from '../../server/media/sdp.ts';
+import {
+  inspectOffer,
+  inspectViewerOffer,
+  parseMediaSections,
+  withBundleOnlyPorts,
+} from '../../server/media/sdp.ts';
 import { parseSdp } from '../../server/media/sdp-parser.ts';
 import type { IceCandidate, RtpParameters } from '../../server/sfu/mediasoup/mediasoup-api.ts';
 import {
@@ -152,6 +157,18 @@ const CASES: Expect[] = [
     videoMid: 'video0',
   },
   {
+    name: 'GStreamer 1.22 (captured: max-bundle, audio on port 0 with a=bundle-only, no RTX)',
+    sdp: () => offer('gstreamer-max-bundle-whip'),
+    videoCodec: 'H264',
+    videoPt: 102,
+    rtxPt: undefined,
+    ssrc: 2223682396,
+    rtxSsrc: undefined,
+    audioPt: 111,
+    audioSsrc: 2551392047,
+    videoMid: 'video0',
+  },
+  {
     name: 'werift (VP8)',
     sdp: async () => (werift = await weriftOffer({ codec: 'VP8' })).sdp,
     videoCodec: 'VP8',
@@ -241,6 +258,11 @@ describe('WHIP offer → producer RtpParameters and answer', () => {
       // The BUNDLE group names the accepted sections.
       const bundle = /a=group:BUNDLE (.*)\r\n/.exec(answer)![1]!.split(' ');
       assert.ok(bundle.includes(plan.video.mid));
+      if (plan.audio) {
+        // Audio rides the bundle (bundle-only in the offer is not a rejection).
+        assert.ok(bundle.includes(plan.audio.mid));
+        assert.equal(sections.find((x) => x.kind === 'audio')!.inUse, true);
+      }
       // What the answer says must be what the server's own WHIP checks accept.
       assert.doesNotThrow(() => parseMediaSections(answer));
     });
@@ -413,7 +435,7 @@ describe('WHEP: router capabilities and a viewer offer → consumer parameters a
       );
       // The audio section it also offered is rejected: port 0, inactive.
       const as = sections.find((s) => s.kind === 'audio')!;
-      assert.equal(as.port, 0);
+      assert.equal(as.inUse, false);
     } finally {
       await pc.close();
     }
@@ -434,5 +456,26 @@ describe('WHEP: router capabilities and a viewer offer → consumer parameters a
     ]);
     assert.equal(a, b);
     assert.notEqual(a, c);
+  });
+});
+
+describe('bundle-only sections (JSEP max-bundle, as GStreamer offers)', () => {
+  const sdp = offer('gstreamer-max-bundle-whip');
+
+  test('a section on port 0 with a=bundle-only carries media; port 0 alone is rejected', () => {
+    const summary = inspectOffer(sdp, { requireH264: true });
+    assert.equal(summary.audio?.mid, 'audio1');
+    const rejected = sdp.replace('a=bundle-only\r\n', '');
+    assert.equal(inspectOffer(rejected, { requireH264: true }).audio, undefined);
+  });
+
+  test('withBundleOnlyPorts gives werift the same offer with port 9 and nothing else changed', () => {
+    const out = withBundleOnlyPorts(sdp);
+    assert.match(out, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111\r$/m);
+    assert.doesNotMatch(out, /bundle-only/);
+    assert.equal(out.split('\r\n').length, sdp.split('\r\n').length - 1);
+    assert.equal(withBundleOnlyPorts(out), out, 'idempotent');
+    const chromium = offer('chromium-whip');
+    assert.equal(withBundleOnlyPorts(chromium), chromium, 'offers without bundle-only pass unchanged');
   });
 });

@@ -20,7 +20,7 @@
  * (routerCodecsFor).
  */
 import { MediaError } from '../../media/errors.ts';
-import { parseSdp, type SdpCodec, type SdpOffer, type SdpSection } from '../../media/sdp-parser.ts';
+import { inUse, parseSdp, type SdpCodec, type SdpOffer, type SdpSection } from '../../media/sdp-parser.ts';
 import type { OfferedCodec } from '../../media/sdp.ts';
 import type { MediaKind, RtpCodec } from '../../media/source.ts';
 import type {
@@ -239,7 +239,7 @@ export function planPublisher(
   const offer = parseSdp(sdp);
   const live = (kind: string) =>
     offer.sections.find(
-      (s) => s.kind === kind && s.port !== 0 && (s.direction === 'sendonly' || s.direction === 'sendrecv'),
+      (s) => s.kind === kind && inUse(s) && (s.direction === 'sendonly' || s.direction === 'sendrecv'),
     );
   const videoSection = live('video');
   if (!videoSection) throw new MediaError('unsupported_offer', 'the offer has no video track to receive');
@@ -547,7 +547,7 @@ export function viewerAnswer(
 
 /** The remote DTLS parameters of any offer (WHEP viewers): for `transport.connect()`. */
 export function offerDtlsParameters(offer: SdpOffer): DtlsParameters {
-  const first = offer.sections.find((s) => s.port !== 0) ?? offer.sections[0];
+  const first = offer.sections.find((s) => inUse(s)) ?? offer.sections[0];
   if (!first) throw new MediaError('invalid_sdp', 'SDP offer has no media sections');
   return remoteDtlsParameters(offer, first);
 }

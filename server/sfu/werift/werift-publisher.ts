@@ -2,7 +2,7 @@
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import type { Logger } from '../../log.ts';
 import { MediaError } from '../../media/errors.ts';
-import { addBitrateHints, parseMediaSections } from '../../media/sdp.ts';
+import { addBitrateHints, parseMediaSections, withBundleOnlyPorts } from '../../media/sdp.ts';
 import type { MediaKind, RtpCodec, SourceTrack } from '../../media/source.ts';
 import type { PublisherOptions } from '../engine.ts';
 import { PublisherBase, type PublisherTimeouts } from '../publisher-base.ts';
@@ -37,7 +37,7 @@ export class WeriftPublisher extends PublisherBase {
     const pc = this.#pc;
     pc.onTrack.subscribe((track) => this.#attachTrack(track));
     pc.connectionStateChange.subscribe((state) => this.#onConnectionState(state));
-    await pc.setRemoteDescription({ type: 'offer', sdp: p.offer });
+    await pc.setRemoteDescription({ type: 'offer', sdp: withBundleOnlyPorts(p.offer) });
     for (const t of pc.getTransceivers()) {
       if (t.kind === 'video') this.#videoTransceiver ??= t;
       // DTLS server (a=setup:passive): the publisher starts the handshake as soon as ICE is up,
@@ -103,7 +103,7 @@ function negotiatedCodecs(
 ): { video: RtpCodec; audio: RtpCodec | undefined } {
   const sections = parseMediaSections(answer);
   const pick = (kind: MediaKind): RtpCodec | undefined => {
-    const s = sections.find((m) => m.kind === kind && m.port !== 0);
+    const s = sections.find((m) => m.kind === kind && m.inUse);
     const c = s?.codecs.find((x) => !['RTX', 'RED', 'ULPFEC'].includes(x.name));
     if (!c) return undefined;
     return {

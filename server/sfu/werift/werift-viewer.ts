@@ -14,6 +14,7 @@ import {
   type RTCPeerConnection,
   type RTCRtpSender,
 } from 'werift';
+import { withBundleOnlyPorts } from '../../media/sdp.ts';
 import type { Logger } from '../../log.ts';
 import type { MediaKind, MediaSource } from '../../media/source.ts';
 import type { FanoutRegistry } from '../fanout.ts';
@@ -97,7 +98,7 @@ export class WeriftViewer extends ViewerBase {
       if (video && rtcp instanceof RtcpPayloadSpecificFeedback && rtcp.feedback.count === FIR_COUNT)
         this.#forwarder.requestKeyframe();
     });
-    await pc.setRemoteDescription({ type: 'offer', sdp: plan.offer });
+    await pc.setRemoteDescription({ type: 'offer', sdp: withBundleOnlyPorts(plan.offer) });
     const answer = await localAnswer(pc, this.#opts.loopbackOnly);
     this.#forwarder.setSource(source);
     this.answered(answer);
