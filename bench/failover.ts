@@ -12,7 +12,7 @@
  *
  *   node bench/failover.ts     # alone; bench/run.ts runs it with BENCH_PARTS including failover
  */
-import { startServer } from '../test/helpers/server.ts';
+import { startBenchServer, type BenchEngine } from './server.ts';
 import { publishWhipProcess } from '../test/helpers/publisher-process.ts';
 import type { WhipPublisher } from '../test/helpers/whip-publisher.ts';
 import type { Channel } from '../lib/schemas.ts';
@@ -32,8 +32,8 @@ export interface FailoverBench {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function failoverBench(): Promise<FailoverBench> {
-  const s = await startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1' } });
+export async function failoverBench(engine: BenchEngine = 'werift'): Promise<FailoverBench> {
+  const s = await startBenchServer(engine);
   const live = new Set<WhipPublisher>();
   try {
     const created = await s.api<Channel>('POST', '/api/v1/channels', {

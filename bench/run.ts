@@ -82,19 +82,30 @@ async function part<T>(name: string, run: () => Promise<T>): Promise<T | undefin
   }
 }
 
+// mediasoup beside werift where its worker is found: start-up, failover and WHEP.
+const probe = probeMediasoup(process.env.MEDIASOUP_WORKER_BIN);
+const mediasoup = probe.workerBin !== undefined && probe.packageDir !== undefined;
+if (!mediasoup) print(`mediasoup: skipped (${probe.problem ?? 'no worker'}); werift only`);
+
 if (PARTS.includes('startup') || PARTS.includes('live')) {
-  const s = await startBenchServer();
-  try {
-    const modes = (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as ChannelMode[];
-    const publishers = (process.env.BENCH_STARTUP_PUBLISHERS ?? STARTUP_PUBLISHERS.join(',')).split(
-      ',',
-    ) as StartupPublisherName[];
-    results.startup = await part('startup', () =>
-      startupBench(s, { runs: RUNS, segmentSeconds: SEGMENT_SECONDS, modes, publishers, print }),
-    );
-    results.encoderSpeed720p = await part('live', () => encoderSpeed(s));
-  } finally {
-    await s.dispose();
+  const modes = (process.env.BENCH_MODES ?? 'passthrough,encode').split(',') as ChannelMode[];
+  const publishers = (process.env.BENCH_STARTUP_PUBLISHERS ?? STARTUP_PUBLISHERS.join(',')).split(
+    ',',
+  ) as StartupPublisherName[];
+  for (const engine of mediasoup ? (['werift', 'mediasoup'] as const) : (['werift'] as const)) {
+    const s = await startBenchServer(engine);
+    try {
+      if (engine !== 'werift') print(`start-up on ${engine}:`);
+      const startup = await part('startup', () =>
+        startupBench(s, { runs: RUNS, segmentSeconds: SEGMENT_SECONDS, modes, publishers, print }),
+      );
+      if (engine === 'werift') {
+        results.startup = startup;
+        results.encoderSpeed720p = await part('live', () => encoderSpeed(s));
+      } else results.startupMediasoup = startup;
+    } finally {
+      await s.dispose();
+    }
   }
 }
 results.encodingOverhead = await part('overhead', () =>
@@ -102,13 +113,12 @@ results.encodingOverhead = await part('overhead', () =>
 );
 results.serverRss = await part('rss', () => rssBench({ print }));
 results.failover = await part('failover', () => failoverBench());
+if (mediasoup) results.failoverMediasoup = await part('failover', () => failoverBench('mediasoup'));
 results.rtmp = await part('rtmp', () => rtmpBench(print));
 await part('whep', async () => {
   results.whep = await whepBench();
   // Side by side: the same publisher and viewers through mediasoup, where its worker is found.
-  const probe = probeMediasoup(process.env.MEDIASOUP_WORKER_BIN);
-  if (probe.workerBin && probe.packageDir) results.whepMediasoup = await whepBench(undefined, 'mediasoup');
-  else print(`mediasoup: skipped (${probe.problem ?? 'no worker'})`);
+  if (mediasoup) results.whepMediasoup = await whepBench(undefined, 'mediasoup');
 });
 if (PARTS.includes('ll') || PARTS.includes('origin')) {
   const s = await startBenchServer();

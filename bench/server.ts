@@ -34,8 +34,11 @@ export interface ChannelJson {
   urls: { whip: string };
 }
 
-export function startBenchServer(): Promise<TestServer> {
-  return startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1' } });
+/** The SFU engines a bench part runs on: werift, and mediasoup beside it where a worker is found. */
+export type BenchEngine = 'werift' | 'mediasoup';
+
+export function startBenchServer(engine: BenchEngine = 'werift'): Promise<TestServer> {
+  return startServer({ env: { ONAIR_LOOPBACK_ONLY_ICE: '1', ONAIR_SFU: engine } });
 }
 
 /** A JSON API call with the admin token; an error status throws. */

@@ -1,3 +1,5 @@
+import { emptyRtpView, isKeyframeStart, readRtp } from '../media/rtp.ts';
+
 /**
  * Keyframe requests from many consumers become few requests upstream. A request
  * is dropped while the keyframe asked for is still on its way (within
@@ -52,3 +54,34 @@ export class KeyframeGate {
  * so FFmpeg waited for the next one, up to a segment later).
  */
 export const KEYFRAME_RETRY_MS = 350;
+
+/**
+ * A receiver's wait for its first keyframe (the encoder link, on either engine): fed the packets of
+ * the video track it receives, it asks again every KEYFRAME_RETRY_MS until a keyframe starts.
+ */
+export class KeyframeWait {
+  readonly #ask: () => void;
+  readonly #rtp = emptyRtpView();
+  #codec: string | undefined;
+  #askedAt = Date.now();
+
+  /** `codec`: the track's codec name (undefined: not video, nothing to wait for). Asked once already. */
+  constructor(codec: string | undefined, ask: () => void) {
+    this.#codec = codec;
+    this.#ask = ask;
+  }
+
+  get waiting(): boolean {
+    return this.#codec !== undefined;
+  }
+
+  saw(packet: Buffer): void {
+    if (this.#codec === undefined || !readRtp(packet, this.#rtp)) return;
+    if (isKeyframeStart(this.#codec, packet.subarray(this.#rtp.payloadOffset, this.#rtp.payloadEnd)))
+      this.#codec = undefined;
+    else if (Date.now() - this.#askedAt >= KEYFRAME_RETRY_MS) {
+      this.#askedAt = Date.now();
+      this.#ask();
+    }
+  }
+}

@@ -5,10 +5,9 @@
  * off. Engine-independent: it works with any MediaSource.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { emptyRtpView, isKeyframeStart, readRtp } from '../media/rtp.ts';
 import type { MediaSource } from '../media/source.ts';
 import type { PlainRtpOptions, PlainRtpTarget, PlainRtpTransport } from './engine.ts';
-import { KEYFRAME_RETRY_MS } from './keyframe-gate.ts';
+import { KeyframeWait } from './keyframe-gate.ts';
 
 /** 12 bytes (two SSRC entries): FFmpeg drops RTP/RTCP packets shorter than that. */
 const RTCP_BYE = Buffer.from([0x82, 0xcb, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -28,19 +27,12 @@ class TrackSender {
     const pt = target.payloadType & 0x7f;
     const track = source.tracks.find((t) => t.id === target.trackId);
     // Video: asked for a keyframe when the transport opened (PlainTransport); again until one passes.
-    let awaiting = track?.kind === 'video' ? track.codec.name : undefined;
-    let askedAt = Date.now();
-    const rtp = emptyRtpView();
+    const keyframe = new KeyframeWait(track?.kind === 'video' ? track.codec.name : undefined, () =>
+      source.requestKeyframe(),
+    );
     this.#unsubscribe = source.subscribe(target.trackId, (packet) => {
       if (this.#closed || packet.length < 12) return;
-      if (awaiting !== undefined && readRtp(packet, rtp)) {
-        if (isKeyframeStart(awaiting, packet.subarray(rtp.payloadOffset, rtp.payloadEnd)))
-          awaiting = undefined;
-        else if (Date.now() - askedAt >= KEYFRAME_RETRY_MS) {
-          askedAt = Date.now();
-          source.requestKeyframe();
-        }
-      }
+      if (keyframe.waiting) keyframe.saw(packet);
       const out = Buffer.from(packet);
       out[1] = (out[1]! & 0x80) | pt;
       this.packets++;

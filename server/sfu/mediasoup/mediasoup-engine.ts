@@ -10,6 +10,10 @@
  *               ├─ PlainTransports → FFmpeg (plain-link.ts)
  *               └─ WebRtcTransports → WHEP viewers (mediasoup-viewer.ts)
  *
+ * A feed carries one track of each kind. A multi-bitrate encoder's renditions
+ * (passthrough-abr) are several video tracks: they reach FFmpeg from Node
+ * (plain-transport.ts), as on werift.
+ *
  * Closing a parent closes its children. When a worker dies, the channels on it
  * move to another worker: their publishers and viewers end (clients
  * reconnect), the link to FFmpeg is re-attached, and the log says so.
@@ -18,6 +22,7 @@ import type { IceServer } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import type { MediaSource } from '../../media/source.ts';
 import type * as sfu from '../engine.ts';
+import { PlainTransport } from '../plain-transport.ts';
 import { EngineBase, RouterBase, sessionTimeouts } from '../router-base.ts';
 import { planViewer } from '../viewer-plan.ts';
 import { Feed } from './feed.ts';
@@ -101,8 +106,14 @@ export class MediasoupEngine extends EngineBase<MediasoupRouter> {
   }
 }
 
+/** Whether the link carries more than one track of a kind (a multi-bitrate encoder's renditions). */
+function severalOfAKind({ source, targets }: sfu.PlainRtpOptions): boolean {
+  const kinds = targets.map((t) => source.tracks.find((s) => s.id === t.trackId)?.kind);
+  return new Set(kinds).size < kinds.length;
+}
+
 /** A channel's scope on one worker: its publishing router, its feeds, and what they serve. */
-class MediasoupRouter extends RouterBase<MediasoupPlainLink> {
+class MediasoupRouter extends RouterBase<MediasoupPlainLink | PlainTransport> {
   readonly #opts: MediasoupEngineOptions;
   readonly #pool: WorkerPool;
   readonly #feeds = new Map<string, Promise<Feed>>();
@@ -187,6 +198,7 @@ class MediasoupRouter extends RouterBase<MediasoupPlainLink> {
 
   createPlainTransport(opts: sfu.PlainRtpOptions): sfu.PlainRtpTransport {
     this.assertOpen();
+    if (severalOfAKind(opts)) return this.adoptTransport((onClose) => new PlainTransport(opts, onClose));
     return this.adoptTransport(
       (onClose) =>
         new MediasoupPlainLink({
@@ -237,7 +249,7 @@ class MediasoupRouter extends RouterBase<MediasoupPlainLink> {
     this.#publishing = undefined;
     this.#feeds.clear();
     this.endSessions('the SFU worker died; reconnect', 'the SFU worker died');
-    for (const l of this.transports) l.attach();
+    for (const l of this.transports) if (l instanceof MediasoupPlainLink) l.attach();
   }
 
   protected override release(): void {

@@ -3,14 +3,16 @@
  * onair knows FFmpeg's ports; no RTCP mux: FFmpeg 5.1 reads RTCP on port + 1,
  * see transcode/input-sdp.ts) with a Consumer of the feed that carries the
  * source on the payload types of FFmpeg's SDP. Keyframes: one when it starts,
- * then every `keyframeIntervalMs`, asked of the consumer (→ the feed's
- * producer → the source's gate). Survives a worker's death: the router
+ * again every 350 ms until one passes (as on werift: keyframe-gate.ts
+ * KeyframeWait), then every `keyframeIntervalMs`, asked of the consumer (→ the
+ * feed's producer → the source's gate). Survives a worker's death: the router
  * re-attaches it on another worker, and FFmpeg keeps its ports.
  */
 import { createSocket } from 'node:dgram';
 import type { Logger } from '../../log.ts';
 import type { MediaSource } from '../../media/source.ts';
 import type { PlainRtpOptions, PlainRtpTransport } from '../engine.ts';
+import { KeyframeWait } from '../keyframe-gate.ts';
 import type { Feed } from './feed.ts';
 import type { Consumer, PlainTransport } from './mediasoup-api.ts';
 import { codecCapability, type FeedTrack } from './sdp-translation.ts';
@@ -45,6 +47,7 @@ export class MediasoupPlainLink implements PlainRtpTransport {
   #consumers: Consumer[] = [];
   #timer: NodeJS.Timeout | undefined;
   #statsTimer: NodeJS.Timeout;
+  #keyframeWatch: (() => void) | undefined;
   #packets = 0;
   #closed = false;
 
@@ -107,8 +110,29 @@ export class MediasoupPlainLink implements PlainRtpTransport {
       });
       this.#consumers.push(consumer);
     }
-    // The encoder needs a keyframe to start decoding.
+    // The encoder needs a keyframe to start decoding: asked now, and again until one passes.
     this.#requestKeyframe();
+    this.#watchForKeyframe();
+  }
+
+  /** Watches the source's video for a keyframe after the consumers started, asking again until one passes. */
+  #watchForKeyframe(): void {
+    const { source, targets } = this.#opts;
+    const video = targets
+      .map((t) => source.tracks.find((s) => s.id === t.trackId))
+      .find((t) => t?.kind === 'video');
+    if (!video) return;
+    const wait = new KeyframeWait(video.codec.name, () => this.#requestKeyframe());
+    const stop = source.subscribe(video.id, (packet) => {
+      wait.saw(packet);
+      if (!wait.waiting) queueMicrotask(() => this.#stopWatch(stop));
+    });
+    this.#keyframeWatch = stop;
+  }
+
+  #stopWatch(stop = this.#keyframeWatch): void {
+    stop?.();
+    if (this.#keyframeWatch === stop) this.#keyframeWatch = undefined;
   }
 
   #requestKeyframe(): void {
@@ -133,6 +157,7 @@ export class MediasoupPlainLink implements PlainRtpTransport {
   }
 
   #detach(): void {
+    this.#stopWatch();
     for (const t of this.#transports) t.close();
     this.#transports = [];
     this.#consumers = [];
