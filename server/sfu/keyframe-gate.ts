@@ -1,4 +1,5 @@
 import { emptyRtpView, isKeyframeStart, readRtp } from '../media/rtp.ts';
+import type { MediaSource } from '../media/source.ts';
 
 /**
  * Keyframe requests from many consumers become few requests upstream. A request
@@ -84,4 +85,26 @@ export class KeyframeWait {
       this.#ask();
     }
   }
+}
+
+/**
+ * Watches a source's video track from now until a keyframe starts, calling `ask` every
+ * KEYFRAME_RETRY_MS meanwhile (a receiver that has just started: mediasoup's own consumers retry
+ * only after 1 s). Returns the stop (idempotent); it stops by itself once a keyframe passed.
+ */
+export function untilKeyframe(source: MediaSource, ask: () => void): () => void {
+  const video = source.tracks.find((t) => t.kind === 'video');
+  if (!video) return () => undefined;
+  const wait = new KeyframeWait(video.codec.name, ask);
+  let stopped = false;
+  const unsubscribe = source.subscribe(video.id, (packet) => {
+    wait.saw(packet);
+    if (!wait.waiting) queueMicrotask(stop);
+  });
+  function stop(): void {
+    if (stopped) return;
+    stopped = true;
+    unsubscribe();
+  }
+  return stop;
 }

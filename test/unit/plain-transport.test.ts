@@ -2,7 +2,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { KEYFRAME_RETRY_MS, KeyframeGate } from '../../server/sfu/keyframe-gate.ts';
+import { KEYFRAME_RETRY_MS, KeyframeGate, untilKeyframe } from '../../server/sfu/keyframe-gate.ts';
 import { PlainTransport } from '../../server/sfu/plain-transport.ts';
 import { FakeSource } from '../helpers/fake-media.ts';
 
@@ -59,6 +59,30 @@ void describe('KeyframeGate', () => {
     now += 150;
     gate.request();
     assert.equal(sent, 2, 'not answered yet: the interval holds');
+  });
+});
+
+void describe('untilKeyframe (a mediasoup consumer that has just started: the encoder link, a WHEP viewer)', () => {
+  void test('asks every KEYFRAME_RETRY_MS until a keyframe passes, then stops listening', async () => {
+    const source = new FakeSource().goLive();
+    let asked = 0;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const listeners = source.listenerCount('video');
+    const stop = untilKeyframe(source, () => asked++);
+    assert.equal(source.listenerCount('video'), listeners + 1);
+    source.send('video');
+    assert.equal(asked, 0, 'the caller asked already: not again at once');
+    await sleep(KEYFRAME_RETRY_MS + 20);
+    source.send('video');
+    assert.equal(asked, 1, 'no keyframe came: asked again');
+    source.send('video', { key: true });
+    await sleep(0);
+    assert.equal(source.listenerCount('video'), listeners, 'a keyframe passed: it stopped listening');
+    await sleep(KEYFRAME_RETRY_MS + 20);
+    source.send('video');
+    assert.equal(asked, 1);
+    stop();
+    stop();
   });
 });
 

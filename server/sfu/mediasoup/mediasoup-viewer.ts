@@ -9,6 +9,7 @@
 import type { Logger } from '../../log.ts';
 import { parseSdp } from '../../media/sdp-parser.ts';
 import type { MediaSource } from '../../media/source.ts';
+import { untilKeyframe } from '../keyframe-gate.ts';
 import { ViewerBase, type ViewerFigures, type ViewerTimeouts } from '../viewer-base.ts';
 import type { Feed } from './feed.ts';
 import type { Consumer, WebRtcTransport } from './mediasoup-api.ts';
@@ -36,6 +37,7 @@ export class MediasoupViewer extends ViewerBase {
   readonly #figures = { packetsSent: 0, bytesSent: 0, packetsNacked: 0, keyframeRequests: 0 };
   #transport: WebRtcTransport | undefined;
   #source: MediaSource | undefined;
+  #keyframeWatch: (() => void) | undefined;
 
   constructor(opts: MediasoupViewerOptions) {
     super(opts.log, opts);
@@ -112,6 +114,12 @@ export class MediasoupViewer extends ViewerBase {
     if (!this.timers.dtls(state) || this.state !== 'connecting') return;
     // First figures soon after media starts, then every second.
     this.connected(() => this.timers.once(250, () => void this.#readStats(), { unref: true }));
+    // The first picture: ask until a keyframe has passed (the consumer alone retries after 1 s).
+    const video = this.#consumers.find((c) => c.kind === 'video');
+    if (this.#source && video)
+      this.#keyframeWatch = untilKeyframe(this.#source, () => {
+        if (!video.closed) video.requestKeyFrame().catch(() => undefined);
+      });
   }
 
   #onIceState(state: string): void {
@@ -133,6 +141,7 @@ export class MediasoupViewer extends ViewerBase {
 
   /** Closes the transport (and its consumers) and lets go of the feed. */
   protected release(): void {
+    this.#keyframeWatch?.();
     this.#transport?.close();
     this.#feed.release();
   }

@@ -12,7 +12,7 @@ import { createSocket } from 'node:dgram';
 import type { Logger } from '../../log.ts';
 import type { MediaSource } from '../../media/source.ts';
 import type { PlainRtpOptions, PlainRtpTransport } from '../engine.ts';
-import { KeyframeWait } from '../keyframe-gate.ts';
+import { untilKeyframe } from '../keyframe-gate.ts';
 import type { Feed } from './feed.ts';
 import type { Consumer, PlainTransport } from './mediasoup-api.ts';
 import { codecCapability, type FeedTrack } from './sdp-translation.ts';
@@ -112,27 +112,8 @@ export class MediasoupPlainLink implements PlainRtpTransport {
     }
     // The encoder needs a keyframe to start decoding: asked now, and again until one passes.
     this.#requestKeyframe();
-    this.#watchForKeyframe();
-  }
-
-  /** Watches the source's video for a keyframe after the consumers started, asking again until one passes. */
-  #watchForKeyframe(): void {
-    const { source, targets } = this.#opts;
-    const video = targets
-      .map((t) => source.tracks.find((s) => s.id === t.trackId))
-      .find((t) => t?.kind === 'video');
-    if (!video) return;
-    const wait = new KeyframeWait(video.codec.name, () => this.#requestKeyframe());
-    const stop = source.subscribe(video.id, (packet) => {
-      wait.saw(packet);
-      if (!wait.waiting) queueMicrotask(() => this.#stopWatch(stop));
-    });
-    this.#keyframeWatch = stop;
-  }
-
-  #stopWatch(stop = this.#keyframeWatch): void {
-    stop?.();
-    if (this.#keyframeWatch === stop) this.#keyframeWatch = undefined;
+    if (this.#consumers.some((c) => c.kind === 'video'))
+      this.#keyframeWatch = untilKeyframe(this.#opts.source, () => this.#requestKeyframe());
   }
 
   #requestKeyframe(): void {
@@ -157,7 +138,8 @@ export class MediasoupPlainLink implements PlainRtpTransport {
   }
 
   #detach(): void {
-    this.#stopWatch();
+    this.#keyframeWatch?.();
+    this.#keyframeWatch = undefined;
     for (const t of this.#transports) t.close();
     this.#transports = [];
     this.#consumers = [];
