@@ -6,6 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Channel } from '../../lib/schemas.ts';
 import {
   assertError,
@@ -426,6 +428,33 @@ void describe('WHIP session', () => {
       await offer.close();
     }
   });
+});
+
+void describe('WHIP offers as other clients write them', () => {
+  const golden = (name: string) =>
+    readFileSync(path.join(import.meta.dirname, '..', 'golden', 'offers', `${name}.sdp`), 'utf8');
+  for (const name of [
+    'chromium-whip',
+    'firefox-whip',
+    'obs-whip',
+    'gstreamer-whip',
+    'gstreamer-max-bundle-whip',
+  ]) {
+    void test(`${name}: 201, and its video and audio are both answered on the bundle`, async () => {
+      const res = await postOffer(s, ch.id, golden(name), ch.streamKey);
+      assert.equal(res.status, 201, res.text);
+      const bundle = /^a=group:BUNDLE (.*)$/m.exec(res.text)?.[1]?.trim().split(' ') ?? [];
+      const sections = res.text.split(/\r?\n(?=m=)/).slice(1);
+      for (const kind of ['video', 'audio']) {
+        const sec = sections.find((x) => x.startsWith(`m=${kind} `) && !x.startsWith(`m=${kind} 0 `));
+        assert.ok(sec, `${kind} answered as rejected:\n${res.text}`);
+        const mid = /^a=mid:(\S+)$/m.exec(sec)?.[1];
+        assert.ok(mid && bundle.includes(mid), `${kind} (mid ${mid}) not in the BUNDLE ${bundle.join(' ')}`);
+      }
+      const del = await deleteSession(s, res, ch.streamKey);
+      assert.equal(del.status, 200, del.text);
+    });
+  }
 });
 
 void describe('WHIP with ICE servers and a tight rate limit', () => {
