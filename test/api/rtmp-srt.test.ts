@@ -18,6 +18,7 @@ import { pushRtmp, pushRtmpRenditions, pushSrt, type Push } from '../helpers/ffm
 import { parseMediaPlaylist } from '../helpers/playlists.ts';
 import {
   allProcesses,
+  channelChildren,
   childrenOf,
   freeTcpPort,
   isAlive,
@@ -213,7 +214,7 @@ describe('RTMP into an encode channel', () => {
       () => childrenOf(serverPid).filter((p) => p.comm === 'ffmpeg').length === 0,
       15_000,
     );
-    assert.equal(childrenOf(serverPid).length, 0, 'nothing left: no remuxer, no SRT listener');
+    assert.equal(channelChildren(serverPid).length, 0, 'nothing left: no remuxer, no SRT listener');
     assert.notEqual(await encoder.exited, 0, 'the encoder was disconnected');
   });
 });
@@ -330,7 +331,7 @@ describe('RTMP primary and backup inputs', () => {
     assert.equal((await stats(c.id)).inputs?.active, 'backup');
     noteIngestChildren();
     assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
-    await waitFor('no children', () => childrenOf(serverPid).length === 0, 15_000);
+    await waitFor('no children', () => channelChildren(serverPid).length === 0, 15_000);
     assert.notEqual(await primary.exited, 0);
     assert.notEqual(await backup.exited, 0);
   });
@@ -428,7 +429,7 @@ describe('SRT into a passthrough channel', () => {
     noteIngestChildren();
     assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
     assert.equal((await s.api('DELETE', `/api/v1/channels/${c.id}`)).status, 204);
-    await waitFor('no children', () => childrenOf(serverPid).length === 0, 10_000);
+    await waitFor('no children', () => channelChildren(serverPid).length === 0, 10_000);
   });
 });
 
@@ -507,7 +508,7 @@ describe('a multi-bitrate encoder into a passthrough-abr channel', () => {
 
   test('stopping the channel and shutting the server down leave no process behind', async () => {
     assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
-    await waitFor('no children', () => childrenOf(serverPid).length === 0, 10_000);
+    await waitFor('no children', () => channelChildren(serverPid).length === 0, 10_000);
     // A running channel with a live publisher when the server stops.
     const d = await createChannel({ name: 'shutdown' });
     await start(d.id);

@@ -40,6 +40,14 @@ export function childrenOf(pid: number): ProcInfo[] {
   return allProcesses().filter((p) => p.ppid === pid && p.state !== 'Z');
 }
 
+/**
+ * What a channel leaves running under `pid`: its children but mediasoup's workers, which belong to
+ * the server (ONAIR_SFU=mediasoup) and live as long as it does.
+ */
+export function channelChildren(pid: number): ProcInfo[] {
+  return childrenOf(pid).filter((p) => !p.cmdline.join(' ').includes('mediasoup-worker'));
+}
+
 /** FFmpeg processes spawned by `pid`. */
 export function ffmpegChildren(pid: number): ProcInfo[] {
   return childrenOf(pid).filter((p) => p.comm === 'ffmpeg' || /(^|\/)ffmpeg$/.test(p.cmdline[0] ?? ''));
