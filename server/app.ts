@@ -105,6 +105,8 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     notify: (event) => setImmediate(() => webhooks.publish(event)),
   });
   late.control = cp;
+  // WebRTC viewers hold their session past the token check: a rotation checks them again.
+  playbackTokens.onRotate(() => runtime.playbackSecretRotated());
 
   const api = buildApiRouter({
     control: cp,
