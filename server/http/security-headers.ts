@@ -10,6 +10,20 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'same-origin',
 };
 
+/** A year: browsers that saw the server over https keep to https for it. */
+export const HSTS = 'max-age=31536000';
+
+/**
+ * The headers of every response: BASE_HEADERS, and Strict-Transport-Security
+ * when the configured public URL is https (TLS ends at onair or at a proxy in
+ * front of it; either way the site is meant to be reached over https only).
+ */
+export function baseHeaders(publicUrl: string | undefined): Readonly<Record<string, string>> {
+  return publicUrl?.startsWith('https:')
+    ? { ...BASE_HEADERS, 'Strict-Transport-Security': HSTS }
+    : BASE_HEADERS;
+}
+
 export type PageKind = 'console' | 'embed';
 
 /**
