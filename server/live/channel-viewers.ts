@@ -108,6 +108,8 @@ export class ChannelViewers {
       this.#access.set(session.id, { access });
       // The access may have changed while the offer was negotiated.
       this.#check(session.id);
+      if (!this.#sessions.has(session.id))
+        throw new OnairError('forbidden', 'your access to the channel ended while connecting');
     }
     return session;
   }
