@@ -21,7 +21,7 @@ import { serveMetrics } from './http/metrics-endpoint.ts';
 import { UiMount } from './http/ui-mount.ts';
 import { publicBaseUrl, sendError, sendJson, setClientAddress } from './http/http.ts';
 import type { MountContext } from './http/mount.ts';
-import { BASE_HEADERS } from './http/security-headers.ts';
+import { baseHeaders } from './http/security-headers.ts';
 import type { MediaRuntime } from './live/live-runtime.ts';
 import { NoMediaRuntime } from './live/no-media-runtime.ts';
 import type { Logger } from './log.ts';
@@ -105,6 +105,8 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     notify: (event) => setImmediate(() => webhooks.publish(event)),
   });
   late.control = cp;
+  // WebRTC viewers hold their session past the token check: a rotation checks them again.
+  playbackTokens.onRotate(() => runtime.playbackSecretRotated());
 
   const api = buildApiRouter({
     control: cp,
@@ -132,10 +134,11 @@ export async function createOnair(opts: OnairOptions): Promise<Onair> {
     log,
   });
 
+  const edgeHeaders = baseHeaders(config.publicUrl);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const address = resolveClientAddress(req, trustedProxies);
     setClientAddress(req, address);
-    for (const [name, value] of Object.entries(BASE_HEADERS)) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(edgeHeaders)) res.setHeader(name, value);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://onair.invalid');

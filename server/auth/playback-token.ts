@@ -25,14 +25,21 @@ export interface PlaybackScope {
   assetId?: string;
 }
 
-export type VerifyPlayback = (token: string | undefined, scope: PlaybackScope) => void;
+/** What a valid token grants: its scope (`c`, or the program or asset id) until `expiresAt` (ms). */
+export interface PlaybackGrant {
+  scope: string;
+  expiresAt: number;
+}
 
-const TOKEN = /^v1\.(\d{1,12})\.(c|pg_[0-9a-z]{14}|as_[0-9a-z]{14})\.([A-Za-z0-9_-]{43})$/;
+export type VerifyPlayback = (token: string | undefined, scope: PlaybackScope) => PlaybackGrant;
+
+const TOKEN = /^v1\.(0|[1-9]\d{0,11})\.(c|pg_[0-9a-z]{14}|as_[0-9a-z]{14})\.([A-Za-z0-9_-]{43})$/;
 const SECRET_FILE = 'playback-secret';
 
 export class PlaybackTokens {
   readonly #file: string | undefined;
   #key: Buffer;
+  readonly #rotated = new Set<() => void>();
 
   /** A secret kept in memory only (tests); `open` keeps it in the data dir. */
   constructor(key: Buffer = randomBytes(32), file?: string) {
@@ -64,6 +71,13 @@ export class PlaybackTokens {
   rotate(): void {
     this.#key = randomBytes(32);
     this.#save();
+    for (const listener of [...this.#rotated]) listener();
+  }
+
+  /** Calls `listener` after every rotation (sessions admitted with a token check it again); returns the unsubscribe. */
+  onRotate(listener: () => void): () => void {
+    this.#rotated.add(listener);
+    return () => this.#rotated.delete(listener);
   }
 
   #mac(channelId: string, scope: string, expires: number): Buffer {
@@ -85,7 +99,7 @@ export class PlaybackTokens {
    * for another channel, program or asset, `token_expired` (401) when it was
    * valid and has expired.
    */
-  verify(token: string | undefined, scope: PlaybackScope, now = Date.now()): void {
+  verify(token: string | undefined, scope: PlaybackScope, now = Date.now()): PlaybackGrant {
     if (!token) throw new OnairError('token_required', 'this stream needs a playback token');
     const m = TOKEN.exec(token);
     if (!m) throw new OnairError('token_invalid', 'the playback token is malformed');
@@ -95,11 +109,17 @@ export class PlaybackTokens {
       throw new OnairError('token_invalid', 'the playback token is for another program or asset');
     }
     const given = Buffer.from(m[3]!, 'base64url');
+    // base64url decoding ignores the unused low bits of the last character, so
+    // four spellings decode alike: only the canonical one (as minted) passes.
+    if (given.toString('base64url') !== m[3]) {
+      throw new OnairError('token_invalid', 'the playback token is not valid for this stream');
+    }
     const expected = this.#mac(scope.channelId, s, expires);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new OnairError('token_invalid', 'the playback token is not valid for this stream');
     }
     if (expires * 1000 <= now) throw new OnairError('token_expired', 'the playback token has expired');
+    return { scope: s, expiresAt: expires * 1000 };
   }
 
   /** `verify` as a function to hand to the origin (and other mounts). */

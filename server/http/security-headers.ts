@@ -2,6 +2,7 @@
  * Response headers that protect the console and its viewers: set once per
  * request at the HTTP edge (server/app.ts), by what the path is.
  */
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 
 /** On every response: no MIME sniffing; referrers (which may carry playback tokens) stay on this site. */
@@ -10,23 +11,43 @@ export const BASE_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'same-origin',
 };
 
-export type PageKind = 'console' | 'embed';
+/** A year: browsers that saw the server over https keep to https for it. */
+export const HSTS = 'max-age=31536000';
 
 /**
- * The Content-Security-Policy of onair's pages. Next.js bootstraps each page with
- * inline scripts, and onair's pages are prerendered (no per-request nonce), so
- * scripts are limited to this origin plus inline ones; everything else is
- * locked to this origin. The console and the watch page cannot be framed; the
- * embed page can be framed by any site (that is what it is for).
+ * The headers of every response: BASE_HEADERS, and Strict-Transport-Security
+ * when the configured public URL is https (TLS ends at onair or at a proxy in
+ * front of it; either way the site is meant to be reached over https only).
  */
-export function contentSecurityPolicy(
-  kind: PageKind,
-  opts: { dev?: boolean; extraOrigins?: readonly string[] } = {},
-): string {
+export function baseHeaders(publicUrl: string | undefined): Readonly<Record<string, string>> {
+  return publicUrl?.startsWith('https:')
+    ? { ...BASE_HEADERS, 'Strict-Transport-Security': HSTS }
+    : BASE_HEADERS;
+}
+
+export type PageKind = 'console' | 'embed';
+
+export interface PolicyOptions {
+  dev?: boolean;
+  extraOrigins?: readonly string[];
+  /** The page's script nonce (base64), fresh for each request. */
+  nonce?: string;
+}
+
+/**
+ * The Content-Security-Policy of onair's pages. Scripts come from this origin,
+ * and the inline ones Next.js bootstraps each page with carry the request's
+ * nonce (Next.js reads it from the request's own CSP header and puts it on every
+ * script it writes; pages are rendered per request for it, app/layout.tsx); no
+ * other inline script runs. Styles may be inline (React's style attributes).
+ * Everything else is locked to this origin. The console and the watch page
+ * cannot be framed; the embed page can be framed by any site (that is what it is for).
+ */
+export function contentSecurityPolicy(kind: PageKind, opts: PolicyOptions = {}): string {
   const self = ["'self'", ...(opts.extraOrigins ?? [])].join(' ');
   const directives = [
     "default-src 'self'",
-    `script-src 'self' 'unsafe-inline'${opts.dev ? " 'unsafe-eval'" : ''}`,
+    `script-src 'self'${opts.nonce ? ` 'nonce-${opts.nonce}'` : ''}${opts.dev ? " 'unsafe-eval'" : ''}`,
     "style-src 'self' 'unsafe-inline'",
     `img-src ${self} data: blob:`,
     `media-src ${self} blob:`,
@@ -42,16 +63,18 @@ export function contentSecurityPolicy(
 }
 
 /** Headers for a page or file the UI (Next.js) serves at `path`. */
-export function uiHeaders(
-  path: string,
-  opts: { dev?: boolean; extraOrigins?: readonly string[] } = {},
-): Record<string, string> {
+export function uiHeaders(path: string, opts: PolicyOptions = {}): Record<string, string> {
   const kind: PageKind = path === '/embed' || path.startsWith('/embed/') ? 'embed' : 'console';
   const headers: Record<string, string> = {
     'Content-Security-Policy': contentSecurityPolicy(kind, opts),
   };
   if (kind !== 'embed') headers['X-Frame-Options'] = 'DENY';
   return headers;
+}
+
+/** A script nonce: 128 random bits, base64. */
+export function scriptNonce(): string {
+  return randomBytes(16).toString('base64');
 }
 
 /** Pages (not hashed build files or public files): their answers are never stored by any cache. */

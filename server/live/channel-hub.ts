@@ -22,7 +22,7 @@ import type { ChannelRouter, PublisherSession, ViewerSession } from '../sfu/engi
 import type { FailoverSource, InputName, SessionCodecs } from '../source/failover-source.ts';
 import type { Encoder, EncoderHooks } from '../transcode/supervisor.ts';
 import { encoderInput, encoderSettings, inputSwitch } from './channel-input.ts';
-import { ChannelViewers } from './channel-viewers.ts';
+import { ChannelViewers, type ViewerAccess } from './channel-viewers.ts';
 import { reportEncoder } from './channel-events.ts';
 import { channelStats } from './channel-stats.ts';
 import { feedThumbnails, type Thumbnails } from './channel-thumbnails.ts';
@@ -143,6 +143,8 @@ export class ChannelHub {
   /** New settings (name, allow-lists, a rotated key); mode, ladder and segment length stay. */
   setConfig(config: ChannelConfig): void {
     this.#config = config;
+    // The preview allow-list or the playback mode may have changed.
+    this.#viewers.recheck();
     this.#switch.configure({
       failoverAfterMs: config.failoverAfterMs,
       slateAfterMs: config.slateAfterMs,
@@ -198,10 +200,18 @@ export class ChannelHub {
     return this.#viewers.find(sessionId);
   }
 
-  /** A WHEP viewer of the channel's source: 409 publisher_not_live without one, 503 at the limit. */
-  watch(offer: string, summary: ViewerOfferSummary): Promise<ViewerSession> {
+  /**
+   * A WHEP viewer of the channel's source, for as long as `access` lasts: 409
+   * publisher_not_live without one, 503 at the limit.
+   */
+  watch(offer: string, summary: ViewerOfferSummary, access?: ViewerAccess): Promise<ViewerSession> {
     if (this.#closed) return Promise.reject(new OnairError('channel_not_running', 'channel is stopping'));
-    return this.#viewers.add(offer, summary);
+    return this.#viewers.add(offer, summary, access);
+  }
+
+  /** Ends the viewers whose access ended (the playback secret was rotated). */
+  recheckViewers(): void {
+    this.#viewers.recheck();
   }
 
   /** A WHIP publisher: negotiated by the router, then attached as the channel's input in `role`. */

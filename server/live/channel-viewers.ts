@@ -2,7 +2,9 @@
  * A channel's WebRTC viewers (WHEP): made by the router on the live source,
  * limited in number, re-pointed when the source changes (a reconnecting
  * publisher, later a failover switch) so they continue without renegotiation,
- * kept waiting a while when the source is gone, and ended with the channel.
+ * kept waiting a while when the source is gone, and ended with the channel —
+ * or alone, when the access it was admitted with ends (`recheck()` after the
+ * channel's access changed, and a timer at its token's expiry).
  */
 import { OnairError } from '../../lib/errors.ts';
 import type { ViewersStats } from '../../lib/stats.ts';
@@ -10,6 +12,17 @@ import type { Logger } from '../log.ts';
 import type { ViewerOfferSummary } from '../media/sdp.ts';
 import type { MediaSource } from '../media/source.ts';
 import type { ChannelRouter, ViewerSession } from '../sfu/engine.ts';
+
+/** A viewer's right to watch, checked again whenever it may have ended. */
+export interface ViewerAccess {
+  /** When it ends by itself (its token's expiry, ms since the epoch), if ever. */
+  expiresAt?: number;
+  /** Why the viewer may no longer watch, or undefined while it may. */
+  lost(): string | undefined;
+}
+
+/** setTimeout's longest delay (about 24.8 days); a later expiry re-arms. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export interface ChannelViewersOptions {
   router: ChannelRouter;
@@ -22,6 +35,7 @@ export interface ChannelViewersOptions {
 export class ChannelViewers {
   readonly #opts: ChannelViewersOptions;
   readonly #sessions = new Map<string, ViewerSession>();
+  readonly #access = new Map<string, { access: ViewerAccess; timer?: NodeJS.Timeout }>();
   /** Closed sessions' counters, so totals survive them. */
   readonly #ended = { packetsSent: 0, packetsDropped: 0, packetsNacked: 0, keyframeRequests: 0 };
   #sessionsTotal = 0;
@@ -42,8 +56,11 @@ export class ChannelViewers {
     return this.#sessions.get(sessionId);
   }
 
-  /** A viewer of the live source. Throws publisher_not_live (409), viewer_limit_reached (503). */
-  async add(offer: string, summary: ViewerOfferSummary): Promise<ViewerSession> {
+  /**
+   * A viewer of the live source, watching while `access` lasts. Throws
+   * publisher_not_live (409), viewer_limit_reached (503).
+   */
+  async add(offer: string, summary: ViewerOfferSummary, access?: ViewerAccess): Promise<ViewerSession> {
     if (this.#closed) throw new OnairError('channel_not_running', 'channel is stopping');
     const source = this.#source;
     if (!source) {
@@ -84,8 +101,44 @@ export class ChannelViewers {
       this.#ended.packetsNacked += s.packetsNacked;
       this.#ended.keyframeRequests += s.keyframeRequests;
       this.#sessions.delete(session.id);
+      clearTimeout(this.#access.get(session.id)?.timer);
+      this.#access.delete(session.id);
     });
+    if (access) {
+      this.#access.set(session.id, { access });
+      // The access may have changed while the offer was negotiated.
+      this.#check(session.id);
+      if (!this.#sessions.has(session.id))
+        throw new OnairError('forbidden', 'your access to the channel ended while connecting');
+    }
     return session;
+  }
+
+  /** Ends the sessions whose access ended (the channel's access changed, or the playback secret). */
+  recheck(): void {
+    for (const id of [...this.#access.keys()]) this.#check(id);
+  }
+
+  /** Ends the session if its access ended; else arms the timer for its expiry. */
+  #check(id: string): void {
+    const entry = this.#access.get(id);
+    if (!entry) return;
+    const reason = entry.access.lost();
+    if (reason !== undefined) {
+      this.#sessions.get(id)?.close(reason);
+      return;
+    }
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    const { expiresAt } = entry.access;
+    // Past its expiry and still allowed: the channel no longer needs the token.
+    if (expiresAt === undefined || expiresAt <= Date.now()) return;
+    const delay = Math.min(expiresAt - Date.now(), MAX_DELAY_MS);
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      this.#check(id);
+    }, delay);
+    entry.timer.unref();
   }
 
   /**
@@ -140,6 +193,8 @@ export class ChannelViewers {
   close(): void {
     if (this.#closed) return;
     this.closeAll('channel stopped');
+    for (const entry of this.#access.values()) clearTimeout(entry.timer);
+    this.#access.clear();
     this.#closed = true;
     if (this.#waitTimer) clearTimeout(this.#waitTimer);
     this.#waitTimer = undefined;

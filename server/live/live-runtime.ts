@@ -22,7 +22,6 @@ import type { Logger } from '../log.ts';
 import type { ChildProcesses } from '../media/child-processes.ts';
 import { channelMetrics } from '../observability/channel-metrics.ts';
 import type { Sample } from '../observability/metrics.ts';
-import type { VerifyPlayback } from '../origin/origin.ts';
 import type { SfuEngine } from '../sfu/engine.ts';
 import { weriftEngine } from '../sfu/start-engine.ts';
 import { SlateImages } from '../store/slate-images.ts';
@@ -32,7 +31,7 @@ import { RecordingDesk } from './recording-desk.ts';
 import type { InputName } from '../source/failover-source.ts';
 import { FileCache } from '../origin/file-cache.ts';
 import { Renderings } from '../origin/renderings.ts';
-import { mediaMounts } from './media-mounts.ts';
+import { mediaMounts, type CheckPlayback } from './media-mounts.ts';
 import { openRunningChannel, srtListeners, type RunningChannel } from './running-channel.ts';
 
 export interface LiveRuntimeDeps {
@@ -48,7 +47,7 @@ export interface LiveRuntimeDeps {
   /** Why `engine` runs (engine selection), for /healthz. */
   engineReason?: string;
   /** Checks playback tokens for channels whose playback is `token`. */
-  verifyPlayback?: VerifyPlayback;
+  verifyPlayback?: CheckPlayback;
 }
 
 /** What the HTTP server needs beyond the control plane's runtime: endpoints and figures. */
@@ -63,6 +62,8 @@ export interface MediaRuntime extends ChannelRuntime {
   deleteSlateImage(channelId: string): Promise<void>;
   /** Details for /healthz: which SFU engine runs, and why. */
   health(): Record<string, unknown>;
+  /** The playback secret was rotated: WebRTC viewers admitted with a token it signed end. */
+  playbackSecretRotated(): void;
 }
 
 export class LiveRuntime extends RecordingDesk implements MediaRuntime {
@@ -193,6 +194,10 @@ export class LiveRuntime extends RecordingDesk implements MediaRuntime {
   updateChannel(config: ChannelConfig): void {
     this.playables.setAccess(config);
     this.#channels.get(config.id)?.hub.setConfig(config);
+  }
+
+  playbackSecretRotated(): void {
+    for (const { hub } of this.#channels.values()) hub.recheckViewers();
   }
 
   isLive(channelId: string): boolean {

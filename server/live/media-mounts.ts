@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { OnairError } from '../../lib/errors.ts';
 import type { Config } from '../config.ts';
-import { whepMount } from '../egress/whep-endpoint.ts';
+import { lostAccess, whepMount, type VerifyViewer } from '../egress/whep-endpoint.ts';
 import { publicBaseUrl } from '../http/http.ts';
 import type { MediaMount } from '../http/mount.ts';
 import { whipMount } from '../ingest/whip-endpoint.ts';
@@ -18,12 +18,15 @@ import {
   vodMount,
   type OriginChannel,
   type OriginChannelInfo,
-  type VerifyPlayback,
+  type PlaybackScope,
 } from '../origin/origin.ts';
 import type { Renderings } from '../origin/renderings.ts';
 import type { ChannelRecord, Store } from '../store/store.ts';
 import type { ChannelHub } from './channel-hub.ts';
 import type { Playables } from './playables.ts';
+
+/** Checks a playback token (throws 401/403) and says what it grants: the origin's check and WHEP's. */
+export type CheckPlayback = (token: string | undefined, scope: PlaybackScope) => ReturnType<VerifyViewer>;
 
 export interface MediaMountsDeps {
   store: Store;
@@ -33,7 +36,7 @@ export interface MediaMountsDeps {
   playables: Playables;
   cache: FileCache;
   renderings: Renderings;
-  verifyPlayback?: VerifyPlayback;
+  verifyPlayback?: CheckPlayback;
 }
 
 export function mediaMounts(deps: MediaMountsDeps): MediaMount[] {
@@ -92,10 +95,13 @@ export function mediaMounts(deps: MediaMountsDeps): MediaMount[] {
           if (running) return running.origin.info;
           return store.channels.get(id);
         },
-        watch: (channelId, offer, summary) => {
+        watch: (channelId, offer, summary, admission) => {
           const running = deps.running(channelId);
           if (!running) throw new OnairError('channel_not_running', 'channel is not running');
-          return running.hub.watch(offer, summary);
+          return running.hub.watch(offer, summary, {
+            ...(admission.grant ? { expiresAt: admission.grant.expiresAt } : {}),
+            lost: () => lostAccess(running.origin.info, admission, deps.verifyPlayback),
+          });
         },
         findSession: (channelId, sessionId) => deps.running(channelId)?.hub.findViewer(sessionId),
       },

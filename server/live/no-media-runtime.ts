@@ -10,6 +10,7 @@ export class NoMediaRuntime extends IdleRuntime implements MediaRuntime {
   mounts(): MediaMount[] {
     return [];
   }
+  playbackSecretRotated(): void {}
   stats(): ChannelLiveStats {
     return OFFLINE_STATS;
   }

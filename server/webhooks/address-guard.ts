@@ -34,9 +34,13 @@ for (const [net, bits] of [
   ['240.0.0.0', 4],
 ] as const)
   NOT_PUBLIC.addSubnet(net, bits, 'ipv4');
+// IPv4-mapped addresses (::ffff:a.b.c.d, dotted or hex) are checked against the
+// IPv4 rules above by BlockList itself; every other form that carries an IPv4
+// address is refused whole: IPv4-compatible (::/96, which holds :: and ::1),
+// SIIT (::ffff:0:a.b.c.d), NAT64, 6to4 and Teredo.
 for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],

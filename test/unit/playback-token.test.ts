@@ -57,6 +57,27 @@ void describe('PlaybackTokens', () => {
     assert.equal(verdict(forged, { channelId: 'ch_a' }), '403 token_invalid');
   });
 
+  void test('only the canonical spelling of the MAC is accepted, not the three with other unused bits', () => {
+    const t = tokens.mint({ channelId: 'ch_a' }, later());
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // 32 bytes are 43 base64url characters: the last carries 4 bits and 2 unused ones.
+    const last = alphabet.indexOf(t.at(-1)!);
+    assert.equal(last & 0b11, 0, 'the minted token is canonical');
+    const spellings = [0, 1, 2, 3].map((low) => t.slice(0, -1) + alphabet[(last & ~0b11) | low]);
+    assert.equal(new Set(spellings).size, 4);
+    for (const s of spellings) {
+      // Every spelling decodes to the same MAC bytes…
+      assert.deepEqual(
+        Buffer.from(s.split('.')[3]!, 'base64url'),
+        Buffer.from(t.split('.')[3]!, 'base64url'),
+      );
+      // …but only the one the server minted opens the stream.
+      assert.equal(verdict(s, { channelId: 'ch_a' }), s === t ? 'ok' : '403 token_invalid', s);
+    }
+    // Nor does a zero-padded expiry, which names the same second.
+    assert.equal(verdict(t.replace('v1.', 'v1.0'), { channelId: 'ch_a' }), '403 token_invalid');
+  });
+
   void test('program and asset tokens open only their program or asset', () => {
     const scope = { channelId: 'ch_a', programId: 'pg_aaaaaaaaaaaaaa' };
     const p = tokens.mint(scope, later());

@@ -14,7 +14,7 @@ import type { WebhookEvent } from '../../lib/events.ts';
 import { OnairError } from '../../lib/errors.ts';
 import { createLogger } from '../../server/log.ts';
 import { openSqliteStore, type Store } from '../../server/store/store.ts';
-import { checkReceiver, isPublicAddress } from '../../server/webhooks/address-guard.ts';
+import { checkReceiver, isPublicAddress, literalAddress } from '../../server/webhooks/address-guard.ts';
 import { signatureHeader, verifySignature } from '../../server/webhooks/signature.ts';
 import { Webhooks } from '../../server/webhooks/webhooks.ts';
 import { waitFor } from '../helpers/procs.ts';
@@ -81,6 +81,46 @@ void describe('the SSRF guard', () => {
     for (const a of NOT_PUBLIC) assert.equal(isPublicAddress(a), false, a);
     for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700::1111'])
       assert.equal(isPublicAddress(a), true, a);
+  });
+
+  void test('every IPv6 transition form of a private or loopback IPv4 address is refused', async () => {
+    // [form, host as written in a URL]: the URL parser rewrites dotted tails to hex.
+    const refused: [string, string][] = [
+      ['IPv4-mapped, dotted', '[::ffff:127.0.0.1]'],
+      ['IPv4-mapped, hex', '[::ffff:7f00:1]'],
+      ['IPv4-mapped, private', '[::ffff:10.0.0.1]'],
+      ['IPv4-compatible, dotted', '[::127.0.0.1]'],
+      ['IPv4-compatible, hex', '[::7f00:1]'],
+      ['IPv4-compatible, private', '[::192.168.1.1]'],
+      ['SIIT, dotted', '[::ffff:0:127.0.0.1]'],
+      ['SIIT, hex', '[::ffff:0:7f00:1]'],
+      ['SIIT, metadata', '[::ffff:0:169.254.169.254]'],
+      ['NAT64, private', '[64:ff9b::10.0.0.1]'],
+      ['NAT64, loopback', '[64:ff9b::7f00:1]'],
+      ['NAT64 local-use, private', '[64:ff9b:1::a00:1]'],
+      ['6to4, loopback', '[2002:7f00:1::1]'],
+      ['6to4, private', '[2002:c0a8:101::1]'],
+      ['Teredo', '[2001::1]'],
+      ['Teredo, full', '[2001:0:4136:e378:8000:63bf:3fff:fdd2]'],
+      ['link-local', '[fe80::1]'],
+      ['unique-local', '[fd00::1]'],
+      ['unique-local, fc', '[fc00::1]'],
+      ['loopback', '[::1]'],
+      ['unspecified', '[::]'],
+    ];
+    for (const [form, host] of refused) {
+      const url = `http://${host}:9/x`;
+      const address = literalAddress(new URL(url).hostname) ?? 'not a literal';
+      assert.equal(isPublicAddress(address), false, `${form}: ${host} (${address})`);
+      assert.match(
+        (await checkReceiver(url, false)) ?? 'accepted',
+        /loopback or private/,
+        `${form}: ${host}`,
+      );
+    }
+    // Public addresses, including a public IPv4 address mapped into IPv6, stay allowed.
+    for (const host of ['[2606:4700::1111]', '[::ffff:8.8.8.8]', '[2a00:1450:4001::200e]'])
+      assert.equal(await checkReceiver(`http://${host}:9/x`, false), undefined, host);
   });
 
   void test('receivers on this machine are refused unless private receivers are allowed', async () => {
