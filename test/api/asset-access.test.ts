@@ -1,6 +1,6 @@
 /**
  * Recordings of a program that recorded nothing, against the real server process: who may watch one
- * after its channel is gone (and the server restarted).
+ * after its channel is gone (and the server restarted), and its download (there is none: 404).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,6 +41,14 @@ void describe('asset access', () => {
     await s.restart();
     assertError(await get(`/vod/${assetId}/info.json`), 401, 'token_required');
     assertError(await get(`/vod/${assetId}/master.m3u8`), 401, 'token_required');
+  });
+
+  void test('the download of a recording with no media is a 404, not a server error', async () => {
+    const { assetId } = await emptyRecording({ name: 'public' });
+    assert.equal((await get(`/vod/${assetId}/info.json`)).status, 200);
+    for (let i = 0; i < 2; i++) {
+      assertError(await get(`/vod/${assetId}/download.mp4`), 404, 'not_found', /no media/);
+    }
   });
 
   void test('nothing was logged as an error', () => {
