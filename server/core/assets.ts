@@ -111,7 +111,8 @@ export class Assets {
     }
   }
 
-  view(a: AssetRecord, baseUrl: string): AssetView {
+  view(record: AssetRecord, baseUrl: string): AssetView {
+    const { access: _access, ...a } = record;
     return {
       ...a,
       urls: {

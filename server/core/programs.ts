@@ -11,7 +11,7 @@ import {
 } from '../../lib/schemas.ts';
 import { parseWith } from '../../lib/validate.ts';
 import { newId } from '../store/ids.ts';
-import type { AssetRecord, ProgramRecord } from '../store/store.ts';
+import type { AssetAccess, AssetRecord, ProgramRecord } from '../store/store.ts';
 import type { Assets } from './assets.ts';
 import type { Channels } from './channels.ts';
 import { pageOf, round3, type ControlContext } from './control-context.ts';
@@ -112,9 +112,16 @@ export class Programs {
     }
   }
 
+  /** Who may watch an asset made now from the channel's output: whom the channel lets watch it. */
+  async #accessOf(channelId: string): Promise<AssetAccess | null> {
+    const c = await this.#x.store.channels.get(channelId);
+    return c ? { preview: [...c.preview], playback: c.playback } : null;
+  }
+
   /** Ends a program: what its window holds becomes an asset, kept in the background. */
   async #finish(p: ProgramRecord): Promise<ProgramRecord> {
     const { runtime } = this.#x;
+    const access = await this.#accessOf(p.channelId);
     const stoppedAt = this.#x.iso();
     const span = runtime.programSpan(p);
     const started = p.startedAt ? Date.parse(p.startedAt) : Date.parse(stoppedAt);
@@ -133,6 +140,7 @@ export class Programs {
       rangeStart: new Date(span?.start ?? started).toISOString(),
       rangeEnd: new Date(span?.end ?? Date.parse(stoppedAt)).toISOString(),
       createdAt: stoppedAt,
+      access,
     };
     const next: ProgramRecord = { ...p, state: 'stopped', stoppedAt, assetId: asset.id };
     await this.#x.store.programs.finish(next, asset);
@@ -156,15 +164,19 @@ export class Programs {
     const body = parseWith(ClipCreateSchema, input);
     let source: RecordingSource;
     let recorded: { start: number; end: number } | undefined;
+    // A clip is watched by whom its source lets watch it.
+    let access: AssetAccess | null;
     if (p.state === 'running') {
       source = { kind: 'channel', channelId: p.channelId };
       recorded = this.#x.runtime.programSpan(p);
+      access = await this.#accessOf(p.channelId);
     } else {
       const asset = p.assetId ? await this.#x.store.assets.get(p.assetId) : undefined;
       if (!asset || asset.status !== 'ready' || asset.rangeStart === null || asset.rangeEnd === null) {
         throw new OnairError('program_not_running', 'the program has no recording to clip from (yet)');
       }
       source = { kind: 'asset', assetId: asset.id };
+      access = asset.access;
       recorded = { start: Date.parse(asset.rangeStart), end: Date.parse(asset.rangeEnd) };
     }
     if (!recorded || recorded.end <= recorded.start) {
@@ -201,6 +213,7 @@ export class Programs {
       rangeStart: new Date(span.start).toISOString(),
       rangeEnd: new Date(span.end).toISOString(),
       createdAt: this.#x.iso(),
+      access,
     };
     await this.#x.store.assets.insert(asset);
     return this.#assets.keep(asset, source);

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { OnairError } from '../../lib/errors.ts';
 import type { KeptAsset } from '../core/runtime.ts';
 import type { Logger } from '../log.ts';
 import { hasAllFiles, linkView, readHlsRecording, sweepDir, viewFiles } from '../packager/archive.ts';
@@ -135,12 +136,19 @@ export class AssetLibrary {
     const out = path.join(this.dir(assetId), DOWNLOAD);
     job = stat(out).then(
       () => out,
-      () => {
+      async () => {
+        const media = await this.media(assetId);
+        if (!media) throw OnairError.notFound('asset', assetId);
+        const parts = remuxParts(media.view, media.dir);
+        if (parts.length === 0) {
+          throw new OnairError(
+            'not_found',
+            `asset ${assetId} has no media to download (nothing was recorded)`,
+          );
+        }
         // One remux at a time: it is disk-bound, and players of other assets come first.
         const next = this.#remuxQueue.then(async () => {
-          const media = await this.media(assetId);
-          if (!media) throw new Error('asset gone');
-          await remuxToMp4(this.#opts, remuxParts(media.view, media.dir), out);
+          await remuxToMp4(this.#opts, parts, out);
           this.#opts.onGrew?.(assetId, (await stat(out)).size);
           return out;
         });

@@ -140,7 +140,6 @@ export class LiveRuntime extends RecordingDesk implements MediaRuntime {
   }
 
   async #start(config: ChannelConfig): Promise<void> {
-    this.playables.setAccess(config);
     const running = await openRunningChannel(config, {
       store: this.#deps.store,
       config: this.#deps.config,
@@ -166,7 +165,6 @@ export class LiveRuntime extends RecordingDesk implements MediaRuntime {
   }
 
   async resetChannel(config: ChannelConfig): Promise<void> {
-    this.playables.setAccess(config);
     const running = this.#channels.get(config.id);
     if (!running) return;
     // The old key opens nothing any more: the SRT listener restarts with the new passphrase.
@@ -192,7 +190,6 @@ export class LiveRuntime extends RecordingDesk implements MediaRuntime {
   }
 
   updateChannel(config: ChannelConfig): void {
-    this.playables.setAccess(config);
     this.#channels.get(config.id)?.hub.setConfig(config);
   }
 

@@ -1,12 +1,11 @@
 /**
  * What programs and assets play from, and who may watch them: a running program plays its DVR
- * window from its channel's output, a stopped one its asset; access follows the channel's
- * preview allow-list and playback mode. Caches what it looks up, bounded.
+ * window from its channel's output, a stopped one its asset. A running program is watched by whom its
+ * channel lets watch it now; an asset by whom its channel let watch it when it was made (copied onto
+ * the asset: a deleted channel never widens it). Caches what it looks up, bounded.
  */
 import path from 'node:path';
 import { OnairError } from '../../lib/errors.ts';
-import type { PlaybackMode } from '../../lib/schemas.ts';
-import type { ChannelConfig } from '../core/runtime.ts';
 import type { Playable } from '../origin/origin.ts';
 import type { ProgramRecord, Store } from '../store/store.ts';
 import { POSTER, type AssetLibrary } from './asset-library.ts';
@@ -14,11 +13,6 @@ import type { ChannelHub } from './channel-hub.ts';
 import { DvrPlayback, VodPlayback } from '../origin/playback-sources.ts';
 
 const CACHE_LIMIT = 1000;
-
-interface ChannelAccess {
-  readonly preview: readonly string[];
-  readonly playback: PlaybackMode;
-}
 
 export interface PlayablesDeps {
   store: Store;
@@ -33,15 +27,9 @@ export class Playables {
   readonly #programChannels = new Map<string, string>();
   readonly #programAssets = new Map<string, string | null>();
   readonly #programNames = new Map<string, string>();
-  /** Who may watch each channel (preview allow-list, playback mode), for playback of programs and assets. */
-  readonly #access = new Map<string, ChannelAccess>();
 
   constructor(deps: PlayablesDeps) {
     this.#deps = deps;
-  }
-
-  setAccess(config: ChannelConfig): void {
-    this.#access.set(config.id, { preview: config.preview, playback: config.playback });
   }
 
   programStarted(program: ProgramRecord): void {
@@ -66,18 +54,6 @@ export class Playables {
       if (a === assetId) this.#programAssets.delete(programId);
   }
 
-  async #channelAccess(channelId: string): Promise<ChannelAccess> {
-    let access = this.#access.get(channelId);
-    if (!access) {
-      // A deleted channel's recordings stay public.
-      const c = await this.#deps.store.channels.get(channelId);
-      access = { preview: c?.preview ?? [], playback: c?.playback ?? 'public' };
-      if (this.#access.size > CACHE_LIMIT) this.#access.clear();
-      this.#access.set(channelId, access);
-    }
-    return access;
-  }
-
   /** An asset's playback, when it is published and ready. */
   async asset(assetId: string): Promise<Playable | undefined> {
     const media = await this.#deps.library.media(assetId);
@@ -89,6 +65,9 @@ export class Playables {
       );
     }
     const r = media.record;
+    if (!r.access) {
+      throw new OnairError('forbidden', `asset ${assetId} has no playback settings (its channel is gone)`);
+    }
     const source = new VodPlayback({
       id: r.id,
       name: r.name,
@@ -98,7 +77,8 @@ export class Playables {
       download: () => this.#deps.library.download(r.id),
     });
     return {
-      ...(await this.#channelAccess(r.channelId)),
+      preview: r.access.preview,
+      playback: r.access.playback,
       source,
       info: {
         id: r.id,

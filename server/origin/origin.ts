@@ -7,8 +7,9 @@
  *   /time                   the clock DASH players sync to
  *
  * Each is one PlaybackSource served by servePlayback(). The preview allow-list
- * of the channel applies to all of them; unpublished assets answer 404. When the
- * channel's playback is `token`, each needs a playback token, carried in the
+ * of the channel applies to all of them (an asset's: its channel's when it was
+ * made); unpublished assets answer 404. When the playback is `token`, each needs
+ * a playback token, carried in the
  * path right after the id (`/live/:channelId/t/:token/master.m3u8`) so every
  * relative URI of the playlists and MPD stays under it.
  */
@@ -65,9 +66,9 @@ export interface PlayableInfo {
 
 /** A program or an asset, ready to serve: who may watch it, and what. */
 export interface Playable {
-  /** The channel's preview allow-list (empty: anyone). */
+  /** The preview allow-list (empty: anyone): the channel's, or an asset's own copy of it. */
   readonly preview: readonly string[];
-  /** The channel's playback: `token` asks every request for a playback token. */
+  /** `token` asks every request for a playback token: the channel's, or an asset's own copy. */
   readonly playback: PlaybackMode;
   readonly source: PlaybackSource;
   readonly info: PlayableInfo;

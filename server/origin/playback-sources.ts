@@ -128,6 +128,8 @@ export class LivePlayback extends OutputPlayback {
 /** A running program's DVR window: everything since it started, at most its archive window. */
 export class DvrPlayback extends OutputPlayback {
   readonly kind = 'dvr' as const;
+  // Its token may be for this program only: the rest of the channel's folder is not its to serve.
+  readonly confined = true;
   readonly #programId: string;
 
   constructor(channel: ChannelOutput, programId: string) {

@@ -39,6 +39,10 @@ export async function serveMedia(
     string?,
     string?,
   ];
+  const n = numText === undefined ? undefined : Number(numText);
+  if (source.confined && !inView(source.view(), runId, trackId, n)) {
+    throw new OnairError('not_found', 'not found (not in this window)');
+  }
   const type = trackId === 'audio' ? 'audio/mp4' : 'video/mp4';
   // The pattern admits no "..", so the file is always inside the source's folder.
   const segFile = path.join(
@@ -68,9 +72,8 @@ export async function serveMedia(
     sendBuffer(req, res, whole.body, whole.etag, type, IMMUTABLE);
     return;
   }
-  if (numText !== undefined && ll) {
+  if (n !== undefined && ll) {
     // LL-DASH asks for the segment being written (or about to be): send it as it grows.
-    const n = Number(numText);
     const find = () => lookup(source.view(), runId, trackId, n);
     const found = find();
     if (!found.segment && (found.pending || found.next)) {
@@ -115,6 +118,18 @@ function lookup(
   if (track.pending?.number === n) return { pending: track.pending, next: false };
   const last = track.pending?.number ?? track.segments.at(-1)?.number;
   return { next: last === undefined ? !run.ended : n > last && n <= last + AHEAD };
+}
+
+/**
+ * Whether a view has the init segment (`n` undefined) or the segment `n` of a run's track: listed,
+ * being written, or the next to come (a request held until it is written).
+ */
+function inView(view: TimelineView, runId: string, trackId: string, n: number | undefined): boolean {
+  const track = view.runs.find((r) => r.id === runId)?.tracks.get(trackId);
+  if (!track) return false;
+  if (n === undefined) return true;
+  const found = lookup(view, runId, trackId, n);
+  return found.segment !== undefined || found.pending !== undefined || found.next;
 }
 
 /** Bytes [offset, offset + length) of a segment file, complete or still being written (`.tmp`). */

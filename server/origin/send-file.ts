@@ -19,7 +19,8 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (a === '' && b === '') return undefined;
   if (a === '') {
     const suffix = Number(b);
-    if (suffix === 0) return 'unsatisfiable';
+    // An empty file has no last bytes to send (RFC 9110 §14.1.2).
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(a);

@@ -44,6 +44,11 @@ export interface PlaybackSource {
   readonly partSeconds: number;
   /** Resolves true at the next timeline change, false after `timeoutMs` (live and DVR). */
   waitForChange?(timeoutMs: number): Promise<boolean>;
+  /**
+   * Only media of the view may be served (a program's window over its channel's folder, which also
+   * holds segments before the program and segments of earlier runs): anything else is a 404.
+   */
+  readonly confined?: boolean;
 }
 
 export interface PlaybackContext {

@@ -160,6 +160,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX webhook_deliveries_state ON webhook_deliveries(state);
     `,
   },
+  {
+    version: 23,
+    name: "assets keep their channel's playback access",
+    sql: `
+      ALTER TABLE assets ADD COLUMN playback TEXT;
+      ALTER TABLE assets ADD COLUMN preview TEXT;
+      UPDATE assets SET
+        playback = (SELECT c.playback FROM channels c WHERE c.id = assets.channel_id),
+        preview = (SELECT c.preview FROM channels c WHERE c.id = assets.channel_id);
+    `,
+  },
   // Versions 30 and up: RTMP and SRT ingest (issue 12).
   {
     version: 30,

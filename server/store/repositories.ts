@@ -4,12 +4,29 @@
  * here, so no caller may rely on a read being synchronous. Repositories know
  * rows, not rules: state rules live in server/core.
  */
-import type { Asset, Channel, Program, ProgramState, Webhook, WebhookDelivery } from '../../lib/schemas.ts';
+import type {
+  Asset,
+  Channel,
+  PlaybackMode,
+  Program,
+  ProgramState,
+  Webhook,
+  WebhookDelivery,
+} from '../../lib/schemas.ts';
 
 /** Rows as the API shows them, less what is computed at read time (urls, live). */
 export type ChannelRecord = Omit<Channel, 'urls' | 'live' | 'bytes'>;
 export type ProgramRecord = Program;
-export type AssetRecord = Asset;
+/** Who may watch an asset: its channel's preview allow-list and playback mode when it was made. */
+export interface AssetAccess {
+  preview: string[];
+  playback: PlaybackMode;
+}
+/**
+ * An asset as stored: its access travels with it, so deleting the channel never widens it. Null for a
+ * row older than that whose channel was gone when the store was migrated: nobody may watch it.
+ */
+export type AssetRecord = Asset & { access: AssetAccess | null };
 /** A webhook as stored: the API adds its last delivery. */
 export type WebhookRecord = Omit<Webhook, 'lastDelivery'>;
 export type DeliveryRecord = WebhookDelivery;

@@ -1,7 +1,14 @@
 /* eslint-disable @typescript-eslint/require-await -- node:sqlite answers at once; the repositories' contract is async, and an error thrown here reaches the caller as a rejection. */
 /** Programs and the assets they become, on the embedded database. */
 import type { AssetKind, AssetStatus, ProgramState } from '../../lib/schemas.ts';
-import type { AssetRecord, AssetRepository, Page, ProgramRecord, ProgramRepository } from './repositories.ts';
+import type {
+  AssetAccess,
+  AssetRecord,
+  AssetRepository,
+  Page,
+  ProgramRecord,
+  ProgramRepository,
+} from './repositories.ts';
 import { str, strOrNull, SqliteTable, type Row, type SqliteDb } from './sqlite.ts';
 
 function toProgram(r: Row): ProgramRecord {
@@ -21,6 +28,14 @@ function toProgram(r: Row): ProgramRecord {
 const isoOrNull = (v: Row[string] | undefined): string | null =>
   v === null || v === undefined ? null : new Date(Number(v)).toISOString();
 
+/** Null when the row has no copied settings (its channel was gone when they were copied). */
+function toAccess(r: Row): AssetAccess | null {
+  const playback = strOrNull(r.playback);
+  const preview = strOrNull(r.preview);
+  if (playback === null || preview === null) return null;
+  return { playback: playback === 'token' ? 'token' : 'public', preview: JSON.parse(preview) as string[] };
+}
+
 function toAsset(r: Row): AssetRecord {
   return {
     id: str(r.id),
@@ -35,13 +50,14 @@ function toAsset(r: Row): AssetRecord {
     rangeStart: isoOrNull(r.range_start),
     rangeEnd: isoOrNull(r.range_end),
     createdAt: str(r.created_at),
+    access: toAccess(r),
   };
 }
 
 function insertAsset(db: SqliteDb, a: AssetRecord): void {
   db.run(
     `INSERT INTO assets (id, program_id, channel_id, name, kind, status, published, duration_seconds, bytes,
-       range_start, range_end, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       range_start, range_end, created_at, playback, preview) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       a.id,
       a.programId,
@@ -55,6 +71,8 @@ function insertAsset(db: SqliteDb, a: AssetRecord): void {
       a.rangeStart === null ? null : Date.parse(a.rangeStart),
       a.rangeEnd === null ? null : Date.parse(a.rangeEnd),
       a.createdAt,
+      a.access?.playback ?? null,
+      a.access ? JSON.stringify(a.access.preview) : null,
     ],
   );
 }

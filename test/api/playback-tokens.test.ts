@@ -233,6 +233,33 @@ void describe('playback tokens', () => {
     assert.equal((await get(dvr(programToken))).status, 200);
   });
 
+  void test("a program's token reads only the segments of its window, not the channel's older ones", async () => {
+    // The newest complete segment of the live window now, written before the program starts.
+    const live = (await get(`${under(token.token)}/${media.playlist}`)).text;
+    const before = live
+      .split('\n')
+      .filter((l) => l.endsWith('.m4s'))
+      .at(-1);
+    assert.ok(before, live);
+    const p = (await s.api<Program>('POST', `/api/v1/channels/${ch.id}/programs`, { name: 'windowed' })).json;
+    assert.equal((await s.api('POST', `/api/v1/programs/${p.id}/start`)).status, 200);
+    const t = (await mint(ch.id, { programId: p.id })).token;
+    const base = `/programs/${p.id}/t/${t}`;
+    const listed = await waitFor(
+      "a segment in the program's window",
+      async () => {
+        const res = await get(`${base}/${media.playlist}`);
+        return res.status === 200 ? res.text.split('\n').find((l) => l.endsWith('.m4s')) : undefined;
+      },
+      20_000,
+    );
+    assert.equal((await get(`${base}/${listed}`)).status, 200, 'a segment of the window');
+    assert.equal((await get(`${under(token.token)}/${before}`)).status, 200, 'still on disk');
+    assertError(await get(`${base}/${before}`), 404, 'not_found');
+    assertError(await get(`${base}/${before.replace('.m4s', '.p0.m4s')}`), 404, 'not_found');
+    assert.equal((await s.api('POST', `/api/v1/programs/${p.id}/stop`)).status, 200);
+  });
+
   void test('real time (WHEP) needs the token too, as a Bearer token', async () => {
     const viewer = await createViewerPeer();
     const offer = { sdp: viewer.offer, close: () => viewer.pc.close() };

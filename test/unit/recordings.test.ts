@@ -184,6 +184,12 @@ void describe('byte ranges', () => {
     assert.equal(parseRange('bytes=9-3', 1000), 'unsatisfiable');
     assert.equal(parseRange('bytes=-0', 1000), 'unsatisfiable');
   });
+
+  void test('an empty file satisfies no range, a suffix included', () => {
+    assert.equal(parseRange('bytes=-5', 0), 'unsatisfiable');
+    assert.equal(parseRange('bytes=0-', 0), 'unsatisfiable');
+    assert.equal(parseRange(undefined, 0), undefined);
+  });
 });
 
 void describe('remux argv', () => {
