@@ -1,0 +1,127 @@
+/**
+ * The ingest items of the security review (issue 21), one regression test each, against the
+ * real server process, FFmpeg, srt-live-transmit and raw sockets:
+ *  4. SRT honours the channel's ingest allow-list; rejected handshakes lock out their own
+ *     address, not the encoder
+ *  8. a stream key in the RTMP app path never reaches the logs
+ *  9. the data folder is 0700 and the database files 0600 (existing installs fixed at start)
+ * 13. RTMP: oversized message lengths and too many unauthenticated connections are refused
+ * 14. a second server on the same data folder stops at once
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import path from 'node:path';
+import type { Channel } from '../../lib/schemas.ts';
+import { runUntilExit, startServer, type TestServer } from '../helpers/server.ts';
+import { createChannel } from '../helpers/live-channel.ts';
+import { pushRtmp, pushSrt, type Push } from '../helpers/ffmpeg-push.ts';
+import { childrenOf, freeTcpPort, waitFor } from '../helpers/procs.ts';
+
+const FAILURE_LIMIT = 3;
+const PENDING_PER_ADDRESS = 3;
+
+let s: TestServer;
+let rtmpPort: number;
+const pushes: Push[] = [];
+const sockets: Socket[] = [];
+
+before(async () => {
+  rtmpPort = await freeTcpPort();
+  const srtBase = 20000 + Math.floor(Math.random() * 20000) * 2;
+  s = await startServer({
+    env: {
+      ONAIR_RTMP_PORT: String(rtmpPort),
+      ONAIR_SRT_PORT_MIN: String(srtBase),
+      ONAIR_SRT_PORT_MAX: String(srtBase + 19),
+      ONAIR_AUTH_FAILURE_LIMIT: String(FAILURE_LIMIT),
+      ONAIR_RTMP_PENDING_PER_ADDRESS: String(PENDING_PER_ADDRESS),
+    },
+  });
+});
+
+after(async () => {
+  for (const p of pushes) await p.kill();
+  for (const k of sockets) k.destroy();
+  if (s?.stderr.trim()) console.error(`server stderr:\n${s.stderr.slice(-4000)}`);
+  await s?.dispose();
+});
+
+function push(p: Push): Push {
+  pushes.push(p);
+  return p;
+}
+
+async function start(id: string): Promise<void> {
+  assert.equal((await s.api('POST', `/api/v1/channels/${id}/start`)).status, 200);
+}
+
+async function isLive(id: string): Promise<boolean> {
+  return (await s.api<{ live: boolean }>('GET', `/api/v1/channels/${id}/stats`)).json.live;
+}
+
+const logged = (msg: RegExp) => s.logs.some((l) => typeof l.msg === 'string' && msg.test(l.msg));
+
+function srtListenerPids(): number[] {
+  return childrenOf(s.pid!)
+    .filter((p) => p.comm.startsWith('srt-live'))
+    .map((p) => p.pid);
+}
+
+/** A TCP connection to the RTMP port; resolves once connected. */
+async function rtmpSocket(): Promise<Socket> {
+  const socket = connect(rtmpPort, '127.0.0.1');
+  sockets.push(socket);
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  return socket;
+}
+
+const closed = (socket: Socket) =>
+  socket.destroyed || socket.closed
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => socket.once('close', () => resolve()));
+
+async function within(ms: number, p: Promise<void>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p,
+    new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+void describe('14. one server per data folder', () => {
+  test('a second server on the same data folder exits 1 with one line', async () => {
+    const exit = await runUntilExit({ ONAIR_DATA_DIR: s.dataDir, ONAIR_UI: '0', PORT: '0' }, 10_000);
+    assert.equal(exit.code, 1);
+    assert.match(exit.stderr, /^onair: another onair \(pid \d+\) uses .+\n$/);
+    assert.equal(readFileSync(path.join(s.dataDir, 'onair.lock'), 'utf8').trim(), String(s.pid));
+  });
+});
+
+void describe('9. data folder permissions', () => {
+  const mode = (f: string) => statSync(f).mode & 0o777;
+  const dbFiles = () =>
+    ['onair.db', 'onair.db-wal', 'onair.db-shm']
+      .map((f) => path.join(s.dataDir, f))
+      .filter((f) => existsSync(f));
+
+  test('the data folder is 0700 and the database files 0600', () => {
+    assert.equal(mode(s.dataDir), 0o700);
+    assert.ok(dbFiles().length >= 2, 'the database and its WAL exist');
+    for (const f of dbFiles()) assert.equal(mode(f), 0o600, f);
+  });
+
+  test('an existing install is fixed at start-up; a crash leaves a stale lock that is taken over', async () => {
+    await s.kill();
+    chmodSync(s.dataDir, 0o755);
+    for (const f of dbFiles()) chmodSync(f, 0o644);
+    await s.start();
+    assert.equal(mode(s.dataDir), 0o700);
+    for (const f of dbFiles()) assert.equal(mode(f), 0o600, f);
+  });
+});
