@@ -21,7 +21,10 @@ import type { RtmpChannelIngest } from './rtmp-ingest.ts';
 import { RtmpProtocol, type PublishDecision } from './rtmp-protocol.ts';
 import type { RtmpPublisher } from './rtmp-publisher.ts';
 
-export const RTMP_APPS: Record<string, IngestRole> = { live: 'primary', 'live-backup': 'backup' };
+export const RTMP_APPS: Record<string, IngestRole> = {
+  live: 'primary',
+  'live-backup': 'backup',
+};
 const RENDITION = /^[A-Za-z0-9_-]{1,32}$/;
 /** A connection that has not published after this long is closed. */
 const PUBLISH_TIMEOUT_MS = 15_000;
@@ -38,13 +41,25 @@ export function parseRtmpTarget(app: string, name: string): RtmpTarget | { error
   // rtmp://host/live/<key>/<rendition>: app "live/<key>", name "<rendition>"): join, then split.
   const parts = `${app}/${name}`.split('/').filter(Boolean);
   const role = RTMP_APPS[parts[0] ?? ''];
-  if (!role) return { error: `unknown application "${parts[0] ?? ''}": publish to rtmp://<host>/live` };
+  // The application is not quoted back: a key typed into the server URL would land in the log.
+  if (!role) return { error: 'unknown application: publish to rtmp://<host>/live' };
   const key = parts[1];
   if (!key) return { error: 'no stream key: set the stream key to the channel’s key' };
   const rendition = parts[2];
   if (parts.length > 3 || (rendition !== undefined && !RENDITION.test(rendition)))
     return { error: 'a rendition name is 1–32 letters, digits, - or _' };
   return { role, key, rendition };
+}
+
+/** The app and stream name with the stream key (or whatever stands in its place) redacted, for logs. */
+export function redactRtmpPath(app: string, name: string): string {
+  const parts = `${app}/${name}`.split('/').filter(Boolean);
+  return parts
+    .map((p, i) => {
+      if (i === 0) return RTMP_APPS[p] ? p : '[redacted]';
+      return i === 2 && RENDITION.test(p) ? p : '[redacted]';
+    })
+    .join('/');
 }
 
 export interface RtmpHub {
@@ -104,7 +119,11 @@ export class RtmpServer {
           server.off('error', reject);
           server.on('error', (err) => this.#opts.log.error({ err }, 'RTMP listener error'));
           const addr = server.address();
-          this.#servers.push({ server, port: typeof addr === 'object' && addr ? addr.port : p, secure });
+          this.#servers.push({
+            server,
+            port: typeof addr === 'object' && addr ? addr.port : p,
+            secure,
+          });
           resolve();
         });
       });
@@ -153,12 +172,20 @@ export class RtmpServer {
         const decision = await this.#decide(app, name, address, end).catch((err: unknown) => {
           // Not a refusal but a fault (the store, a bug): logged, and this publisher is turned away.
           this.#opts.log.error({ err, address }, 'RTMP publish could not be decided');
-          return { ok: false, code: 'NetStream.Publish.Rejected', description: 'server error' } as const;
+          return {
+            ok: false,
+            code: 'NetStream.Publish.Rejected',
+            description: 'server error',
+          } as const;
         });
         if ('publisher' in decision && (ending || socket.destroyed)) {
           // The connection went while the key was checked.
           decision.publisher.feed.close('the publisher disconnected');
-          return { ok: false, code: 'NetStream.Publish.Rejected', description: 'disconnected' };
+          return {
+            ok: false,
+            code: 'NetStream.Publish.Rejected',
+            description: 'disconnected',
+          };
         }
         if ('publisher' in decision) {
           publisher = decision.publisher;
@@ -167,7 +194,14 @@ export class RtmpServer {
         }
         this.refused++;
         this.#limiter.hit(address);
-        this.#opts.log.info({ address, app, reason: decision.description }, 'RTMP publish refused');
+        this.#opts.log.info(
+          {
+            address,
+            path: redactRtmpPath(app, name),
+            reason: decision.description,
+          },
+          'RTMP publish refused',
+        );
         // The status goes out first; then the connection closes.
         setImmediate(() => end(decision.description));
         return decision;
@@ -197,7 +231,11 @@ export class RtmpServer {
   ): Promise<{ publisher: RtmpPublisher } | Exclude<PublishDecision, { ok: true }>> {
     const target = parseRtmpTarget(app, name);
     if ('error' in target)
-      return { ok: false, code: 'NetStream.Publish.Rejected', description: target.error };
+      return {
+        ok: false,
+        code: 'NetStream.Publish.Rejected',
+        description: target.error,
+      };
     try {
       const ingest = await this.#opts.hub.channelFor(target.key, address);
       // A publisher refused while deciding is closed by the status that follows, not before it goes out.

@@ -125,3 +125,21 @@ void describe('9. data folder permissions', () => {
     for (const f of dbFiles()) assert.equal(mode(f), 0o600, f);
   });
 });
+
+void describe('8. stream keys stay out of the logs', () => {
+  test('a key in the RTMP app path is not logged', async () => {
+    const c: Channel = await createChannel(s, {
+      name: 'key in app',
+      mode: 'encode',
+    });
+    await start(c.id);
+    const p = push(
+      pushRtmp(`rtmp://127.0.0.1:${rtmpPort}/live/${c.streamKey}/720p`, {
+        seconds: 3,
+      }),
+    );
+    await waitFor('the refusal in the log', () => logged(/RTMP publish refused/), 15_000);
+    await p.kill();
+    assert.ok(!s.stdout.includes(c.streamKey), 'the stream key is in the server log');
+  });
+});
