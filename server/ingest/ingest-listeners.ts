@@ -44,6 +44,8 @@ export function startRtmpListener(
     port: cfg.rtmpPort,
     ...(tls ? { tls } : {}),
     failureLimitPerMinute: cfg.authFailureLimit,
+    pendingPerAddress: cfg.rtmpPendingPerAddress,
+    pendingMax: cfg.rtmpPendingMax,
     log: log.child({ component: 'rtmp' }),
     hub: { channelFor },
   });

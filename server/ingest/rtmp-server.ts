@@ -10,6 +10,9 @@
  * stopped channel, a second publisher are answered with an error status and the
  * connection is closed. Every refusal counts against the client address; past
  * the limit its connections are closed at once for the rest of the minute.
+ *
+ * Connections that have not yet published with a valid key are bounded per address and in all
+ * (the rest are closed at once), and no message may declare more than MAX_RTMP_MESSAGE_BYTES.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -18,13 +21,10 @@ import type { IngestRole } from '../../lib/schemas.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../log.ts';
 import type { RtmpChannelIngest } from './rtmp-ingest.ts';
-import { RtmpProtocol, type PublishDecision } from './rtmp-protocol.ts';
+import { RtmpMessageTooLargeError, RtmpProtocol, type PublishDecision } from './rtmp-protocol.ts';
 import type { RtmpPublisher } from './rtmp-publisher.ts';
 
-export const RTMP_APPS: Record<string, IngestRole> = {
-  live: 'primary',
-  'live-backup': 'backup',
-};
+export const RTMP_APPS: Record<string, IngestRole> = { live: 'primary', 'live-backup': 'backup' };
 const RENDITION = /^[A-Za-z0-9_-]{1,32}$/;
 /** A connection that has not published after this long is closed. */
 const PUBLISH_TIMEOUT_MS = 15_000;
@@ -80,6 +80,9 @@ export interface RtmpServerOptions {
   hub: RtmpHub;
   /** Refused publishes per client address per minute before its connections are dropped. */
   failureLimitPerMinute: number;
+  /** Connections not yet publishing with a valid key, per client address and in all. */
+  pendingPerAddress: number;
+  pendingMax: number;
   log: Logger;
 }
 
@@ -93,6 +96,9 @@ export class RtmpServer {
   readonly #servers: { server: Server; port: number; secure: boolean }[] = [];
   readonly #sockets = new Set<Socket>();
   readonly #limiter: RateLimiter;
+  /** Unauthenticated connections by client address. */
+  readonly #pending = new Map<string, number>();
+  #pendingTotal = 0;
   #closed = false;
   /** Refused publishes since start (for tests and metrics). */
   refused = 0;
@@ -119,11 +125,7 @@ export class RtmpServer {
           server.off('error', reject);
           server.on('error', (err) => this.#opts.log.error({ err }, 'RTMP listener error'));
           const addr = server.address();
-          this.#servers.push({
-            server,
-            port: typeof addr === 'object' && addr ? addr.port : p,
-            secure,
-          });
+          this.#servers.push({ server, port: typeof addr === 'object' && addr ? addr.port : p, secure });
           resolve();
         });
       });
@@ -146,6 +148,26 @@ export class RtmpServer {
       socket.destroy();
       return;
     }
+    const { pendingPerAddress, pendingMax } = this.#opts;
+    if (this.#pendingTotal >= pendingMax || (this.#pending.get(address) ?? 0) >= pendingPerAddress) {
+      this.#opts.log.warn(
+        { address, pending: this.#pending.get(address) ?? 0, total: this.#pendingTotal },
+        'too many unauthenticated RTMP connections: connection closed',
+      );
+      socket.destroy();
+      return;
+    }
+    let pending = true;
+    this.#pendingTotal++;
+    this.#pending.set(address, (this.#pending.get(address) ?? 0) + 1);
+    const authenticated = () => {
+      if (!pending) return;
+      pending = false;
+      this.#pendingTotal--;
+      const n = (this.#pending.get(address) ?? 1) - 1;
+      if (n > 0) this.#pending.set(address, n);
+      else this.#pending.delete(address);
+    };
     this.#sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
@@ -172,34 +194,23 @@ export class RtmpServer {
         const decision = await this.#decide(app, name, address, end).catch((err: unknown) => {
           // Not a refusal but a fault (the store, a bug): logged, and this publisher is turned away.
           this.#opts.log.error({ err, address }, 'RTMP publish could not be decided');
-          return {
-            ok: false,
-            code: 'NetStream.Publish.Rejected',
-            description: 'server error',
-          } as const;
+          return { ok: false, code: 'NetStream.Publish.Rejected', description: 'server error' } as const;
         });
         if ('publisher' in decision && (ending || socket.destroyed)) {
           // The connection went while the key was checked.
           decision.publisher.feed.close('the publisher disconnected');
-          return {
-            ok: false,
-            code: 'NetStream.Publish.Rejected',
-            description: 'disconnected',
-          };
+          return { ok: false, code: 'NetStream.Publish.Rejected', description: 'disconnected' };
         }
         if ('publisher' in decision) {
           publisher = decision.publisher;
+          authenticated();
           clearTimeout(publishTimer);
           return { ok: true };
         }
         this.refused++;
         this.#limiter.hit(address);
         this.#opts.log.info(
-          {
-            address,
-            path: redactRtmpPath(app, name),
-            reason: decision.description,
-          },
+          { address, path: redactRtmpPath(app, name), reason: decision.description },
           'RTMP publish refused',
         );
         // The status goes out first; then the connection closes.
@@ -213,11 +224,14 @@ export class RtmpServer {
         const err = protocol.read(data);
         if (err) end(`protocol error: ${err}`);
       } catch (err) {
+        if (err instanceof RtmpMessageTooLargeError)
+          this.#opts.log.warn({ address, length: err.length }, 'RTMP message too large: connection closed');
         end(`protocol error: ${(err as Error).message}`);
       }
     });
     socket.on('close', () => {
       clearTimeout(publishTimer);
+      authenticated();
       this.#sockets.delete(socket);
       publisher?.feed.close('the publisher disconnected');
     });
@@ -231,11 +245,7 @@ export class RtmpServer {
   ): Promise<{ publisher: RtmpPublisher } | Exclude<PublishDecision, { ok: true }>> {
     const target = parseRtmpTarget(app, name);
     if ('error' in target)
-      return {
-        ok: false,
-        code: 'NetStream.Publish.Rejected',
-        description: target.error,
-      };
+      return { ok: false, code: 'NetStream.Publish.Rejected', description: target.error };
     try {
       const ingest = await this.#opts.hub.channelFor(target.key, address);
       // A publisher refused while deciding is closed by the status that follows, not before it goes out.

@@ -143,3 +143,27 @@ void describe('8. stream keys stay out of the logs', () => {
     assert.ok(!s.stdout.includes(c.streamKey), 'the stream key is in the server log');
   });
 });
+
+void describe('13. RTMP resource bounds', () => {
+  test('a chunk declaring a 16 MiB message is refused at once', async () => {
+    const socket = await rtmpSocket();
+    socket.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536)]));
+    await waitFor('S0+S1+S2', () => socket.readableLength >= 3073 || undefined, 5000, 20);
+    socket.write(Buffer.alloc(1536));
+    socket.resume(); // the handshake reply is not needed: read on, so the close is seen
+    // fmt 0, csid 3; timestamp 0; length 0xFFFFFF; type 20 (AMF0 command); stream 0.
+    const header = Buffer.from([3, 0, 0, 0, 0xff, 0xff, 0xff, 20, 0, 0, 0, 0]);
+    socket.write(Buffer.concat([header, Buffer.alloc(64)]));
+    await within(3000, closed(socket), 'the connection closing');
+    await waitFor('the log line', () => logged(/RTMP message too large/), 3000);
+  });
+
+  test('unauthenticated connections are bounded per address', async () => {
+    const held = await Promise.all(Array.from({ length: PENDING_PER_ADDRESS }, () => rtmpSocket()));
+    const extra = await rtmpSocket();
+    await within(3000, closed(extra), 'the extra connection closing');
+    for (const k of held) assert.equal(k.destroyed, false, 'the first connections stay');
+    assert.ok(logged(/too many unauthenticated RTMP connections/));
+    for (const k of held) k.destroy();
+  });
+});
