@@ -171,6 +171,12 @@ void describe('4. SRT ingest', () => {
     await p.kill();
     assert.equal(await isLive(c.id), false);
     assert.equal(logged(/SRT caller connected/), false);
+    // The allow-list changed on the running channel applies to the next caller.
+    const patched = await s.api('PATCH', `/api/v1/channels/${c.id}`, { ingest: ['127.0.0.1/32'] });
+    assert.equal(patched.status, 200, patched.text);
+    const q = push(pushSrt(c.urls.srt!));
+    await waitFor('live', () => isLive(c.id), 30_000);
+    await q.kill();
     assert.equal((await s.api('POST', `/api/v1/channels/${c.id}/stop`)).status, 200);
   });
 
