@@ -88,6 +88,8 @@ const EnvSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' })
     .optional(),
   ONAIR_AUTH_FAILURE_LIMIT: count(1, 10_000).default(10),
+  ONAIR_RTMP_PENDING_PER_ADDRESS: count(1, 10_000).default(8),
+  ONAIR_RTMP_PENDING_MAX: count(1, 100_000).default(64),
   ONAIR_MAX_CHANNELS: count(1, 1_000_000).default(500),
   ONAIR_MAX_RUNNING_CHANNELS: count(1, 100_000).optional(),
   ONAIR_WEBHOOK_ALLOW_PRIVATE: flag.default('0'),
@@ -138,6 +140,9 @@ export interface Config {
   metricsToken: string | undefined;
   /** Failed authentications per client address per minute before 429. */
   authFailureLimit: number;
+  /** RTMP connections not yet publishing with a valid key, per client address and in all. */
+  rtmpPendingPerAddress: number;
+  rtmpPendingMax: number;
   maxChannels: number;
   maxRunningChannels: number;
   webhookAllowPrivate: boolean;
@@ -256,6 +261,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedHosts,
     metricsToken: e.ONAIR_METRICS_TOKEN,
     authFailureLimit: e.ONAIR_AUTH_FAILURE_LIMIT,
+    rtmpPendingPerAddress: e.ONAIR_RTMP_PENDING_PER_ADDRESS,
+    rtmpPendingMax: e.ONAIR_RTMP_PENDING_MAX,
     maxChannels: e.ONAIR_MAX_CHANNELS,
     maxRunningChannels: e.ONAIR_MAX_RUNNING_CHANNELS ?? defaultMaxRunningChannels(),
     webhookAllowPrivate: e.ONAIR_WEBHOOK_ALLOW_PRIVATE === '1',

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { createOnair } from './app.ts';
+import { DataDirLockedError, lockDataDir, secureDataDir } from './core/data-dir.ts';
 import { MediaError } from './media/errors.ts';
 import { createLiveRuntime } from './live/live-runtime.ts';
 import { ChildProcesses, type ChildInfo } from './media/child-processes.ts';
@@ -21,6 +22,17 @@ try {
   }
   throw err;
 }
+
+// One server per data folder: two would both restart the same channels.
+let lock;
+try {
+  secureDataDir(config.dataDir);
+  lock = lockDataDir(config.dataDir);
+} catch (err) {
+  process.stderr.write(`onair: ${err instanceof DataDirLockedError ? err.message : String(err)}\n`);
+  process.exit(1);
+}
+const dataDirLock = lock;
 
 const log = createLogger(config.logLevel);
 /** Every child process onair starts (encoders, remuxers, SRT listeners, slates, jobs): one owner. */
@@ -76,6 +88,7 @@ const stop = (signal: string) => {
 // Whatever still runs when onair exits (a forced exit, a crash) goes with it.
 process.on('exit', () => {
   children.killAll();
+  dataDirLock.release();
 });
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));

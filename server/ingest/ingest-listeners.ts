@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { IngestRole } from '../../lib/schemas.ts';
 import type { Config } from '../config.ts';
+import { isAllowed } from '../http/allow-list.ts';
 import type { Logger } from '../log.ts';
 import type { ChildRegistry } from '../media/child-processes.ts';
 import type { MediaSource } from '../media/source.ts';
@@ -44,6 +45,8 @@ export function startRtmpListener(
     port: cfg.rtmpPort,
     ...(tls ? { tls } : {}),
     failureLimitPerMinute: cfg.authFailureLimit,
+    pendingPerAddress: cfg.rtmpPendingPerAddress,
+    pendingMax: cfg.rtmpPendingMax,
     log: log.child({ component: 'rtmp' }),
     hub: { channelFor },
   });
@@ -59,6 +62,8 @@ export interface SrtChannel {
   id: string;
   mode: string;
   streamKey: string;
+  /** The ingest allow-list (CIDRs; empty: anyone with the key). */
+  ingest: readonly string[];
   srtPort: number | null;
   srtBackupPort: number | null;
   srtLatencyMs: number;
@@ -84,6 +89,7 @@ export function startSrtListeners(
       port,
       role,
       passphrase: channel.streamKey,
+      allowed: (address) => isAllowed(channel.ingest, address),
       latencyMs: channel.srtLatencyMs,
       transmitPath: cfg.srtTransmitPath,
       ffmpegPath: cfg.ffmpegPath,

@@ -14,13 +14,14 @@ interface NmsRtmp {
   streamApp: string;
   streamName: string;
   streamId: number;
-  parserPacket: { header: { stream_id: number } };
+  parserPacket: { header: { stream_id: number; length: number } };
   onOutputCallback: (buffer: Buffer) => void;
   onPacketCallback: (packet: NmsAvPacket) => void;
   parserData(buffer: Buffer): string | null;
   respondPublish(): void;
   sendStatusMessage(sid: number, level: string, code: string, description: string): void;
   onConnect(msg: { transId: number; cmdObj: Record<string, unknown> }): void;
+  packetAlloc(): void;
 }
 
 /** An FLV tag as node-media-server hands it out; `data` is only valid during the call. */
@@ -34,6 +35,26 @@ export interface NmsAvPacket {
   pts: number;
   size: number;
   data: Buffer;
+}
+
+/**
+ * The largest RTMP message taken (8 MiB). node-media-server reserves a message's declared length
+ * (up to 16 MiB) on its first chunk header, before any authentication; a keyframe of a 4K stream
+ * at 50 Mbit/s with a 2 s GOP stays well under this.
+ */
+export const MAX_RTMP_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** A chunk declared a message longer than MAX_RTMP_MESSAGE_BYTES. */
+export class RtmpMessageTooLargeError extends Error {
+  override name = 'RtmpMessageTooLargeError';
+  readonly code = 'rtmp_message_too_large';
+  readonly length: number;
+  constructor(length: number) {
+    super(
+      `an RTMP message of ${String(length)} bytes is over the ${String(MAX_RTMP_MESSAGE_BYTES)}-byte limit`,
+    );
+    this.length = length;
+  }
 }
 
 const require = createRequire(import.meta.url);
@@ -81,6 +102,12 @@ export class RtmpProtocol extends NmsRtmpClass {
   /** Feeds socket bytes; throws or returns an error string on malformed input. */
   read(buffer: Buffer): string | null {
     return this.parserData(buffer);
+  }
+
+  override packetAlloc(): void {
+    const length = this.parserPacket.header.length;
+    if (length > MAX_RTMP_MESSAGE_BYTES) throw new RtmpMessageTooLargeError(length);
+    super.packetAlloc();
   }
 
   override onConnect(msg: { transId: number; cmdObj: Record<string, unknown> }): void {

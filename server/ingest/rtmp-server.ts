@@ -10,6 +10,9 @@
  * stopped channel, a second publisher are answered with an error status and the
  * connection is closed. Every refusal counts against the client address; past
  * the limit its connections are closed at once for the rest of the minute.
+ *
+ * Connections that have not yet published with a valid key are bounded per address and in all
+ * (the rest are closed at once), and no message may declare more than MAX_RTMP_MESSAGE_BYTES.
  */
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -18,7 +21,7 @@ import type { IngestRole } from '../../lib/schemas.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../log.ts';
 import type { RtmpChannelIngest } from './rtmp-ingest.ts';
-import { RtmpProtocol, type PublishDecision } from './rtmp-protocol.ts';
+import { RtmpMessageTooLargeError, RtmpProtocol, type PublishDecision } from './rtmp-protocol.ts';
 import type { RtmpPublisher } from './rtmp-publisher.ts';
 
 export const RTMP_APPS: Record<string, IngestRole> = { live: 'primary', 'live-backup': 'backup' };
@@ -38,13 +41,25 @@ export function parseRtmpTarget(app: string, name: string): RtmpTarget | { error
   // rtmp://host/live/<key>/<rendition>: app "live/<key>", name "<rendition>"): join, then split.
   const parts = `${app}/${name}`.split('/').filter(Boolean);
   const role = RTMP_APPS[parts[0] ?? ''];
-  if (!role) return { error: `unknown application "${parts[0] ?? ''}": publish to rtmp://<host>/live` };
+  // The application is not quoted back: a key typed into the server URL would land in the log.
+  if (!role) return { error: 'unknown application: publish to rtmp://<host>/live' };
   const key = parts[1];
   if (!key) return { error: 'no stream key: set the stream key to the channel’s key' };
   const rendition = parts[2];
   if (parts.length > 3 || (rendition !== undefined && !RENDITION.test(rendition)))
     return { error: 'a rendition name is 1–32 letters, digits, - or _' };
   return { role, key, rendition };
+}
+
+/** The app and stream name with the stream key (or whatever stands in its place) redacted, for logs. */
+export function redactRtmpPath(app: string, name: string): string {
+  const parts = `${app}/${name}`.split('/').filter(Boolean);
+  return parts
+    .map((p, i) => {
+      if (i === 0) return RTMP_APPS[p] ? p : '[redacted]';
+      return i === 2 && RENDITION.test(p) ? p : '[redacted]';
+    })
+    .join('/');
 }
 
 export interface RtmpHub {
@@ -65,6 +80,9 @@ export interface RtmpServerOptions {
   hub: RtmpHub;
   /** Refused publishes per client address per minute before its connections are dropped. */
   failureLimitPerMinute: number;
+  /** Connections not yet publishing with a valid key, per client address and in all. */
+  pendingPerAddress: number;
+  pendingMax: number;
   log: Logger;
 }
 
@@ -78,6 +96,9 @@ export class RtmpServer {
   readonly #servers: { server: Server; port: number; secure: boolean }[] = [];
   readonly #sockets = new Set<Socket>();
   readonly #limiter: RateLimiter;
+  /** Unauthenticated connections by client address. */
+  readonly #pending = new Map<string, number>();
+  #pendingTotal = 0;
   #closed = false;
   /** Refused publishes since start (for tests and metrics). */
   refused = 0;
@@ -127,6 +148,26 @@ export class RtmpServer {
       socket.destroy();
       return;
     }
+    const { pendingPerAddress, pendingMax } = this.#opts;
+    if (this.#pendingTotal >= pendingMax || (this.#pending.get(address) ?? 0) >= pendingPerAddress) {
+      this.#opts.log.warn(
+        { address, pending: this.#pending.get(address) ?? 0, total: this.#pendingTotal },
+        'too many unauthenticated RTMP connections: connection closed',
+      );
+      socket.destroy();
+      return;
+    }
+    let pending = true;
+    this.#pendingTotal++;
+    this.#pending.set(address, (this.#pending.get(address) ?? 0) + 1);
+    const authenticated = () => {
+      if (!pending) return;
+      pending = false;
+      this.#pendingTotal--;
+      const n = (this.#pending.get(address) ?? 1) - 1;
+      if (n > 0) this.#pending.set(address, n);
+      else this.#pending.delete(address);
+    };
     this.#sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
@@ -162,12 +203,16 @@ export class RtmpServer {
         }
         if ('publisher' in decision) {
           publisher = decision.publisher;
+          authenticated();
           clearTimeout(publishTimer);
           return { ok: true };
         }
         this.refused++;
         this.#limiter.hit(address);
-        this.#opts.log.info({ address, app, reason: decision.description }, 'RTMP publish refused');
+        this.#opts.log.info(
+          { address, path: redactRtmpPath(app, name), reason: decision.description },
+          'RTMP publish refused',
+        );
         // The status goes out first; then the connection closes.
         setImmediate(() => end(decision.description));
         return decision;
@@ -179,11 +224,14 @@ export class RtmpServer {
         const err = protocol.read(data);
         if (err) end(`protocol error: ${err}`);
       } catch (err) {
+        if (err instanceof RtmpMessageTooLargeError)
+          this.#opts.log.warn({ address, length: err.length }, 'RTMP message too large: connection closed');
         end(`protocol error: ${(err as Error).message}`);
       }
     });
     socket.on('close', () => {
       clearTimeout(publishTimer);
+      authenticated();
       this.#sockets.delete(socket);
       publisher?.feed.close('the publisher disconnected');
     });

@@ -6,18 +6,19 @@
  * the listener stops listening once a caller is in, and starts again when it
  * leaves. Its MPEG-TS goes through a remuxer (rtp-remuxer.ts) into a source.
  *
- * Rejected handshakes are counted; past the limit the port is closed for the rest
- * of the minute. Transport figures (packets lost, retransmitted, RTT) come from
- * srt-live-transmit's JSON statistics.
+ * Who may publish (the ingest allow-list; rejected handshakes counted per source
+ * address) is decided from srt-live-transmit's log: srt-caller-gate.ts. A caller's
+ * media is held until its handshake is judged. Transport figures (packets lost,
+ * retransmitted, RTT) come from srt-live-transmit's JSON statistics.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IngestRole } from '../../lib/schemas.ts';
-import { RateLimiter } from '../http/rate-limit.ts';
 import type { Logger } from '../log.ts';
 import type { ChildRegistry } from '../media/child-processes.ts';
 import type { MediaSource } from '../media/source.ts';
 import { TsProgramReader } from './mpegts.ts';
+import { SrtCallerGate } from './srt-caller-gate.ts';
 import { RemuxFeed } from './remux-feed.ts';
 import { RemuxSource } from './remux-source.ts';
 
@@ -28,6 +29,8 @@ export interface SrtListenerOptions {
   role: IngestRole;
   /** The stream key: the SRT passphrase (10–79 characters). */
   passphrase: string;
+  /** The channel's ingest allow-list: whether a caller's address may publish. */
+  allowed: (address: string) => boolean;
   latencyMs: number;
   transmitPath: string;
   ffmpegPath: string;
@@ -35,7 +38,7 @@ export interface SrtListenerOptions {
   /** Owns srt-live-transmit and the caller's remuxer. */
   children: ChildRegistry;
   attach: (source: MediaSource, role: IngestRole) => void;
-  /** Rejected handshakes per minute before the port closes until the minute is over. */
+  /** Rejected handshakes per source address per minute before that address is locked out. */
   failureLimitPerMinute: number;
   /** Milliseconds before listening again after a caller left (default 300). */
   relistenMs?: number;
@@ -60,7 +63,7 @@ export function buildSrtListenerArgs(o: {
     '-s:250', // statistics every 250 packets
     '-pf:json',
     '-statsout:/dev/fd/3', // its own pipe: log lines on stderr can split a line
-    '-loglevel:warn',
+    '-loglevel:note', // names each handshake's source address (srt-caller-gate.ts)
     `srt://${host}:${String(o.port)}?${query.toString()}`,
     'file://con',
   ];
@@ -89,6 +92,8 @@ export function parseSrtStats(
 }
 
 const PROGRAM_TIMEOUT_MS = 5000;
+/** Media chunks held until the caller's handshake is judged (about a second of a fast stream). */
+const MAX_HELD_CHUNKS = 1024;
 
 /**
  * Whether a process is an SRT listener on `port` left behind by an onair that
@@ -138,7 +143,7 @@ function reapOrphanedListeners(port: number, log: Logger): void {
 
 export class SrtListener {
   readonly #opts: SrtListenerOptions;
-  readonly #failures: RateLimiter;
+  readonly #gate: SrtCallerGate;
   #child: ChildProcess | undefined;
   #feed: RemuxFeed | undefined;
   #source: RemuxSource | undefined;
@@ -146,13 +151,24 @@ export class SrtListener {
   #closed = false;
   /** The listener program cannot run (missing): no restarts. */
   #broken = false;
+  /** The address of the current (or last) caller. */
+  #caller: string | undefined;
+  /** Takes (true) or drops (false) the current caller's media, held ones first. */
+  #admit: (ok: boolean) => void = () => undefined;
   /** Listeners an earlier onair left on the port were looked for (once). */
   #reaped = false;
+  /** The current caller's handshake was accepted and judged: true to take its media, false to drop it. */
+  #admitted: boolean | undefined;
+  /** The caller's media that arrived before its handshake was judged. */
+  #held: Buffer[] = [];
   rejected = 0;
 
   constructor(opts: SrtListenerOptions) {
     this.#opts = opts;
-    this.#failures = new RateLimiter(opts.failureLimitPerMinute, 60_000);
+    this.#gate = new SrtCallerGate({
+      allowed: opts.allowed,
+      failureLimitPerMinute: opts.failureLimitPerMinute,
+    });
   }
 
   get listening(): boolean {
@@ -175,6 +191,8 @@ export class SrtListener {
       'srt-listener',
     );
     this.#child = child;
+    this.#admitted = undefined;
+    this.#held = [];
     child.once('error', (err) => {
       this.#broken = true;
       o.log.error({ err }, `cannot run ${o.transmitPath}: SRT ingest is off for this channel`);
@@ -196,7 +214,7 @@ export class SrtListener {
     lines(child.stdio[3] as NodeJS.ReadableStream | null);
     const reader = new TsProgramReader();
     let programTimer: NodeJS.Timeout | undefined;
-    child.stdout?.on('data', (chunk: Buffer) => {
+    const media = (chunk: Buffer) => {
       if (!this.#feed) {
         // A caller is in.
         const feed = new RemuxFeed({
@@ -209,7 +227,7 @@ export class SrtListener {
         this.#feed = feed;
         feed.transport = { packetsLost: 0, packetsRetransmitted: 0, packetsDropped: 0, rttMs: undefined };
         programTimer = setTimeout(() => feed.close('no MPEG-TS program arrived'), PROGRAM_TIMEOUT_MS);
-        o.log.info({ port: o.port, role: o.role }, 'SRT caller connected');
+        o.log.info({ port: o.port, role: o.role, address: this.#caller }, 'SRT caller connected');
       }
       const feed = this.#feed;
       if (feed.ended) return;
@@ -236,9 +254,33 @@ export class SrtListener {
         o.log.info({ err }, 'SRT caller refused');
         source.close(`refused: ${(err as Error).message}`);
       }
+    };
+    let judgeTimer: NodeJS.Timeout | undefined;
+    this.#admit = (ok) => {
+      clearTimeout(judgeTimer);
+      this.#admitted = ok;
+      const held = this.#held;
+      this.#held = [];
+      if (ok) for (const chunk of held) media(chunk);
+    };
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (this.#admitted === true) {
+        media(chunk);
+        return;
+      }
+      if (this.#admitted === false || this.#held.length >= MAX_HELD_CHUNKS) return;
+      this.#held.push(chunk);
+      // The verdict comes on stderr a moment before the media on stdout; never wait on it for long.
+      judgeTimer ??= setTimeout(() => {
+        o.log.warn({ port: o.port }, 'SRT caller dropped: its handshake was not seen in the log');
+        this.#admit(false);
+        child.kill('SIGTERM');
+      }, PROGRAM_TIMEOUT_MS);
     });
     child.once('exit', () => {
       clearTimeout(programTimer);
+      clearTimeout(judgeTimer);
+      this.#held = [];
       if (this.#child === child) this.#child = undefined;
       const feed = this.#feed;
       this.#feed = undefined;
@@ -261,31 +303,35 @@ export class SrtListener {
       }
       return;
     }
-    if (line.includes('rsp(REJECT)')) {
-      this.rejected++;
-      this.#failures.hit('srt');
-      this.#opts.log.info({ port: this.#opts.port, line }, 'SRT caller rejected');
-      if (this.#failures.isLimited('srt')) {
-        this.#opts.log.warn(
-          { port: this.#opts.port },
-          'too many rejected SRT callers: the port closes for a while',
-        );
-        this.#stopChild();
+    const { port, log } = this.#opts;
+    for (const e of this.#gate.read(line)) {
+      if (e.kind === 'rejected') {
+        this.rejected++;
+        log.info({ port, address: e.address, line }, 'SRT caller rejected');
+        if (e.lockedOut)
+          log.warn(
+            { port, address: e.address },
+            'too many rejected SRT handshakes: the address is locked out',
+          );
+        continue;
       }
+      this.#caller = e.address;
+      if (e.refused === undefined) {
+        this.#admit(true);
+        continue;
+      }
+      log.warn({ port, address: e.address }, `SRT caller refused: ${e.refused}`);
+      this.#admit(false);
+      this.#child?.kill('SIGTERM');
     }
-  }
-
-  #stopChild(): void {
-    this.#child?.kill('SIGTERM');
   }
 
   #scheduleStart(delayMs: number): void {
     if (this.#closed || this.#restart) return;
-    const wait = this.#failures.isLimited('srt') ? this.#failures.retryAfterSeconds('srt') * 1000 : delayMs;
     this.#restart = setTimeout(() => {
       this.#restart = undefined;
       this.start();
-    }, wait);
+    }, delayMs);
     this.#restart.unref();
   }
 

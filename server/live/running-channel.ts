@@ -53,7 +53,14 @@ export function srtListeners(
   children: ChildRegistry,
   log: Logger,
 ): SrtListener[] {
-  return startSrtListeners(cfg, config, (source, role) => hub.attach(source, role), children, log);
+  // The allow-list is read at each caller: a PATCH to a running channel applies at once (as for RTMP).
+  const channel = {
+    ...config,
+    get ingest() {
+      return hub.config.ingest;
+    },
+  };
+  return startSrtListeners(cfg, channel, (source, role) => hub.attach(source, role), children, log);
 }
 
 export async function openRunningChannel(

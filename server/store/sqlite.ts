@@ -2,7 +2,7 @@
  * The embedded database: one node:sqlite file (no native build), migrated on
  * open. Repositories share it; each prepares its own statements once.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS } from './migrations.ts';
@@ -29,8 +29,13 @@ export class SqliteDb {
   readonly #statements = new Map<string, StatementSync>();
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.#db = new DatabaseSync(path.join(dataDir, 'onair.db'));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const file = path.join(dataDir, 'onair.db');
+    // The database holds every stream key: owner-only. SQLite gives its -wal and -shm files the
+    // database file's mode; files of an older install are fixed here.
+    closeSync(openSync(file, 'a', 0o600));
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+    this.#db = new DatabaseSync(file);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.#migrate();
   }
