@@ -43,12 +43,40 @@ interface Slot {
 }
 
 /** The address candidates announce: the public IP, else this machine's first external IPv4. */
-function announcedAddress(publicIp: string | undefined): string {
+function announcedAddress(
+  publicIp: string | undefined,
+  interfaces: ReturnType<typeof networkInterfaces>,
+): string {
   if (publicIp) return publicIp;
-  for (const list of Object.values(networkInterfaces())) {
+  for (const list of Object.values(interfaces)) {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   return '127.0.0.1';
+}
+
+/**
+ * Where a WebRtcTransport (or a worker's WebRtcServer, on `port`) listens and what its candidates
+ * say, as werift's do (werift/peer.ts): loopback-only ICE listens on 127.0.0.1 and announces
+ * nothing else; otherwise it listens on every address and announces ONAIR_PUBLIC_IP, else the first
+ * external IPv4. Pure (the interfaces are passed in): table-tested.
+ */
+export function listenInfos(
+  o: Pick<WorkerPoolOptions, 'loopbackOnly' | 'publicIp' | 'portRange'>,
+  port?: number,
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): TransportListenInfo[] {
+  const base = o.loopbackOnly
+    ? { ip: '127.0.0.1' }
+    : { ip: '0.0.0.0', announcedAddress: announcedAddress(o.publicIp, interfaces) };
+  const where =
+    port !== undefined
+      ? { port }
+      : o.portRange
+        ? { portRange: { min: o.portRange[0], max: o.portRange[1] } }
+        : {};
+  // Room for a keyframe burst (as for werift's publisher sockets).
+  const udp: TransportListenInfo = { protocol: 'udp', ...base, ...where, recvBufferSize: 4 * 1024 * 1024 };
+  return [udp, { protocol: 'tcp', ...base, ...where }];
 }
 
 export class WorkerPool implements TransportFactory {
@@ -75,29 +103,13 @@ export class WorkerPool implements TransportFactory {
     return pool;
   }
 
-  #listenInfos(port?: number): TransportListenInfo[] {
-    const o = this.#opts;
-    const base = o.loopbackOnly
-      ? { ip: '127.0.0.1' }
-      : { ip: '0.0.0.0', announcedAddress: announcedAddress(o.publicIp) };
-    const where =
-      port !== undefined
-        ? { port }
-        : o.portRange
-          ? { portRange: { min: o.portRange[0], max: o.portRange[1] } }
-          : {};
-    // Room for a keyframe burst (as for werift's publisher sockets).
-    const udp: TransportListenInfo = { protocol: 'udp', ...base, ...where, recvBufferSize: 4 * 1024 * 1024 };
-    return [udp, { protocol: 'tcp', ...base, ...where }];
-  }
-
   async #startSlot(index: number): Promise<void> {
     const o = this.#opts;
     const worker = await o.mediasoup.createWorker({ logLevel: 'warn', workerBin: o.workerBin });
     let server: WebRtcServer | undefined;
     try {
       if (o.singlePort !== undefined)
-        server = await worker.createWebRtcServer({ listenInfos: this.#listenInfos(o.singlePort + index) });
+        server = await worker.createWebRtcServer({ listenInfos: listenInfos(o, o.singlePort + index) });
     } catch (err) {
       worker.close();
       throw err;
@@ -160,7 +172,7 @@ export class WorkerPool implements TransportFactory {
       initialAvailableOutgoingBitrate: 2_000_000,
     };
     if (slot?.server) return router.createWebRtcTransport({ webRtcServer: slot.server, ...common });
-    return router.createWebRtcTransport({ listenInfos: this.#listenInfos(), ...common });
+    return router.createWebRtcTransport({ listenInfos: listenInfos(this.#opts), ...common });
   }
 
   readonly #routerWorker = new WeakMap<Router, Worker>();
