@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OnairError } from '../../lib/errors.ts';
 import type { Logger } from '../log.ts';
 import { sendError, sendText } from './http.ts';
-import { isPagePath, pinCacheControl, scriptNonce, uiHeaders } from './security-headers.ts';
+import { isPagePath, pinCacheControl, uiHeaders } from './security-headers.ts';
 
 /** What serves the pages (Next.js, server/ui/next-handler.ts). */
 export interface PageHandler {
@@ -51,24 +51,12 @@ export class UiMount {
   async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const pages = this.#pages;
     if (pages) {
-      const page = isPagePath(path);
-      const nonce = page ? scriptNonce() : undefined;
-      const headers = uiHeaders(path, {
-        dev: this.#opts.dev,
-        extraOrigins: this.#origins,
-        ...(nonce ? { nonce } : {}),
-      });
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-      // Next.js takes the nonce from the request's CSP (and pages may read x-nonce); never the client's own.
-      delete req.headers['content-security-policy'];
-      delete req.headers['content-security-policy-report-only'];
-      delete req.headers['x-nonce'];
-      if (nonce) {
-        req.headers['content-security-policy'] = headers['Content-Security-Policy'];
-        req.headers['x-nonce'] = nonce;
-      }
+      for (const [name, value] of Object.entries(
+        uiHeaders(path, { dev: this.#opts.dev, extraOrigins: this.#origins }),
+      ))
+        res.setHeader(name, value);
       // Pages are never kept by a cache: the console's show private data, and every page changes with a release.
-      if (page) pinCacheControl(res, 'no-store');
+      if (isPagePath(path)) pinCacheControl(res, 'no-store');
       await pages.handle(req, res);
       return;
     }

@@ -1,15 +1,12 @@
 /** The HTTP edge's pure parts: client address through proxies, CSRF, the Host policy, headers. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { OnairError } from '../../lib/errors.ts';
 import { resolveClientAddress, TrustedProxies } from '../../server/http/client-address.ts';
 import { assertSameOrigin } from '../../server/http/csrf.ts';
 import { HostPolicy } from '../../server/http/host-policy.ts';
 import { contentSecurityPolicy, isPagePath } from '../../server/http/security-headers.ts';
-import { UiMount } from '../../server/http/ui-mount.ts';
-import { createLogger } from '../../server/log.ts';
 
 function req(peer: string, headers: Record<string, string> = {}, method = 'GET'): IncomingMessage {
   return { socket: { remoteAddress: peer }, headers, method } as unknown as IncomingMessage;
@@ -155,84 +152,5 @@ void describe('security headers', () => {
     for (const p of ['/', '/console', '/console/channels/ch_x', '/watch/ch_x', '/embed/ch_x'])
       assert.ok(isPagePath(p), p);
     for (const p of ['/_next/static/chunks/a.js', '/embed.js', '/icon.svg']) assert.ok(!isPagePath(p), p);
-  });
-});
-
-/** The script-src directive of a CSP. */
-const scriptSrc = (csp: string | string[] | undefined) =>
-  /(?:^|; )script-src ([^;]*)/.exec(typeof csp === 'string' ? csp : '')?.[1] ?? '';
-
-void describe('page scripts run by nonce, not by unsafe-inline', () => {
-  /** GETs `path` through a UiMount over a real socket; returns the response headers and what the page handler saw. */
-  async function get(
-    path: string,
-    headers: Record<string, string> = {},
-  ): Promise<{ res: IncomingHttpHeaders; seen: IncomingHttpHeaders }> {
-    let seen: IncomingHttpHeaders = {};
-    const mount = new UiMount({
-      dev: false,
-      publicUrl: undefined,
-      enabled: true,
-      isSignedIn: () => Promise.resolve(true),
-      log: createLogger('silent'),
-    });
-    mount.attach({
-      handle: (req, res) => {
-        seen = { ...req.headers };
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
-        return Promise.resolve();
-      },
-    });
-    const server = createServer(
-      (req, res) => void mount.serve(req, res, new URL(req.url ?? '/', 'http://x').pathname),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const res = await new Promise<IncomingHttpHeaders>((resolve, reject) =>
-        request({ host: '127.0.0.1', port, path, headers }, (r) => {
-          r.resume();
-          r.on('end', () => resolve(r.headers));
-        })
-          .on('error', reject)
-          .end(),
-      );
-      return { res, seen };
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
-  }
-
-  void test('each page gets a fresh nonce, in its CSP and handed to Next.js in the request', async () => {
-    const nonces = new Set<string>();
-    for (const path of ['/console/sign-in', '/watch/ch_x', '/embed/ch_x', '/console/sign-in']) {
-      const { res, seen } = await get(path);
-      const csp = res['content-security-policy'];
-      const nonce = seen['x-nonce'];
-      assert.ok(typeof nonce === 'string' && /^[A-Za-z0-9+/]{22,}={0,2}$/.test(nonce), path);
-      assert.equal(scriptSrc(csp), `'self' 'nonce-${nonce}'`, path);
-      // Next.js reads the nonce from the request's CSP and puts it on its scripts.
-      assert.equal(seen['content-security-policy'], csp, path);
-      nonces.add(nonce);
-    }
-    assert.equal(nonces.size, 4, 'a new nonce every time');
-  });
-
-  void test('a client cannot choose the nonce', async () => {
-    const { res, seen } = await get('/watch/ch_x', {
-      'x-nonce': 'chosen',
-      'content-security-policy': "script-src 'nonce-chosen'",
-    });
-    assert.notEqual(seen['x-nonce'], 'chosen');
-    assert.doesNotMatch(String(seen['content-security-policy']), /chosen/);
-    assert.doesNotMatch(String(res['content-security-policy']), /chosen/);
-  });
-
-  void test('build files get no nonce, and no policy allows inline scripts', async () => {
-    const { res, seen } = await get('/_next/static/chunks/a.js');
-    assert.equal(scriptSrc(res['content-security-policy']), "'self'");
-    assert.equal(seen['x-nonce'], undefined);
-    for (const kind of ['console', 'embed'] as const)
-      assert.doesNotMatch(scriptSrc(contentSecurityPolicy(kind)), /unsafe-inline/, kind);
   });
 });
